@@ -1,0 +1,275 @@
+/**
+ * The `ray` API object. The module's exports use one bound to the thread's current caller;
+ * code shipped to a node gets its own per call, bound to the task it runs, so ids minted after
+ * an `await` still derive from the right parent task.
+ */
+import { RayUsageError } from '../shared/errors.js';
+import { functionIdFor } from '../shared/ids.js';
+import type { FunctionDescriptor } from '../shared/protocol.js';
+import { analyzeSource } from '../shared/source.js';
+import type { Caller, CoreWorker, RuntimeContext, StateFilter, WaitOptions } from './core.js';
+import { isObjectRef, ObjectRef } from './object-ref.js';
+import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
+
+/** The names code shipped to a node may call on `ray` (also used to recognise renamed imports). */
+export const apiNames = [
+  'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
+  'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
+  'RayError', 'RayTaskError', 'RayActorError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
+  'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError',
+  'PendingCallsLimitExceededError', 'RayUsageError',
+] as const;
+
+/** Options of `ray.remote(fn, { module, exportName })` for code that imports libraries. */
+export interface ModuleOptions {
+  /** URL of an ES module every node imports (e.g. `new URL('./tasks.js', import.meta.url)`, or Vite's `?worker&url`). */
+  module: string | URL;
+  /** The export to run; defaults to the function's or class's name. */
+  exportName?: string;
+}
+
+type AnyFunction = (...args: any[]) => any;
+type AnyClass = abstract new (...args: any[]) => any;
+
+function ownMethods(proto: object): { methods: string[]; asyncMethods: string[] } {
+  const methods: string[] = [];
+  const asyncMethods: string[] = [];
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const k of Object.getOwnPropertyNames(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, k)!;
+      if (k === 'constructor' || typeof d.value !== 'function' || methods.includes(k)) continue;
+      methods.push(k);
+      if (d.value.constructor?.name === 'AsyncFunction' || d.value.constructor?.name === 'AsyncGeneratorFunction') asyncMethods.push(k);
+    }
+  }
+  return { methods, asyncMethods };
+}
+
+function isClass(fn: AnyFunction | AnyClass): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+const isGlobal = (name: string) => name in globalThis;
+
+/** Builds what a node needs to run `fn`, refusing closures at definition time. */
+export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
+  if (typeof fn !== 'function') throw new RayUsageError(`ray.remote expects a function or a class, got ${fn === null ? 'null' : typeof fn}.`);
+  const cls = isClass(fn);
+  if (mod) {
+    const url = String(mod.module);
+    const exportName = mod.exportName ?? fn.name;
+    if (!exportName) throw new RayUsageError('ray.remote(fn, { module }): the function has no name; pass { exportName } too.');
+    const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
+    return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
+  }
+  const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, isGlobal, name: fn.name });
+  const name = fn.name || a.name || 'anonymous';
+  const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
+  return {
+    d: { kind: 'source', id: functionIdFor(a.source), name, source: a.source, bindings: a.bindings },
+    methods: cls ? m.methods : [],
+    asyncMethods: cls ? m.asyncMethods : [],
+  };
+}
+
+/** `ray.get` accepts one ref or an array of refs. */
+function idsOf(what: string, refs: unknown): string[] {
+  if (isObjectRef(refs)) return [refs.id];
+  if (Array.isArray(refs)) {
+    return refs.map((r, i) => {
+      if (!isObjectRef(r)) throw new RayUsageError(`${what}: element ${i} is not an ObjectRef (${typeof r}). Pass refs returned by .remote() or ray.put().`);
+      return r.id;
+    });
+  }
+  throw new RayUsageError(`${what} expects an ObjectRef or an array of ObjectRefs, got ${refs === null ? 'null' : typeof refs}.`);
+}
+
+type Values<T> = { [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never };
+
+export class RayApi {
+  /** @internal */ readonly caller: Caller | undefined;
+
+  /** @internal */
+  constructor(caller: Caller | undefined) {
+    this.caller = caller;
+  }
+
+  /** Tasks, actors and objects of this cluster, as Ray's state API lists them. */
+  get state(): StateApi {
+    return stateApi;
+  }
+
+  private core(): CoreWorker {
+    return requireCore();
+  }
+
+  /** Makes a function a remote function, or a class an actor class. */
+  remote<C extends AnyClass>(cls: C, module?: ModuleOptions): ActorClass<C>;
+  remote<F extends AnyFunction>(fn: F, module?: ModuleOptions): RemoteFunction<Parameters<F>, ReturnType<F>>;
+  remote(fn: AnyFunction | AnyClass, module?: ModuleOptions): unknown {
+    const { d, methods, asyncMethods } = describeFunction(fn, module);
+    if (methods.length || isClass(fn)) return new ActorClass({ fn: d, className: d.name, methods, asyncMethods }, {}, this.caller);
+    return new RemoteFunction(d, {}, this.caller);
+  }
+
+  /** Waits for one object (or each of an array) and returns its value. Rejects with the task's error. */
+  get<T>(ref: ObjectRef<T>, options?: { timeout?: number }): Promise<T>;
+  get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: { timeout?: number }): Promise<Values<R>>;
+  get<T>(refs: ObjectRef<T>[], options?: { timeout?: number }): Promise<T[]>;
+  async get(refs: ObjectRef | readonly ObjectRef[], options?: { timeout?: number }): Promise<unknown> {
+    const ids = idsOf('ray.get', refs);
+    const core = this.core();
+    const values = await core.get(ids, timeoutOf('ray.get', options?.timeout), this.caller ?? core.currentCaller());
+    return isObjectRef(refs) ? values[0] : values;
+  }
+
+  /** Returns `[ready, notReady]`, each in input order, once `numReturns` are ready or `timeout` ms passed. */
+  async wait<T>(refs: ObjectRef<T>[], options: WaitOptions = {}): Promise<[ObjectRef<T>[], ObjectRef<T>[]]> {
+    const ids = idsOf('ray.wait', refs);
+    if (new Set(ids).size !== ids.length) throw new RayUsageError('ray.wait: the refs must be distinct.');
+    const numReturns = options.numReturns ?? 1;
+    if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > ids.length) {
+      throw new RayUsageError(`ray.wait: numReturns must be an integer from 0 to the number of refs (${ids.length}), got ${numReturns}.`);
+    }
+    const core = this.core();
+    const readyIdx = await core.wait(ids, numReturns, timeoutOf('ray.wait', options.timeout), this.caller ?? core.currentCaller());
+    const isReady = new Uint8Array(refs.length);
+    for (const i of readyIdx) isReady[i] = 1;
+    const ready: ObjectRef<T>[] = [];
+    const notReady: ObjectRef<T>[] = [];
+    refs.forEach((r, i) => (isReady[i] ? ready : notReady).push(r));
+    return [ready, notReady];
+  }
+
+  /** Stores a value (copied now: later changes to it are not seen) and returns its ref. */
+  put<T>(value: T): ObjectRef<T> {
+    if (isObjectRef(value)) throw new RayUsageError('ray.put: the value is already an ObjectRef; pass it along as it is.');
+    const core = this.core();
+    return new ObjectRef<T>(core.put(this.caller ?? core.currentCaller(), value), core.nodeId);
+  }
+
+  /** Cancels the task that makes `ref`: a queued task never runs; a running one is aborted (`force` stops its worker). */
+  cancel(ref: ObjectRef, options: { force?: boolean; recursive?: boolean } = {}): Promise<void> {
+    if (!isObjectRef(ref)) throw new RayUsageError('ray.cancel expects the ObjectRef returned by .remote().');
+    return this.core().cancel(ref.id, options.force ?? false, options.recursive ?? true);
+  }
+
+  /** Stops an actor now. Pending calls fail with RayActorError. With `noRestart: false` it may restart (maxRestarts). */
+  kill(actor: ActorHandleBase, options: { noRestart?: boolean } = {}): Promise<void> {
+    if (!(actor instanceof ActorHandleBase)) throw new RayUsageError('ray.kill expects an actor handle.');
+    return this.core().kill(actor.actorId, options.noRestart ?? true);
+  }
+
+  /** The handle of a named actor (created with `.options({ name })`). */
+  async getActor<T = any>(name: string, options: { namespace?: string } = {}): Promise<ActorHandle<T>> {
+    const info = await this.core().getActor(name, options.namespace);
+    return new ActorHandleBase(info.actorId, info.className, info.methods, info.asyncMethods, this.caller) as ActorHandle<T>;
+  }
+
+  /** Where this code runs: job, host, node, task and actor ids. */
+  getRuntimeContext(): RuntimeContext {
+    const core = this.core();
+    return core.runtimeContext(this.caller ?? core.currentCaller());
+  }
+
+  nodes(): Promise<NodeState[]> {
+    return this.core().state('nodes') as Promise<NodeState[]>;
+  }
+
+  clusterResources(): Promise<Record<string, number>> {
+    return this.core().state('resources') as Promise<Record<string, number>>;
+  }
+
+  availableResources(): Promise<Record<string, number>> {
+    return this.core().state('available') as Promise<Record<string, number>>;
+  }
+
+  /** Chrome-trace events of recent tasks (open in chrome://tracing or Perfetto). */
+  timeline(): Promise<TraceEvent[]> {
+    return this.core().state('timeline') as Promise<TraceEvent[]>;
+  }
+}
+
+export interface StateApi {
+  listTasks(filter?: StateFilter): Promise<TaskState[]>;
+  listActors(filter?: StateFilter): Promise<ActorState[]>;
+  listObjects(filter?: StateFilter): Promise<ObjectState[]>;
+}
+
+const stateApi: StateApi = {
+  listTasks: (f) => requireCore().state('tasks', f) as Promise<TaskState[]>,
+  listActors: (f) => requireCore().state('actors', f) as Promise<ActorState[]>,
+  listObjects: (f) => requireCore().state('objects', f) as Promise<ObjectState[]>,
+};
+
+function timeoutOf(what: string, t: number | undefined): number | undefined {
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== 'number' || !(t >= 0)) throw new RayUsageError(`${what}: timeout is in milliseconds and must be ≥ 0, got ${String(t)}.`);
+  return t;
+}
+
+export type TaskStateName = 'PENDING_ARGS_AVAIL' | 'PENDING_NODE_ASSIGNMENT' | 'SUBMITTED_TO_WORKER' | 'RUNNING' | 'FINISHED' | 'FAILED';
+
+export interface TaskState {
+  taskId: string;
+  attempt: number;
+  name: string;
+  state: TaskStateName;
+  type: 'NORMAL_TASK' | 'ACTOR_CREATION_TASK' | 'ACTOR_TASK';
+  jobId: string;
+  actorId: string | null;
+  parentTaskId: string;
+  nodeId: string | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  /** Epoch milliseconds. */
+  submittedAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface ActorState {
+  actorId: string;
+  className: string;
+  state: 'DEPENDENCIES_UNREADY' | 'PENDING_CREATION' | 'ALIVE' | 'RESTARTING' | 'DEAD';
+  name: string | null;
+  namespace: string;
+  nodeId: string | null;
+  numRestarts: number;
+  deathCause: string | null;
+  jobId: string;
+}
+
+export interface ObjectState {
+  objectId: string;
+  owner: string;
+  state: 'PENDING' | 'READY' | 'FAILED';
+  /** References held: ObjectRefs in the driver plus nodes borrowing it. */
+  refCount: number;
+  /** Pins by tasks that use it as an argument and by objects that contain it. */
+  pins: number;
+  taskName: string;
+}
+
+export interface NodeState {
+  nodeId: string;
+  hostId: string;
+  kind: 'task' | 'actor';
+  alive: boolean;
+  resources: Record<string, number>;
+  /** The actor a dedicated actor node hosts. */
+  actorId: string | null;
+  tasksRunning: number;
+}
+
+/** One Chrome trace event (the JSON array format chrome://tracing and Perfetto read). */
+export interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: 'X' | 'M' | 'i';
+  ts: number;
+  dur?: number;
+  pid: number | string;
+  tid: number | string;
+  args?: Record<string, unknown>;
+}

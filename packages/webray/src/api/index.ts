@@ -1,0 +1,86 @@
+/**
+ * webray's public API, mirroring Ray: `init`, `remote`, `get`, `wait`, `put`, `cancel`, `kill`,
+ * `getActor`, `getRuntimeContext`, the state API and `timeline`.
+ */
+import { RayUsageError } from '../shared/errors.js';
+import { newJobId } from '../shared/ids.js';
+import type { Resources } from '../shared/options.js';
+import { loadPlatform } from '../platform/detect.js';
+import type { Platform } from '../platform/types.js';
+import { HostRuntime } from '../host/runtime.js';
+import { apiNames, RayApi } from './api.js';
+import { currentCore, setCurrentCore } from './core.js';
+
+export interface InitOptions {
+  /** Task nodes (workers) to start. Default: the machine's logical CPUs (at least 1). */
+  numWorkers?: number;
+  /** Custom resources this host offers, e.g. `{ webgpu: 1 }`. CPUs are `numWorkers`. */
+  resources?: Resources;
+  /** Namespace for named actors. Default: 'default'. */
+  namespace?: string;
+  /** How many finished tasks `state.listTasks()` and `timeline()` remember. Default 10,000. */
+  taskLogSize?: number;
+  /** @internal A platform other than the detected one (tests). */
+  platform?: Platform;
+}
+
+let host: HostRuntime | undefined;
+let starting: Promise<void> | undefined;
+
+/** Starts webray in this tab or process: a host with `numWorkers` nodes. */
+export async function init(options: InitOptions = {}): Promise<void> {
+  if (host || starting) throw new RayUsageError('webray is already initialised: call ray.shutdown() before calling ray.init() again.');
+  if (currentCore()) throw new RayUsageError('ray.init() cannot be called inside a task or actor: the worker is already part of the cluster.');
+  starting = (async () => {
+    const platform = options.platform ?? (await loadPlatform());
+    const numWorkers = options.numWorkers ?? Math.max(1, platform.cpuCount);
+    if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RayUsageError(`init: numWorkers must be an integer ≥ 1, got ${numWorkers}.`);
+    const h = new HostRuntime(platform, {
+      numWorkers,
+      resources: options.resources ?? {},
+      namespace: options.namespace ?? 'default',
+      taskLogSize: options.taskLogSize ?? 10_000,
+      apiNames,
+    }, newJobId());
+    setCurrentCore(h);
+    try {
+      await h.start();
+    } catch (e) {
+      setCurrentCore(undefined);
+      await h.shutdown();
+      throw e;
+    }
+    host = h;
+  })();
+  try { await starting; } finally { starting = undefined; }
+}
+
+export function isInitialized(): boolean {
+  return host !== undefined;
+}
+
+/** Stops every node and forgets all tasks, actors and objects of this host. */
+export async function shutdown(): Promise<void> {
+  const h = host;
+  host = undefined;
+  if (!h) return;
+  setCurrentCore(undefined);
+  await h.shutdown();
+}
+
+/** The ambient API: bound to the driver, or inside a node to the task running right now. */
+const ambient = new RayApi(undefined);
+
+export const remote: RayApi['remote'] = ambient.remote.bind(ambient) as RayApi['remote'];
+export const get: RayApi['get'] = ambient.get.bind(ambient) as RayApi['get'];
+export const wait: RayApi['wait'] = ambient.wait.bind(ambient);
+export const put: RayApi['put'] = ambient.put.bind(ambient);
+export const cancel: RayApi['cancel'] = ambient.cancel.bind(ambient);
+export const kill: RayApi['kill'] = ambient.kill.bind(ambient);
+export const getActor: RayApi['getActor'] = ambient.getActor.bind(ambient);
+export const getRuntimeContext: RayApi['getRuntimeContext'] = ambient.getRuntimeContext.bind(ambient);
+export const nodes: RayApi['nodes'] = ambient.nodes.bind(ambient);
+export const clusterResources: RayApi['clusterResources'] = ambient.clusterResources.bind(ambient);
+export const availableResources: RayApi['availableResources'] = ambient.availableResources.bind(ambient);
+export const timeline: RayApi['timeline'] = ambient.timeline.bind(ambient);
+export const state: RayApi['state'] = ambient.state;

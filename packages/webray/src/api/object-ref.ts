@@ -1,0 +1,58 @@
+/**
+ * ObjectRef: the future a caller holds for an object. It is deliberately NOT thenable — `await
+ * ref` must not resolve it, since promise chains unwrap thenables silently; `ray.get` is the one
+ * way to a value. Each instance counts as one reference; the owner frees the object when the
+ * last one is released (explicitly or by the garbage collector).
+ */
+import { makeMarker, toMarker, type Marker } from '../shared/codec.js';
+import { currentCore } from './core.js';
+
+const brand: unique symbol = Symbol('webray.ObjectRef');
+
+const finalizer = new FinalizationRegistry<string>((id) => currentCore()?.removeLocalRef(id));
+
+export class ObjectRef<T = unknown> {
+  declare readonly [brand]: T;
+  readonly id: string;
+  /** The worker or driver that owns the object (holds its lineage and reference count). */
+  readonly owner: string;
+  #released = false;
+
+  constructor(id: string, owner: string) {
+    this.id = id;
+    this.owner = owner;
+    const core = currentCore();
+    if (core) {
+      core.addLocalRef(id);
+      finalizer.register(this, id, this);
+    }
+  }
+
+  /** Drops this reference now instead of when it is garbage-collected; the object is freed once nothing refers to it. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    finalizer.unregister(this);
+    currentCore()?.removeLocalRef(this.id);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  [toMarker](): Marker {
+    return makeMarker('ref', { id: this.id, owner: this.owner });
+  }
+
+  toString(): string {
+    return `ObjectRef(${this.id})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+export function isObjectRef(v: unknown): v is ObjectRef {
+  return v instanceof ObjectRef;
+}

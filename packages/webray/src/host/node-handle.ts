@@ -1,0 +1,78 @@
+/**
+ * The host's side of one node (worker): the outbox that batches messages into one postMessage
+ * per turn, which functions the node already knows, and the tasks it holds.
+ */
+import * as Comlink from 'comlink';
+import type { Endpoint, NodeProcess } from '../platform/types.js';
+import type { HostToNode } from '../shared/protocol.js';
+import type { SchedNode } from '../scheduler/local.js';
+import type { TaskRecord } from './task-record.js';
+
+/** What a node answers over its control channel (comlink). */
+export interface NodeControl {
+  stats(): { heapUsed: number; tasksRun: number; functions: number };
+  gc(): boolean;
+}
+
+export class NodeHandle implements SchedNode {
+  inflight = 0;
+  blocked = 0;
+  lease: Record<string, number> | null = null;
+  leaseKey: string | null = null;
+  alive = true;
+  /** Tasks sent to this node and not finished, by id. */
+  readonly tasks = new Map<string, TaskRecord>();
+  /** Tasks now blocked in ray.get. */
+  readonly blockedTasks = new Set<string>();
+  /** Object ids this node holds refs to (released if the node dies). */
+  readonly borrowed = new Map<string, number>();
+  readonly knownFns = new Set<string>();
+  readonly control: Comlink.Remote<NodeControl>;
+  readonly ready: Promise<void>;
+  private outbox: HostToNode[] = [];
+  private flushing = false;
+  private markReady!: () => void;
+  /** Messages that could not be cloned are reported here, one by one. */
+  onUnsendable: ((m: HostToNode, e: unknown) => void) | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly kind: 'task' | 'actor',
+    readonly proc: NodeProcess,
+    public actorId: string | null,
+  ) {
+    this.control = Comlink.wrap<NodeControl>(proc.control as unknown as Comlink.Endpoint);
+    this.ready = new Promise((r) => (this.markReady = r));
+  }
+
+  get endpoint(): Endpoint {
+    return this.proc.endpoint;
+  }
+
+  setReady(): void {
+    this.markReady();
+  }
+
+  post(m: HostToNode): void {
+    this.outbox.push(m);
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    const batch = this.outbox;
+    if (batch.length === 0 || !this.alive) return;
+    this.outbox = [];
+    try {
+      this.endpoint.send(batch);
+    } catch (e) {
+      // One message could not be cloned: send the rest one by one and report the bad ones.
+      for (const m of batch) {
+        try { this.endpoint.send([m]); } catch (err) { this.onUnsendable?.(m, err); }
+      }
+    }
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The owner's object table (Ray's ownership model): for every object this host's callers
+ * submitted or put — its state, value, references and pins. An object is freed when no
+ * ObjectRef, borrowing node, pending task or containing object refers to it.
+ */
+import type { SerializedError } from '../shared/errors.js';
+import type { ObjectId } from '../shared/ids.js';
+import type { TaskRecord } from './task-record.js';
+
+export const PENDING = 0;
+export const READY = 1;
+export const FAILED = 2;
+
+export interface Waiter {
+  /** Called once when the entry leaves PENDING. */
+  settled(e: ObjectEntry): void;
+}
+
+export interface ObjectEntry {
+  readonly id: ObjectId;
+  readonly owner: string;
+  state: typeof PENDING | typeof READY | typeof FAILED;
+  /** The value as it crosses threads (markers for nested refs when `nested`). */
+  value: unknown;
+  nested: boolean;
+  error: SerializedError | undefined;
+  /** ObjectRef instances in the driver plus nodes that borrow it. */
+  refs: number;
+  /** Pending tasks that take it as an argument, objects that contain it. */
+  pins: number;
+  waiters: Waiter[] | undefined;
+  /** The task that makes it: its lineage. */
+  task: TaskRecord | undefined;
+  /** Refs nested in the value: pinned while this object lives. */
+  contains: ObjectId[] | undefined;
+  /** Set once the object was freed; late results for it are dropped. */
+  freed: boolean;
+}
+
+export class ObjectTable {
+  readonly entries = new Map<ObjectId, ObjectEntry>();
+  /** Called for refs nested inside a freed object, so they are unpinned in turn. */
+  onFree: ((e: ObjectEntry) => void) | undefined;
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: ObjectId): ObjectEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  create(id: ObjectId, owner: string, task: TaskRecord | undefined): ObjectEntry {
+    const existing = this.entries.get(id);
+    if (existing) return existing;
+    const e: ObjectEntry = {
+      id, owner, state: PENDING, value: undefined, nested: false, error: undefined,
+      refs: 0, pins: 0, waiters: undefined, task, contains: undefined, freed: false,
+    };
+    this.entries.set(id, e);
+    return e;
+  }
+
+  /** Seals a value. A second seal of the same id is a no-op, as in Ray (retries re-create the same ids). */
+  resolve(e: ObjectEntry, value: unknown, nested: boolean, contains: ObjectId[] | undefined): void {
+    if (e.state !== PENDING || e.freed) return;
+    e.state = READY;
+    e.value = value;
+    e.nested = nested;
+    e.task = undefined;
+    if (contains?.length) {
+      e.contains = contains;
+      for (const id of contains) this.pin(id);
+    }
+    this.settle(e);
+  }
+
+  fail(e: ObjectEntry, error: SerializedError): void {
+    if (e.state !== PENDING || e.freed) return;
+    e.state = FAILED;
+    e.error = error;
+    e.task = undefined;
+    this.settle(e);
+  }
+
+  private settle(e: ObjectEntry): void {
+    const ws = e.waiters;
+    if (!ws) return;
+    e.waiters = undefined;
+    for (const w of ws) w.settled(e);
+  }
+
+  addWaiter(e: ObjectEntry, w: Waiter): void {
+    (e.waiters ??= []).push(w);
+  }
+
+  removeWaiter(e: ObjectEntry, w: Waiter): void {
+    if (!e.waiters) return;
+    const i = e.waiters.indexOf(w);
+    if (i >= 0) e.waiters.splice(i, 1);
+  }
+
+  addRef(id: ObjectId): void {
+    const e = this.entries.get(id);
+    if (e) e.refs++;
+  }
+
+  removeRef(id: ObjectId): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.refs--;
+    this.maybeFree(e);
+  }
+
+  pin(id: ObjectId): void {
+    const e = this.entries.get(id);
+    if (e) e.pins++;
+  }
+
+  unpin(id: ObjectId): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.pins--;
+    this.maybeFree(e);
+  }
+
+  private maybeFree(e: ObjectEntry): void {
+    if (e.refs > 0 || e.pins > 0 || e.waiters?.length) return;
+    e.freed = true;
+    this.entries.delete(e.id);
+    e.value = undefined;
+    this.onFree?.(e);
+    if (e.contains) for (const id of e.contains) this.unpin(id);
+  }
+}

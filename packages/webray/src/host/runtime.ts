@@ -1,0 +1,830 @@
+/**
+ * The host runtime: the driver thread's core worker. It owns what its callers submit (object
+ * table, task records), feeds the local scheduler, talks to its nodes, and keeps the actor,
+ * function and named-actor tables that the GCS will hold once hosts form a cluster.
+ */
+import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
+import { isObjectRef } from '../api/object-ref.js';
+import { reviveValue } from '../api/revive.js';
+import { encode, refsInside } from '../shared/codec.js';
+import {
+  deserializeError, GetTimeoutError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
+  serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
+} from '../shared/errors.js';
+import {
+  actorIdFor, childTaskId, driverTaskId, putObjectId, randomHex, returnObjectId, taskOfObject,
+  type ActorId, type ObjectId, type TaskId,
+} from '../shared/ids.js';
+import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
+import type { CreateActorMsg, FunctionDescriptor, HostToNode, NodeToHost, SubmitMsg, TaskDone, TaskMsg } from '../shared/protocol.js';
+import type { Platform } from '../platform/types.js';
+import { LocalScheduler } from '../scheduler/local.js';
+import { ActorTable, type ActorRecord } from './actors.js';
+import { NodeHandle } from './node-handle.js';
+import { FAILED, ObjectTable, PENDING, READY, type ObjectEntry, type Waiter } from './objects.js';
+import { hostState } from './state.js';
+import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
+
+export interface HostOptions {
+  numWorkers: number;
+  resources: Resources;
+  namespace: string;
+  /** How many finished tasks the state API and timeline remember. */
+  taskLogSize: number;
+  apiNames: readonly string[];
+}
+
+interface GetRequest extends Waiter {
+  remaining: number;
+}
+
+export class HostRuntime implements CoreWorker {
+  readonly jobId: string;
+  readonly hostId: string;
+  readonly nodeId: string;
+  readonly namespace: string;
+  readonly objects = new ObjectTable();
+  readonly tasks = new Map<TaskId, TaskRecord>();
+  readonly log: TaskLog;
+  readonly scheduler: LocalScheduler<TaskRecord>;
+  readonly nodes = new Map<string, NodeHandle>();
+  readonly actors = new ActorTable();
+  readonly functions = new Map<string, FunctionDescriptor>();
+  readonly startedAt = now();
+  private readonly driver: Caller;
+  private nodeCounter = 0;
+  private dispatchQueued = false;
+  private closed = false;
+
+  constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
+    this.jobId = jobId;
+    this.hostId = randomHex(4);
+    this.nodeId = `${this.hostId}.driver`;
+    this.namespace = options.namespace;
+    this.driver = { taskId: driverTaskId(jobId), submitted: 0, puts: 0, attempt: 0 };
+    this.log = new TaskLog(options.taskLogSize);
+    this.scheduler = new LocalScheduler({ ...options.resources, CPU: options.numWorkers });
+    this.scheduler.onInfeasible = (t) => console.warn(
+      `webray: task ${t.name} needs ${JSON.stringify(t.demand)}, which no node of this host has (${JSON.stringify(this.scheduler.pool.total)}). ` +
+      `It stays pending until such resources join the cluster; lower its numCpus/resources or add them with init({ resources }).`,
+    );
+  }
+
+  async start(): Promise<void> {
+    const spawned = [];
+    for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
+    await Promise.all(spawned.map((n) => n.ready));
+  }
+
+  private spawnNode(kind: 'task' | 'actor', actorId: ActorId | null): NodeHandle {
+    const nodeId = `${this.hostId}.${++this.nodeCounter}`;
+    const proc = this.platform.spawn({
+      nodeId, hostId: this.hostId, jobId: this.jobId, namespace: this.namespace, kind, apiNames: [...this.options.apiNames],
+    });
+    const node = new NodeHandle(nodeId, kind, proc, actorId);
+    node.onUnsendable = (m, e) => this.unsendable(m, e);
+    this.nodes.set(nodeId, node);
+    proc.endpoint.listen((batch) => this.receive(node, batch as NodeToHost[]));
+    proc.onExit((reason) => this.nodeDied(node, reason));
+    if (kind === 'task') {
+      node.ready.then(() => {
+        if (!node.alive) return;
+        this.scheduler.addNode(node);
+        this.scheduleDispatch();
+      });
+    }
+    return node;
+  }
+
+  // ---- submission -------------------------------------------------------------------------
+
+  currentCaller(): Caller {
+    return this.driver;
+  }
+
+  registerFunction(fn: FunctionDescriptor): void {
+    if (!this.functions.has(fn.id)) this.functions.set(fn.id, fn);
+  }
+
+  submitTask(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
+    this.assertOpen();
+    this.registerFunction(fn);
+    const id = childTaskId(caller.taskId, caller.submitted++);
+    const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
+    t.demand = demandOf(options.numCpus, options.resources, 1);
+    t.key = demandKey(t.demand);
+    t.strategy = options.schedulingStrategy ?? 'DEFAULT';
+    t.retriesLeft = options.maxRetries ?? 3;
+    t.retryExceptions = options.retryExceptions ?? false;
+    this.admit(t);
+    return t.returns;
+  }
+
+  /** Encodes arguments: top-level refs become ids to resolve; nested refs are pinned as they are. */
+  private newTask(
+    id: TaskId, type: TaskRecord['type'], fn: FunctionDescriptor, name: string, rawArgs: unknown[] | undefined,
+    pre: { args: unknown[]; argRefs?: number[]; nested: boolean } | undefined, parent: TaskId, owner: string, numReturns: number,
+  ): TaskRecord {
+    let args: unknown[];
+    let argRefs: number[] | undefined;
+    let nested = false;
+    let pinned: ObjectId[] | undefined;
+    if (rawArgs) {
+      args = new Array(rawArgs.length);
+      for (let i = 0; i < rawArgs.length; i++) {
+        const a = rawArgs[i];
+        if (isObjectRef(a)) {
+          (argRefs ??= []).push(i);
+          args[i] = a.id;
+          (pinned ??= []).push(a.id);
+          continue;
+        }
+        const e = encode(a, `${name}(args[${i}])`);
+        args[i] = e.v;
+        if (e.nested) {
+          nested = true;
+          if (e.refs.length) (pinned ??= []).push(...e.refs);
+        }
+      }
+    } else {
+      args = pre!.args;
+      argRefs = pre!.argRefs;
+      nested = pre!.nested;
+      if (argRefs) for (const i of argRefs) (pinned ??= []).push(args[i] as string);
+      if (nested) for (let i = 0; i < args.length; i++) if (!argRefs?.includes(i)) (pinned ??= []).push(...refsInside(args[i]));
+    }
+    const returns: ObjectId[] = new Array(numReturns);
+    for (let i = 0; i < numReturns; i++) returns[i] = returnObjectId(id, i);
+    const t: TaskRecord = {
+      id, attempt: 0, type, fn, name, args, nested, argRefs, pinned, returns, parent, owner,
+      demand: { CPU: 1 }, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
+      pendingDeps: 0, state: 'PENDING_ARGS_AVAIL', nodeId: null, actorId: null, method: undefined,
+      children: undefined, cancelled: false, submittedAt: now(), startedAt: null, endedAt: null, error: undefined,
+    };
+    return t;
+  }
+
+  /** Records the task, creates its return objects, pins its arguments and waits for them. */
+  private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue): void {
+    this.tasks.set(t.id, t);
+    const parent = this.tasks.get(t.parent);
+    if (parent) (parent.children ??= []).push(t.id);
+    for (const r of t.returns) this.objects.create(r, t.owner, t);
+    let lost: ObjectId | undefined;
+    if (t.pinned) for (const id of t.pinned) { if (this.objects.get(id)) this.objects.pin(id); else lost ??= id; }
+    if (lost !== undefined) {
+      this.finish(t, serializeError(new ObjectLostError(lost, `it was freed before task ${t.name} could use it`)));
+      return;
+    }
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.objects.get(t.args[i] as string)!;
+        if (e.state === FAILED) { this.finish(t, e.error!); return; }
+        if (e.state === PENDING) {
+          t.pendingDeps++;
+          this.objects.addWaiter(e, { settled: (d) => this.depSettled(t, d, onReady) });
+        }
+      }
+    }
+    if (t.pendingDeps === 0) onReady(t);
+  }
+
+  private depSettled(t: TaskRecord, d: ObjectEntry, onReady: (t: TaskRecord) => void): void {
+    if (t.state !== 'PENDING_ARGS_AVAIL') return;
+    if (d.state === FAILED) { this.finish(t, d.error!); return; }
+    if (--t.pendingDeps === 0) onReady(t);
+  }
+
+  private readonly enqueue = (t: TaskRecord): void => {
+    t.state = 'PENDING_NODE_ASSIGNMENT';
+    this.scheduler.enqueue(t);
+    this.scheduleDispatch();
+  };
+
+  private scheduleDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    queueMicrotask(this.dispatch);
+  }
+
+  private readonly dispatch = (): void => {
+    this.dispatchQueued = false;
+    if (this.closed) return;
+    this.scheduler.dispatch((t, n) => this.send(t, n as NodeHandle));
+  };
+
+  /** Arguments with their top-level refs replaced by the objects' values. */
+  private resolvedArgs(t: TaskRecord): { args: unknown[]; nested: boolean } {
+    if (!t.argRefs) return { args: t.args, nested: t.nested };
+    const args = t.args.slice();
+    let nested = t.nested;
+    for (const i of t.argRefs) {
+      const e = this.objects.get(t.args[i] as string)!;
+      args[i] = e.value;
+      if (e.nested) nested = true;
+    }
+    return { args, nested };
+  }
+
+  private ensureFunction(node: NodeHandle, fn: FunctionDescriptor): void {
+    if (node.knownFns.has(fn.id)) return;
+    node.knownFns.add(fn.id);
+    node.post({ t: 'fn', d: fn });
+  }
+
+  private send(t: TaskRecord, node: NodeHandle): void {
+    this.ensureFunction(node, t.fn);
+    const { args, nested } = this.resolvedArgs(t);
+    const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
+    if (nested) m.n = 1;
+    if (t.actorId) { m.actor = t.actorId; m.method = t.method; }
+    t.state = 'SUBMITTED_TO_WORKER';
+    t.nodeId = node.id;
+    node.tasks.set(t.id, t);
+    node.post(m);
+  }
+
+  // ---- messages from nodes ----------------------------------------------------------------
+
+  private receive(node: NodeHandle, batch: NodeToHost[]): void {
+    for (const m of batch) {
+      try {
+        this.handle(node, m);
+      } catch (e) {
+        console.error(`webray: host failed to handle '${m.t}' from node ${node.id}:`, e);
+      }
+    }
+  }
+
+  private handle(node: NodeHandle, m: NodeToHost): void {
+    switch (m.t) {
+      case 'ready': node.setReady(); return;
+      case 'done': case 'failed': this.taskEnded(node, m); return;
+      case 'submit': this.nodeSubmit(node, m); return;
+      case 'get': this.nodeGet(node, m.req, m.ids); return;
+      case 'blocked': this.nodeBlocked(node, m.task, true); return;
+      case 'unblocked': this.nodeBlocked(node, m.task, false); return;
+      case 'put': {
+        const e = this.objects.create(m.id, node.id, undefined);
+        this.objects.resolve(e, m.v, !!m.n, m.n ? refsInside(m.v) : undefined);
+        return;
+      }
+      case 'borrow':
+        for (const id of m.ids) { node.borrowed.set(id, (node.borrowed.get(id) ?? 0) + 1); this.objects.addRef(id); }
+        return;
+      case 'release':
+        for (const id of m.ids) this.releaseBorrow(node, id);
+        return;
+      case 'fn': this.registerFunction(m.d); return;
+      case 'actor-ready': this.actorReady(node, m.actor); return;
+      case 'actor-failed': this.actorCreationFailed(m.actor, m.error); return;
+      case 'call': void this.nodeCall(node, m.req, m.op, m.arg); return;
+    }
+  }
+
+  private releaseBorrow(node: NodeHandle, id: ObjectId): void {
+    const n = node.borrowed.get(id);
+    if (n === undefined) return;
+    if (n <= 1) node.borrowed.delete(id); else node.borrowed.set(id, n - 1);
+    this.objects.removeRef(id);
+  }
+
+  private reply(node: NodeHandle, req: number, p: Promise<unknown>): void {
+    p.then(
+      (value) => node.post({ t: 'reply', req, ok: true, value }),
+      (e) => node.post({ t: 'reply', req, ok: false, error: serializeError(e) }),
+    );
+  }
+
+  private nodeCall(node: NodeHandle, req: number, op: string, arg: any): void {
+    switch (op) {
+      case 'wait': this.reply(node, req, this.waitIds(arg.ids, arg.numReturns, arg.timeout)); return;
+      case 'cancel': this.reply(node, req, this.cancel(arg.id, arg.force, arg.recursive)); return;
+      case 'kill': this.reply(node, req, this.kill(arg.id, arg.noRestart)); return;
+      case 'getActor': this.reply(node, req, this.getActor(arg.name, arg.namespace)); return;
+      case 'state': this.reply(node, req, this.state(arg.query, arg.filter)); return;
+      default: this.reply(node, req, Promise.reject(new RayUsageError(`unknown control op ${op}`)));
+    }
+  }
+
+  private nodeSubmit(node: NodeHandle, m: SubmitMsg): void {
+    const fn = this.functions.get(m.fn);
+    const numReturns = m.options.numReturns ?? 1;
+    if (m.create) {
+      this.createActorWithId(m.create.actor, node.id, m.parent, { fn: fn!, className: fn!.name, methods: m.create.methods, asyncMethods: m.create.asyncMethods },
+        { args: m.args, argRefs: m.refArgs, nested: !!m.n }, m.create.options);
+      return;
+    }
+    if (m.actor) {
+      try {
+        this.submitActorTaskWithId(m.id, node.id, m.parent, m.actor, m.method!, { args: m.args, argRefs: m.refArgs, nested: !!m.n }, m.options);
+      } catch (e) {
+        this.failNew(m.id, node.id, numReturns, serializeError(e));
+      }
+      return;
+    }
+    if (!fn) { this.failNew(m.id, node.id, numReturns, serializeError(new RayUsageError(`unknown function ${m.fn}`))); return; }
+    const t = this.newTask(m.id, NORMAL, fn, m.options.name ?? fn.name, undefined, { args: m.args, argRefs: m.refArgs, nested: !!m.n }, m.parent, node.id, numReturns);
+    t.demand = demandOf(m.options.numCpus, m.options.resources, 1);
+    t.key = demandKey(t.demand);
+    t.strategy = m.options.schedulingStrategy ?? 'DEFAULT';
+    t.retriesLeft = m.options.maxRetries ?? 3;
+    t.retryExceptions = m.options.retryExceptions ?? false;
+    this.admit(t);
+  }
+
+  /** Fills the returns of a submission that could not be accepted. */
+  private failNew(id: TaskId, owner: string, numReturns: number, error: SerializedError): void {
+    for (let i = 0; i < numReturns; i++) this.objects.fail(this.objects.create(returnObjectId(id, i), owner, undefined), error);
+  }
+
+  private nodeGet(node: NodeHandle, req: number, ids: ObjectId[]): void {
+    const send = () => {
+      if (!node.alive) return;
+      node.post({
+        t: 'objects', req,
+        values: ids.map((id) => {
+          const e = this.objects.get(id);
+          if (!e) return { id, error: serializeError(new ObjectLostError(id, 'it was freed')) };
+          if (e.state === FAILED) return { id, error: e.error! };
+          return e.nested ? { id, v: e.value, n: 1 as const } : { id, v: e.value };
+        }),
+      });
+    };
+    const w: GetRequest = {
+      remaining: 0,
+      settled: (e) => { if (e.state === FAILED || --w.remaining === 0) { w.remaining = -1; send(); } },
+    };
+    for (const id of ids) {
+      const e = this.objects.get(id);
+      if (e?.state === PENDING) { w.remaining++; this.objects.addWaiter(e, w); }
+    }
+    if (w.remaining === 0) send();
+  }
+
+  private nodeBlocked(node: NodeHandle, taskId: TaskId, blocked: boolean): void {
+    const t = node.tasks.get(taskId);
+    if (!t || node.kind !== 'task') return;
+    if (blocked) {
+      if (node.blockedTasks.has(taskId)) return;
+      node.blockedTasks.add(taskId);
+      this.scheduler.blocked(node);
+    } else {
+      if (!node.blockedTasks.delete(taskId)) return;
+      this.scheduler.unblocked(node, t);
+    }
+    this.scheduleDispatch();
+  }
+
+  private taskEnded(node: NodeHandle, m: TaskDone): void {
+    const t = node.tasks.get(m.id);
+    if (!t) return;
+    node.tasks.delete(m.id);
+    const wasBlocked = node.blockedTasks.delete(m.id);
+    t.startedAt = m.start;
+    t.endedAt = m.end;
+    if (t.type === NORMAL) {
+      this.scheduler.finished(node, t.key, m.end - m.start, wasBlocked);
+      this.scheduleDispatch();
+    } else {
+      this.actors.get(t.actorId!)?.sent.delete(t.id);
+    }
+    if (t.cancelled) { this.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
+    if (m.t === 'done') {
+      for (let i = 0; i < t.returns.length; i++) {
+        const e = this.objects.get(t.returns[i]!);
+        if (e) this.objects.resolve(e, m.values[i], !!m.n, m.n ? refsInside(m.values[i]) : undefined);
+      }
+      this.finish(t, undefined);
+      return;
+    }
+    if (t.type === NORMAL && this.shouldRetryException(t, m.error)) { this.retry(t); return; }
+    this.finish(t, m.error);
+  }
+
+  private shouldRetryException(t: TaskRecord, error: SerializedError): boolean {
+    if (t.retriesLeft === 0 || !t.retryExceptions) return false;
+    if (t.retryExceptions === true) return true;
+    const causeName = error.cause?.name ?? error.name;
+    return t.retryExceptions.includes(causeName);
+  }
+
+  private retry(t: TaskRecord): void {
+    if (t.retriesLeft > 0) t.retriesLeft--;
+    this.log.add({ ...t, state: 'FAILED', args: [], pinned: undefined, children: undefined });
+    t.attempt++;
+    t.nodeId = null;
+    t.startedAt = t.endedAt = null;
+    if (t.type === NORMAL) this.enqueue(t);
+  }
+
+  /** Ends a task for good: fills its returns (value already set, or `error`), unpins its arguments. */
+  private finish(t: TaskRecord, error: SerializedError | undefined): void {
+    if (t.state === 'FINISHED' || t.state === 'FAILED') return;
+    if (error) {
+      t.error = error;
+      for (const r of t.returns) { const e = this.objects.get(r); if (e) this.objects.fail(e, error); }
+    }
+    t.state = error ? 'FAILED' : 'FINISHED';
+    t.endedAt ??= now();
+    this.tasks.delete(t.id);
+    if (t.type === ACTOR_TASK) {
+      const a = this.actors.get(t.actorId!);
+      if (a) a.pendingCalls--;
+    }
+    if (t.pinned) for (const id of t.pinned) this.objects.unpin(id);
+    this.log.add(t);
+  }
+
+  // ---- driver API -------------------------------------------------------------------------
+
+  get(ids: ObjectId[], timeoutMs: number | undefined, caller: Caller | undefined): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      const out = new Array<unknown>(ids.length);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const pending: ObjectEntry[] = [];
+      let done = false;
+      const fail = (err: Error) => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        for (const e of pending) this.objects.removeWaiter(e, w);
+        reject(err);
+      };
+      const w: GetRequest = {
+        remaining: 0,
+        settled: (e) => {
+          if (done) return;
+          if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
+          if (--w.remaining === 0) {
+            done = true;
+            if (timer !== undefined) clearTimeout(timer);
+            for (let i = 0; i < ids.length; i++) if (out[i] === unset) out[i] = this.valueOf(this.objects.get(ids[i]!)!, caller);
+            resolve(out);
+          }
+        },
+      };
+      for (let i = 0; i < ids.length; i++) {
+        const e = this.objects.get(ids[i]!);
+        if (!e) { fail(new ObjectLostError(ids[i]!, 'it was freed (no ObjectRef referred to it any more)')); return; }
+        if (e.state === READY) out[i] = this.valueOf(e, caller);
+        else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
+        else {
+          out[i] = unset;
+          w.remaining++;
+          pending.push(e);
+          this.objects.addWaiter(e, w);
+        }
+      }
+      if (w.remaining === 0) { done = true; resolve(out); return; }
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => fail(new GetTimeoutError(pending.filter((e) => e.state === PENDING).map((e) => e.id), timeoutMs)), timeoutMs);
+      }
+    });
+  }
+
+  private valueOf(e: ObjectEntry, caller: Caller | undefined): unknown {
+    return e.nested ? reviveValue(this, e.value, caller) : e.value;
+  }
+
+  wait(ids: ObjectId[], numReturns: number, timeoutMs: number | undefined): Promise<number[]> {
+    return this.waitIds(ids, numReturns, timeoutMs);
+  }
+
+  private waitIds(ids: ObjectId[], numReturns: number, timeoutMs: number | undefined): Promise<number[]> {
+    const readyIdx = () => {
+      const r: number[] = [];
+      for (let i = 0; i < ids.length && r.length < numReturns; i++) {
+        const e = this.objects.get(ids[i]!);
+        if (!e || e.state !== PENDING) r.push(i);
+      }
+      return r;
+    };
+    const now0 = readyIdx();
+    if (now0.length >= numReturns || timeoutMs === 0) return Promise.resolve(now0);
+    return new Promise((resolve) => {
+      let count = now0.length;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const entries: ObjectEntry[] = [];
+      const finish = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        for (const e of entries) this.objects.removeWaiter(e, w);
+        resolve(readyIdx());
+      };
+      const w: Waiter = { settled: () => { if (++count === numReturns) finish(); } };
+      for (const id of ids) {
+        const e = this.objects.get(id);
+        if (e?.state === PENDING) { entries.push(e); this.objects.addWaiter(e, w); }
+      }
+      if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
+    });
+  }
+
+  put(caller: Caller, value: unknown): ObjectId {
+    this.assertOpen();
+    const id = putObjectId(caller.taskId, caller.puts++);
+    const enc = encode(value, 'ray.put(value)');
+    // A put is a snapshot: later changes to the caller's value must not show through.
+    const v = enc.nested || typeof enc.v !== 'object' || enc.v === null ? enc.v : structuredClone(enc.v);
+    const e = this.objects.create(id, this.nodeId, undefined);
+    this.objects.resolve(e, v, enc.nested, enc.nested ? enc.refs : undefined);
+    return id;
+  }
+
+  addLocalRef(id: ObjectId): void {
+    this.objects.addRef(id);
+  }
+
+  removeLocalRef(id: ObjectId): void {
+    this.objects.removeRef(id);
+  }
+
+  async cancel(objectId: ObjectId, force: boolean, recursive: boolean): Promise<void> {
+    const t = this.tasks.get(taskOfObject(objectId));
+    if (!t) return;
+    if (t.type !== NORMAL && force) throw new RayUsageError('ray.cancel: force is not supported for actor calls; use ray.kill(actor) to stop the actor.');
+    if (recursive && t.children) for (const c of t.children) { const ct = this.tasks.get(c); if (ct) await this.cancel(ct.returns[0] ?? returnObjectId(c, 0), force, true); }
+    if (t.state === 'PENDING_ARGS_AVAIL' || t.state === 'PENDING_NODE_ASSIGNMENT') {
+      if (t.state === 'PENDING_NODE_ASSIGNMENT' && t.type === NORMAL) this.scheduler.remove(t);
+      if (t.type === ACTOR_TASK) { const a = this.actors.get(t.actorId!); if (a) a.queue = a.queue.filter((x) => x !== t); }
+      this.finish(t, serializeError(new TaskCancelledError(t.id)));
+      return;
+    }
+    t.cancelled = true;
+    const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
+    if (!node) return;
+    if (force) await this.killNode(node, 'force-cancelled');
+    else node.post({ t: 'cancel', id: t.id });
+  }
+
+  // ---- actors -----------------------------------------------------------------------------
+
+  createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
+    this.assertOpen();
+    const id = actorIdFor(caller.taskId, caller.submitted++);
+    this.createActorWithId(id, this.nodeId, caller.taskId, spec, args, options);
+    return id;
+  }
+
+  private createActorWithId(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: ActorOptions): void {
+    this.registerFunction(spec.fn);
+    const namespace = options.namespace ?? this.namespace;
+    const name = options.name ?? null;
+    if (name !== null) {
+      const taken = this.actors.byName(namespace, name);
+      if (taken && taken.state !== 'DEAD') {
+        throw new RayUsageError(`An actor named '${name}' already exists in namespace '${namespace}'. Use ray.getActor('${name}') to reach it, or pick another name.`);
+      }
+    }
+    const raw = Array.isArray(args) ? args : undefined;
+    const creation = this.newTask(id, ACTOR_CREATION, spec.fn, `${spec.className}.constructor`, raw, raw ? undefined : (args as never), parent, owner, 0);
+    creation.actorId = id;
+    const explicit = options.numCpus !== undefined || options.resources !== undefined;
+    const a: ActorRecord = {
+      id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
+      numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
+      maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
+      pendingCalls: 0, queue: [], sent: new Map(), deathCause: null,
+      held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: this.jobId, detached: options.lifetime === 'detached',
+    };
+    this.actors.add(a);
+    this.admit(creation, () => this.placeActor(a));
+  }
+
+  private pendingActors: ActorRecord[] = [];
+
+  private placeActor(a: ActorRecord): void {
+    if (a.state === 'DEAD') return;
+    a.state = 'PENDING_CREATION';
+    a.creation.state = 'PENDING_NODE_ASSIGNMENT';
+    if (a.held && !this.scheduler.pool.tryAcquire(a.held)) {
+      if (!this.scheduler.pool.feasible(a.held)) console.warn(`webray: actor ${a.spec.className} needs ${JSON.stringify(a.held)}, which this host does not have; it stays pending.`);
+      this.pendingActors.push(a);
+      return;
+    }
+    this.startActorNode(a, false);
+  }
+
+  private retryPendingActors(): void {
+    const waiting = this.pendingActors;
+    this.pendingActors = [];
+    for (const a of waiting) this.placeActor(a);
+  }
+
+  private startActorNode(a: ActorRecord, restarted: boolean): void {
+    const node = this.spawnNode('actor', a.id);
+    a.node = node;
+    node.ready.then(() => {
+      if (!node.alive || a.node !== node) return;
+      this.ensureFunction(node, a.spec.fn);
+      const { args, nested } = this.resolvedArgs(a.creation);
+      const m: CreateActorMsg = {
+        t: 'actor', id: a.creation.id, actor: a.id, fn: a.spec.fn.id, args, maxConcurrency: a.maxConcurrency,
+        restarted, namespace: a.namespace,
+      };
+      if (nested) m.n = 1;
+      if (a.name !== null) m.name = a.name;
+      a.creation.state = 'SUBMITTED_TO_WORKER';
+      a.creation.nodeId = node.id;
+      node.post(m);
+    });
+  }
+
+  private actorReady(node: NodeHandle, actorId: ActorId): void {
+    const a = this.actors.get(actorId);
+    if (!a || a.node !== node) return;
+    a.state = 'ALIVE';
+    if (a.creation.state !== 'FINISHED') {
+      // The creation task is done, but its arguments stay pinned: a restart needs them.
+      a.creation.state = 'FINISHED';
+      a.creation.endedAt = now();
+      this.tasks.delete(a.creation.id);
+      this.log.add({ ...a.creation });
+    }
+    this.pumpActor(a);
+  }
+
+  private actorCreationFailed(actorId: ActorId, error: SerializedError): void {
+    const a = this.actors.get(actorId);
+    if (!a) return;
+    const cause = deserializeError(error);
+    this.actorDead(a, `its constructor threw ${cause.name}: ${cause.message}`, cause);
+  }
+
+  submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
+    this.assertOpen();
+    const id = childTaskId(caller.taskId, caller.submitted++);
+    return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options);
+  }
+
+  private submitActorTaskWithId(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: MethodOptions): ObjectId[] {
+    const a = this.actors.get(actorId);
+    if (!a) throw new RayUsageError(`No actor ${actorId} on this host.`);
+    if (a.maxPendingCalls >= 0 && a.pendingCalls >= a.maxPendingCalls) throw new PendingCallsLimitExceededError(actorId, a.maxPendingCalls);
+    const raw = Array.isArray(args) ? args : undefined;
+    const t = this.newTask(id, ACTOR_TASK, a.spec.fn, options.name ?? `${a.spec.className}.${method}`, raw, raw ? undefined : (args as never), parent, owner, options.numReturns ?? 1);
+    t.actorId = actorId;
+    t.method = method;
+    t.retriesLeft = a.maxTaskRetries;
+    a.pendingCalls++;
+    if (a.state === 'DEAD') {
+      this.admit(t, () => undefined);
+      this.finish(t, serializeError(new RayActorError(actorId, a.deathCause ?? 'it died')));
+      return t.returns;
+    }
+    a.queue.push(t);
+    this.admit(t, () => this.pumpActor(a));
+    return t.returns;
+  }
+
+  /** Sends queued calls in submission order; a call waiting for its arguments holds back the ones after it. */
+  private pumpActor(a: ActorRecord): void {
+    if (a.state !== 'ALIVE' || !a.node) return;
+    while (a.queue.length) {
+      const t = a.queue[0]!;
+      if (t.state === 'FAILED' || t.state === 'FINISHED') { a.queue.shift(); continue; }
+      if (t.pendingDeps > 0) return;
+      a.queue.shift();
+      a.sent.set(t.id, t);
+      this.send(t, a.node);
+    }
+  }
+
+  async kill(actorId: ActorId, noRestart: boolean): Promise<void> {
+    const a = this.actors.get(actorId);
+    if (!a || a.state === 'DEAD') return;
+    if (noRestart || !this.canRestart(a)) {
+      const node = a.node;
+      this.actorDead(a, 'it was killed with ray.kill', undefined);
+      if (node) await this.killNode(node, 'killed');
+      return;
+    }
+    if (a.node) await this.killNode(a.node, 'killed with ray.kill({ noRestart: false })', true);
+  }
+
+  private canRestart(a: ActorRecord): boolean {
+    return a.maxRestarts === -1 || a.numRestarts < a.maxRestarts;
+  }
+
+  private actorDead(a: ActorRecord, cause: string, error: Error | undefined): void {
+    if (a.state === 'DEAD') return;
+    a.state = 'DEAD';
+    a.deathCause = cause;
+    a.node = null;
+    this.actors.releaseName(a);
+    if (a.held) { this.scheduler.pool.release(a.held); a.held = null; this.retryPendingActors(); this.scheduleDispatch(); }
+    const err = serializeError(new RayActorError(a.id, cause, error));
+    if (a.creation.state !== 'FINISHED') this.finish(a.creation, err);
+    else if (a.creation.pinned) for (const id of a.creation.pinned) this.objects.unpin(id);
+    const calls = [...a.sent.values(), ...a.queue];
+    a.sent.clear();
+    a.queue = [];
+    for (const t of calls) this.finish(t, err);
+  }
+
+  private actorNodeDied(a: ActorRecord, node: NodeHandle, reason: string): void {
+    if (a.node !== node || a.state === 'DEAD') return;
+    if (!this.canRestart(a)) { this.actorDead(a, `its worker died (${reason})`, undefined); return; }
+    a.numRestarts++;
+    a.state = 'RESTARTING';
+    const inflight = [...a.sent.values()];
+    a.sent.clear();
+    const retried: TaskRecord[] = [];
+    for (const t of inflight) {
+      if (t.retriesLeft !== 0) {
+        if (t.retriesLeft > 0) t.retriesLeft--;
+        t.attempt++;
+        t.state = 'PENDING_NODE_ASSIGNMENT';
+        retried.push(t);
+      } else {
+        this.finish(t, serializeError(new RayActorError(a.id, `its worker died (${reason}) while running this call; set maxTaskRetries to retry calls`)));
+      }
+    }
+    a.queue = [...retried, ...a.queue];
+    this.startActorNode(a, true);
+  }
+
+  async getActor(name: string, namespace: string | undefined): Promise<ActorInfo> {
+    const ns = namespace ?? this.namespace;
+    const a = this.actors.byName(ns, name);
+    if (!a || a.state === 'DEAD') {
+      throw new RayUsageError(`No live actor named '${name}' in namespace '${ns}'. Create it with .options({ name: '${name}' }), or pass { namespace } if it lives in another one.`);
+    }
+    return { actorId: a.id, className: a.spec.className, methods: a.spec.methods, asyncMethods: a.spec.asyncMethods };
+  }
+
+  // ---- node lifecycle ---------------------------------------------------------------------
+
+  private async killNode(node: NodeHandle, reason: string, restartable = false): Promise<void> {
+    if (!node.alive) return;
+    await node.proc.terminate();
+    this.nodeDied(node, reason, !restartable);
+  }
+
+  private nodeDied(node: NodeHandle, reason: string, deliberate = false): void {
+    if (!node.alive) return;
+    node.alive = false;
+    this.nodes.delete(node.id);
+    for (const [id, n] of node.borrowed) for (let i = 0; i < n; i++) this.objects.removeRef(id);
+    node.borrowed.clear();
+    if (node.kind === 'actor') {
+      const a = this.actors.get(node.actorId!);
+      if (a && !deliberate) this.actorNodeDied(a, node, reason);
+      return;
+    }
+    this.scheduler.removeNode(node);
+    for (const t of node.tasks.values()) {
+      if (t.cancelled) this.finish(t, serializeError(new TaskCancelledError(t.id)));
+      else if (reason === 'force-cancelled') { t.state = 'PENDING_NODE_ASSIGNMENT'; t.nodeId = null; this.enqueue(t); }
+      else if (t.retriesLeft !== 0) this.retry(t);
+      else this.finish(t, serializeError(new WorkerCrashedError(t.id, reason)));
+    }
+    node.tasks.clear();
+    if (!this.closed) this.spawnNode('task', null);
+    this.scheduleDispatch();
+  }
+
+  private unsendable(m: HostToNode, e: unknown): void {
+    const id = (m as { id?: TaskId }).id;
+    const t = id ? this.tasks.get(id) : undefined;
+    if (!t) { console.error('webray: could not send a message to a node:', e); return; }
+    const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
+    node?.tasks.delete(t.id);
+    if (node && t.type === NORMAL) { this.scheduler.finished(node, t.key, 0, false); this.scheduleDispatch(); }
+    this.finish(t, serializeError(new RayUsageError(`task ${t.name}: an argument cannot be sent to a worker (${(e as Error)?.message ?? e}).`)));
+  }
+
+  // ---- context and state ------------------------------------------------------------------
+
+  runtimeContext(): RuntimeContext {
+    return {
+      jobId: this.jobId, hostId: this.hostId, nodeId: this.nodeId, taskId: null, actorId: null,
+      namespace: this.namespace, attempt: 0, wasCurrentActorRestarted: false,
+    };
+  }
+
+  state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+    return Promise.resolve(hostState(this, query, filter));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RayUsageError('webray was shut down: call ray.init() again to submit work.');
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const nodes = [...this.nodes.values()];
+    for (const n of nodes) n.alive = false;
+    await Promise.all(nodes.map((n) => n.proc.terminate().catch(() => undefined)));
+    this.nodes.clear();
+  }
+}
+
+const unset = Symbol('unset');
+
+function demandKey(d: Resources): string {
+  let k = '';
+  for (const name of Object.keys(d).sort()) k += name + ':' + d[name] + ';';
+  return k;
+}

@@ -1,0 +1,91 @@
+/** The state API and timeline, read from the host's tables and task log. */
+import type { ActorState, NodeState, ObjectState, TaskState, TraceEvent } from '../api/api.js';
+import type { StateFilter } from '../api/core.js';
+import { FAILED, READY } from './objects.js';
+import type { HostRuntime } from './runtime.js';
+import { ACTOR_CREATION, ACTOR_TASK, type TaskRecord } from './task-record.js';
+
+const taskTypes = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'] as const;
+
+function taskState(t: TaskRecord, jobId: string): TaskState {
+  return {
+    taskId: t.id, attempt: t.attempt, name: t.name, state: t.state, type: taskTypes[t.type], jobId,
+    actorId: t.actorId, parentTaskId: t.parent, nodeId: t.nodeId,
+    errorType: t.error ? (t.error.cause?.name ?? t.error.name) : null,
+    errorMessage: t.error ? t.error.message : null,
+    submittedAt: t.submittedAt, startedAt: t.startedAt, endedAt: t.endedAt,
+  };
+}
+
+function select<T>(items: Iterable<T>, f: StateFilter | undefined): T[] {
+  const out: T[] = [];
+  const limit = f?.limit ?? Infinity;
+  const filters = f?.filters ? Object.entries(f.filters) : [];
+  for (const x of items) {
+    if (out.length >= limit) break;
+    if (filters.every(([k, v]) => (x as Record<string, unknown>)[k] === v)) out.push(x);
+  }
+  return out;
+}
+
+function* tasks(h: HostRuntime): IterableIterator<TaskState> {
+  for (const t of h.log.records()) yield taskState(t, h.jobId);
+  for (const t of h.tasks.values()) yield taskState(t, h.jobId);
+}
+
+function actors(h: HostRuntime): ActorState[] {
+  return [...h.actors.actors.values()].map((a) => ({
+    actorId: a.id, className: a.spec.className, state: a.state, name: a.name, namespace: a.namespace,
+    nodeId: a.node?.id ?? null, numRestarts: a.numRestarts, deathCause: a.deathCause, jobId: a.jobId,
+  }));
+}
+
+function* objects(h: HostRuntime): IterableIterator<ObjectState> {
+  for (const e of h.objects.entries.values()) {
+    yield {
+      objectId: e.id, owner: e.owner, state: e.state === READY ? 'READY' : e.state === FAILED ? 'FAILED' : 'PENDING',
+      refCount: e.refs, pins: e.pins, taskName: e.task?.name ?? '',
+    };
+  }
+}
+
+function nodes(h: HostRuntime): NodeState[] {
+  return [...h.nodes.values()].map((n) => ({
+    nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
+    resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
+    actorId: n.actorId, tasksRunning: n.tasks.size,
+  }));
+}
+
+/** Chrome trace format: one complete ('X') event per task attempt, one row per node. */
+function timeline(h: HostRuntime): TraceEvent[] {
+  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid: h.hostId, tid: 0, args: { name: `webray host ${h.hostId}` } }];
+  const rows = new Set<string>();
+  const add = (t: TaskRecord) => {
+    if (t.startedAt === null || t.endedAt === null || !t.nodeId) return;
+    rows.add(t.nodeId);
+    events.push({
+      name: t.name, cat: t.type === ACTOR_TASK ? 'actor_task' : t.type === ACTOR_CREATION ? 'actor_creation' : 'task',
+      ph: 'X', ts: t.startedAt * 1000, dur: Math.max(0, (t.endedAt - t.startedAt) * 1000),
+      pid: h.hostId, tid: t.nodeId,
+      args: { taskId: t.id, attempt: t.attempt, state: t.state, ...(t.actorId ? { actorId: t.actorId } : {}), ...(t.error ? { error: t.error.message } : {}) },
+    });
+  };
+  for (const t of h.log.records()) add(t);
+  for (const t of h.tasks.values()) add(t);
+  for (const r of rows) events.push({ name: 'thread_name', ph: 'M', cat: '__metadata', ts: 0, pid: h.hostId, tid: r, args: { name: `node ${r}` } });
+  return events;
+}
+
+export function hostState(h: HostRuntime, query: string, filter: StateFilter | undefined): unknown {
+  switch (query) {
+    case 'tasks': return select(tasks(h), filter);
+    case 'actors': return select(actors(h), filter);
+    case 'objects': return select(objects(h), filter);
+    case 'nodes': return nodes(h);
+    case 'resources': return { ...h.scheduler.pool.total };
+    case 'available': return { ...h.scheduler.pool.available };
+    case 'timeline': return timeline(h);
+    default: throw new Error(`unknown state query ${query}`);
+  }
+}

@@ -1,0 +1,15 @@
+/** webray: Ray's tasks, actors, futures and object store for browsers and Node.js. */
+export {
+  init, shutdown, isInitialized, remote, get, wait, put, cancel, kill, getActor, getRuntimeContext,
+  nodes, clusterResources, availableResources, timeline, state, type InitOptions,
+} from './api/index.js';
+export { ObjectRef } from './api/object-ref.js';
+export { RemoteFunction, ActorClass, type ActorHandle, type ActorMethod, type RemoteArgs, type Returns } from './api/remote.js';
+export type { ModuleOptions, TaskState, ActorState, ObjectState, NodeState, TraceEvent, StateApi, TaskStateName } from './api/api.js';
+export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
+export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy } from './shared/options.js';
+export {
+  RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
+  OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, PendingCallsLimitExceededError, RayUsageError,
+} from './shared/errors.js';
+export { UnshippableFunctionError } from './shared/source.js';

@@ -1,0 +1,214 @@
+/**
+ * Runs tasks and actor calls on a node. A task node runs one task at a time, as a Ray worker
+ * does, except that a task blocked in `ray.get` lets the next one start (Ray releases a blocked
+ * worker's CPU). An actor node runs its calls in the order received, up to `maxConcurrency` at once.
+ */
+import { RayApi } from '../api/api.js';
+import type { Caller } from '../api/core.js';
+import { reviveValue } from '../api/revive.js';
+import { encode } from '../shared/codec.js';
+import { RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
+import type { FunctionTable, Instantiate } from './functions.js';
+import type { NodeCore, Outbox } from './node-core.js';
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+interface Running {
+  caller: Caller;
+  abort: AbortController | undefined;
+  blocked: boolean;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class Executor {
+  private readonly queue: TaskMsg[] = [];
+  private head = 0;
+  /** Running and not blocked in ray.get. */
+  private active = 0;
+  private readonly running = new Map<string, Running>();
+  private instance: any;
+  private maxConcurrency = 1;
+  private actorCaller: Caller | undefined;
+  tasksRun = 0;
+
+  constructor(
+    private readonly kind: 'task' | 'actor',
+    private readonly core: NodeCore,
+    private readonly table: FunctionTable,
+    private readonly out: Outbox,
+  ) {
+    core.blockListener = {
+      blocked: (taskId) => {
+        const r = this.running.get(taskId);
+        if (!r || r.blocked || this.kind !== 'task') return false;
+        r.blocked = true;
+        this.active--;
+        this.pump();
+        return true;
+      },
+      unblocked: (taskId) => {
+        const r = this.running.get(taskId);
+        if (!r || !r.blocked) return;
+        r.blocked = false;
+        this.active++;
+      },
+    };
+  }
+
+  enqueue(m: TaskMsg): void {
+    this.queue.push(m);
+    this.pump();
+  }
+
+  cancel(id: string): void {
+    const i = this.queue.indexOf(this.queue.find((m, j) => j >= this.head && m.id === id)!);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      const t = now();
+      this.out.post({ t: 'failed', id, error: serializeError(new TaskCancelledError(id)), start: t, end: t, cancelled: true });
+      return;
+    }
+    this.running.get(id)?.abort?.abort(new TaskCancelledError(id));
+  }
+
+  private pump(): void {
+    const limit = this.kind === 'task' ? 1 : this.maxConcurrency;
+    if (this.kind === 'actor' && this.instance === undefined) return;
+    while (this.active < limit && this.head < this.queue.length) {
+      const m = this.queue[this.head++]!;
+      if (this.head === this.queue.length) { this.queue.length = 0; this.head = 0; }
+      else if (this.head > 4096) { this.queue.splice(0, this.head); this.head = 0; }
+      this.active++;
+      const r = this.execute(m);
+      if (r) {
+        r.then(() => { const x = this.running.get(m.id); this.finishRun(m.id, x); this.pump(); });
+      } else {
+        this.finishRun(m.id, this.running.get(m.id));
+      }
+    }
+  }
+
+  private finishRun(id: string, r: Running | undefined): void {
+    this.running.delete(id);
+    if (!r?.blocked) this.active--;
+    this.tasksRun++;
+  }
+
+  private apiFor(caller: Caller): () => RayApi {
+    let api: RayApi | undefined;
+    return () => (api ??= new RayApi(caller));
+  }
+
+  /** Runs one task; returns a promise only if it did not finish synchronously. */
+  private execute(m: TaskMsg): Promise<void> | undefined {
+    const start = now();
+    const caller: Caller = this.kind === 'actor'
+      ? { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt, actorId: this.core.actorId }
+      : { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt };
+    const abort = typeof AbortController !== 'undefined' ? new AbortController() : undefined;
+    if (abort) caller.signal = abort.signal;
+    const rec: Running = { caller, abort, blocked: false };
+    this.running.set(m.id, rec);
+    const name = m.method ?? this.table.descriptor(m.fn)?.name ?? m.fn;
+    let result: unknown;
+    this.core.current = caller;
+    try {
+      const args = m.n ? (reviveValue(this.core, m.args, caller) as unknown[]) : m.args;
+      if (this.kind === 'actor') {
+        const method = this.instance[m.method!];
+        if (typeof method !== 'function') throw new TypeError(`the actor has no method '${m.method}'`);
+        result = method.apply(this.instance, args);
+      } else {
+        const inst = this.table.get(m.fn);
+        if (isThenable(inst)) {
+          return (inst as Promise<Instantiate>).then(
+            (i) => this.finishAsync(m, name, start, () => { this.core.current = caller; try { return i(this.apiFor(caller))(...args); } finally { this.core.current = undefined; } }),
+            (e) => this.fail(m, name, start, e),
+          );
+        }
+        result = (inst as Instantiate)(this.apiFor(caller))(...args);
+      }
+    } catch (e) {
+      this.fail(m, name, start, e);
+      return undefined;
+    } finally {
+      this.core.current = undefined;
+    }
+    if (isThenable(result)) return this.finishAsync(m, name, start, () => result);
+    this.succeed(m, name, start, result);
+    return undefined;
+  }
+
+  private finishAsync(m: TaskMsg, name: string, start: number, run: () => unknown): Promise<void> {
+    return Promise.resolve()
+      .then(run)
+      .then((v) => this.succeed(m, name, start, v), (e) => this.fail(m, name, start, e));
+  }
+
+  private succeed(m: TaskMsg, name: string, start: number, result: unknown): void {
+    let values: unknown[];
+    let nested = false;
+    try {
+      if (m.nret === 1) {
+        const e = encode(result, `${name}(...) return value`);
+        values = [e.v];
+        nested = e.nested;
+      } else if (m.nret === 0) {
+        values = [];
+      } else {
+        if (!Array.isArray(result) || result.length !== m.nret) {
+          throw new TypeError(`${name} has numReturns: ${m.nret} but returned ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}; return an array of exactly ${m.nret} values`);
+        }
+        values = result.map((v, i) => {
+          const e = encode(v, `${name}(...) return value [${i}]`);
+          if (e.nested) nested = true;
+          return e.v;
+        });
+      }
+    } catch (e) {
+      this.fail(m, name, start, e);
+      return;
+    }
+    const end = now();
+    this.out.post(nested ? { t: 'done', id: m.id, values, n: 1, start, end } : { t: 'done', id: m.id, values, start, end });
+  }
+
+  private fail(m: TaskMsg, name: string, start: number, e: unknown): void {
+    const cause = e instanceof Error ? e : new Error(`non-Error value thrown: ${String(e)}`);
+    const error: SerializedError = serializeError(new RayTaskError(name, m.id, cause));
+    this.out.post({ t: 'failed', id: m.id, error, start, end: now() });
+  }
+
+  /** Constructs the actor instance (again, after a restart). */
+  async createActor(m: CreateActorMsg): Promise<void> {
+    this.maxConcurrency = m.maxConcurrency;
+    this.core.actorId = m.actor;
+    this.core.actorRestarted = m.restarted;
+    const caller: Caller = { taskId: m.id, submitted: 0, puts: 0, attempt: 0, actorId: m.actor };
+    this.actorCaller = caller;
+    try {
+      const inst = await this.table.get(m.fn);
+      const args = m.n ? (reviveValue(this.core, m.args, caller) as unknown[]) : m.args;
+      this.core.current = caller;
+      const Cls = inst(this.apiFor(caller));
+      this.instance = new Cls(...args);
+      this.core.current = undefined;
+      this.out.post({ t: 'actor-ready', actor: m.actor, id: m.id });
+      this.pump();
+    } catch (e) {
+      this.core.current = undefined;
+      const cause = e instanceof Error ? e : new Error(String(e));
+      this.out.post({ t: 'actor-failed', actor: m.actor, id: m.id, error: serializeError(cause) });
+    }
+  }
+
+  get actorCallerForContext(): Caller | undefined {
+    return this.actorCaller;
+  }
+}

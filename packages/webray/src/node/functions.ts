@@ -1,0 +1,86 @@
+/**
+ * A node's function table: code arrives by source (compiled once per function id into a
+ * factory) or by module URL (imported once). Each execution gets its own `ray`, because a node
+ * interleaves many async tasks and a shared "current task" would be wrong after an `await`.
+ */
+import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
+import type { RayApi } from '../api/api.js';
+
+/** Builds the callable for one execution, bound to that execution's `ray`. */
+export type Instantiate = (ray: () => RayApi) => any;
+
+const nameHelper = (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
+
+/** Absorbs coverage counters (`cov_x().s[0]++`) that instrumenting tools put in function source. */
+const coverageSink: any = new Proxy(function () {}, {
+  get: (_t, p) => (p === Symbol.toPrimitive ? () => 0 : coverageSink),
+  set: () => true,
+  apply: () => coverageSink,
+});
+
+function bindingValue(b: Binding, ray: () => RayApi): unknown {
+  if (b === 'ray') return ray();
+  if (b === 'name-helper') return nameHelper;
+  if (b === 'coverage') return coverageSink;
+  const api = ray();
+  const v = (api as unknown as Record<string, unknown>)[b.api];
+  // Methods are bound to this call's ray; classes (ObjectRef, the errors) are passed as they are.
+  return typeof v === 'function' && !/^[A-Z]/.test(b.api) ? (v as Function).bind(api) : v;
+}
+
+function compileSource(d: Extract<FunctionDescriptor, { kind: 'source' }>): Instantiate {
+  const names = Object.keys(d.bindings);
+  const factory = new Function(...names, `"use strict";\nreturn (${d.source}\n);`) as (...a: unknown[]) => unknown;
+  if (names.length === 0) {
+    const fn = factory();
+    return () => fn;
+  }
+  const bindings = names.map((n) => d.bindings[n]!);
+  return (ray) => factory(...bindings.map((b) => bindingValue(b, ray)));
+}
+
+export class FunctionTable {
+  private readonly descriptors = new Map<string, FunctionDescriptor>();
+  private readonly compiled = new Map<string, Instantiate>();
+  private readonly loading = new Map<string, Promise<Instantiate>>();
+
+  register(d: FunctionDescriptor): void {
+    if (!this.descriptors.has(d.id)) this.descriptors.set(d.id, d);
+  }
+
+  get size(): number {
+    return this.descriptors.size;
+  }
+
+  descriptor(id: string): FunctionDescriptor | undefined {
+    return this.descriptors.get(id);
+  }
+
+  /** The compiled function, or a promise while its module loads. Throws if the code does not compile. */
+  get(id: string): Instantiate | Promise<Instantiate> {
+    const c = this.compiled.get(id);
+    if (c) return c;
+    const d = this.descriptors.get(id);
+    if (!d) throw new Error(`function ${id} was never registered on this node`);
+    if (d.kind === 'source') {
+      const inst = compileSource(d);
+      this.compiled.set(id, inst);
+      return inst;
+    }
+    let p = this.loading.get(id);
+    if (!p) {
+      p = import(/* @vite-ignore */ d.url).then((mod: Record<string, unknown>) => {
+        const target = mod[d.exportName];
+        if (typeof target !== 'function') {
+          throw new Error(`module ${d.url} has no exported function or class '${d.exportName}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+        }
+        const inst: Instantiate = () => target;
+        this.compiled.set(id, inst);
+        return inst;
+      });
+      this.loading.set(id, p);
+      p.catch(() => this.loading.delete(id));
+    }
+    return p;
+  }
+}

@@ -1,0 +1,47 @@
+/** Nodes as module Web Workers. */
+import type { NodeBootData, NodeProcess, Platform } from './types.js';
+
+/** Held by every worker for its whole life: the host learns of a worker's death when it is released. */
+export function lifeLockName(nodeId: string): string {
+  return `webray-node-${nodeId}`;
+}
+
+export const browserPlatform: Platform = {
+  name: 'browser',
+  cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
+  spawn(boot: NodeBootData): NodeProcess {
+    // Written literally so bundlers (Vite) see and emit the worker chunk.
+    const worker = new Worker(new URL('../node/entry.js', import.meta.url), { type: 'module', name: `webray-${boot.kind}-${boot.nodeId}` });
+    const control = new MessageChannel();
+    let dead = false;
+    let exitListener: ((reason: string) => void) | undefined;
+    const die = (reason: string) => {
+      if (dead) return;
+      dead = true;
+      exitListener?.(reason);
+    };
+    worker.addEventListener('error', (e) => {
+      // An error event for a module that fails to load means the worker never started.
+      if (!started) die(`worker failed to start: ${e.message || 'script error'}`);
+    });
+    let started = false;
+    worker.addEventListener('message', (e) => {
+      if (started) return;
+      started = true;
+      // The worker holds its life lock from before its first message: our request is granted only when it dies.
+      navigator.locks?.request(lifeLockName(boot.nodeId), () => die('worker closed or crashed')).catch(() => undefined);
+      void e;
+    });
+    worker.postMessage({ boot, control: control.port2 }, [control.port2]);
+    return {
+      endpoint: {
+        send: (m, t) => worker.postMessage(m, t ?? []),
+        listen: (r) => worker.addEventListener('message', (e: MessageEvent) => r(e.data)),
+        close: () => worker.terminate(),
+      },
+      control: control.port1,
+      onExit: (l) => { exitListener = l; },
+      terminate: async () => { dead = true; control.port1.close(); worker.terminate(); },
+    };
+  },
+};

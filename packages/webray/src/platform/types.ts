@@ -1,0 +1,38 @@
+/**
+ * The platform layer: the only code that knows whether it runs in Node (worker_threads) or a
+ * browser (Web Workers). Everything above talks to an `Endpoint` and a `NodeProcess`.
+ */
+
+/** One end of a message channel: a MessagePort, a Worker, or an in-memory pair in tests. */
+export interface Endpoint {
+  send(message: unknown, transfer?: Transferable[]): void;
+  /** Sets the single receiver of incoming messages. */
+  listen(receiver: (message: unknown) => void): void;
+  close(): void;
+}
+
+/** A worker the host started: its message endpoint, a control port for comlink, and its death. */
+export interface NodeProcess {
+  readonly endpoint: Endpoint;
+  /** A second channel for control RPC (comlink): stats, gc. */
+  readonly control: MessagePort;
+  /** Called once when the worker dies for any reason other than `terminate()`. */
+  onExit(listener: (reason: string) => void): void;
+  terminate(): Promise<void>;
+}
+
+export interface NodeBootData {
+  nodeId: string;
+  hostId: string;
+  jobId: string;
+  namespace: string;
+  kind: 'task' | 'actor';
+  apiNames: string[];
+}
+
+export interface Platform {
+  readonly name: 'node' | 'browser';
+  /** Logical CPUs, the default for numWorkers. */
+  readonly cpuCount: number;
+  spawn(boot: NodeBootData): NodeProcess;
+}

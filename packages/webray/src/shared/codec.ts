@@ -1,0 +1,152 @@
+/**
+ * Values crossing threads go by structured clone, which keeps Map, Set, Date, BigInt, undefined,
+ * typed arrays and cycles. Two things it cannot do are done here: webray objects (ObjectRef,
+ * actor handles, remote functions) are swapped for plain markers and revived on the other side,
+ * and values structured clone would reject or silently break (functions, symbols, promises)
+ * are refused up front with a `NonSerializableError` naming where they are.
+ */
+import { NonSerializableError } from './errors.js';
+
+/** Objects that travel as a marker implement this (keyed by a symbol, as comlink does). */
+export const toMarker = Symbol.for('webray.toMarker');
+
+export interface Markable {
+  [toMarker](): Marker;
+}
+
+const KEY = '\u0000webray';
+
+export type Marker =
+  | { [KEY]: 'ref'; id: string; owner: string }
+  | { [KEY]: 'actor'; id: string; cls: string; methods: string[]; asyncMethods: string[] }
+  | { [KEY]: 'fn'; fn: unknown; options: unknown };
+
+export type MarkerKind = Marker[typeof KEY];
+
+export function markerKind(m: Marker): MarkerKind {
+  return m[KEY];
+}
+
+export function makeMarker<K extends MarkerKind>(kind: K, fields: Omit<Extract<Marker, { [KEY]: K }>, typeof KEY>): Marker {
+  return { [KEY]: kind, ...fields } as unknown as Marker;
+}
+
+function isMarkable(v: object): v is Markable {
+  return typeof (v as Partial<Markable>)[toMarker] === 'function';
+}
+
+function isMarker(v: object): v is Marker {
+  return Object.prototype.hasOwnProperty.call(v, KEY);
+}
+
+/** Does the value need marker handling? Throws `NonSerializableError` for what cannot cross. */
+function scan(v: unknown, path: string, seen: Set<object>, found: { markable: boolean }): void {
+  switch (typeof v) {
+    case 'function':
+      if (isMarkable(v)) { found.markable = true; return; }
+      throw new NonSerializableError(path, `a function (${v.name || 'anonymous'})`);
+    case 'symbol':
+      throw new NonSerializableError(path, `a symbol (${String(v)})`);
+    case 'object':
+      break;
+    default:
+      return;
+  }
+  if (v === null || seen.has(v)) return;
+  seen.add(v);
+  if (isMarkable(v)) { found.markable = true; return; }
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return;
+  if (v instanceof Promise) throw new NonSerializableError(path, 'a Promise (await it first, or pass an ObjectRef)');
+  if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) throw new NonSerializableError(path, `a ${v.constructor.name}`);
+  const DomNode = (globalThis as { Node?: new () => unknown }).Node;
+  if (DomNode && v instanceof DomNode) throw new NonSerializableError(path, 'a DOM node');
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) scan(v[i], `${path}[${i}]`, seen, found);
+  } else if (v instanceof Map) {
+    for (const [k, x] of v) { scan(k, `${path}.<key>`, seen, found); scan(x, `${path}.get(${String(k)})`, seen, found); }
+  } else if (v instanceof Set) {
+    for (const x of v) scan(x, `${path}.<member>`, seen, found);
+  } else if (v instanceof Error) {
+    if (v.cause !== undefined) scan(v.cause, `${path}.cause`, seen, found);
+  } else {
+    for (const k of Object.keys(v)) scan((v as Record<string, unknown>)[k], `${path}.${k}`, seen, found);
+  }
+}
+
+/** Copies containers on the way to every object `swap` replaces; everything else is shared. */
+function rebuild(v: unknown, swap: (o: object) => unknown | undefined, memo: Map<object, unknown>): unknown {
+  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return v;
+  const swapped = swap(v);
+  if (swapped !== undefined) return swapped;
+  if (typeof v === 'function') return v;
+  if (memo.has(v)) return memo.get(v);
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp || v instanceof Error) return v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    memo.set(v, out);
+    for (let i = 0; i < v.length; i++) out[i] = rebuild(v[i], swap, memo);
+    return out;
+  }
+  if (v instanceof Map) {
+    const out = new Map();
+    memo.set(v, out);
+    for (const [k, x] of v) out.set(rebuild(k, swap, memo), rebuild(x, swap, memo));
+    return out;
+  }
+  if (v instanceof Set) {
+    const out = new Set();
+    memo.set(v, out);
+    for (const x of v) out.add(rebuild(x, swap, memo));
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  memo.set(v, out);
+  for (const k of Object.keys(v)) out[k] = rebuild((v as Record<string, unknown>)[k], swap, memo);
+  return out;
+}
+
+export interface Encoded {
+  v: unknown;
+  /** True when markers are inside: the receiver must revive them. */
+  nested: boolean;
+  /** ObjectRefs found inside (the caller counts them as borrowed by the receiver). */
+  refs: string[];
+}
+
+/**
+ * Prepares a value to cross a thread. `path` names it in errors (e.g. `square(args[0])`).
+ * Plain data is returned as is (structured clone copies it on send).
+ */
+export function encode(value: unknown, path: string): Encoded {
+  if ((typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') || value === null) {
+    return { v: value, nested: false, refs: noRefs };
+  }
+  const found = { markable: false };
+  scan(value, path, new Set(), found);
+  if (!found.markable) return { v: value, nested: false, refs: noRefs };
+  const refs: string[] = [];
+  const v = rebuild(value, (o) => {
+    if (!isMarkable(o)) return undefined;
+    const m = o[toMarker]();
+    if (m[KEY] === 'ref') refs.push(m.id);
+    return m;
+  }, new Map());
+  return { v, nested: true, refs };
+}
+
+const noRefs: string[] = [];
+
+/** Revives markers inside a received value. Containers with markers are copied, not mutated. */
+export function decode(v: unknown, revive: (m: Marker) => unknown): unknown {
+  return rebuild(v, (o) => (isMarker(o) ? revive(o) : undefined), new Map());
+}
+
+/** Object ids of every ref marker inside an encoded value. */
+export function refsInside(v: unknown): string[] {
+  const ids: string[] = [];
+  rebuild(v, (o) => {
+    if (isMarker(o)) { if (o[KEY] === 'ref') ids.push(o.id); return o; }
+    return undefined;
+  }, new Map());
+  return ids;
+}

@@ -1,0 +1,212 @@
+/**
+ * Every error a webray user can meet. Each names what happened and what to do about it.
+ * Errors cross threads as plain records (`SerializedError`) and are rebuilt here, so a
+ * `RayTaskError` from a worker is still `instanceof RayTaskError` in the driver.
+ */
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** Extra fields of webray errors (taskId, functionName, ...). */
+  fields?: Record<string, unknown>;
+  cause?: SerializedError;
+}
+
+export class RayError extends Error {
+  override name = 'RayError';
+}
+
+/** A task threw. `cause` is the error the user's code threw, with its remote stack. */
+export class RayTaskError extends RayError {
+  override name = 'RayTaskError';
+  readonly functionName: string;
+  readonly taskId: string;
+  /** The stack trace from the worker where the task ran. */
+  readonly remoteStack: string | undefined;
+  constructor(functionName: string, taskId: string, cause: Error) {
+    super(
+      `Task ${functionName} (${taskId}) threw ${cause.name}: ${cause.message}\n` +
+        `The error happened on a worker; its stack is in .remoteStack and the original error in .cause. ` +
+        `Fix the task's code, or set { retryExceptions: true, maxRetries } to retry it.`,
+      { cause },
+    );
+    this.functionName = functionName;
+    this.taskId = taskId;
+    this.remoteStack = cause.stack;
+  }
+}
+
+/** The actor died (crashed, killed, or its constructor threw) and will not run this call. */
+export class RayActorError extends RayError {
+  override name = 'RayActorError';
+  readonly actorId: string;
+  constructor(actorId: string, reason: string, cause?: Error) {
+    super(
+      `Actor ${actorId} is dead: ${reason}. Calls to it fail from now on. ` +
+        `Give the actor { maxRestarts } (and { maxTaskRetries } for in-flight calls) to restart it after a crash, or create a new one.`,
+      cause ? { cause } : undefined,
+    );
+    this.actorId = actorId;
+  }
+}
+
+/** The worker running the task died (crash, out of memory, terminated) and retries are used up. */
+export class WorkerCrashedError extends RayError {
+  override name = 'WorkerCrashedError';
+  readonly taskId: string;
+  constructor(taskId: string, detail: string) {
+    super(
+      `The worker running task ${taskId} died (${detail}) and the task has no retries left. ` +
+        `Raise { maxRetries } on the task (default 3) if the crash is transient, or find why the worker died (memory, process.exit, close()).`,
+    );
+    this.taskId = taskId;
+  }
+}
+
+/** `get` waited longer than its timeout. The object may still arrive: call `get` again. */
+export class GetTimeoutError extends RayError {
+  override name = 'GetTimeoutError';
+  readonly objectIds: string[];
+  constructor(objectIds: string[], timeoutMs: number) {
+    super(
+      `get timed out after ${timeoutMs} ms waiting for ${objectIds.length} object(s) (${objectIds.slice(0, 3).join(', ')}${objectIds.length > 3 ? ', …' : ''}). ` +
+        `The tasks are still running or pending: call get again, raise { timeout }, or use ray.wait to take what is ready.`,
+    );
+    this.objectIds = objectIds;
+  }
+}
+
+/** The task was cancelled with `ray.cancel` before it produced a value. */
+export class TaskCancelledError extends RayError {
+  override name = 'TaskCancelledError';
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super(`Task ${taskId} was cancelled with ray.cancel; it has no value. Submit it again if you still need it.`);
+    this.taskId = taskId;
+  }
+}
+
+/** An argument or return value cannot be sent between threads. */
+export class NonSerializableError extends RayError {
+  override name = 'NonSerializableError';
+  readonly path: string;
+  constructor(path: string, what: string) {
+    super(
+      `${path} is ${what}, which cannot be sent to another worker. ` +
+        `Pass plain data (numbers, strings, arrays, objects, Map, Set, Date, BigInt, typed arrays), an ObjectRef, ` +
+        `an actor handle or a remote function instead; for a callback, make it a remote function.`,
+    );
+    this.path = path;
+  }
+}
+
+/** The owner of an object (the worker that created it) died, so nobody can produce it. */
+export class OwnerDiedError extends RayError {
+  override name = 'OwnerDiedError';
+  readonly objectId: string;
+  constructor(objectId: string) {
+    super(`The owner of object ${objectId} died, so the object cannot be fetched or rebuilt. Create objects you need to outlive a task in the driver.`);
+    this.objectId = objectId;
+  }
+}
+
+/** A host (tab or Node process) of the cluster died. */
+export class NodeDiedError extends RayError {
+  override name = 'NodeDiedError';
+  readonly nodeId: string;
+  constructor(nodeId: string, detail: string) {
+    super(`Node ${nodeId} died (${detail}). Work placed there is retried where retries allow.`);
+    this.nodeId = nodeId;
+  }
+}
+
+/** The object was freed or lost and cannot be rebuilt. */
+export class ObjectLostError extends RayError {
+  override name = 'ObjectLostError';
+  readonly objectId: string;
+  constructor(objectId: string, detail: string) {
+    super(`Object ${objectId} is lost: ${detail}. Keep an ObjectRef to an object for as long as you need it (released refs are freed).`);
+    this.objectId = objectId;
+  }
+}
+
+/** The object store has no room for the object. */
+export class ObjectStoreFullError extends RayError {
+  override name = 'ObjectStoreFullError';
+  constructor(detail: string) {
+    super(`The object store is full: ${detail}. Release refs you no longer need (ref.release()), or raise init({ objectStoreMemory }).`);
+  }
+}
+
+/** An actor has more pending calls than its `maxPendingCalls`. */
+export class PendingCallsLimitExceededError extends RayError {
+  override name = 'PendingCallsLimitExceededError';
+  constructor(actorId: string, limit: number) {
+    super(`Actor ${actorId} already has ${limit} pending calls (maxPendingCalls). Wait for some results (ray.wait) before submitting more, or raise maxPendingCalls.`);
+  }
+}
+
+/** The API was used wrongly (bad option, not initialised, ...). Thrown synchronously, never from a worker. */
+export class RayUsageError extends RayError {
+  override name = 'RayUsageError';
+}
+
+const builtinErrors: Record<string, ErrorConstructor> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+type ErrorFactory = (message: string, fields: Record<string, any>, cause: Error | undefined) => Error;
+
+const rayErrors: Record<string, ErrorFactory> = {
+  RayTaskError: (_m, f, c) => new RayTaskError(f.functionName, f.taskId, c ?? new Error('unknown cause')),
+  RayActorError: (m, f, c) => withMessage(new RayActorError(f.actorId, '', c), m),
+  WorkerCrashedError: (m, f) => withMessage(new WorkerCrashedError(f.taskId, ''), m),
+  GetTimeoutError: (m, f) => withMessage(new GetTimeoutError(f.objectIds ?? [], 0), m),
+  TaskCancelledError: (m, f) => withMessage(new TaskCancelledError(f.taskId), m),
+  NonSerializableError: (m, f) => withMessage(new NonSerializableError(f.path, ''), m),
+  OwnerDiedError: (m, f) => withMessage(new OwnerDiedError(f.objectId), m),
+  NodeDiedError: (m, f) => withMessage(new NodeDiedError(f.nodeId, ''), m),
+  ObjectLostError: (m, f) => withMessage(new ObjectLostError(f.objectId, ''), m),
+  ObjectStoreFullError: (m) => withMessage(new ObjectStoreFullError(''), m),
+  PendingCallsLimitExceededError: (m) => withMessage(new PendingCallsLimitExceededError('', 0), m),
+  RayUsageError: (m) => new RayUsageError(m),
+};
+
+function withMessage<E extends Error>(e: E, message: string): E {
+  e.message = message;
+  return e;
+}
+
+const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId'] as const;
+
+/** Turns any thrown value into a record that survives structured clone. */
+export function serializeError(err: unknown): SerializedError {
+  if (!(err instanceof Error)) {
+    let text: string;
+    try { text = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err); } catch { text = String(err); }
+    return { name: 'Error', message: `non-Error value thrown: ${text}` };
+  }
+  const out: SerializedError = { name: err.name, message: err.message, stack: err.stack };
+  const fields: Record<string, unknown> = {};
+  for (const k of fieldNames) if (k in err) fields[k] = (err as any)[k];
+  if (Object.keys(fields).length) out.fields = fields;
+  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  return out;
+}
+
+/** Rebuilds an error from its record: webray errors and built-in error types keep their class. */
+export function deserializeError(s: SerializedError): Error {
+  const cause = s.cause ? deserializeError(s.cause) : undefined;
+  const ray = rayErrors[s.name];
+  if (ray) {
+    const e = ray(s.message, s.fields ?? {}, cause);
+    if (s.stack && s.name !== 'RayTaskError') e.stack = s.stack;
+    return e;
+  }
+  const Ctor = builtinErrors[s.name] ?? Error;
+  const e = new Ctor(s.message, cause ? { cause } : undefined);
+  if (!builtinErrors[s.name]) e.name = s.name;
+  e.stack = s.stack;
+  return e;
+}

@@ -1,0 +1,84 @@
+/**
+ * Ids as Ray makes them. A job id per driver run; a task id derived from its parent task's id
+ * and the parent's submit counter (so a retried parent re-creates the same child ids); an
+ * object id is the producing task's id plus the return index (or put index), the same on every
+ * attempt. Ids are hex strings: cheap to hash into Maps and to send between threads.
+ */
+
+export type JobId = string;
+export type TaskId = string;
+export type ObjectId = string;
+export type ActorId = string;
+export type NodeId = string;
+export type HostId = string;
+
+/** 8 hex digits from a random source: new on every driver run, so reloads never collide. */
+export function randomHex(bytes: number): string {
+  const a = new Uint8Array(bytes);
+  crypto.getRandomValues(a);
+  let s = '';
+  for (const b of a) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function newJobId(): JobId {
+  return randomHex(4);
+}
+
+/** 64-bit FNV-1a style hash (two 32-bit lanes) of a string, as 16 hex digits. */
+function hash64(s: string): string {
+  let h1 = 0x811c9dc5 | 0;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 ^= h1 >>> 13; h1 = Math.imul(h1, 0x85ebca6b); h1 ^= h1 >>> 16;
+  h2 ^= h2 >>> 13; h2 = Math.imul(h2, 0xc2b2ae35); h2 ^= h2 >>> 16;
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The root task of a job: the driver's own "task", parent of everything it submits. */
+export function driverTaskId(job: JobId): TaskId {
+  return job + '0'.repeat(16);
+}
+
+export function jobOf(id: TaskId | ObjectId | ActorId): JobId {
+  return id.slice(0, 8);
+}
+
+/** Child task id: same on every attempt of the parent, because the counter restarts with it. */
+export function childTaskId(parent: TaskId, counter: number): TaskId {
+  return parent.slice(0, 8) + hash64(parent + ':' + counter);
+}
+
+/** An actor id is derived like a task id (from the creating task), with its own tag. */
+export function actorIdFor(parent: TaskId, counter: number): ActorId {
+  return parent.slice(0, 8) + hash64(parent + ':a' + counter);
+}
+
+/** Object id of return `index` (0-based) of a task: the same on every attempt. */
+export function returnObjectId(task: TaskId, index: number): ObjectId {
+  return task + 'r' + index.toString(16);
+}
+
+/** Object id of the n-th `put` made by a task. */
+export function putObjectId(task: TaskId, index: number): ObjectId {
+  return task + 'p' + index.toString(16);
+}
+
+/** The task that created an object: its lineage entry. */
+export function taskOfObject(id: ObjectId): TaskId {
+  return id.slice(0, 24);
+}
+
+export function isPutObject(id: ObjectId): boolean {
+  return id.charCodeAt(24) === 112; /* 'p' */
+}
+
+/** Content-addressed function id: the same code registered twice gets one entry. */
+export function functionIdFor(text: string): string {
+  return 'f' + hash64(text) + text.length.toString(16);
+}

@@ -1,0 +1,120 @@
+/** Options of tasks and actors, as Ray names them (camelCase), with their checks and defaults. */
+import { RayUsageError } from './errors.js';
+
+export type Resources = Record<string, number>;
+
+export type SchedulingStrategy = 'DEFAULT' | 'SPREAD' | { nodeId: string; soft?: boolean };
+
+export interface TaskOptions {
+  /** How many ObjectRefs the call returns (the function returns an array of that length). Default 1. */
+  numReturns?: number;
+  /** CPUs the task holds while it runs. Default 1. */
+  numCpus?: number;
+  /** Custom resources the task holds while it runs, e.g. `{ webgpu: 1 }`. */
+  resources?: Resources;
+  /** Retries when the worker dies (and, with `retryExceptions`, when the task throws). Default 3; -1 is unlimited. */
+  maxRetries?: number;
+  /** Retry thrown errors too: `true`, or the error names (e.g. `['NetworkError']`) to retry. Default false. */
+  retryExceptions?: boolean | string[];
+  schedulingStrategy?: SchedulingStrategy;
+  /** A display name for the state API and timeline. */
+  name?: string;
+}
+
+export interface ActorOptions {
+  numCpus?: number;
+  resources?: Resources;
+  /** How often the actor is restarted after its worker dies. Default 0; -1 is unlimited. */
+  maxRestarts?: number;
+  /** How often a call in flight when the actor died is retried on the restarted actor. Default 0. */
+  maxTaskRetries?: number;
+  /** Calls that may run at once (async methods only). Default 1, or 1000 for a class with async methods. */
+  maxConcurrency?: number;
+  /** Calls submitted but not finished before `.remote` throws. Default -1: unlimited. */
+  maxPendingCalls?: number;
+  /** A name for `ray.getActor(name)`. */
+  name?: string;
+  namespace?: string;
+  /** 'detached' actors outlive their job (cluster-wide; within one host they live until shutdown). */
+  lifetime?: 'detached' | null;
+  schedulingStrategy?: SchedulingStrategy;
+}
+
+export interface MethodOptions {
+  numReturns?: number;
+  name?: string;
+}
+
+const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name']);
+const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy']);
+const methodKeys = new Set(['numReturns', 'name']);
+
+function checkKeys(what: string, o: object, allowed: Set<string>): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.has(k)) {
+      throw new RayUsageError(`${what}: unknown option '${k}'. Options here are: ${[...allowed].join(', ')}.`);
+    }
+  }
+}
+
+function checkInt(what: string, name: string, v: unknown, min: number): void {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+    throw new RayUsageError(`${what}: option '${name}' must be an integer ≥ ${min}, got ${String(v)}.`);
+  }
+}
+
+function checkResources(what: string, numCpus: unknown, resources: unknown): void {
+  if (numCpus !== undefined && (typeof numCpus !== 'number' || !(numCpus >= 0))) {
+    throw new RayUsageError(`${what}: option 'numCpus' must be a number ≥ 0, got ${String(numCpus)}.`);
+  }
+  if (resources === undefined) return;
+  if (typeof resources !== 'object' || resources === null) {
+    throw new RayUsageError(`${what}: option 'resources' must be an object like { webgpu: 1 }.`);
+  }
+  for (const [k, v] of Object.entries(resources)) {
+    if (k === 'CPU') throw new RayUsageError(`${what}: give CPUs with 'numCpus', not resources.CPU.`);
+    if (typeof v !== 'number' || !(v >= 0)) throw new RayUsageError(`${what}: resource '${k}' must be a number ≥ 0, got ${String(v)}.`);
+  }
+}
+
+function checkStrategy(what: string, s: unknown): void {
+  if (s === undefined || s === 'DEFAULT' || s === 'SPREAD') return;
+  if (typeof s === 'object' && s !== null && typeof (s as { nodeId?: unknown }).nodeId === 'string') return;
+  throw new RayUsageError(`${what}: schedulingStrategy must be 'DEFAULT', 'SPREAD' or { nodeId, soft }, got ${JSON.stringify(s)}.`);
+}
+
+export function checkTaskOptions(what: string, o: TaskOptions): void {
+  checkKeys(what, o, taskKeys);
+  checkInt(what, 'numReturns', o.numReturns, 0);
+  checkInt(what, 'maxRetries', o.maxRetries, -1);
+  checkResources(what, o.numCpus, o.resources);
+  checkStrategy(what, o.schedulingStrategy);
+  const re = o.retryExceptions;
+  if (re !== undefined && typeof re !== 'boolean' && !(Array.isArray(re) && re.every((x) => typeof x === 'string'))) {
+    throw new RayUsageError(`${what}: retryExceptions must be true, false or a list of error names.`);
+  }
+}
+
+export function checkActorOptions(what: string, o: ActorOptions): void {
+  checkKeys(what, o, actorKeys);
+  checkInt(what, 'maxRestarts', o.maxRestarts, -1);
+  checkInt(what, 'maxTaskRetries', o.maxTaskRetries, -1);
+  checkInt(what, 'maxConcurrency', o.maxConcurrency, 1);
+  checkInt(what, 'maxPendingCalls', o.maxPendingCalls, -1);
+  checkResources(what, o.numCpus, o.resources);
+  checkStrategy(what, o.schedulingStrategy);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw new RayUsageError(`${what}: name must be a non-empty string.`);
+  if (o.lifetime !== undefined && o.lifetime !== null && o.lifetime !== 'detached') throw new RayUsageError(`${what}: lifetime must be 'detached' or null.`);
+}
+
+export function checkMethodOptions(what: string, o: MethodOptions): void {
+  checkKeys(what, o, methodKeys);
+  checkInt(what, 'numReturns', o.numReturns, 0);
+}
+
+/** What a task or actor holds while it runs: CPU plus custom resources. */
+export function demandOf(numCpus: number | undefined, resources: Resources | undefined, defaultCpus: number): Resources {
+  const d: Resources = { CPU: numCpus ?? defaultCpus };
+  if (resources) for (const [k, v] of Object.entries(resources)) d[k] = v;
+  return d;
+}

@@ -1,0 +1,110 @@
+/**
+ * The wire between a host (driver thread) and its nodes (workers): every message is one member
+ * of these unions. Messages are batched: one postMessage carries an array of them, so a burst
+ * of tiny tasks costs one structured clone, not one per task.
+ */
+import type { SerializedError } from './errors.js';
+import type { ActorId, JobId, NodeId, ObjectId, TaskId } from './ids.js';
+
+/** How a function or class reaches a node: by its source text, or by a module URL every node imports. */
+export type FunctionDescriptor =
+  | { kind: 'source'; id: string; name: string; source: string; bindings: Record<string, Binding> }
+  | { kind: 'module'; id: string; name: string; url: string; exportName: string };
+
+export type Binding = 'ray' | 'name-helper' | 'coverage' | { api: string };
+
+/** A value as it crosses threads. `n` is set when markers for refs/handles are nested inside. */
+export interface Payload {
+  v: unknown;
+  n?: 1;
+}
+
+/** A task as a node receives it: top-level ref arguments are already resolved to values. */
+export interface TaskMsg {
+  t: 'task';
+  id: TaskId;
+  fn: string;
+  /** Arguments; markers inside are revived only when `n` is set. */
+  args: unknown[];
+  n?: 1;
+  nret: number;
+  attempt: number;
+  /** The actor this call is for; absent for normal tasks. */
+  actor?: ActorId;
+  method?: string;
+}
+
+export interface CreateActorMsg {
+  t: 'actor';
+  id: TaskId;
+  actor: ActorId;
+  fn: string;
+  args: unknown[];
+  n?: 1;
+  maxConcurrency: number;
+  /** Set when the actor is being restarted after a crash. */
+  restarted: boolean;
+  name?: string;
+  namespace: string;
+}
+
+export type HostToNode =
+  | { t: 'fn'; d: FunctionDescriptor }
+  | TaskMsg
+  | CreateActorMsg
+  | { t: 'objects'; req: number; values: ObjectReply[] }
+  | { t: 'cancel'; id: TaskId }
+  | { t: 'reply'; req: number; ok: boolean; value?: unknown; error?: SerializedError };
+
+/** An object delivered to a node: its value, or the error that fills it. */
+export type ObjectReply = { id: ObjectId; v: unknown; n?: 1 } | { id: ObjectId; error: SerializedError };
+
+/** Result of one task attempt. `values` has one entry per return. */
+export type TaskDone =
+  | { t: 'done'; id: TaskId; values: unknown[]; n?: 1; start: number; end: number }
+  | { t: 'failed'; id: TaskId; error: SerializedError; start: number; end: number; cancelled?: true };
+
+/** A task submitted from inside a node (nested task): the host owns its bookkeeping. */
+export interface SubmitMsg {
+  t: 'submit';
+  /** The node-side request id for errors raised at submission. */
+  id: TaskId;
+  parent: TaskId;
+  fn: string;
+  args: unknown[];
+  /** Positions of top-level ObjectRef arguments in `args` (their values are object ids). */
+  refArgs?: number[];
+  n?: 1;
+  options: import('./options.js').TaskOptions;
+  actor?: ActorId;
+  method?: string;
+  create?: { actor: ActorId; options: import('./options.js').ActorOptions; methods: string[]; asyncMethods: string[] };
+}
+
+export type NodeToHost =
+  | { t: 'ready' }
+  | { t: 'fn'; d: FunctionDescriptor }
+  | TaskDone
+  | { t: 'actor-ready'; actor: ActorId; id: TaskId }
+  | { t: 'actor-failed'; actor: ActorId; id: TaskId; error: SerializedError }
+  | SubmitMsg
+  | { t: 'get'; req: number; ids: ObjectId[]; task?: TaskId }
+  | { t: 'blocked'; task: TaskId }
+  | { t: 'unblocked'; task: TaskId }
+  | { t: 'put'; id: ObjectId; v: unknown; n?: 1 }
+  | { t: 'release'; ids: ObjectId[] }
+  | { t: 'borrow'; ids: ObjectId[] }
+  | { t: 'call'; req: number; op: ControlOp; arg: unknown };
+
+/** Requests from a node that need an answer from the host (`reply` with the same `req`). */
+export type ControlOp = 'wait' | 'cancel' | 'kill' | 'getActor' | 'state';
+
+/** The first message a node gets: who it is. */
+export interface NodeBoot {
+  nodeId: NodeId;
+  hostId: string;
+  jobId: JobId;
+  namespace: string;
+  kind: 'task' | 'actor';
+  /** Names the runtime exposes as `ray.<name>`: used to bind renamed imports in shipped code. */
+}
