@@ -3,6 +3,7 @@
  * code shipped to a node gets its own per call, bound to the task it runs, so ids minted after
  * an `await` still derive from the right parent task.
  */
+import * as errors from '../shared/errors.js';
 import { RayUsageError } from '../shared/errors.js';
 import { functionIdFor } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
@@ -83,6 +84,17 @@ function idsOf(what: string, refs: unknown): string[] {
   }
   throw new RayUsageError(`${what} expects an ObjectRef or an array of ObjectRefs, got ${refs === null ? 'null' : typeof refs}.`);
 }
+
+/** Classes reachable as `ray.X` inside shipped code, e.g. `e instanceof ray.RayTaskError`. */
+const classes = {
+  ObjectRef,
+  RayError: errors.RayError, RayTaskError: errors.RayTaskError, RayActorError: errors.RayActorError,
+  WorkerCrashedError: errors.WorkerCrashedError, GetTimeoutError: errors.GetTimeoutError,
+  TaskCancelledError: errors.TaskCancelledError, NonSerializableError: errors.NonSerializableError,
+  OwnerDiedError: errors.OwnerDiedError, NodeDiedError: errors.NodeDiedError, ObjectLostError: errors.ObjectLostError,
+  ObjectStoreFullError: errors.ObjectStoreFullError, PendingCallsLimitExceededError: errors.PendingCallsLimitExceededError,
+  RayUsageError: errors.RayUsageError,
+};
 
 type Values<T> = { [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never };
 
@@ -189,6 +201,9 @@ export class RayApi {
     return this.core().state('timeline') as Promise<TraceEvent[]>;
   }
 }
+
+export interface RayApi extends Readonly<typeof classes> {}
+Object.assign(RayApi.prototype, classes);
 
 export interface StateApi {
   listTasks(filter?: StateFilter): Promise<TaskState[]>;
