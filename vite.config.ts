@@ -23,6 +23,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The leak test measures heaps after forced collections.
+    execArgv: ['--expose-gc'],
     globalSetup: ['packages/webray/test-support/global-setup.ts'],
   },
 });

@@ -74,7 +74,15 @@ export class Executor {
       this.out.post({ t: 'failed', id, error: serializeError(new TaskCancelledError(id)), start: t, end: t, cancelled: true });
       return;
     }
-    this.running.get(id)?.abort?.abort(new TaskCancelledError(id));
+    const r = this.running.get(id);
+    if (!r) return;
+    // A running task cannot be interrupted in JavaScript: abort its signal, report it cancelled
+    // now and free its slot; whatever it does later is discarded.
+    r.abort?.abort(new TaskCancelledError(id));
+    this.finishRun(id);
+    const t = now();
+    this.out.post({ t: 'failed', id, error: serializeError(new TaskCancelledError(id)), start: t, end: t, cancelled: true });
+    this.pump();
   }
 
   private pump(): void {
@@ -86,17 +94,17 @@ export class Executor {
       else if (this.head > 4096) { this.queue.splice(0, this.head); this.head = 0; }
       this.active++;
       const r = this.execute(m);
-      if (r) {
-        r.then(() => { const x = this.running.get(m.id); this.finishRun(m.id, x); this.pump(); });
-      } else {
-        this.finishRun(m.id, this.running.get(m.id));
-      }
+      if (r) r.then(() => { this.finishRun(m.id); this.pump(); });
+      else this.finishRun(m.id);
     }
   }
 
-  private finishRun(id: string, r: Running | undefined): void {
+  /** Frees a task's slot, once (a cancelled task may end later). */
+  private finishRun(id: string): void {
+    const r = this.running.get(id);
+    if (!r) return;
     this.running.delete(id);
-    if (!r?.blocked) this.active--;
+    if (!r.blocked) this.active--;
     this.tasksRun++;
   }
 
@@ -152,6 +160,7 @@ export class Executor {
   }
 
   private succeed(m: TaskMsg, name: string, start: number, result: unknown): void {
+    if (!this.running.has(m.id)) return;
     let values: unknown[];
     let nested = false;
     try {
@@ -180,6 +189,7 @@ export class Executor {
   }
 
   private fail(m: TaskMsg, name: string, start: number, e: unknown): void {
+    if (!this.running.has(m.id)) return;
     const cause = e instanceof Error ? e : new Error(`non-Error value thrown: ${String(e)}`);
     const error: SerializedError = serializeError(new RayTaskError(name, m.id, cause));
     this.out.post({ t: 'failed', id: m.id, error, start, end: now() });

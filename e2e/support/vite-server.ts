@@ -1,0 +1,89 @@
+/**
+ * Vite servers for e2e pages: a dev server (programmatic `createServer`) or a `vite preview` of a
+ * build, on 127.0.0.1 with a free port, cross-origin isolated (COOP/COEP) so SharedArrayBuffer works.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer, mergeConfig, preview, type InlineConfig, type PreviewServer, type ViteDevServer } from 'vite';
+
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/** A page folder under e2e/pages/. */
+export function pageDir(name: string): string {
+  return fileURLToPath(new URL(`../pages/${name}/`, import.meta.url));
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:41234/ */
+  url: string;
+  /** e.g. http://127.0.0.1:41234 */
+  origin: string;
+  close(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /** The folder served (holds index.html). */
+  root: string;
+  /** Keep webray out of dependency pre-bundling (the documented setup). Default true. */
+  excludeWebray?: boolean;
+  /** Merged over the defaults. */
+  config?: InlineConfig;
+}
+
+function serverUrl(server: ViteDevServer | PreviewServer): RunningServer['url'] {
+  const url = server.resolvedUrls?.local[0];
+  if (url) return url;
+  const addr = server.httpServer?.address();
+  if (addr && typeof addr === 'object') return `http://127.0.0.1:${addr.port}/`;
+  throw new Error('Vite did not report the address it listens on');
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<RunningServer & { server: ViteDevServer }> {
+  // A private dependency cache: parallel or earlier runs must not share half-optimised deps.
+  const cacheDir = mkdtempSync(join(tmpdir(), 'webray-e2e-vite-cache-'));
+  const excludeWebray = options.excludeWebray ?? true;
+  const base: InlineConfig = {
+    configFile: false,
+    root: options.root,
+    cacheDir,
+    logLevel: 'warn',
+    clearScreen: false,
+    server: { host: '127.0.0.1', port: 0, strictPort: false, headers: ISOLATION_HEADERS, hmr: false, watch: null },
+    optimizeDeps: excludeWebray ? { exclude: ['webray'] } : {},
+    worker: { format: 'es' },
+  };
+  const server = await createServer(mergeConfig(base, options.config ?? {}));
+  await server.listen();
+  const url = serverUrl(server);
+  return {
+    server,
+    url,
+    origin: new URL(url).origin,
+    async close() {
+      await server.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `vite preview` of an already built folder (`outDir` relative to `root`). */
+export async function startPreviewServer(root: string, outDir = 'dist'): Promise<RunningServer> {
+  const server = await preview({
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { host: '127.0.0.1', port: 0, strictPort: false, headers: ISOLATION_HEADERS },
+  });
+  const url = serverUrl(server);
+  return {
+    url,
+    origin: new URL(url).origin,
+    close: () => server.close(),
+  };
+}

@@ -1,0 +1,85 @@
+// Aggregation (medians, ratios, targets), the stdout table, and the JSON file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { median, round } from './harness.mjs';
+
+export const TARGETS = [
+  { id: 'async_tiny_tasks_vs_piscina', text: 'async tiny tasks: webray >= 5x piscina (ops/s)', caseId: 'tiny_tasks_async', metric: 'opsPerSec', peer: 'piscina', cmp: '>=', threshold: 5 },
+  { id: 'task_round_trip_p50_vs_piscina', text: "one task's round trip p50: webray <= 0.5x piscina", caseId: 'tiny_tasks_sync', metric: 'p50Us', peer: 'piscina', cmp: '<=', threshold: 0.5 },
+  { id: 'pipelined_actor_calls_vs_comlink', text: 'pipelined actor calls 1:1: webray >= 3x comlink (ops/s)', caseId: 'actor_calls_async_1_1', metric: 'opsPerSec', peer: 'comlink', cmp: '>=', threshold: 3 },
+];
+
+/** Fills in medians per system of a case result: { systems: { name: { reps, error? } } }. */
+export function summarize(caseResult) {
+  for (const s of Object.values(caseResult.systems)) {
+    const pick = (k) => s.reps.map((r) => r[k]).filter((v) => v !== undefined);
+    const ops = pick('opsPerSec');
+    s.median = {
+      opsPerSec: round(median(ops), 1),
+      spreadPct: ops.length ? round(((Math.max(...ops) - Math.min(...ops)) / median(ops)) * 100, 1) : null,
+    };
+    if (pick('p50Us').length) {
+      s.median.p50Us = round(median(pick('p50Us')), 1);
+      s.median.p99Us = round(median(pick('p99Us')), 1);
+    }
+  }
+  const w = caseResult.systems.webray?.median?.opsPerSec;
+  for (const [name, s] of Object.entries(caseResult.systems)) {
+    if (name !== 'webray' && Number.isFinite(w) && Number.isFinite(s.median.opsPerSec)) {
+      s.ratioWebrayToPeer = round(w / s.median.opsPerSec, 3);
+    }
+  }
+  return caseResult;
+}
+
+export function evaluateTargets(cases) {
+  return TARGETS.map((t) => {
+    const c = cases.find((x) => x.id === t.caseId);
+    const w = c?.systems.webray?.median?.[t.metric];
+    const p = c?.systems[t.peer]?.median?.[t.metric];
+    const ratio = Number.isFinite(w) && Number.isFinite(p) && p > 0 ? round(w / p, 3) : null;
+    const pass = ratio === null ? null : t.cmp === '>=' ? ratio >= t.threshold : ratio <= t.threshold;
+    return { ...t, webray: w ?? null, peerValue: p ?? null, ratio, status: pass === null ? 'N/A' : pass ? 'PASS' : 'FAIL' };
+  });
+}
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+
+function table(rows, header) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function printReport(result, log = console.log) {
+  const rows = [];
+  for (const c of result.cases) {
+    for (const [name, s] of Object.entries(c.systems)) {
+      const m = s.median ?? {};
+      rows.push([
+        c.id,
+        name,
+        s.error && !s.reps.length ? `ERROR` : fmt(m.opsPerSec),
+        s.reps.length ? `${fmt(m.spreadPct, 0)}%` : '-',
+        name === 'webray' ? '-' : s.ratioWebrayToPeer !== undefined ? `${fmt(s.ratioWebrayToPeer, 2)}x` : '-',
+        fmt(m.p50Us, 1),
+        fmt(m.p99Us, 1),
+        `${s.reps.length}${s.error ? '!' : ''}`,
+      ]);
+    }
+  }
+  log(table(rows, ['case', 'system', 'ops/s (median)', 'spread', 'webray/peer', 'p50 us', 'p99 us', 'reps']));
+  const errors = result.cases.flatMap((c) => Object.entries(c.systems).filter(([, s]) => s.error).map(([n, s]) => `  ${c.id} / ${n}: ${s.error}`));
+  if (errors.length) log(`\nerrors ('!' in reps):\n${errors.join('\n')}`);
+  log('\ntargets:');
+  for (const t of result.targets) {
+    log(`  ${t.status.padEnd(4)}  ${t.text}: measured ${t.ratio === null ? '-' : `${fmt(t.ratio, 2)}x`} (webray ${fmt(t.webray, 1)} vs ${t.peer} ${fmt(t.peerValue, 1)} ${t.metric === 'p50Us' ? 'us' : 'ops/s'})`);
+  }
+  const m = result.machine;
+  log(`\n${m.cpus} CPUs (${m.cpuModel}), node ${m.node}, ${result.config.mode} run, ${result.config.reps} reps x ~${result.config.budgetMs} ms, median shown; ${fmt(result.durationMs / 1000, 1)} s total`);
+}
+
+export function writeJson(path, result) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+}
