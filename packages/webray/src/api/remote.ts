@@ -18,9 +18,12 @@ export type Returns<R, N> = N extends 1
   ? ObjectRef<Awaited<R>>
   : N extends 0
     ? void
-    : Awaited<R> extends readonly unknown[]
-      ? { [K in keyof Awaited<R>]: ObjectRef<Awaited<R>[K]> }
+    : Awaited<R> extends infer T extends readonly unknown[]
+      ? RefsOf<T>
       : ObjectRef<unknown>[];
+
+/** One ref per element of a returned tuple. */
+export type RefsOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: ObjectRef<T[K]> };
 
 type NumReturnsOf<O, N> = O extends { numReturns: infer M extends number } ? M : N;
 

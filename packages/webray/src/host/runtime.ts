@@ -411,7 +411,7 @@ export class HostRuntime implements CoreWorker {
 
   private retry(t: TaskRecord): void {
     if (t.retriesLeft > 0) t.retriesLeft--;
-    this.log.add({ ...t, state: 'FAILED', args: [], pinned: undefined, children: undefined });
+    this.log.add({ ...t, state: 'FAILED' });
     t.attempt++;
     t.nodeId = null;
     t.startedAt = t.endedAt = null;
@@ -639,7 +639,7 @@ export class HostRuntime implements CoreWorker {
       a.creation.state = 'FINISHED';
       a.creation.endedAt = now();
       this.tasks.delete(a.creation.id);
-      this.log.add({ ...a.creation });
+      this.log.add(a.creation);
     }
     this.pumpActor(a);
   }

@@ -3,11 +3,11 @@ import type { ActorState, NodeState, ObjectState, TaskState, TraceEvent } from '
 import type { StateFilter } from '../api/core.js';
 import { FAILED, READY } from './objects.js';
 import type { HostRuntime } from './runtime.js';
-import { ACTOR_CREATION, ACTOR_TASK, type TaskRecord } from './task-record.js';
+import { ACTOR_CREATION, ACTOR_TASK, type TaskView } from './task-record.js';
 
 const taskTypes = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'] as const;
 
-function taskState(t: TaskRecord, jobId: string): TaskState {
+function taskState(t: TaskView, jobId: string): TaskState {
   return {
     taskId: t.id, attempt: t.attempt, name: t.name, state: t.state, type: taskTypes[t.type], jobId,
     actorId: t.actorId, parentTaskId: t.parent, nodeId: t.nodeId,
@@ -61,7 +61,7 @@ function nodes(h: HostRuntime): NodeState[] {
 function timeline(h: HostRuntime): TraceEvent[] {
   const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid: h.hostId, tid: 0, args: { name: `webray host ${h.hostId}` } }];
   const rows = new Set<string>();
-  const add = (t: TaskRecord) => {
+  const add = (t: TaskView) => {
     if (t.startedAt === null || t.endedAt === null || !t.nodeId) return;
     rows.add(t.nodeId);
     events.push({

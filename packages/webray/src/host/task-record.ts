@@ -48,28 +48,73 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** Finished tasks kept for the state API and the timeline: the newest `capacity` of them. */
+/** What the state API and timeline read of a task: live records and logged ones alike. */
+export type TaskView = Pick<TaskRecord, 'id' | 'attempt' | 'type' | 'name' | 'state' | 'parent' | 'nodeId' | 'actorId' | 'submittedAt' | 'startedAt' | 'endedAt'> & {
+  error: { name: string; message: string; cause?: { name: string } } | undefined;
+};
+
+const stateNames: TaskStateName[] = ['PENDING_ARGS_AVAIL', 'PENDING_NODE_ASSIGNMENT', 'SUBMITTED_TO_WORKER', 'RUNNING', 'FINISHED', 'FAILED'];
+
+/**
+ * Finished tasks kept for the state API and the timeline: the newest `capacity` of them, in
+ * columns, so a million tasks leave no million records for the garbage collector to promote.
+ */
 export class TaskLog {
-  private readonly ring: (TaskRecord | undefined)[];
   private next = 0;
+  private count = 0;
+  private readonly ids: (string | undefined)[];
+  private readonly names: string[];
+  private readonly parents: string[];
+  private readonly nodes: (string | null)[];
+  private readonly actorIds: (string | null)[];
+  private readonly errors: (TaskView['error'])[];
+  private readonly small: Uint8Array;
+  private readonly attempts: Int32Array;
+  private readonly times: Float64Array;
+
   constructor(readonly capacity: number) {
-    this.ring = new Array(capacity);
+    this.ids = new Array(capacity);
+    this.names = new Array(capacity);
+    this.parents = new Array(capacity);
+    this.nodes = new Array(capacity);
+    this.actorIds = new Array(capacity);
+    this.errors = new Array(capacity);
+    this.small = new Uint8Array(capacity * 2);
+    this.attempts = new Int32Array(capacity);
+    this.times = new Float64Array(capacity * 3);
   }
 
-  add(t: TaskRecord): void {
+  add(t: TaskView): void {
     if (this.capacity === 0) return;
-    // Drop what only a live task needs, so the log holds no user data.
-    t.args = [];
-    t.pinned = undefined;
-    t.children = undefined;
-    this.ring[this.next] = t;
-    this.next = (this.next + 1) % this.capacity;
+    const i = this.next;
+    this.ids[i] = t.id;
+    this.names[i] = t.name;
+    this.parents[i] = t.parent;
+    this.nodes[i] = t.nodeId;
+    this.actorIds[i] = t.actorId;
+    this.errors[i] = t.error ? { name: t.error.name, message: t.error.message, ...(t.error.cause ? { cause: { name: t.error.cause.name } } : {}) } : undefined;
+    this.small[2 * i] = stateNames.indexOf(t.state);
+    this.small[2 * i + 1] = t.type;
+    this.attempts[i] = t.attempt;
+    this.times[3 * i] = t.submittedAt;
+    this.times[3 * i + 1] = t.startedAt ?? NaN;
+    this.times[3 * i + 2] = t.endedAt ?? NaN;
+    this.next = (i + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
   }
 
-  *records(): IterableIterator<TaskRecord> {
-    for (let i = 0; i < this.capacity; i++) {
-      const t = this.ring[(this.next + i) % this.capacity];
-      if (t) yield t;
+  *records(): IterableIterator<TaskView> {
+    const start = this.count < this.capacity ? 0 : this.next;
+    for (let k = 0; k < this.count; k++) {
+      const i = (start + k) % this.capacity;
+      const started = this.times[3 * i + 1]!;
+      const ended = this.times[3 * i + 2]!;
+      yield {
+        id: this.ids[i]!, name: this.names[i]!, parent: this.parents[i]!, nodeId: this.nodes[i]!, actorId: this.actorIds[i]!,
+        error: this.errors[i], state: stateNames[this.small[2 * i]!]!, type: this.small[2 * i + 1]! as TaskRecord['type'],
+        attempt: this.attempts[i]!, submittedAt: this.times[3 * i]!,
+        startedAt: Number.isNaN(started) ? null : started, endedAt: Number.isNaN(ended) ? null : ended,
+      };
     }
   }
 }
