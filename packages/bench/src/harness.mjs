@@ -65,7 +65,9 @@ export async function loopBatches(batch, { budgetMs, maxBatches, batchSize }) {
   return result(b * batchSize, t - t0, null);
 }
 
-export class TimeoutError extends Error {}
+export class TimeoutError extends Error {
+  name = 'TimeoutError';
+}
 
 /** Rejects with TimeoutError after ms; the underlying work is not cancelled (it cannot be). */
 export function withTimeout(promise, ms, what) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // webray microbenchmarks against worker-pool peers, modelled on `ray microbenchmark`.
 // Usage: node packages/bench/src/main.mjs [--quick] [--reps N] [--budget-ms MS] [--batch N]
-//        [--cases id,id] [--systems name,name] [--out file.json]
+//        [--cases id,id] [--systems name,name] [--out file.json] [--rep-timeout-ms MS]
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     cases: { type: 'string' },
     systems: { type: 'string' },
     out: { type: 'string' },
+    'rep-timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -49,7 +50,7 @@ const cfg = {
   waitRefs: 1000,
   maxOps: 200_000, // cap on operations of one sequential repetition
   maxBatches: 1000, // cap on batches of one batched repetition
-  repTimeoutMs: args.quick ? 15_000 : 30_000, // a repetition (or setup/teardown) slower than this is a hang
+  repTimeoutMs: Number(args['rep-timeout-ms'] ?? (args.quick ? 15_000 : 30_000)), // a repetition (or setup/teardown) slower than this is a hang
   totalBudgetMs: args.quick ? 120_000 : 420_000, // past this, remaining repetitions are skipped
   workers: WORKERS,
 };
@@ -60,6 +61,10 @@ const systemNames = pick(args.systems, Object.keys(SYSTEMS));
 
 const log = (...a) => console.error(...a); // progress on stderr, the table on stdout
 const t0 = now();
+const loadAtStart = os.loadavg();
+if (loadAtStart[0] > os.availableParallelism() / 2) {
+  log(`warning: load average ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} on ${os.availableParallelism()} CPUs: other processes are busy, expect noisy numbers`);
+}
 const overBudget = () => now() - t0 > cfg.totalBudgetMs;
 const errMsg = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
@@ -70,7 +75,7 @@ for (const name of systemNames) {
   const s0 = now();
   try {
     const mod = await SYSTEMS[name]();
-    systems.push(await withTimeout(mod.start({ workers: WORKERS }), cfg.repTimeoutMs, `${name} start`));
+    systems.push(await withTimeout(mod.start({ workers: WORKERS }), 60_000, `${name} start`));
     startup[name] = { ms: round(now() - s0, 1) };
   } catch (e) {
     startup[name] = { error: errMsg(e) };
@@ -101,13 +106,14 @@ for (const c of caseList) {
       fail(s, entry, e);
     }
   }
-  for (let r = 0; r < cfg.reps && !overBudget(); r++) {
+  for (let r = 0; r < cfg.reps && active.some((a) => !a.entry.error) && !overBudget(); r++) {
     const order = active.map((_, i) => active[(i + r) % active.length]); // rotate who goes first
     const line = [];
     for (const a of order) {
       if (a.entry.error) continue;
       try {
         const m = await withTimeout(c.rep(a.s, a.state, cfg), cfg.repTimeoutMs, `${c.id} rep ${r + 1}`);
+        m.load1 = round(os.loadavg()[0], 2); // machine load when this repetition ended
         a.entry.reps.push(m);
         line.push(`${a.s.name} ${Math.round(m.opsPerSec).toLocaleString('en-US')}`);
       } catch (e) {
@@ -167,6 +173,8 @@ const result = {
     totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    loadAvgAtStart: loadAtStart.map((x) => round(x, 2)),
+    loadAvgAtEnd: os.loadavg().map((x) => round(x, 2)),
     v8: process.versions.v8,
   },
   versions: Object.fromEntries(['webray', 'piscina', 'tinypool', 'workerpool', 'comlink'].map((p) => [p, version(p)])),

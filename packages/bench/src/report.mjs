@@ -69,14 +69,15 @@ export function printReport(result, log = console.log) {
     }
   }
   log(table(rows, ['case', 'system', 'ops/s (median)', 'spread', 'webray/peer', 'p50 us', 'p99 us', 'reps']));
-  const errors = result.cases.flatMap((c) => Object.entries(c.systems).filter(([, s]) => s.error).map(([n, s]) => `  ${c.id} / ${n}: ${s.error}`));
+  const errors = Object.entries(result.startup).filter(([, s]) => s.error).map(([n, s]) => `  start / ${n}: ${s.error}`);
+  errors.push(...result.cases.flatMap((c) => Object.entries(c.systems).filter(([, s]) => s.error).map(([n, s]) => `  ${c.id} / ${n}: ${s.error}`)));
   if (errors.length) log(`\nerrors ('!' in reps):\n${errors.join('\n')}`);
   log('\ntargets:');
   for (const t of result.targets) {
     log(`  ${t.status.padEnd(4)}  ${t.text}: measured ${t.ratio === null ? '-' : `${fmt(t.ratio, 2)}x`} (webray ${fmt(t.webray, 1)} vs ${t.peer} ${fmt(t.peerValue, 1)} ${t.metric === 'p50Us' ? 'us' : 'ops/s'})`);
   }
   const m = result.machine;
-  log(`\n${m.cpus} CPUs (${m.cpuModel}), node ${m.node}, ${result.config.mode} run, ${result.config.reps} reps x ~${result.config.budgetMs} ms, median shown; ${fmt(result.durationMs / 1000, 1)} s total`);
+  log(`\n${m.cpus} CPUs (${m.cpuModel}), node ${m.node}, load avg ${m.loadAvgAtStart[0]} -> ${m.loadAvgAtEnd[0]}, ${result.config.mode} run, ${result.config.reps} reps x ~${result.config.budgetMs} ms, median shown; ${fmt(result.durationMs / 1000, 1)} s total`);
 }
 
 export function writeJson(path, result) {

@@ -4,7 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import type { Endpoint, NodeProcess } from '../platform/types.js';
-import type { HostToNode } from '../shared/protocol.js';
+import { Outbox } from '../shared/outbox.js';
+import type { HostToNode, JsonTask } from '../shared/protocol.js';
 import type { SchedNode } from '../scheduler/local.js';
 import type { TaskRecord } from './task-record.js';
 
@@ -29,11 +30,8 @@ export class NodeHandle implements SchedNode {
   readonly knownFns = new Set<string>();
   readonly control: Comlink.Remote<NodeControl>;
   readonly ready: Promise<void>;
-  private outbox: HostToNode[] = [];
-  private flushing = false;
+  readonly outbox: Outbox<HostToNode>;
   private markReady!: () => void;
-  /** Messages that could not be cloned are reported here, one by one. */
-  onUnsendable: ((m: HostToNode, e: unknown) => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -41,6 +39,7 @@ export class NodeHandle implements SchedNode {
     readonly proc: NodeProcess,
     public actorId: string | null,
   ) {
+    this.outbox = new Outbox<HostToNode>((batch) => { if (this.alive) proc.endpoint.send(batch); }, 'tasks');
     this.control = Comlink.wrap<NodeControl>(proc.control as unknown as Comlink.Endpoint);
     this.ready = new Promise((r) => (this.markReady = r));
   }
@@ -54,25 +53,10 @@ export class NodeHandle implements SchedNode {
   }
 
   post(m: HostToNode): void {
-    this.outbox.push(m);
-    if (!this.flushing) {
-      this.flushing = true;
-      queueMicrotask(this.flush);
-    }
+    this.outbox.post(m);
   }
 
-  private readonly flush = (): void => {
-    this.flushing = false;
-    const batch = this.outbox;
-    if (batch.length === 0 || !this.alive) return;
-    this.outbox = [];
-    try {
-      this.endpoint.send(batch);
-    } catch (e) {
-      // One message could not be cloned: send the rest one by one and report the bad ones.
-      for (const m of batch) {
-        try { this.endpoint.send([m]); } catch (err) { this.onUnsendable?.(m, err); }
-      }
-    }
-  };
+  postJsonTask(t: JsonTask): void {
+    this.outbox.postJson(t);
+  }
 }

@@ -6,7 +6,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, refsInside } from '../shared/codec.js';
+import { encode, isJsonSafe, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
@@ -16,7 +16,7 @@ import {
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
-import type { CreateActorMsg, FunctionDescriptor, HostToNode, NodeToHost, SubmitMsg, TaskDone, TaskMsg } from '../shared/protocol.js';
+import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskDone, TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
 import { ActorTable, type ActorRecord } from './actors.js';
@@ -82,7 +82,7 @@ export class HostRuntime implements CoreWorker {
       nodeId, hostId: this.hostId, jobId: this.jobId, namespace: this.namespace, kind, apiNames: [...this.options.apiNames],
     });
     const node = new NodeHandle(nodeId, kind, proc, actorId);
-    node.onUnsendable = (m, e) => this.unsendable(m, e);
+    node.outbox.onUnsendable = (m, e) => this.unsendable(m, e);
     this.nodes.set(nodeId, node);
     proc.endpoint.listen((batch) => this.receive(node, batch as NodeToHost[]));
     proc.onExit((reason) => this.nodeDied(node, reason));
@@ -235,12 +235,16 @@ export class HostRuntime implements CoreWorker {
   private send(t: TaskRecord, node: NodeHandle): void {
     this.ensureFunction(node, t.fn);
     const { args, nested } = this.resolvedArgs(t);
-    const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
-    if (nested) m.n = 1;
-    if (t.actorId) { m.actor = t.actorId; m.method = t.method; }
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = node.id;
     node.tasks.set(t.id, t);
+    if (!nested && isJsonSafe(args)) {
+      node.postJsonTask(t.actorId ? [t.id, t.fn.id, t.returns.length, t.attempt, args, t.actorId, t.method] : [t.id, t.fn.id, t.returns.length, t.attempt, args]);
+      return;
+    }
+    const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
+    if (nested) m.n = 1;
+    if (t.actorId) { m.actor = t.actorId; m.method = t.method; }
     node.post(m);
   }
 
@@ -260,6 +264,9 @@ export class HostRuntime implements CoreWorker {
     switch (m.t) {
       case 'ready': node.setReady(); return;
       case 'done': case 'failed': this.taskEnded(node, m); return;
+      case 'dones':
+        for (const [id, values, start, end] of JSON.parse(m.j as string) as JsonDone[]) this.taskEnded(node, { t: 'done', id, values, start, end });
+        return;
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
       case 'blocked': this.nodeBlocked(node, m.task, true); return;

@@ -2,7 +2,8 @@
 import * as Comlink from 'comlink';
 import { setCurrentCore } from '../api/core.js';
 import type { NodeBootData } from '../platform/types.js';
-import type { HostToNode, NodeToHost } from '../shared/protocol.js';
+import { Outbox } from '../shared/outbox.js';
+import type { HostToNode, JsonTask, NodeToHost } from '../shared/protocol.js';
 import { Executor } from './executor.js';
 import { FunctionTable } from './functions.js';
 import { NodeCore } from './node-core.js';
@@ -13,21 +14,8 @@ interface Port {
 }
 
 function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: (() => void) | undefined, heapUsed: () => number): void {
-  let outbox: NodeToHost[] = [];
-  let queued = false;
-  const flush = () => {
-    queued = false;
-    const batch = outbox;
-    outbox = [];
-    core.flushed();
-    port.post(batch);
-  };
-  const out = {
-    post(m: NodeToHost) {
-      outbox.push(m);
-      if (!queued) { queued = true; queueMicrotask(flush); }
-    },
-  };
+  const out = new Outbox<NodeToHost>((batch) => port.post(batch), 'dones');
+  out.onFlushed = () => core.flushed();
   const table = new FunctionTable();
   const core = new NodeCore(boot, out, table);
   setCurrentCore(core);
@@ -41,6 +29,11 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
       switch (m.t) {
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;
         case 'task': exec.enqueue(m); break;
+        case 'tasks':
+          for (const [id, fn, nret, attempt, args, actor, method] of JSON.parse(m.j as string) as JsonTask[]) {
+            exec.enqueue(actor ? { t: 'task', id, fn, nret, attempt, args, actor, method } : { t: 'task', id, fn, nret, attempt, args });
+          }
+          break;
         case 'actor': void exec.createActor(m); break;
         case 'objects': core.settle(m.req, true, m.values, undefined); break;
         case 'reply': core.settle(m.req, m.ok, m.value, m.error); break;

@@ -6,9 +6,9 @@
 import { RayApi } from '../api/api.js';
 import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
-import { encode } from '../shared/codec.js';
+import { encode, isJsonSafe } from '../shared/codec.js';
 import { RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
-import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
+import type { CreateActorMsg, JsonDone, TaskMsg } from '../shared/protocol.js';
 import type { FunctionTable, Instantiate } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
 
@@ -185,7 +185,9 @@ export class Executor {
       return;
     }
     const end = now();
-    this.out.post(nested ? { t: 'done', id: m.id, values, n: 1, start, end } : { t: 'done', id: m.id, values, start, end });
+    if (nested) this.out.post({ t: 'done', id: m.id, values, n: 1, start, end });
+    else if (isJsonSafe(values)) this.out.postJson([m.id, values, start, end] satisfies JsonDone);
+    else this.out.post({ t: 'done', id: m.id, values, start, end });
   }
 
   private fail(m: TaskMsg, name: string, start: number, e: unknown): void {

@@ -15,6 +15,7 @@ import type { FunctionTable } from './functions.js';
 
 export interface Outbox {
   post(m: NodeToHost): void;
+  postJson(item: unknown): void;
 }
 
 /** Told when a task starts or stops waiting on the host (so the node can run other work). */

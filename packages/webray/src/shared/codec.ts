@@ -150,3 +150,35 @@ export function refsInside(v: unknown): string[] {
   }, new Map());
   return ids;
 }
+
+/**
+ * Is this plain data that JSON carries without loss (finite numbers other than -0, strings,
+ * booleans, null, and small plain arrays/objects of them)? Bounded: big values go by structured clone.
+ */
+export function isJsonSafe(v: unknown, budget = 64): boolean {
+  return jsonCost(v, budget) >= 0;
+}
+
+function jsonCost(v: unknown, budget: number): number {
+  if (--budget < 0) return -1;
+  switch (typeof v) {
+    case 'string': case 'boolean': return budget;
+    case 'number': return Number.isFinite(v) && !Object.is(v, -0) ? budget : -1;
+    case 'object': break;
+    default: return -1;
+  }
+  if (v === null) return budget;
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Array.prototype) {
+    const a = v as unknown[];
+    for (let i = 0; i < a.length && budget >= 0; i++) budget = i in a ? jsonCost(a[i], budget) : -1;
+    return budget;
+  }
+  if (proto !== Object.prototype && proto !== null) return -1;
+  for (const k in v as object) {
+    if (k === '__proto__' || !Object.prototype.hasOwnProperty.call(v, k)) return -1;
+    budget = jsonCost((v as Record<string, unknown>)[k], budget);
+    if (budget < 0) return -1;
+  }
+  return budget;
+}

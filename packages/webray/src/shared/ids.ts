@@ -25,8 +25,8 @@ export function newJobId(): JobId {
   return randomHex(4);
 }
 
-/** 64-bit FNV-1a style hash (two 32-bit lanes) of a string, as 16 hex digits. */
-function hash64(s: string): string {
+/** Two 32-bit lanes of a string hash (FNV-1a style, two multipliers). */
+function lanes(s: string): [number, number] {
   let h1 = 0x811c9dc5 | 0;
   let h2 = 0x01000193 ^ 0x5bd1e995;
   for (let i = 0; i < s.length; i++) {
@@ -35,9 +35,37 @@ function hash64(s: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
-  h1 ^= h1 >>> 13; h1 = Math.imul(h1, 0x85ebca6b); h1 ^= h1 >>> 16;
-  h2 ^= h2 >>> 13; h2 = Math.imul(h2, 0xc2b2ae35); h2 ^= h2 >>> 16;
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  return [h1, h2];
+}
+
+function fmix(h: number, k: number): number {
+  h ^= h >>> 13; h = Math.imul(h, k); h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function hex(h1: number, h2: number): string {
+  return (fmix(h1, 0x85ebca6b) + 0x100000000).toString(16).slice(1) + (fmix(h2, 0xc2b2ae35) + 0x100000000).toString(16).slice(1);
+}
+
+/** 64-bit hash of a string, as 16 hex digits. */
+function hash64(s: string): string {
+  const [h1, h2] = lanes(s);
+  return hex(h1, h2);
+}
+
+/** A parent submits many children in a row: keep its lanes. */
+let lastParent = '';
+let lastLanes: [number, number] = [0, 0];
+
+/** Hash of (parent, counter): the parent's lanes, then the counter mixed in. */
+function childHash(parent: string, counter: number): string {
+  if (parent !== lastParent) {
+    lastParent = parent;
+    lastLanes = lanes(parent);
+  }
+  const h1 = Math.imul(lastLanes[0] ^ counter, 0x01000193) ^ 0x3a;
+  const h2 = Math.imul(lastLanes[1] ^ Math.imul(counter, 0x9e3779b1), 0x5bd1e995);
+  return hex(h1, h2 ^ (h2 >>> 15));
 }
 
 /** The root task of a job: the driver's own "task", parent of everything it submits. */
@@ -51,12 +79,12 @@ export function jobOf(id: TaskId | ObjectId | ActorId): JobId {
 
 /** Child task id: same on every attempt of the parent, because the counter restarts with it. */
 export function childTaskId(parent: TaskId, counter: number): TaskId {
-  return parent.slice(0, 8) + hash64(parent + ':' + counter);
+  return parent.slice(0, 8) + childHash(parent, counter);
 }
 
 /** An actor id is derived like a task id (from the creating task), with its own tag. */
 export function actorIdFor(parent: TaskId, counter: number): ActorId {
-  return parent.slice(0, 8) + hash64(parent + ':a' + counter);
+  return parent.slice(0, 8) + childHash(parent + 'a', counter);
 }
 
 /** Object id of return `index` (0-based) of a task: the same on every attempt. */

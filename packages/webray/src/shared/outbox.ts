@@ -1,0 +1,57 @@
+/**
+ * Batches the messages of one turn into a single postMessage. Runs of plain-JSON items (tiny
+ * tasks, their results) travel as one JSON string in their place in the batch, so order holds.
+ */
+export class Outbox<M extends { t: string }> {
+  private batch: unknown[] = [];
+  private run: unknown[] | undefined;
+  private queued = false;
+  /** Told after each flush. */
+  onFlushed: (() => void) | undefined;
+  /** Told of each message that could not be cloned (the rest of the batch still goes). */
+  onUnsendable: ((m: M, error: unknown) => void) | undefined;
+
+  constructor(private readonly send: (batch: unknown[]) => void, private readonly runType: M['t']) {}
+
+  post(m: M): void {
+    this.batch.push(m);
+    this.run = undefined;
+    this.schedule();
+  }
+
+  postJson(item: unknown): void {
+    if (!this.run) {
+      this.run = [];
+      this.batch.push({ t: this.runType, j: this.run });
+    }
+    this.run.push(item);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(this.flush);
+  }
+
+  readonly flush = (): void => {
+    this.queued = false;
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.run = undefined;
+    for (const m of batch) {
+      const r = m as { t: string; j?: unknown };
+      if (r.t === this.runType) r.j = JSON.stringify(r.j);
+    }
+    try {
+      this.send(batch);
+    } catch {
+      // Some message could not be cloned: send the others one by one and report the bad ones.
+      for (const m of batch) {
+        try { this.send([m]); } catch (e) { this.onUnsendable?.(m as M, e); }
+      }
+    }
+    this.onFlushed?.();
+  };
+}
