@@ -15,8 +15,8 @@ export interface Caller {
   puts: number;
   actorId?: ActorId;
   attempt: number;
-  /** Aborted when the task is cancelled. */
-  signal?: AbortSignal;
+  /** Aborted when the task is cancelled; made on first use (AbortControllers are not free). */
+  signal?: () => AbortSignal;
 }
 
 export interface ActorSpec {

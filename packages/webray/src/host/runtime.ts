@@ -111,13 +111,26 @@ export class HostRuntime implements CoreWorker {
     this.registerFunction(fn);
     const id = childTaskId(caller.taskId, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
-    t.demand = demandOf(options.numCpus, options.resources, 1);
-    t.key = demandKey(t.demand);
+    this.applyTaskOptions(t, options);
+    this.admit(t);
+    return t.returns;
+  }
+
+  private readonly demands = new WeakMap<TaskOptions, { demand: Resources; key: string }>();
+
+  private applyTaskOptions(t: TaskRecord, options: TaskOptions): void {
+    // The same options object comes with every call of a remote function: work its demand out once.
+    let d = this.demands.get(options);
+    if (!d) {
+      const demand = demandOf(options.numCpus, options.resources, 1);
+      d = { demand, key: demandKey(demand) };
+      this.demands.set(options, d);
+    }
+    t.demand = d.demand;
+    t.key = d.key;
     t.strategy = options.schedulingStrategy ?? 'DEFAULT';
     t.retriesLeft = options.maxRetries ?? 3;
     t.retryExceptions = options.retryExceptions ?? false;
-    this.admit(t);
-    return t.returns;
   }
 
   /** Encodes arguments: top-level refs become ids to resolve; nested refs are pinned as they are. */
@@ -130,7 +143,8 @@ export class HostRuntime implements CoreWorker {
     let nested = false;
     let pinned: ObjectId[] | undefined;
     if (rawArgs) {
-      args = new Array(rawArgs.length);
+      // `rawArgs` is the rest-parameter array of `.remote(...)`: ours to rewrite in place.
+      args = rawArgs;
       for (let i = 0; i < rawArgs.length; i++) {
         const a = rawArgs[i];
         if (isObjectRef(a)) {
@@ -332,11 +346,7 @@ export class HostRuntime implements CoreWorker {
     }
     if (!fn) { this.failNew(m.id, node.id, numReturns, serializeError(new RayUsageError(`unknown function ${m.fn}`))); return; }
     const t = this.newTask(m.id, NORMAL, fn, m.options.name ?? fn.name, undefined, { args: m.args, argRefs: m.refArgs, nested: !!m.n }, m.parent, node.id, numReturns);
-    t.demand = demandOf(m.options.numCpus, m.options.resources, 1);
-    t.key = demandKey(t.demand);
-    t.strategy = m.options.schedulingStrategy ?? 'DEFAULT';
-    t.retriesLeft = m.options.maxRetries ?? 3;
-    t.retryExceptions = m.options.retryExceptions ?? false;
+    this.applyTaskOptions(t, m.options);
     this.admit(t);
   }
 

@@ -119,9 +119,8 @@ export class Executor {
     const caller: Caller = this.kind === 'actor'
       ? { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt, actorId: this.core.actorId }
       : { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt };
-    const abort = typeof AbortController !== 'undefined' ? new AbortController() : undefined;
-    if (abort) caller.signal = abort.signal;
-    const rec: Running = { caller, abort, blocked: false };
+    const rec: Running = { caller, abort: undefined, blocked: false };
+    caller.signal = () => (rec.abort ??= new AbortController()).signal;
     this.running.set(m.id, rec);
     const name = m.method ?? this.table.descriptor(m.fn)?.name ?? m.fn;
     let result: unknown;

@@ -222,7 +222,7 @@ export class NodeCore implements CoreWorker {
       actorId: c?.actorId ?? this.actorId ?? null, namespace: this.namespace, attempt: c?.attempt ?? 0,
       wasCurrentActorRestarted: this.actorRestarted,
     };
-    if (c?.signal) ctx.signal = c.signal;
+    if (c?.signal) ctx.signal = c.signal();
     return ctx;
   }
 }

@@ -2,8 +2,12 @@
  * Batches the messages of one turn into a single postMessage. Runs of plain-JSON items (tiny
  * tasks, their results) travel as one JSON string in their place in the batch, so order holds.
  */
+/** A batch this long is sent at once, so the receiver starts while the sender goes on. */
+const EAGER_FLUSH = 256;
+
 export class Outbox<M extends { t: string }> {
   private batch: unknown[] = [];
+  private size = 0;
   private run: unknown[] | undefined;
   private queued = false;
   /** Told after each flush. */
@@ -19,6 +23,18 @@ export class Outbox<M extends { t: string }> {
     this.schedule();
   }
 
+  private schedule(): void {
+    if (++this.size >= EAGER_FLUSH) { this.flush(); return; }
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(this.flushQueued);
+  }
+
+  private readonly flushQueued = (): void => {
+    this.queued = false;
+    this.flush();
+  };
+
   postJson(item: unknown): void {
     if (!this.run) {
       this.run = [];
@@ -28,17 +44,12 @@ export class Outbox<M extends { t: string }> {
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.queued) return;
-    this.queued = true;
-    queueMicrotask(this.flush);
-  }
-
-  readonly flush = (): void => {
-    this.queued = false;
+  /** Sends what is queued now. */
+  flush(): void {
     const batch = this.batch;
     if (batch.length === 0) return;
     this.batch = [];
+    this.size = 0;
     this.run = undefined;
     for (const m of batch) {
       const r = m as { t: string; j?: unknown };
@@ -53,5 +64,5 @@ export class Outbox<M extends { t: string }> {
       }
     }
     this.onFlushed?.();
-  };
+  }
 }
