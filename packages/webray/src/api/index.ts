@@ -26,6 +26,7 @@ export interface InitOptions {
 
 let host: HostRuntime | undefined;
 let starting: Promise<void> | undefined;
+let isolationNoted = false;
 
 /** Starts webray in this tab or process: a host with `numWorkers` nodes. */
 export async function init(options: InitOptions = {}): Promise<void> {
@@ -33,6 +34,13 @@ export async function init(options: InitOptions = {}): Promise<void> {
   if (currentCore()) throw new RayUsageError('ray.init() cannot be called inside a task or actor: the worker is already part of the cluster.');
   starting = (async () => {
     const platform = options.platform ?? (await loadPlatform());
+    if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
+      isolationNoted = true;
+      console.info(
+        'webray: this page is not cross-origin isolated, so workers cannot share memory: large objects are copied between them. ' +
+        'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (the webray/vite plugin sets both).',
+      );
+    }
     const numWorkers = options.numWorkers ?? Math.max(1, platform.cpuCount);
     if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RayUsageError(`init: numWorkers must be an integer ≥ 1, got ${numWorkers}.`);
     const h = new HostRuntime(platform, {

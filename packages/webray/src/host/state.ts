@@ -28,9 +28,11 @@ function select<T>(items: Iterable<T>, f: StateFilter | undefined): T[] {
   return out;
 }
 
+/** Newest first: live tasks, then the log from its newest entry. */
 function* tasks(h: HostRuntime): IterableIterator<TaskState> {
-  for (const t of h.log.records()) yield taskState(t, h.jobId);
-  for (const t of h.tasks.values()) yield taskState(t, h.jobId);
+  const live = [...h.tasks.values()];
+  for (let i = live.length - 1; i >= 0; i--) yield taskState(live[i]!, h.jobId);
+  for (const t of h.log.records(true)) yield taskState(t, h.jobId);
 }
 
 function actors(h: HostRuntime): ActorState[] {
@@ -57,23 +59,27 @@ function nodes(h: HostRuntime): NodeState[] {
   }));
 }
 
-/** Chrome trace format: one complete ('X') event per task attempt, one row per node. */
+/**
+ * Chrome trace format: one complete ('X') event per task attempt. Process and thread ids are
+ * numbers (viewers key tracks by them) and named by metadata events: the host, then one row per node.
+ */
 function timeline(h: HostRuntime): TraceEvent[] {
-  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid: h.hostId, tid: 0, args: { name: `webray host ${h.hostId}` } }];
-  const rows = new Set<string>();
+  const pid = 1;
+  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid, tid: 0, args: { name: `webray host ${h.hostId}` } }];
+  const rows = new Map<string, number>();
   const add = (t: TaskView) => {
     if (t.startedAt === null || t.endedAt === null || !t.nodeId) return;
-    rows.add(t.nodeId);
+    let tid = rows.get(t.nodeId);
+    if (tid === undefined) rows.set(t.nodeId, (tid = rows.size + 1));
     events.push({
       name: t.name, cat: t.type === ACTOR_TASK ? 'actor_task' : t.type === ACTOR_CREATION ? 'actor_creation' : 'task',
-      ph: 'X', ts: t.startedAt * 1000, dur: Math.max(0, (t.endedAt - t.startedAt) * 1000),
-      pid: h.hostId, tid: t.nodeId,
-      args: { taskId: t.id, attempt: t.attempt, state: t.state, ...(t.actorId ? { actorId: t.actorId } : {}), ...(t.error ? { error: t.error.message } : {}) },
+      ph: 'X', ts: t.startedAt * 1000, dur: Math.max(0, (t.endedAt - t.startedAt) * 1000), pid, tid,
+      args: { taskId: t.id, nodeId: t.nodeId, attempt: t.attempt, state: t.state, ...(t.actorId ? { actorId: t.actorId } : {}), ...(t.error ? { error: t.error.message } : {}) },
     });
   };
   for (const t of h.log.records()) add(t);
   for (const t of h.tasks.values()) add(t);
-  for (const r of rows) events.push({ name: 'thread_name', ph: 'M', cat: '__metadata', ts: 0, pid: h.hostId, tid: r, args: { name: `node ${r}` } });
+  for (const [nodeId, tid] of rows) events.push({ name: 'thread_name', ph: 'M', cat: '__metadata', ts: 0, pid, tid, args: { name: `node ${nodeId}` } });
   return events;
 }
 

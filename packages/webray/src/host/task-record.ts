@@ -103,10 +103,11 @@ export class TaskLog {
     if (this.count < this.capacity) this.count++;
   }
 
-  *records(): IterableIterator<TaskView> {
+  /** Oldest first, or newest first with `newestFirst`. */
+  *records(newestFirst = false): IterableIterator<TaskView> {
     const start = this.count < this.capacity ? 0 : this.next;
     for (let k = 0; k < this.count; k++) {
-      const i = (start + k) % this.capacity;
+      const i = (start + (newestFirst ? this.count - 1 - k : k)) % this.capacity;
       const started = this.times[3 * i + 1]!;
       const ended = this.times[3 * i + 2]!;
       yield {

@@ -11,7 +11,16 @@ import { NodeCore } from './node-core.js';
 interface Port {
   post(m: unknown): void;
   listen(r: (m: unknown) => void): void;
+  /** Node only: the next batch, waiting up to `ms` in Atomics.wait (no trip through the event loop). */
+  take?(ms: number): unknown | undefined;
 }
+
+/** How long an idle node waits for more work before it hands control back to its event loop. */
+const IDLE_WAIT_MS = 5;
+/** How long an idle node polls before it sleeps in Atomics.wait. */
+const BUSY_POLL_MS = 0.05;
+/** How long it may keep taking work that way before the event loop gets a turn anyway. */
+const MAX_SPIN_MS = 50;
 
 function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: (() => void) | undefined, heapUsed: () => number): void {
   const out = new Outbox<NodeToHost>((batch) => port.post(batch), 'dones');
@@ -24,7 +33,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
     stats: () => ({ heapUsed: heapUsed(), tasksRun: exec.tasksRun, functions: table.size }),
     gc: () => { if (!gc) return false; gc(); return true; },
   }, control);
-  port.listen((batch) => {
+  const handle = (batch: unknown) => {
     for (const m of batch as HostToNode[]) {
       switch (m.t) {
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;
@@ -40,7 +49,27 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
         case 'cancel': exec.cancel(m.id); break;
       }
     }
-  });
+  };
+  // An idle node waits for the next batch in Atomics.wait rather than sleeping in its event
+  // loop: waking from a futex is several times faster, which is what a task's round trip costs.
+  let spinQueued = false;
+  const spin = () => {
+    spinQueued = false;
+    const stop = performance.now() + MAX_SPIN_MS;
+    while (exec.idle && core.idle && performance.now() < stop) {
+      const batch = port.take!(IDLE_WAIT_MS);
+      if (batch === undefined) return;
+      handle(batch);
+      out.flush();
+    }
+    queueSpin();
+  };
+  const queueSpin = () => {
+    if (!port.take || spinQueued) return;
+    spinQueued = true;
+    setImmediate(spin);
+  };
+  port.listen((batch) => { handle(batch); queueSpin(); });
   out.post({ t: 'ready' });
 }
 
@@ -48,11 +77,25 @@ const isNodeThread = typeof process !== 'undefined' && !!process.versions?.node 
 
 if (isNodeThread) {
   const wt = 'node:worker_threads';
-  const { parentPort, workerData } = (await import(/* @vite-ignore */ wt)) as typeof import('node:worker_threads');
+  const { workerData, receiveMessageOnPort } = (await import(/* @vite-ignore */ wt)) as typeof import('node:worker_threads');
+  const data = workerData.data as import('node:worker_threads').MessagePort;
+  const wake = workerData.wake as Int32Array;
   const gc = (globalThis as { gc?: () => void }).gc;
   start(workerData.boot, {
-    post: (m) => parentPort!.postMessage(m),
-    listen: (r) => parentPort!.on('message', r),
+    post: (m) => data.postMessage(m),
+    listen: (r) => data.on('message', r),
+    take: (ms) => {
+      // Poll first (the next task of a request/response loop comes within microseconds), then sleep.
+      const pollUntil = performance.now() + BUSY_POLL_MS;
+      let seen: number;
+      do {
+        seen = Atomics.load(wake, 0);
+        const m = receiveMessageOnPort(data);
+        if (m) return m.message;
+      } while (performance.now() < pollUntil);
+      Atomics.wait(wake, 0, seen, ms);
+      return receiveMessageOnPort(data)?.message;
+    },
   }, workerData.control as Comlink.Endpoint, gc, () => process.memoryUsage().heapUsed);
 } else {
   const scope = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: 'message', l: (e: MessageEvent) => void, o?: { once: boolean }): void };

@@ -61,6 +61,11 @@ export class Executor {
     };
   }
 
+  /** Nothing queued, nothing running (not even awaiting). */
+  get idle(): boolean {
+    return this.head >= this.queue.length && this.running.size === 0;
+  }
+
   enqueue(m: TaskMsg): void {
     this.queue.push(m);
     this.pump();

@@ -56,6 +56,11 @@ export class NodeCore implements CoreWorker {
     this.root = { taskId: childTaskId(driverTaskId(boot.jobId) + boot.nodeId, 0), submitted: 0, puts: 0, attempt: 0 };
   }
 
+  /** No request waits for the host. */
+  get idle(): boolean {
+    return this.pending.size === 0;
+  }
+
   currentCaller(): Caller {
     return this.current ?? this.root;
   }

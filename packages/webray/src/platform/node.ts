@@ -1,7 +1,7 @@
 /** Nodes as Node.js worker_threads. */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort as NodeMessagePort } from 'node:worker_threads';
-import type { Endpoint, NodeBootData, NodeProcess, Platform } from './types.js';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort as NodeMessagePort } from 'node:worker_threads';
+import type { NodeBootData, NodeProcess, Platform } from './types.js';
 
 /** Run from TypeScript sources (tests), the worker still needs JavaScript: use the build. */
 function workerEntry(): URL {
@@ -9,22 +9,18 @@ function workerEntry(): URL {
   return here.endsWith('.ts') ? new URL('../../dist/node/entry.js', here) : new URL('../node/entry.js', here);
 }
 
-export function portEndpoint(port: { postMessage(m: unknown, t?: any[]): void; on(e: 'message', l: (m: unknown) => void): unknown; close(): void; unref?(): void }): Endpoint {
-  return {
-    send: (m, t) => port.postMessage(m, t as any[]),
-    listen: (r) => { port.on('message', r); },
-    close: () => port.close(),
-  };
-}
-
 export const nodePlatform: Platform = {
   name: 'node',
   cpuCount: availableParallelism(),
   spawn(boot: NodeBootData): NodeProcess {
     const control = new MessageChannel();
+    // Tasks and results go over their own port, which the host can also read synchronously
+    // (receiveMessageOnPort), and a shared counter wakes a worker that waits idle in Atomics.wait.
+    const data = new MessageChannel();
+    const wake = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(workerEntry(), {
-      workerData: { boot, control: control.port2 },
-      transferList: [control.port2 as unknown as NodeMessagePort],
+      workerData: { boot, control: control.port2, data: data.port2, wake },
+      transferList: [control.port2 as unknown as NodeMessagePort, data.port2],
       name: `webray-${boot.kind}-${boot.nodeId}`,
     });
     let terminating = false;
@@ -32,18 +28,29 @@ export const nodePlatform: Platform = {
     let lastError: Error | undefined;
     worker.on('error', (e) => { lastError = e; });
     worker.on('exit', (code) => {
+      data.port1.close();
       if (terminating) return;
       exitListener?.(lastError ? `uncaught ${lastError.name}: ${lastError.message}` : `worker exited with code ${code}`);
     });
     return {
       endpoint: {
-        send: (m, t) => worker.postMessage(m, t as any[]),
-        listen: (r) => { worker.on('message', r); },
+        send: (m, t) => {
+          data.port1.postMessage(m, t as any[]);
+          Atomics.add(wake, 0, 1);
+          Atomics.notify(wake, 0);
+        },
+        listen: (r) => { data.port1.on('message', r); },
+        poll: () => receiveMessageOnPort(data.port1)?.message,
         close: () => { void worker.terminate(); },
       },
       control: control.port1 as unknown as MessagePort,
       onExit: (l) => { exitListener = l; },
-      terminate: async () => { terminating = true; control.port1.close(); await worker.terminate(); },
+      terminate: async () => {
+        terminating = true;
+        control.port1.close();
+        data.port1.close();
+        await worker.terminate();
+      },
     };
   },
 };

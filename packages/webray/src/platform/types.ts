@@ -9,6 +9,8 @@ export interface Endpoint {
   /** Sets the single receiver of incoming messages. */
   listen(receiver: (message: unknown) => void): void;
   close(): void;
+  /** Takes the next message synchronously, if the platform can (Node); used to spin briefly instead of sleeping. */
+  poll?(): unknown | undefined;
 }
 
 /** A worker the host started: its message endpoint, a control port for comlink, and its death. */

@@ -27,6 +27,7 @@ export interface SchedNode {
 /** How much queued work, in milliseconds, a node may hold beyond what it runs. */
 const PIPELINE_BUDGET_MS = 2;
 const MAX_DEPTH = 64;
+const LONG_TASK_MS = 50;
 
 export class LocalScheduler<T extends Schedulable> {
   readonly pool: ResourcePool;
@@ -101,10 +102,16 @@ export class LocalScheduler<T extends Schedulable> {
     }
   }
 
+  /**
+   * Tasks a node may hold at once: the one it runs plus enough queued to cover a round trip to
+   * the host (a busy page's main thread can take milliseconds to answer), except for long tasks,
+   * where a queued one could wait behind a slow one while another node idles.
+   */
   private depth(key: string): number {
     const d = this.durations.get(key);
     if (d === undefined) return 2;
-    return Math.max(1, Math.min(MAX_DEPTH, Math.floor(PIPELINE_BUDGET_MS / Math.max(d, 0.001))));
+    if (d >= LONG_TASK_MS) return 1;
+    return Math.min(MAX_DEPTH, 1 + Math.ceil(PIPELINE_BUDGET_MS / Math.max(d, 0.001)));
   }
 
   private canTake(n: SchedNode, t: T, depth: number): boolean {
