@@ -80,9 +80,15 @@ function nodeCell(nodeId: string | null): HTMLElement {
 
 // ---- the remote functions and the actor class -------------------------------------------------
 
-const samplePiRemote = ray.remote(samplePi);
-const trainRemote = ray.remote(trainWorker);
-const ParameterServerActor = ray.remote(ParameterServer);
+/** `ray.remote` reads each function's source and refuses closures, so call it where errors are shown. */
+function makeRemotes() {
+  return {
+    samplePi: ray.remote(samplePi),
+    trainWorker: ray.remote(trainWorker),
+    ParameterServer: ray.remote(ParameterServer),
+  };
+}
+let remotes: ReturnType<typeof makeRemotes>;
 
 /** When the latest run started: the Gantt chart shows tasks from here on. */
 let windowStart = 0;
@@ -116,7 +122,7 @@ async function runPi(): Promise<void> {
 
   const t0 = performance.now();
   const refs: ObjectRef<PiBatch>[] = [];
-  for (let i = 0; i < PI_TASKS; i++) refs.push(samplePiRemote.remote(PI_SAMPLES));
+  for (let i = 0; i < PI_TASKS; i++) refs.push(remotes.samplePi.remote(PI_SAMPLES));
   const indexOf = new Map(refs.map((r, i) => [r, i] as const));
 
   let pending = refs;
@@ -172,10 +178,10 @@ async function runActor(): Promise<void> {
   if (lastServer) await ray.kill(lastServer);
 
   const t0 = performance.now();
-  const ps = ParameterServerActor.remote(LEARNING_RATE);
+  const ps = remotes.ParameterServer.remote(LEARNING_RATE);
   lastServer = ps;
   // The actor handle is an ordinary argument: every task calls the same actor through it.
-  const refs = Array.from({ length: TRAIN_WORKERS }, () => trainRemote.remote(ps, TRAIN_STEPS, TRAIN_BATCH));
+  const refs = Array.from({ length: TRAIN_WORKERS }, () => remotes.trainWorker.remote(ps, TRAIN_STEPS, TRAIN_BATCH));
   let pending = refs;
   const finished: TrainResult[] = [];
   result.textContent = `0 / ${TRAIN_WORKERS} training tasks done…`;
@@ -282,7 +288,7 @@ let refreshTimer: ReturnType<typeof setInterval> | undefined;
 // ---- 4: timeline ------------------------------------------------------------------------------
 
 const taskColours = new Map<string, string>();
-const taskPalette = ['#2f6fde', '#e0662f', '#2e9e5b', '#a64ad6', '#d4a21a', '#1aa3b8', '#d43f6f'];
+const taskPalette = ['#0f766e', '#f59e0b', '#db2777', '#7c3aed', '#65a30d', '#0891b2', '#b45309'];
 
 function taskColour(name: string): string {
   let c = taskColours.get(name);
@@ -393,6 +399,7 @@ async function main(): Promise<void> {
   $('pi-what').textContent = `${PI_TASKS} tasks × ${fmt(PI_SAMPLES)} samples, submitted at once; the page waits with ray.wait(refs, { numReturns: 1 }) and colours each task by the node that ran it.`;
   $('actor-what').textContent = `ParameterServer is an actor; ${TRAIN_WORKERS} trainWorker tasks receive its handle as an argument, each pulling weights and pushing ${TRAIN_STEPS} SGD gradients to fit y = 3x − 2.`;
 
+  remotes = makeRemotes();
   const t0 = performance.now();
   await ray.init({ numWorkers });
   $('workers').textContent = `${numWorkers} workers (navigator.hardwareConcurrency) · ray.init in ${fmt(performance.now() - t0, 0)} ms`;

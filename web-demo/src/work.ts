@@ -6,8 +6,15 @@
  * are fine, and `ray` inside them is the webray runtime, bound by webray for each call.
  * Type-only imports are erased by the compiler, so they are fine too.
  */
-import * as ray from 'webray';
 import type { ActorHandle } from 'webray';
+
+/**
+ * `ray` is deliberately NOT imported here: webray binds it for each call on the node. Importing
+ * it (`import * as ray from 'webray'`) works under the dev server, but a production
+ * `vite build` turns `ray.get(…)` into a call of a minified binding (`Fi(…)`), which webray
+ * then cannot recognise in the shipped source. A free `ray` is left alone by every bundler.
+ */
+declare const ray: typeof import('webray');
 
 /** One Monte-Carlo π sample batch: how many of `samples` random points fall in the unit circle. */
 export function samplePi(samples: number): PiBatch {
