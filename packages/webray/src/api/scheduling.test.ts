@@ -30,14 +30,13 @@ describe('scheduling strategies', () => {
   });
 
   it('numCpus limits how many tasks run at once', async () => {
-    const busy = ray.remote(async () => {
+    const busy = ray.remote(async (): Promise<[number, number]> => {
       const t = Date.now();
       await new Promise((r) => setTimeout(r, 100));
       return [t, Date.now()];
     }).options({ numCpus: 2 });
-    const spans = await ray.get([busy.remote(), busy.remote()]);
-    const [a, b] = spans as [number, number][];
-    expect(a![0] >= b![1] - 5 || b![0] >= a![1] - 5).toBe(true);
+    const [a, b] = await ray.get([busy.remote(), busy.remote()]);
+    expect(a[0] >= b[1] - 5 || b[0] >= a[1] - 5).toBe(true);
   });
 
   it('rejects unknown options and bad values with what is allowed', () => {

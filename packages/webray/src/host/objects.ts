@@ -100,28 +100,29 @@ export class ObjectTable {
     if (i >= 0) e.waiters.splice(i, 1);
   }
 
+  /** An ObjectRef (or a borrowing node) now refers to the object. */
   addRef(id: ObjectId): void {
-    const e = this.entries.get(id);
-    if (e) e.refs++;
+    this.count(id, 'refs', 1);
   }
 
   removeRef(id: ObjectId): void {
-    const e = this.entries.get(id);
-    if (!e) return;
-    e.refs--;
-    this.maybeFree(e);
+    this.count(id, 'refs', -1);
   }
 
+  /** A pending task or a containing object needs the object. */
   pin(id: ObjectId): void {
-    const e = this.entries.get(id);
-    if (e) e.pins++;
+    this.count(id, 'pins', 1);
   }
 
   unpin(id: ObjectId): void {
+    this.count(id, 'pins', -1);
+  }
+
+  private count(id: ObjectId, field: 'refs' | 'pins', delta: 1 | -1): void {
     const e = this.entries.get(id);
     if (!e) return;
-    e.pins--;
-    this.maybeFree(e);
+    e[field] += delta;
+    if (delta < 0) this.maybeFree(e);
   }
 
   private maybeFree(e: ObjectEntry): void {
