@@ -30,13 +30,23 @@ describe('scheduling strategies', () => {
   });
 
   it('numCpus limits how many tasks run at once', async () => {
-    const busy = ray.remote(async (): Promise<[number, number]> => {
-      const t = Date.now();
-      await new Promise((r) => setTimeout(r, 100));
-      return [t, Date.now()];
-    }).options({ numCpus: 2 });
-    const [a, b] = await ray.get([busy.remote(), busy.remote()]);
-    expect(a[0] >= b[1] - 5 || b[0] >= a[1] - 5).toBe(true);
+    const Gauge = ray.remote(class Gauge {
+      running = 0;
+      peak = 0;
+      enter() { this.peak = Math.max(this.peak, ++this.running); }
+      exit() { this.running--; }
+      max() { return this.peak; }
+    });
+    const gauge = Gauge.remote();
+    const busy = ray.remote(async (g: ray.ActorHandle<{ enter(): void; exit(): void }>) => {
+      g.enter.remote();
+      await new Promise((r) => setTimeout(r, 20));
+      g.exit.remote();
+    });
+    await ray.get([1, 2, 3].map(() => busy.options({ numCpus: 2 }).remote(gauge)));
+    expect(await ray.get(gauge.max.remote())).toBe(1);
+    await ray.get([1, 2, 3].map(() => busy.remote(gauge)));
+    expect(await ray.get(gauge.max.remote())).toBeGreaterThan(1);
   });
 
   it('rejects unknown options and bad values with what is allowed', () => {
