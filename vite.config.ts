@@ -1,22 +1,18 @@
 /**
- * One config for the workspace: `vite` serves the demo (web-demo/) cross-origin isolated, so
- * SharedArrayBuffer works; `vitest` runs the unit tests beside the code in packages/.
+ * One config for the workspace: `vite` serves the demo (web-demo/) with the webray plugin, the
+ * way an app using webray would; `vitest` runs the unit tests beside the code in packages/.
  */
 import { defineConfig } from 'vitest/config';
-
-const isolation = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-};
+// The plugin from source: the config loads before webray is built.
+import webray from './packages/webray/src/vite.ts';
 
 export default defineConfig({
   root: 'web-demo',
-  server: { headers: isolation, host: '127.0.0.1' },
-  preview: { headers: isolation, host: '127.0.0.1' },
-  // webray creates its workers with new URL(..., import.meta.url): pre-bundling would move the module away from them.
-  optimizeDeps: { exclude: ['webray'] },
+  // No pre-bundling of webray, ES workers, webray's API names kept through minification, COOP/COEP.
+  plugins: [webray()],
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
   build: { outDir: '../dist/web-demo', emptyOutDir: true, target: 'es2022' },
-  worker: { format: 'es' },
   test: {
     root: '.',
     include: ['packages/*/src/**/*.test.ts'],

@@ -2,19 +2,12 @@
  * The code that runs on webray's nodes (Web Workers).
  *
  * Everything here is shipped to the workers by its SOURCE TEXT, so each function and class must
- * be self-contained: no closures over module variables or imports. Globals (Math, performance)
- * are fine, and `ray` inside them is the webray runtime, bound by webray for each call.
- * Type-only imports are erased by the compiler, so they are fine too.
+ * be self-contained: no closures over module variables or other imports. Globals (Math,
+ * performance) are fine, and `ray` inside them is the webray runtime, bound by webray for each
+ * call (the webray/vite plugin keeps it recognisable through a production build).
  */
+import * as ray from 'webray';
 import type { ActorHandle } from 'webray';
-
-/**
- * `ray` is deliberately NOT imported here: webray binds it for each call on the node. Importing
- * it (`import * as ray from 'webray'`) works under the dev server, but a production
- * `vite build` turns `ray.get(…)` into a call of a minified binding (`Fi(…)`), which webray
- * then cannot recognise in the shipped source. A free `ray` is left alone by every bundler.
- */
-declare const ray: typeof import('webray');
 
 /** One Monte-Carlo π sample batch: how many of `samples` random points fall in the unit circle. */
 export function samplePi(samples: number): PiBatch {

@@ -27,7 +27,7 @@ export interface SchedNode {
 /** How much queued work, in milliseconds, a node may hold beyond what it runs. */
 const PIPELINE_BUDGET_MS = 2;
 const MAX_DEPTH = 64;
-const LONG_TASK_MS = 50;
+const LONG_TASK_MS = 1000;
 
 export class LocalScheduler<T extends Schedulable> {
   readonly pool: ResourcePool;
