@@ -55,7 +55,10 @@ export interface PageLog {
 
 export function capturePageLog(page: Page): PageLog {
   const lines: string[] = [];
-  page.on('console', (m) => lines.push(`[console.${m.type()}] ${m.text()}`));
+  page.on('console', (m) => {
+    const where = m.type() === 'error' && m.location().url ? ` (${m.location().url})` : '';
+    lines.push(`[console.${m.type()}] ${m.text()}${where}`);
+  });
   page.on('pageerror', (e) => lines.push(`[pageerror] ${e.stack || e.message}`));
   page.on('crash', () => lines.push('[crash] the page crashed'));
   page.on('requestfailed', (r) => lines.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText ?? ''}`));

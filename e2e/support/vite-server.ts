@@ -29,8 +29,10 @@ export interface RunningServer {
 export interface DevServerOptions {
   /** The folder served (holds index.html). */
   root: string;
-  /** Keep webray out of dependency pre-bundling (the documented setup). Default true. */
+  /** Set `optimizeDeps.exclude: ['webray']` here. Default true. */
   excludeWebray?: boolean;
+  /** Set the COOP/COEP headers here. Default true; false leaves them to plugins (webray/vite). */
+  isolationHeaders?: boolean;
   /** Merged over the defaults. */
   config?: InlineConfig;
 }
@@ -47,15 +49,15 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   // A private dependency cache: parallel or earlier runs must not share half-optimised deps.
   const cacheDir = mkdtempSync(join(tmpdir(), 'webray-e2e-vite-cache-'));
   const excludeWebray = options.excludeWebray ?? true;
+  const isolationHeaders = options.isolationHeaders ?? true;
   const base: InlineConfig = {
     configFile: false,
     root: options.root,
     cacheDir,
     logLevel: 'warn',
     clearScreen: false,
-    server: { host: '127.0.0.1', port: 0, strictPort: false, headers: ISOLATION_HEADERS, hmr: false, watch: null },
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, ...(isolationHeaders ? { headers: ISOLATION_HEADERS } : {}) },
     optimizeDeps: excludeWebray ? { exclude: ['webray'] } : {},
-    worker: { format: 'es' },
   };
   const server = await createServer(mergeConfig(base, options.config ?? {}));
   await server.listen();
@@ -71,14 +73,27 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
   };
 }
 
-/** `vite preview` of an already built folder (`outDir` relative to `root`). */
-export async function startPreviewServer(root: string, outDir = 'dist'): Promise<RunningServer> {
+export interface PreviewOptions {
+  /** The app's folder. */
+  root: string;
+  /** The build output folder, relative to root. Default 'dist'. */
+  outDir?: string;
+  /**
+   * The app's own config file (its plugins then set the headers), or false (the default) to
+   * serve with COOP/COEP headers set here.
+   */
+  configFile?: string | false;
+}
+
+/** `vite preview` of an already built folder. */
+export async function startPreviewServer(options: PreviewOptions): Promise<RunningServer> {
+  const { root, outDir = 'dist', configFile = false } = options;
   const server = await preview({
-    configFile: false,
+    configFile,
     root,
     logLevel: 'warn',
     build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: false, headers: ISOLATION_HEADERS },
+    preview: { host: '127.0.0.1', port: 0, strictPort: false, ...(configFile ? {} : { headers: ISOLATION_HEADERS }) },
   });
   const url = serverUrl(server);
   return {
