@@ -75,9 +75,8 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
 
 const isNodeThread = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
 
-if (isNodeThread) {
-  const wt = 'node:worker_threads';
-  const { workerData, receiveMessageOnPort } = (await import(/* @vite-ignore */ wt)) as typeof import('node:worker_threads');
+/** Node worker_threads: data port, wake counter and control port come in workerData. */
+function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('node:worker_threads')): void {
   const data = workerData.data as import('node:worker_threads').MessagePort;
   const wake = workerData.wake as Int32Array;
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -97,6 +96,12 @@ if (isNodeThread) {
       return receiveMessageOnPort(data)?.message;
     },
   }, workerData.control as Comlink.Endpoint, gc, () => process.memoryUsage().heapUsed);
+}
+
+// No top-level await: bundlers may emit this worker in formats without it (Vite's default 'iife').
+if (isNodeThread) {
+  const wt = 'node:worker_threads';
+  void (import(/* @vite-ignore */ wt) as Promise<typeof import('node:worker_threads')>).then(bootNodeThread);
 } else {
   const scope = globalThis as unknown as { postMessage(m: unknown): void; addEventListener(t: 'message', l: (e: MessageEvent) => void, o?: { once: boolean }): void };
   scope.addEventListener('message', (e: MessageEvent) => {
