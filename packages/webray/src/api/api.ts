@@ -157,7 +157,7 @@ export class RayApi {
   put<T>(value: T): ObjectRef<T> {
     if (isObjectRef(value)) throw new RayUsageError('ray.put: the value is already an ObjectRef; pass it along as it is.');
     const core = this.core();
-    return new ObjectRef<T>(core.put(this.caller ?? core.currentCaller(), value), core.nodeId);
+    return new ObjectRef<T>(core.put(this.caller ?? core.currentCaller(), value), core.nodeId, true);
   }
 
   /** Cancels the task that makes `ref`: a queued task never runs; a running one is aborted (`force` stops its worker). */

@@ -61,6 +61,10 @@ export interface StateFilter {
   limit?: number;
 }
 
+/**
+ * The ids `submitTask`, `submitActorTask` and `put` return already count one reference each:
+ * the ObjectRef the API wraps around them (made with `counted`).
+ */
 export interface CoreWorker {
   readonly jobId: string;
   readonly hostId: string;

@@ -65,8 +65,9 @@ describe('ray.wait', () => {
   it('works inside a task', async () => {
     const inner = ray.remote(async () => {
       const s = ray.remote(async (ms: number) => { await new Promise((res) => setTimeout(res, ms)); return ms; });
-      const refs = [s.remote(300), s.remote(1)];
-      const [ready] = await ray.wait(refs, { numReturns: 1 });
+      const refs = [s.remote(60_000), ray.put(1)];
+      const [ready, notReady] = await ray.wait(refs, { numReturns: 1 });
+      await ray.cancel(notReady[0]!);
       return ray.get(ready[0]!);
     });
     expect(await ray.get(inner.remote())).toBe(1);

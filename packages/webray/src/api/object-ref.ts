@@ -18,12 +18,13 @@ export class ObjectRef<T = unknown> {
   readonly owner: string;
   #released = false;
 
-  constructor(id: string, owner: string) {
+  /** @internal `counted`: the core already counted this reference when it minted the id. */
+  constructor(id: string, owner: string, counted = false) {
     this.id = id;
     this.owner = owner;
     const core = currentCore();
     if (core) {
-      core.addLocalRef(id);
+      if (!counted) core.addLocalRef(id);
       finalizer.register(this, id, this);
     }
   }

@@ -34,9 +34,9 @@ export function requireCore(): CoreWorker {
 }
 
 export function refsFor(core: CoreWorker, ids: string[], numReturns: number): unknown {
-  if (numReturns === 1) return new ObjectRef(ids[0]!, core.nodeId);
+  if (numReturns === 1) return new ObjectRef(ids[0]!, core.nodeId, true);
   if (numReturns === 0) return undefined;
-  return ids.map((id) => new ObjectRef(id, core.nodeId));
+  return ids.map((id) => new ObjectRef(id, core.nodeId, true));
 }
 
 export class RemoteFunction<A extends readonly unknown[], R, N extends number = 1> {

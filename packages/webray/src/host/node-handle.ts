@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import type { Endpoint, NodeProcess } from '../platform/types.js';
 import { Outbox } from '../shared/outbox.js';
-import type { HostToNode, JsonTask } from '../shared/protocol.js';
+import type { HostToNode } from '../shared/protocol.js';
 import type { SchedNode } from '../scheduler/local.js';
 import type { TaskRecord } from './task-record.js';
 
@@ -56,7 +56,9 @@ export class NodeHandle implements SchedNode {
     this.outbox.post(m);
   }
 
-  postJsonTask(t: JsonTask): void {
-    this.outbox.postJson(t);
+  /** A task whose arguments are plain JSON data, as a JsonTask written straight to JSON text. */
+  postJsonTask(id: string, fn: string, nret: number, attempt: number, args: unknown[], actor?: string, method?: string): void {
+    const tail = actor === undefined ? ']' : ',"' + actor + '",' + JSON.stringify(method) + ']';
+    this.outbox.postJson('["' + id + '","' + fn + '",' + nret + ',' + attempt + ',' + JSON.stringify(args) + tail);
   }
 }

@@ -28,7 +28,8 @@ export interface ObjectEntry {
   refs: number;
   /** Pending tasks that take it as an argument, objects that contain it. */
   pins: number;
-  waiters: Waiter[] | undefined;
+  /** Who waits for it to settle: one waiter (the common case) or several. */
+  waiters: Waiter | Waiter[] | undefined;
   /** The task that makes it: its lineage. */
   task: TaskRecord | undefined;
   /** Refs nested in the value: pinned while this object lives. */
@@ -87,17 +88,24 @@ export class ObjectTable {
     const ws = e.waiters;
     if (!ws) return;
     e.waiters = undefined;
-    for (const w of ws) w.settled(e);
+    if (Array.isArray(ws)) for (const w of ws) w.settled(e);
+    else ws.settled(e);
   }
 
   addWaiter(e: ObjectEntry, w: Waiter): void {
-    (e.waiters ??= []).push(w);
+    const ws = e.waiters;
+    if (!ws) e.waiters = w;
+    else if (Array.isArray(ws)) ws.push(w);
+    else e.waiters = [ws, w];
   }
 
   removeWaiter(e: ObjectEntry, w: Waiter): void {
-    if (!e.waiters) return;
-    const i = e.waiters.indexOf(w);
-    if (i >= 0) e.waiters.splice(i, 1);
+    const ws = e.waiters;
+    if (ws === w) { e.waiters = undefined; return; }
+    if (!Array.isArray(ws)) return;
+    const i = ws.indexOf(w);
+    if (i >= 0) ws.splice(i, 1);
+    if (ws.length === 0) e.waiters = undefined;
   }
 
   /** An ObjectRef (or a borrowing node) now refers to the object. */
@@ -126,7 +134,7 @@ export class ObjectTable {
   }
 
   private maybeFree(e: ObjectEntry): void {
-    if (e.refs > 0 || e.pins > 0 || e.waiters?.length) return;
+    if (e.refs > 0 || e.pins > 0 || e.waiters) return;
     e.freed = true;
     this.entries.delete(e.id);
     e.value = undefined;

@@ -16,7 +16,7 @@ import {
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
-import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskDone, TaskMsg } from '../shared/protocol.js';
+import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
 import { ActorTable, type ActorRecord } from './actors.js';
@@ -112,7 +112,7 @@ export class HostRuntime implements CoreWorker {
     const id = childTaskId(caller.taskId, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
     this.applyTaskOptions(t, options);
-    this.admit(t);
+    this.admit(t, this.enqueue, 1);
     return t.returns;
   }
 
@@ -179,11 +179,11 @@ export class HostRuntime implements CoreWorker {
   }
 
   /** Records the task, creates its return objects, pins its arguments and waits for them. */
-  private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue): void {
+  private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue, refs = 0): void {
     this.tasks.set(t.id, t);
     const parent = this.tasks.get(t.parent);
     if (parent) (parent.children ??= []).push(t.id);
-    for (const r of t.returns) this.objects.create(r, t.owner, t);
+    for (const r of t.returns) this.objects.create(r, t.owner, t).refs += refs;
     let lost: ObjectId | undefined;
     if (t.pinned) for (const id of t.pinned) { if (this.objects.get(id)) this.objects.pin(id); else lost ??= id; }
     if (lost !== undefined) {
@@ -253,7 +253,7 @@ export class HostRuntime implements CoreWorker {
     t.nodeId = node.id;
     node.tasks.set(t.id, t);
     if (!nested && isJsonSafe(args)) {
-      node.postJsonTask(t.actorId ? [t.id, t.fn.id, t.returns.length, t.attempt, args, t.actorId, t.method] : [t.id, t.fn.id, t.returns.length, t.attempt, args]);
+      node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.actorId ?? undefined, t.method);
       return;
     }
     const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
@@ -277,9 +277,10 @@ export class HostRuntime implements CoreWorker {
   private handle(node: NodeHandle, m: NodeToHost): void {
     switch (m.t) {
       case 'ready': node.setReady(); return;
-      case 'done': case 'failed': this.taskEnded(node, m); return;
+      case 'done': this.taskEnded(node, m.id, m.values, !!m.n, m.start, m.end); return;
+      case 'failed': this.taskEnded(node, m.id, undefined, false, m.start, m.end, m.error); return;
       case 'dones':
-        for (const [id, values, start, end] of JSON.parse(m.j as string) as JsonDone[]) this.taskEnded(node, { t: 'done', id, values, start, end });
+        for (const [id, values, start, end] of JSON.parse(m.j as string) as JsonDone[]) this.taskEnded(node, id, values, false, start, end);
         return;
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
@@ -393,31 +394,33 @@ export class HostRuntime implements CoreWorker {
     this.scheduleDispatch();
   }
 
-  private taskEnded(node: NodeHandle, m: TaskDone): void {
-    const t = node.tasks.get(m.id);
+  /** A task attempt ended on `node`: with its return values, or with `error`. */
+  private taskEnded(node: NodeHandle, id: TaskId, values: unknown[] | undefined, nested: boolean, start: number, end: number, error?: SerializedError): void {
+    const t = node.tasks.get(id);
     if (!t) return;
-    node.tasks.delete(m.id);
-    const wasBlocked = node.blockedTasks.delete(m.id);
-    t.startedAt = m.start;
-    t.endedAt = m.end;
+    node.tasks.delete(id);
+    const wasBlocked = node.blockedTasks.size > 0 && node.blockedTasks.delete(id);
+    t.startedAt = start;
+    t.endedAt = end;
     if (t.type === NORMAL) {
-      this.scheduler.finished(node, t.key, m.end - m.start, wasBlocked);
+      this.scheduler.finished(node, t.fn.id, end - start, wasBlocked);
       this.scheduleDispatch();
     } else {
       this.actors.get(t.actorId!)?.sent.delete(t.id);
     }
     if (t.cancelled) { this.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
-    if (m.t === 'done') {
+    if (values) {
       for (let i = 0; i < t.returns.length; i++) {
         const e = this.objects.get(t.returns[i]!);
-        if (e) this.objects.resolve(e, m.values[i], !!m.n, m.n ? refsInside(m.values[i]) : undefined);
+        if (e) this.objects.resolve(e, values[i], nested, nested ? refsInside(values[i]) : undefined);
       }
       this.finish(t, undefined);
       return;
     }
-    if (t.type === NORMAL && this.shouldRetryException(t, m.error)) { this.retry(t); return; }
-    this.finish(t, m.error);
+    if (t.type === NORMAL && this.shouldRetryException(t, error!)) { this.retry(t); return; }
+    this.finish(t, error);
   }
+
 
   private shouldRetryException(t: TaskRecord, error: SerializedError): boolean {
     if (t.retriesLeft === 0 || !t.retryExceptions) return false;
@@ -564,6 +567,7 @@ export class HostRuntime implements CoreWorker {
     // A put is a snapshot: later changes to the caller's value must not show through.
     const v = enc.nested || typeof enc.v !== 'object' || enc.v === null ? enc.v : structuredClone(enc.v);
     const e = this.objects.create(id, this.nodeId, undefined);
+    e.refs++;
     this.objects.resolve(e, v, enc.nested, enc.nested ? enc.refs : undefined);
     return id;
   }
@@ -692,10 +696,11 @@ export class HostRuntime implements CoreWorker {
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
     const id = childTaskId(caller.taskId, caller.submitted++);
-    return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options);
+    return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options, 1);
   }
 
-  private submitActorTaskWithId(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: MethodOptions): ObjectId[] {
+  /** `refs`: references already held on the returns (1 for the driver's ObjectRef, 0 for a node's, which borrows). */
+  private submitActorTaskWithId(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: MethodOptions, refs = 0): ObjectId[] {
     const a = this.actors.get(actorId);
     if (!a) throw new RayUsageError(`No actor ${actorId} on this host.`);
     if (a.maxPendingCalls >= 0 && a.pendingCalls >= a.maxPendingCalls) throw new PendingCallsLimitExceededError(actorId, a.maxPendingCalls);
@@ -706,12 +711,12 @@ export class HostRuntime implements CoreWorker {
     t.retriesLeft = a.maxTaskRetries;
     a.pendingCalls++;
     if (a.state === 'DEAD') {
-      this.admit(t, () => undefined);
+      this.admit(t, () => undefined, refs);
       this.finish(t, serializeError(new RayActorError(actorId, a.deathCause ?? 'it died')));
       return t.returns;
     }
     a.queue.push(t);
-    this.admit(t, () => this.pumpActor(a));
+    this.admit(t, () => this.pumpActor(a), refs);
     return t.returns;
   }
 
@@ -828,7 +833,7 @@ export class HostRuntime implements CoreWorker {
     if (!t) { console.error('webray: could not send a message to a node:', e); return; }
     const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
     node?.tasks.delete(t.id);
-    if (node && t.type === NORMAL) { this.scheduler.finished(node, t.key, 0, false); this.scheduleDispatch(); }
+    if (node && t.type === NORMAL) { this.scheduler.finished(node, t.fn.id, 0, false); this.scheduleDispatch(); }
     this.finish(t, serializeError(new RayUsageError(`task ${t.name}: an argument cannot be sent to a worker (${(e as Error)?.message ?? e}).`)));
   }
 

@@ -11,12 +11,17 @@ import { NodeCore } from './node-core.js';
 interface Port {
   post(m: unknown): void;
   listen(r: (m: unknown) => void): void;
-  /** Node only: the next batch, waiting up to `ms` in Atomics.wait (no trip through the event loop). */
-  take?(ms: number): unknown | undefined;
+  /**
+   * Node only: the next batch, waiting up to `ms` in Atomics.wait (no trip through the event
+   * loop); with `poll`, it first polls briefly, for request/response loops.
+   */
+  take?(ms: number, poll: boolean): unknown | undefined;
 }
 
 /** How long an idle node waits for more work before it hands control back to its event loop. */
 const IDLE_WAIT_MS = 5;
+/** Batches up to this many messages look like a call-and-wait loop. */
+const SMALL_BATCH = 2;
 /** How long an idle node polls before it sleeps in Atomics.wait. */
 const BUSY_POLL_MS = 0.05;
 /** How long it may keep taking work that way before the event loop gets a turn anyway. */
@@ -56,9 +61,13 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
   const spin = () => {
     spinQueued = false;
     const stop = performance.now() + MAX_SPIN_MS;
+    let poll = lastBatchSmall;
     while (exec.idle && core.idle && performance.now() < stop) {
-      const batch = port.take!(IDLE_WAIT_MS);
+      const batch = port.take!(IDLE_WAIT_MS, poll);
       if (batch === undefined) return;
+      // Polling pays off only in a call-and-wait loop: after a big batch the driver is busy, and
+      // on a small machine a polling worker would take the CPU the driver needs.
+      poll = (batch as unknown[]).length <= SMALL_BATCH;
       handle(batch);
       out.flush();
     }
@@ -69,7 +78,12 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
     spinQueued = true;
     setImmediate(spin);
   };
-  port.listen((batch) => { handle(batch); queueSpin(); });
+  let lastBatchSmall = false;
+  port.listen((batch) => {
+    lastBatchSmall = (batch as unknown[]).length <= SMALL_BATCH;
+    handle(batch);
+    queueSpin();
+  });
   out.post({ t: 'ready' });
 }
 
@@ -83,9 +97,9 @@ function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('nod
   start(workerData.boot, {
     post: (m) => data.postMessage(m),
     listen: (r) => data.on('message', r),
-    take: (ms) => {
+    take: (ms, poll) => {
       // Poll first (the next task of a request/response loop comes within microseconds), then sleep.
-      const pollUntil = performance.now() + BUSY_POLL_MS;
+      const pollUntil = poll ? performance.now() + BUSY_POLL_MS : 0;
       let seen: number;
       do {
         seen = Atomics.load(wake, 0);

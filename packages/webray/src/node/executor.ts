@@ -8,7 +8,7 @@ import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
 import { encode, isJsonSafe } from '../shared/codec.js';
 import { RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
-import type { CreateActorMsg, JsonDone, TaskMsg } from '../shared/protocol.js';
+import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
 import type { FunctionTable, Instantiate } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
 
@@ -190,7 +190,8 @@ export class Executor {
     }
     const end = now();
     if (nested) this.out.post({ t: 'done', id: m.id, values, n: 1, start, end });
-    else if (isJsonSafe(values)) this.out.postJson([m.id, values, start, end] satisfies JsonDone);
+    // A JsonDone, written straight to JSON text.
+    else if (isJsonSafe(values)) this.out.postJson('["' + m.id + '",' + JSON.stringify(values) + ',' + start + ',' + end + ']');
     else this.out.post({ t: 'done', id: m.id, values, start, end });
   }
 

@@ -15,7 +15,7 @@ import type { FunctionTable } from './functions.js';
 
 export interface Outbox {
   post(m: NodeToHost): void;
-  postJson(item: unknown): void;
+  postJson(json: string): void;
 }
 
 /** Told when a task starts or stops waiting on the host (so the node can run other work). */
@@ -103,7 +103,7 @@ export class NodeCore implements CoreWorker {
     this.registerFunction(fn);
     const id = childTaskId(caller.taskId, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: fn.id, options, ...this.encodeArgs(options.name ?? fn.name, args) });
-    return returnIds(id, options.numReturns ?? 1);
+    return this.counted(returnIds(id, options.numReturns ?? 1));
   }
 
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
@@ -120,7 +120,7 @@ export class NodeCore implements CoreWorker {
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     const id = childTaskId(caller.taskId, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: '', actor, method, options, ...this.encodeArgs(method, args) });
-    return returnIds(id, options.numReturns ?? 1);
+    return this.counted(returnIds(id, options.numReturns ?? 1));
   }
 
   /** Sends a request and waits for its answer; a task waiting here counts as blocked. */
@@ -174,6 +174,7 @@ export class NodeCore implements CoreWorker {
     // Sent at the end of this turn: copy now so later changes by the caller do not show through.
     const v = e.nested || typeof e.v !== 'object' || e.v === null ? e.v : structuredClone(e.v);
     this.send(e.nested ? { t: 'put', id, v, n: 1 } : { t: 'put', id, v });
+    this.addLocalRef(id);
     return id;
   }
 
@@ -191,6 +192,11 @@ export class NodeCore implements CoreWorker {
 
   state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
     return this.call(undefined, 'state', { query, filter });
+  }
+
+  private counted(ids: ObjectId[]): ObjectId[] {
+    for (const id of ids) this.addLocalRef(id);
+    return ids;
   }
 
   /** The first local ref to an object makes this node a borrower; the last one released ends it. */

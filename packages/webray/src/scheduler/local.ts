@@ -9,7 +9,10 @@ import { ResourcePool } from './resources.js';
 
 export interface Schedulable {
   demand: Resources;
+  /** Scheduling class: tasks with the same demand may share a node's lease. */
   key: string;
+  /** What the task runs: pipelining depth follows how long this function's tasks take. */
+  fn: { id: string };
   strategy: SchedulingStrategy;
 }
 
@@ -107,8 +110,8 @@ export class LocalScheduler<T extends Schedulable> {
    * the host (a busy page's main thread can take milliseconds to answer), except for long tasks,
    * where a queued one could wait behind a slow one while another node idles.
    */
-  private depth(key: string): number {
-    const d = this.durations.get(key);
+  private depth(fn: string): number {
+    const d = this.durations.get(fn);
     if (d === undefined) return 2;
     if (d >= LONG_TASK_MS) return 1;
     return Math.min(MAX_DEPTH, 1 + Math.ceil(PIPELINE_BUDGET_MS / Math.max(d, 0.001)));
@@ -122,7 +125,7 @@ export class LocalScheduler<T extends Schedulable> {
 
   private choose(t: T): SchedNode | undefined {
     const s = t.strategy;
-    const depth = this.depth(t.key);
+    const depth = this.depth(t.fn.id);
     if (typeof s === 'object') {
       const n = this.nodes.find((x) => x.id === s.nodeId);
       if (n) return this.canTake(n, t, depth) ? n : undefined;
@@ -163,12 +166,12 @@ export class LocalScheduler<T extends Schedulable> {
     n.leaseKey = null;
   }
 
-  /** A task on `n` ended; `ms` is how long it ran. */
-  finished(n: SchedNode, key: string, ms: number, wasBlocked: boolean): void {
+  /** A task of function `fn` on `n` ended; `ms` is how long it ran. */
+  finished(n: SchedNode, fn: string, ms: number, wasBlocked: boolean): void {
     n.inflight--;
     if (wasBlocked) n.blocked--;
-    const d = this.durations.get(key);
-    this.durations.set(key, d === undefined ? ms : d * 0.8 + ms * 0.2);
+    const d = this.durations.get(fn);
+    this.durations.set(fn, d === undefined ? ms : d * 0.8 + ms * 0.2);
     if (n.inflight - n.blocked <= 0) this.releaseLease(n);
   }
 

@@ -43,8 +43,19 @@ function fmix(h: number, k: number): number {
   return h >>> 0;
 }
 
-function hex(h1: number, h2: number): string {
-  return (fmix(h1, 0x85ebca6b) + 0x100000000).toString(16).slice(1) + (fmix(h2, 0xc2b2ae35) + 0x100000000).toString(16).slice(1);
+/** Nibble → char code of its hex digit. */
+const digit = (n: number): number => n + (n < 10 ? 48 : 87);
+
+/** 16 hex digits of two 32-bit lanes, made as one flat string (cheaper than toString + concat). */
+function hex(h1: number, h2: number, prefix = ''): string {
+  const a = fmix(h1, 0x85ebca6b);
+  const b = fmix(h2, 0xc2b2ae35);
+  return prefix + String.fromCharCode(
+    digit(a >>> 28), digit((a >>> 24) & 15), digit((a >>> 20) & 15), digit((a >>> 16) & 15),
+    digit((a >>> 12) & 15), digit((a >>> 8) & 15), digit((a >>> 4) & 15), digit(a & 15),
+    digit(b >>> 28), digit((b >>> 24) & 15), digit((b >>> 20) & 15), digit((b >>> 16) & 15),
+    digit((b >>> 12) & 15), digit((b >>> 8) & 15), digit((b >>> 4) & 15), digit(b & 15),
+  );
 }
 
 /** 64-bit hash of a string, as 16 hex digits. */

@@ -61,7 +61,7 @@ export type JsonDone = [id: TaskId, values: unknown[], start: number, end: numbe
 export type HostToNode =
   | { t: 'fn'; d: FunctionDescriptor }
   | TaskMsg
-  | { t: 'tasks'; j: string | JsonTask[] }
+  | { t: 'tasks'; j: string }
   | CreateActorMsg
   | { t: 'objects'; req: number; values: ObjectReply[] }
   | { t: 'cancel'; id: TaskId }
@@ -94,7 +94,7 @@ export interface SubmitMsg {
 
 export type NodeToHost =
   | { t: 'ready' }
-  | { t: 'dones'; j: string | JsonDone[] }
+  | { t: 'dones'; j: string }
   | { t: 'fn'; d: FunctionDescriptor }
   | TaskDone
   | { t: 'actor-ready'; actor: ActorId; id: TaskId }
