@@ -33,6 +33,8 @@ export interface ActorRecord {
   held: Resources | null;
   jobId: string;
   detached: boolean;
+  /** Sends what can be sent of the queue (made once per actor: every call's readiness ends here). */
+  pump: () => void;
 }
 
 export class ActorTable {

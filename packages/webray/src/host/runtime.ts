@@ -6,7 +6,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, refsInside } from '../shared/codec.js';
+import { encode, isJsonSafe, isPrimitive, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
@@ -147,13 +147,14 @@ export class HostRuntime implements CoreWorker {
       args = rawArgs;
       for (let i = 0; i < rawArgs.length; i++) {
         const a = rawArgs[i];
+        if (isPrimitive(a)) continue;
         if (isObjectRef(a)) {
           (argRefs ??= []).push(i);
           args[i] = a.id;
           (pinned ??= []).push(a.id);
           continue;
         }
-        const e = encode(a, `${name}(args[${i}])`);
+        const e = encode(a, () => `${name}(args[${i}])`);
         args[i] = e.v;
         if (e.nested) {
           nested = true;
@@ -563,7 +564,7 @@ export class HostRuntime implements CoreWorker {
   put(caller: Caller, value: unknown): ObjectId {
     this.assertOpen();
     const id = putObjectId(caller.taskId, caller.puts++);
-    const enc = encode(value, 'ray.put(value)');
+    const enc = encode(value, () => 'ray.put(value)');
     // A put is a snapshot: later changes to the caller's value must not show through.
     const v = enc.nested || typeof enc.v !== 'object' || enc.v === null ? enc.v : structuredClone(enc.v);
     const e = this.objects.create(id, this.nodeId, undefined);
@@ -627,6 +628,7 @@ export class HostRuntime implements CoreWorker {
       maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
       pendingCalls: 0, queue: [], sent: new Map(), deathCause: null,
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: this.jobId, detached: options.lifetime === 'detached',
+      pump: () => this.pumpActor(a),
     };
     this.actors.add(a);
     this.admit(creation, () => this.placeActor(a));
@@ -716,7 +718,7 @@ export class HostRuntime implements CoreWorker {
       return t.returns;
     }
     a.queue.push(t);
-    this.admit(t, () => this.pumpActor(a), refs);
+    this.admit(t, a.pump, refs);
     return t.returns;
   }
 

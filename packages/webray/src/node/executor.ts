@@ -6,20 +6,33 @@
 import { RayApi } from '../api/api.js';
 import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe } from '../shared/codec.js';
+import { encode, isJsonSafe, isPrimitive } from '../shared/codec.js';
 import { RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
 import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
-import type { FunctionTable, Instantiate } from './functions.js';
+import type { FunctionTable, Instantiate, RayProvider } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
 
 function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-interface Running {
-  caller: Caller;
-  abort: AbortController | undefined;
-  blocked: boolean;
+/** One task running on this node: its caller state (child counters), abort signal and `ray`, made on demand. */
+class TaskRun implements Caller, RayProvider {
+  submitted = 0;
+  puts = 0;
+  blocked = false;
+  abort: AbortController | undefined = undefined;
+  private rayApi: RayApi | undefined = undefined;
+
+  constructor(readonly taskId: string, readonly attempt: number, readonly actorId: string | undefined) {}
+
+  signal(): AbortSignal {
+    return (this.abort ??= new AbortController()).signal;
+  }
+
+  api(): RayApi {
+    return (this.rayApi ??= new RayApi(this));
+  }
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -31,7 +44,7 @@ export class Executor {
   private head = 0;
   /** Running and not blocked in ray.get. */
   private active = 0;
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, TaskRun>();
   private instance: any;
   private maxConcurrency = 1;
   private actorCaller: Caller | undefined;
@@ -113,20 +126,11 @@ export class Executor {
     this.tasksRun++;
   }
 
-  private apiFor(caller: Caller): () => RayApi {
-    let api: RayApi | undefined;
-    return () => (api ??= new RayApi(caller));
-  }
-
   /** Runs one task; returns a promise only if it did not finish synchronously. */
   private execute(m: TaskMsg): Promise<void> | undefined {
     const start = now();
-    const caller: Caller = this.kind === 'actor'
-      ? { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt, actorId: this.core.actorId }
-      : { taskId: m.id, submitted: 0, puts: 0, attempt: m.attempt };
-    const rec: Running = { caller, abort: undefined, blocked: false };
-    caller.signal = () => (rec.abort ??= new AbortController()).signal;
-    this.running.set(m.id, rec);
+    const caller = new TaskRun(m.id, m.attempt, this.kind === 'actor' ? this.core.actorId : undefined);
+    this.running.set(m.id, caller);
     const name = m.method ?? this.table.descriptor(m.fn)?.name ?? m.fn;
     let result: unknown;
     this.core.current = caller;
@@ -140,11 +144,11 @@ export class Executor {
         const inst = this.table.get(m.fn);
         if (isThenable(inst)) {
           return (inst as Promise<Instantiate>).then(
-            (i) => this.finishAsync(m, name, start, () => { this.core.current = caller; try { return i(this.apiFor(caller))(...args); } finally { this.core.current = undefined; } }),
+            (i) => this.finishAsync(m, name, start, () => { this.core.current = caller; try { return i(caller)(...args); } finally { this.core.current = undefined; } }),
             (e) => this.fail(m, name, start, e),
           );
         }
-        result = (inst as Instantiate)(this.apiFor(caller))(...args);
+        result = (inst as Instantiate)(caller)(...args);
       }
     } catch (e) {
       this.fail(m, name, start, e);
@@ -168,8 +172,10 @@ export class Executor {
     let values: unknown[];
     let nested = false;
     try {
-      if (m.nret === 1) {
-        const e = encode(result, `${name}(...) return value`);
+      if (m.nret === 1 && isPrimitive(result)) {
+        values = [result];
+      } else if (m.nret === 1) {
+        const e = encode(result, () => `${name}(...) return value`);
         values = [e.v];
         nested = e.nested;
       } else if (m.nret === 0) {
@@ -179,7 +185,7 @@ export class Executor {
           throw new TypeError(`${name} has numReturns: ${m.nret} but returned ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}; return an array of exactly ${m.nret} values`);
         }
         values = result.map((v, i) => {
-          const e = encode(v, `${name}(...) return value [${i}]`);
+          const e = encode(v, () => `${name}(...) return value [${i}]`);
           if (e.nested) nested = true;
           return e.v;
         });
@@ -207,13 +213,13 @@ export class Executor {
     this.maxConcurrency = m.maxConcurrency;
     this.core.actorId = m.actor;
     this.core.actorRestarted = m.restarted;
-    const caller: Caller = { taskId: m.id, submitted: 0, puts: 0, attempt: 0, actorId: m.actor };
+    const caller = new TaskRun(m.id, 0, m.actor);
     this.actorCaller = caller;
     try {
       const inst = await this.table.get(m.fn);
       const args = m.n ? (reviveValue(this.core, m.args, caller) as unknown[]) : m.args;
       this.core.current = caller;
-      const Cls = inst(this.apiFor(caller));
+      const Cls = inst(caller);
       this.instance = new Cls(...args);
       this.core.current = undefined;
       this.out.post({ t: 'actor-ready', actor: m.actor, id: m.id });

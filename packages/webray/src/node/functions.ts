@@ -6,8 +6,13 @@
 import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
 import type { RayApi } from '../api/api.js';
 
+/** Gives an execution its own `ray`, made only if the code uses it. */
+export interface RayProvider {
+  api(): RayApi;
+}
+
 /** Builds the callable for one execution, bound to that execution's `ray`. */
-export type Instantiate = (ray: () => RayApi) => any;
+export type Instantiate = (ray: RayProvider) => any;
 
 const nameHelper = (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
 
@@ -18,11 +23,11 @@ const coverageSink: any = new Proxy(function () {}, {
   apply: () => coverageSink,
 });
 
-function bindingValue(b: Binding, ray: () => RayApi): unknown {
-  if (b === 'ray') return ray();
+function bindingValue(b: Binding, ray: RayProvider): unknown {
+  if (b === 'ray') return ray.api();
   if (b === 'name-helper') return nameHelper;
   if (b === 'coverage') return coverageSink;
-  const api = ray();
+  const api = ray.api();
   const v = (api as unknown as Record<string, unknown>)[b.api];
   // Methods are bound to this call's ray; classes (ObjectRef, the errors) are passed as they are.
   return typeof v === 'function' && !/^[A-Z]/.test(b.api) ? (v as Function).bind(api) : v;

@@ -5,7 +5,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode } from '../shared/codec.js';
+import { encode, isPrimitive } from '../shared/codec.js';
 import { deserializeError, GetTimeoutError, type SerializedError } from '../shared/errors.js';
 import { actorIdFor, childTaskId, driverTaskId, putObjectId, returnObjectId, type ActorId, type ObjectId } from '../shared/ids.js';
 import type { ActorOptions, MethodOptions, TaskOptions } from '../shared/options.js';
@@ -88,8 +88,9 @@ export class NodeCore implements CoreWorker {
     let n: 1 | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
+      if (isPrimitive(a)) { out[i] = a; continue; }
       if (isObjectRef(a)) { (refArgs ??= []).push(i); out[i] = a.id; continue; }
-      const e = encode(a, `${name}(args[${i}])`);
+      const e = encode(a, () => `${name}(args[${i}])`);
       out[i] = e.v;
       if (e.nested) n = 1;
     }
@@ -170,7 +171,7 @@ export class NodeCore implements CoreWorker {
 
   put(caller: Caller, value: unknown): ObjectId {
     const id = putObjectId(caller.taskId, caller.puts++);
-    const e = encode(value, 'ray.put(value)');
+    const e = encode(value, () => 'ray.put(value)');
     // Sent at the end of this turn: copy now so later changes by the caller do not show through.
     const v = e.nested || typeof e.v !== 'object' || e.v === null ? e.v : structuredClone(e.v);
     this.send(e.nested ? { t: 'put', id, v, n: 1 } : { t: 'put', id, v });

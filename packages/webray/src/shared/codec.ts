@@ -39,14 +39,32 @@ function isMarker(v: object): v is Marker {
   return Object.prototype.hasOwnProperty.call(v, KEY);
 }
 
-/** Does the value need marker handling? Throws `NonSerializableError` for what cannot cross. */
-function scan(v: unknown, path: string, seen: Set<object>, found: { markable: boolean }): void {
+/** Thrown inside `scan` when a value cannot cross; each enclosing container adds its step to the path. */
+class Unsendable {
+  readonly steps: string[] = [];
+  constructor(readonly what: string) {}
+}
+
+function step(seg: string, run: () => void): void {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof Unsendable) e.steps.unshift(seg);
+    throw e;
+  }
+}
+
+/**
+ * Does the value need marker handling? Throws `Unsendable` for what cannot cross. Paths are
+ * built only on that error: a tiny task's argument costs no string work.
+ */
+function scan(v: unknown, seen: Set<object>, found: { markable: boolean }): void {
   switch (typeof v) {
     case 'function':
       if (isMarkable(v)) { found.markable = true; return; }
-      throw new NonSerializableError(path, `a function (${v.name || 'anonymous'})`);
+      throw new Unsendable(`a function (${v.name || 'anonymous'})`);
     case 'symbol':
-      throw new NonSerializableError(path, `a symbol (${String(v)})`);
+      throw new Unsendable(`a symbol (${String(v)})`);
     case 'object':
       break;
     default:
@@ -56,20 +74,26 @@ function scan(v: unknown, path: string, seen: Set<object>, found: { markable: bo
   seen.add(v);
   if (isMarkable(v)) { found.markable = true; return; }
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return;
-  if (v instanceof Promise) throw new NonSerializableError(path, 'a Promise (await it first, or pass an ObjectRef)');
-  if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) throw new NonSerializableError(path, `a ${v.constructor.name}`);
+  if (v instanceof Promise) throw new Unsendable('a Promise (await it first, or pass an ObjectRef)');
+  if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) throw new Unsendable(`a ${v.constructor.name}`);
   const DomNode = (globalThis as { Node?: new () => unknown }).Node;
-  if (DomNode && v instanceof DomNode) throw new NonSerializableError(path, 'a DOM node');
+  if (DomNode && v instanceof DomNode) throw new Unsendable('a DOM node');
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) scan(v[i], `${path}[${i}]`, seen, found);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'object' || typeof x === 'function' || typeof x === 'symbol') step(`[${i}]`, () => scan(x, seen, found));
+    }
   } else if (v instanceof Map) {
-    for (const [k, x] of v) { scan(k, `${path}.<key>`, seen, found); scan(x, `${path}.get(${String(k)})`, seen, found); }
+    for (const [k, x] of v) { step('.<key>', () => scan(k, seen, found)); step(`.get(${String(k)})`, () => scan(x, seen, found)); }
   } else if (v instanceof Set) {
-    for (const x of v) scan(x, `${path}.<member>`, seen, found);
+    for (const x of v) step('.<member>', () => scan(x, seen, found));
   } else if (v instanceof Error) {
-    if (v.cause !== undefined) scan(v.cause, `${path}.cause`, seen, found);
+    if (v.cause !== undefined) step('.cause', () => scan(v.cause, seen, found));
   } else {
-    for (const k of Object.keys(v)) scan((v as Record<string, unknown>)[k], `${path}.${k}`, seen, found);
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === 'object' || typeof x === 'function' || typeof x === 'symbol') step(`.${k}`, () => scan(x, seen, found));
+    }
   }
 }
 
@@ -113,16 +137,27 @@ export interface Encoded {
   refs: string[];
 }
 
+/** Numbers, strings, booleans, bigints, null and undefined cross as they are: callers skip `encode`. */
+export function isPrimitive(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || (t !== 'object' && t !== 'function' && t !== 'symbol');
+}
+
 /**
- * Prepares a value to cross a thread. `path` names it in errors (e.g. `square(args[0])`).
- * Plain data is returned as is (structured clone copies it on send).
+ * Prepares a value to cross a thread. `where()` names it in errors (e.g. `square(args[0])`) and
+ * is called only then. Plain data is returned as is (structured clone copies it on send).
  */
-export function encode(value: unknown, path: string): Encoded {
+export function encode(value: unknown, where: () => string): Encoded {
   if ((typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol') || value === null) {
     return { v: value, nested: false, refs: noRefs };
   }
   const found = { markable: false };
-  scan(value, path, new Set(), found);
+  try {
+    scan(value, new Set(), found);
+  } catch (e) {
+    if (e instanceof Unsendable) throw new NonSerializableError(where() + e.steps.join(''), e.what);
+    throw e;
+  }
   if (!found.markable) return { v: value, nested: false, refs: noRefs };
   const refs: string[] = [];
   const v = rebuild(value, (o) => {
@@ -134,6 +169,7 @@ export function encode(value: unknown, path: string): Encoded {
   return { v, nested: true, refs };
 }
 
+/** The common result for primitives: no allocation. */
 const noRefs: string[] = [];
 
 /** Revives markers inside a received value. Containers with markers are copied, not mutated. */
