@@ -26,8 +26,6 @@ export interface ActorRecord {
   pendingCalls: number;
   /** Calls not yet sent to the node, in submission order. */
   queue: TaskRecord[];
-  /** Calls sent to the node and not finished, in the order sent. */
-  sent: Map<string, TaskRecord>;
   deathCause: string | null;
   /** Resources held for the actor's life (only those given explicitly, as in Ray). */
   held: Resources | null;

@@ -406,8 +406,6 @@ export class HostRuntime implements CoreWorker {
     if (t.type === NORMAL) {
       this.scheduler.finished(node, t.fn.id, end - start, wasBlocked);
       this.scheduleDispatch();
-    } else {
-      this.actors.get(t.actorId!)?.sent.delete(t.id);
     }
     if (t.cancelled) { this.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
     if (values) {
@@ -626,7 +624,7 @@ export class HostRuntime implements CoreWorker {
       id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
       numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
       maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
-      pendingCalls: 0, queue: [], sent: new Map(), deathCause: null,
+      pendingCalls: 0, queue: [], deathCause: null,
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: this.jobId, detached: options.lifetime === 'detached',
       pump: () => this.pumpActor(a),
     };
@@ -730,7 +728,6 @@ export class HostRuntime implements CoreWorker {
       if (t.state === 'FAILED' || t.state === 'FINISHED') { a.queue.shift(); continue; }
       if (t.pendingDeps > 0) return;
       a.queue.shift();
-      a.sent.set(t.id, t);
       this.send(t, a.node);
     }
   }
@@ -753,6 +750,8 @@ export class HostRuntime implements CoreWorker {
 
   private actorDead(a: ActorRecord, cause: string, error: Error | undefined): void {
     if (a.state === 'DEAD') return;
+    const sent = a.node ? [...a.node.tasks.values()] : [];
+    a.node?.tasks.clear();
     a.state = 'DEAD';
     a.deathCause = cause;
     a.node = null;
@@ -761,8 +760,7 @@ export class HostRuntime implements CoreWorker {
     const err = serializeError(new RayActorError(a.id, cause, error));
     if (a.creation.state !== 'FINISHED') this.finish(a.creation, err);
     else if (a.creation.pinned) for (const id of a.creation.pinned) this.objects.unpin(id);
-    const calls = [...a.sent.values(), ...a.queue];
-    a.sent.clear();
+    const calls = [...sent, ...a.queue];
     a.queue = [];
     for (const t of calls) this.finish(t, err);
   }
@@ -772,8 +770,8 @@ export class HostRuntime implements CoreWorker {
     if (!this.canRestart(a)) { this.actorDead(a, `its worker died (${reason})`, undefined); return; }
     a.numRestarts++;
     a.state = 'RESTARTING';
-    const inflight = [...a.sent.values()];
-    a.sent.clear();
+    const inflight = [...node.tasks.values()];
+    node.tasks.clear();
     const retried: TaskRecord[] = [];
     for (const t of inflight) {
       if (t.retriesLeft !== 0) {

@@ -20,7 +20,7 @@ interface Port {
 
 /** How long an idle node waits for more work before it hands control back to its event loop. */
 const IDLE_WAIT_MS = 5;
-/** Batches up to this many messages look like a call-and-wait loop. */
+/** Batches of up to this many messages (a JSON run's tasks counted one by one) look like a call-and-wait loop. */
 const SMALL_BATCH = 2;
 /** How long an idle node polls before it sleeps in Atomics.wait. */
 const BUSY_POLL_MS = 0.05;
@@ -38,14 +38,18 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
     stats: () => ({ heapUsed: heapUsed(), tasksRun: exec.tasksRun, functions: table.size }),
     gc: () => { if (!gc) return false; gc(); return true; },
   }, control);
-  const handle = (batch: unknown) => {
+  /** Handles a batch; returns how many messages it held, counting each task of a JSON run. */
+  const handle = (batch: unknown): number => {
+    let count = 0;
     for (const m of batch as HostToNode[]) {
+      count++;
       switch (m.t) {
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;
         case 'task': exec.enqueue(m); break;
         case 'tasks':
           for (const [id, fn, nret, attempt, args, actor, method] of JSON.parse(m.j as string) as JsonTask[]) {
             exec.enqueue(actor ? { t: 'task', id, fn, nret, attempt, args, actor, method } : { t: 'task', id, fn, nret, attempt, args });
+            count++;
           }
           break;
         case 'actor': void exec.createActor(m); break;
@@ -54,6 +58,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
         case 'cancel': exec.cancel(m.id); break;
       }
     }
+    return count;
   };
   // An idle node waits for the next batch in Atomics.wait rather than sleeping in its event
   // loop: waking from a futex is several times faster, which is what a task's round trip costs.
@@ -67,8 +72,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
       if (batch === undefined) return;
       // Polling pays off only in a call-and-wait loop: after a big batch the driver is busy, and
       // on a small machine a polling worker would take the CPU the driver needs.
-      poll = (batch as unknown[]).length <= SMALL_BATCH;
-      handle(batch);
+      poll = handle(batch) <= SMALL_BATCH;
       out.flush();
     }
     queueSpin();
@@ -80,8 +84,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
   };
   let lastBatchSmall = false;
   port.listen((batch) => {
-    lastBatchSmall = (batch as unknown[]).length <= SMALL_BATCH;
-    handle(batch);
+    lastBatchSmall = handle(batch) <= SMALL_BATCH;
     queueSpin();
   });
   out.post({ t: 'ready' });

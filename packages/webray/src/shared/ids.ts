@@ -50,6 +50,18 @@ const digit = (n: number): number => n + (n < 10 ? 48 : 87);
 function hex(h1: number, h2: number, prefix = ''): string {
   const a = fmix(h1, 0x85ebca6b);
   const b = fmix(h2, 0xc2b2ae35);
+  // An 8-character prefix (a job id) goes into the same call: the id is one flat string, which
+  // Map lookups hash without flattening a concatenation first.
+  if (prefix.length === 8) {
+    return String.fromCharCode(
+      prefix.charCodeAt(0), prefix.charCodeAt(1), prefix.charCodeAt(2), prefix.charCodeAt(3),
+      prefix.charCodeAt(4), prefix.charCodeAt(5), prefix.charCodeAt(6), prefix.charCodeAt(7),
+      digit(a >>> 28), digit((a >>> 24) & 15), digit((a >>> 20) & 15), digit((a >>> 16) & 15),
+      digit((a >>> 12) & 15), digit((a >>> 8) & 15), digit((a >>> 4) & 15), digit(a & 15),
+      digit(b >>> 28), digit((b >>> 24) & 15), digit((b >>> 20) & 15), digit((b >>> 16) & 15),
+      digit((b >>> 12) & 15), digit((b >>> 8) & 15), digit((b >>> 4) & 15), digit(b & 15),
+    );
+  }
   return prefix + String.fromCharCode(
     digit(a >>> 28), digit((a >>> 24) & 15), digit((a >>> 20) & 15), digit((a >>> 16) & 15),
     digit((a >>> 12) & 15), digit((a >>> 8) & 15), digit((a >>> 4) & 15), digit(a & 15),
@@ -68,15 +80,15 @@ function hash64(s: string): string {
 let lastParent = '';
 let lastLanes: [number, number] = [0, 0];
 
-/** Hash of (parent, counter): the parent's lanes, then the counter mixed in. */
-function childHash(parent: string, counter: number): string {
+/** `job` + hash of (parent, counter): the parent's lanes, then the counter mixed in. */
+function childHash(parent: string, counter: number, job: string): string {
   if (parent !== lastParent) {
     lastParent = parent;
     lastLanes = lanes(parent);
   }
   const h1 = Math.imul(lastLanes[0] ^ counter, 0x01000193) ^ 0x3a;
   const h2 = Math.imul(lastLanes[1] ^ Math.imul(counter, 0x9e3779b1), 0x5bd1e995);
-  return hex(h1, h2 ^ (h2 >>> 15));
+  return hex(h1, h2 ^ (h2 >>> 15), job);
 }
 
 /** The root task of a job: the driver's own "task", parent of everything it submits. */
@@ -90,12 +102,12 @@ export function jobOf(id: TaskId | ObjectId | ActorId): JobId {
 
 /** Child task id: same on every attempt of the parent, because the counter restarts with it. */
 export function childTaskId(parent: TaskId, counter: number): TaskId {
-  return parent.slice(0, 8) + childHash(parent, counter);
+  return childHash(parent, counter, parent.slice(0, 8));
 }
 
 /** An actor id is derived like a task id (from the creating task), with its own tag. */
 export function actorIdFor(parent: TaskId, counter: number): ActorId {
-  return parent.slice(0, 8) + childHash(parent + 'a', counter);
+  return childHash(parent + 'a', counter, parent.slice(0, 8));
 }
 
 /** Object id of return `index` (0-based) of a task: the same on every attempt. */
