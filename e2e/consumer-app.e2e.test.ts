@@ -11,6 +11,9 @@
  * The documented setup is the `webray/vite` plugin (README). Without it, the tests check what
  * the plugin's settings are for, one by one.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturePageLog, launchChromium, newContext } from './support/chromium.js';
@@ -92,6 +95,23 @@ describe('webray as a dependency of a separate Vite app', () => {
   it('is installed from the packed tarball, not linked to the workspace', () => {
     expect(app.dir).not.toContain('/packages/webray');
     expect(app.tarball).toMatch(/webray\.tgz$/);
+  });
+
+  it('imports as `webray` in a plain Node 20 script and runs tasks and actors on worker threads', () => {
+    const script = [
+      "import * as ray from 'webray';",
+      'await ray.init({ numWorkers: 2 });',
+      'const square = ray.remote((x) => x * x);',
+      'class Counter { n = 0; inc(by) { return (this.n += by); } }',
+      'const c = ray.remote(Counter).remote();',
+      'const nested = ray.remote(async (x) => ray.get(ray.remote((y) => y + 1).remote(x)));',
+      'const out = { squares: await ray.get([1, 2, 3].map((i) => square.remote(i))), counts: await ray.get([1, 2].map((i) => c.inc.remote(i))), nested: await ray.get(nested.remote(41)) };',
+      'await ray.shutdown();',
+      'console.log(JSON.stringify(out));',
+    ].join('\n');
+    writeFileSync(join(app.dir, 'node-check.mjs'), script);
+    const stdout = execFileSync(process.execPath, ['node-check.mjs'], { cwd: app.dir, encoding: 'utf8', timeout: 30_000 });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ squares: [1, 4, 9], counts: [1, 3], nested: 42 });
   });
 
   describe('dev server', () => {
