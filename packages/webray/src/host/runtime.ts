@@ -19,6 +19,7 @@ import { demandOf, type ActorOptions, type MethodOptions, type Resources, type T
 import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
+import { messagesOf, type Batch } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
 import { FAILED, ObjectTable, PENDING, READY, type ObjectEntry, type Waiter } from './objects.js';
@@ -84,7 +85,7 @@ export class HostRuntime implements CoreWorker {
     const node = new NodeHandle(nodeId, kind, proc, actorId);
     node.outbox.onUnsendable = (m, e) => this.unsendable(m, e);
     this.nodes.set(nodeId, node);
-    proc.endpoint.listen((batch) => this.receive(node, batch as NodeToHost[]));
+    proc.endpoint.listen((batch) => this.receive(node, batch as Batch));
     proc.onExit((reason) => this.nodeDied(node, reason));
     if (kind === 'task') {
       node.ready.then(() => {
@@ -265,8 +266,8 @@ export class HostRuntime implements CoreWorker {
 
   // ---- messages from nodes ----------------------------------------------------------------
 
-  private receive(node: NodeHandle, batch: NodeToHost[]): void {
-    for (const m of batch) {
+  private receive(node: NodeHandle, batch: Batch): void {
+    for (const m of messagesOf<NodeToHost>(batch, 'dones')) {
       try {
         this.handle(node, m);
       } catch (e) {
@@ -517,7 +518,7 @@ export class HostRuntime implements CoreWorker {
     while (!done() && performance.now() < stop) {
       for (const n of this.nodes.values()) {
         const m = n.endpoint.poll!();
-        if (m !== undefined) this.receive(n, m as NodeToHost[]);
+        if (m !== undefined) this.receive(n, m as Batch);
       }
     }
   }

@@ -2,7 +2,7 @@
 import * as Comlink from 'comlink';
 import { setCurrentCore } from '../api/core.js';
 import type { NodeBootData } from '../platform/types.js';
-import { Outbox } from '../shared/outbox.js';
+import { messagesOf, Outbox, type Batch } from '../shared/outbox.js';
 import type { HostToNode, JsonTask, NodeToHost } from '../shared/protocol.js';
 import { Executor } from './executor.js';
 import { FunctionTable } from './functions.js';
@@ -41,7 +41,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
   /** Handles a batch; returns how many messages it held, counting each task of a JSON run. */
   const handle = (batch: unknown): number => {
     let count = 0;
-    for (const m of batch as HostToNode[]) {
+    for (const m of messagesOf<HostToNode>(batch as Batch, 'tasks')) {
       count++;
       switch (m.t) {
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;

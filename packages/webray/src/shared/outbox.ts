@@ -2,6 +2,14 @@
  * Batches the messages of one turn into a single postMessage. Runs of plain-JSON items (tiny
  * tasks, their results) travel as one JSON string in their place in the batch, so order holds.
  */
+/** What one postMessage carries: messages in order, or just the JSON text of a single run. */
+export type Batch = unknown[] | string;
+
+/** The messages of a batch, with a bare JSON run given back its envelope. */
+export function messagesOf<M>(batch: Batch, runType: string): M[] {
+  return typeof batch === 'string' ? [{ t: runType, j: batch } as M] : (batch as M[]);
+}
+
 /** A batch this long is sent at once, so the receiver starts while the sender goes on. */
 const EAGER_FLUSH = 256;
 
@@ -15,7 +23,7 @@ export class Outbox<M extends { t: string }> {
   /** Told of each message that could not be cloned (the rest of the batch still goes). */
   onUnsendable: ((m: M, error: unknown) => void) | undefined;
 
-  constructor(private readonly send: (batch: unknown[]) => void, private readonly runType: M['t']) {}
+  constructor(private readonly send: (batch: Batch) => void, private readonly runType: M['t']) {}
 
   post(m: M): void {
     this.batch.push(m);
@@ -56,8 +64,11 @@ export class Outbox<M extends { t: string }> {
       const r = m as { t: string; j?: unknown };
       if (r.t === this.runType) r.j = '[' + (r.j as string[]).join(',') + ']';
     }
+    // A batch that is one JSON run goes as the bare string: the cheapest thing to post.
+    const only = batch.length === 1 ? (batch[0] as { t: string; j?: string }) : undefined;
+    const payload: Batch = only?.t === this.runType ? only.j! : batch;
     try {
-      this.send(batch);
+      this.send(payload);
     } catch {
       // Some message could not be cloned: send the others one by one and report the bad ones.
       for (const m of batch) {
