@@ -7,7 +7,6 @@ import type { Endpoint, NodeProcess } from '../platform/types.js';
 import { Outbox } from '../shared/outbox.js';
 import type { HostToNode } from '../shared/protocol.js';
 import type { SchedNode } from '../scheduler/local.js';
-import type { TaskRecord } from './task-record.js';
 
 /** What a node answers over its control channel (comlink). */
 export interface NodeControl {
@@ -21,8 +20,8 @@ export class NodeHandle implements SchedNode {
   lease: Record<string, number> | null = null;
   leaseKey: string | null = null;
   alive = true;
-  /** Tasks sent to this node and not finished, by id. */
-  readonly tasks = new Map<string, TaskRecord>();
+  /** Tasks sent to this node and not finished (the records are the host's: state SUBMITTED_TO_WORKER, this nodeId). */
+  taskCount = 0;
   /** Tasks now blocked in ray.get. */
   readonly blockedTasks = new Set<string>();
   /** Object ids this node holds refs to (released if the node dies). */

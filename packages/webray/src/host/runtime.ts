@@ -253,7 +253,7 @@ export class HostRuntime implements CoreWorker {
     const { args, nested } = this.resolvedArgs(t);
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = node.id;
-    node.tasks.set(t.id, t);
+    node.taskCount++;
     if (!nested && isJsonSafe(args)) {
       node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.actorId ?? undefined, t.method);
       return;
@@ -383,8 +383,8 @@ export class HostRuntime implements CoreWorker {
   }
 
   private nodeBlocked(node: NodeHandle, taskId: TaskId, blocked: boolean): void {
-    const t = node.tasks.get(taskId);
-    if (!t || node.kind !== 'task') return;
+    const t = this.tasks.get(taskId);
+    if (!t || !this.isOn(t, node) || node.kind !== 'task') return;
     if (blocked) {
       if (node.blockedTasks.has(taskId)) return;
       node.blockedTasks.add(taskId);
@@ -398,9 +398,9 @@ export class HostRuntime implements CoreWorker {
 
   /** A task attempt ended on `node`: with its return values, or with `error`. */
   private taskEnded(node: NodeHandle, id: TaskId, values: unknown[] | undefined, nested: boolean, start: number, end: number, error?: SerializedError): void {
-    const t = node.tasks.get(id);
-    if (!t) return;
-    node.tasks.delete(id);
+    const t = this.tasks.get(id);
+    if (!t || !this.isOn(t, node)) return;
+    node.taskCount--;
     const wasBlocked = node.blockedTasks.size > 0 && node.blockedTasks.delete(id);
     t.startedAt = start;
     t.endedAt = end;
@@ -751,8 +751,7 @@ export class HostRuntime implements CoreWorker {
 
   private actorDead(a: ActorRecord, cause: string, error: Error | undefined): void {
     if (a.state === 'DEAD') return;
-    const sent = a.node ? [...a.node.tasks.values()] : [];
-    a.node?.tasks.clear();
+    const sent = a.node ? this.takeTasksOf(a.node) : [];
     a.state = 'DEAD';
     a.deathCause = cause;
     a.node = null;
@@ -771,8 +770,7 @@ export class HostRuntime implements CoreWorker {
     if (!this.canRestart(a)) { this.actorDead(a, `its worker died (${reason})`, undefined); return; }
     a.numRestarts++;
     a.state = 'RESTARTING';
-    const inflight = [...node.tasks.values()];
-    node.tasks.clear();
+    const inflight = this.takeTasksOf(node);
     const retried: TaskRecord[] = [];
     for (const t of inflight) {
       if (t.retriesLeft !== 0) {
@@ -799,6 +797,20 @@ export class HostRuntime implements CoreWorker {
 
   // ---- node lifecycle ---------------------------------------------------------------------
 
+  /** Is this task's current attempt on `node`? (Late messages of an earlier attempt are ignored.) */
+  private isOn(t: TaskRecord, node: NodeHandle): boolean {
+    return t.nodeId === node.id && t.state === 'SUBMITTED_TO_WORKER';
+  }
+
+  /** The tasks `node` holds, in submission order, now no longer counted as on it. */
+  private takeTasksOf(node: NodeHandle): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    // An actor's creation task is on its node too, but a restart re-runs it separately.
+    for (const t of this.tasks.values()) if (this.isOn(t, node) && t.type !== ACTOR_CREATION) out.push(t);
+    node.taskCount = 0;
+    return out;
+  }
+
   private async killNode(node: NodeHandle, reason: string, restartable = false): Promise<void> {
     if (!node.alive) return;
     await node.proc.terminate();
@@ -817,13 +829,12 @@ export class HostRuntime implements CoreWorker {
       return;
     }
     this.scheduler.removeNode(node);
-    for (const t of node.tasks.values()) {
+    for (const t of this.takeTasksOf(node)) {
       if (t.cancelled) this.finish(t, serializeError(new TaskCancelledError(t.id)));
       else if (reason === 'force-cancelled') { t.state = 'PENDING_NODE_ASSIGNMENT'; t.nodeId = null; this.enqueue(t); }
       else if (t.retriesLeft !== 0) this.retry(t);
       else this.finish(t, serializeError(new WorkerCrashedError(t.id, reason)));
     }
-    node.tasks.clear();
     if (!this.closed) this.spawnNode('task', null);
     this.scheduleDispatch();
   }
@@ -833,7 +844,7 @@ export class HostRuntime implements CoreWorker {
     const t = id ? this.tasks.get(id) : undefined;
     if (!t) { console.error('webray: could not send a message to a node:', e); return; }
     const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
-    node?.tasks.delete(t.id);
+    if (node) node.taskCount--;
     if (node && t.type === NORMAL) { this.scheduler.finished(node, t.fn.id, 0, false); this.scheduleDispatch(); }
     this.finish(t, serializeError(new RayUsageError(`task ${t.name}: an argument cannot be sent to a worker (${(e as Error)?.message ?? e}).`)));
   }

@@ -55,7 +55,7 @@ function nodes(h: HostRuntime): NodeState[] {
   return [...h.nodes.values()].map((n) => ({
     nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
-    actorId: n.actorId, tasksRunning: n.tasks.size,
+    actorId: n.actorId, tasksRunning: n.taskCount,
   }));
 }
 
