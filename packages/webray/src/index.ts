@@ -1,6 +1,6 @@
 /** webray: Ray's tasks, actors, futures and object store for browsers and Node.js. */
 export {
-  init, shutdown, isInitialized, remote, get, wait, put, cancel, kill, getActor, getRuntimeContext,
+  init, shutdown, isInitialized, remote, get, wait, put, release, cancel, kill, getActor, getRuntimeContext,
   nodes, clusterResources, availableResources, timeline, state, type InitOptions,
 } from './api/index.js';
 export { ObjectRef } from './api/object-ref.js';
@@ -10,6 +10,6 @@ export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
 export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy } from './shared/options.js';
 export {
   RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
-  OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, PendingCallsLimitExceededError, RayUsageError,
+  OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,
 } from './shared/errors.js';
 export { UnshippableFunctionError } from './shared/source.js';

@@ -14,10 +14,10 @@ import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHan
 
 /** The names code shipped to a node may call on `ray` (also used to recognise renamed imports). */
 export const apiNames = [
-  'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
+  'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'release', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
   'RayError', 'RayTaskError', 'RayActorError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
-  'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError',
+  'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
   'PendingCallsLimitExceededError', 'RayUsageError',
 ] as const;
 
@@ -92,7 +92,7 @@ const classes = {
   WorkerCrashedError: errors.WorkerCrashedError, GetTimeoutError: errors.GetTimeoutError,
   TaskCancelledError: errors.TaskCancelledError, NonSerializableError: errors.NonSerializableError,
   OwnerDiedError: errors.OwnerDiedError, NodeDiedError: errors.NodeDiedError, ObjectLostError: errors.ObjectLostError,
-  ObjectStoreFullError: errors.ObjectStoreFullError, PendingCallsLimitExceededError: errors.PendingCallsLimitExceededError,
+  ObjectStoreFullError: errors.ObjectStoreFullError, ObjectMutatedError: errors.ObjectMutatedError, PendingCallsLimitExceededError: errors.PendingCallsLimitExceededError,
   RayUsageError: errors.RayUsageError,
 };
 
@@ -158,6 +158,23 @@ export class RayApi {
     if (isObjectRef(value)) throw new RayUsageError('ray.put: the value is already an ObjectRef; pass it along as it is.');
     const core = this.core();
     return new ObjectRef<T>(core.put(this.caller ?? core.currentCaller(), value), core.nodeId, true);
+  }
+
+  /**
+   * Lets go now of what the garbage collector would free later: an ObjectRef (this reference), or
+   * a typed array that `get` returned as a view of the shared object store (its hold on the
+   * object — the collector cannot see that a small view keeps 64 MiB alive). Using a released
+   * view afterwards reads memory that may hold another object. Returns how many were released.
+   */
+  release(...items: (ObjectRef | ArrayBufferView | readonly (ObjectRef | ArrayBufferView)[])[]): number {
+    let n = 0;
+    const core = this.core();
+    for (const item of items.flat()) {
+      if (isObjectRef(item)) { item.release(); n++; }
+      else if (ArrayBuffer.isView(item)) { if (core.releaseView(item)) n++; }
+      else throw new RayUsageError(`ray.release expects ObjectRefs or views returned by ray.get, got ${item === null ? 'null' : typeof item}.`);
+    }
+    return n;
   }
 
   /** Cancels the task that makes `ref`: a queued task never runs; a running one is aborted (`force` stops its worker). */

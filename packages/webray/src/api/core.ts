@@ -83,6 +83,10 @@ export interface CoreWorker {
   cancel(id: ObjectId, force: boolean, recursive: boolean): Promise<void>;
   kill(actor: ActorId, noRestart: boolean): Promise<void>;
   getActor(name: string, namespace: string | undefined): Promise<ActorInfo>;
+  /** The value of an object in this host's shared store (typed arrays as zero-copy views). */
+  readStored(id: ObjectId): unknown;
+  /** Drops a view's hold on its object now; false if `view` is not a view of the store. */
+  releaseView(view: object): boolean;
   /** A ref to `id` was created in this thread / the last one was dropped. */
   addLocalRef(id: ObjectId): void;
   removeLocalRef(id: ObjectId): void;

@@ -20,6 +20,20 @@ export interface InitOptions {
   namespace?: string;
   /** How many finished tasks `state.listTasks()` and `timeline()` remember. Default 10,000. */
   taskLogSize?: number;
+  /** Bytes of shared memory the object store starts with. Default 64 MiB (grows on demand). */
+  objectStoreMemory?: number;
+  /**
+   * Bytes the object store may grow to. Default 2 GiB; at most 4 GiB (a wasm32 memory). If the
+   * engine refuses to reserve that much (phones), the largest maximum it grants is used.
+   */
+  objectStoreMaxMemory?: number;
+  /**
+   * Debug mode: checksum every object when sealed and check it at each read and release, so a
+   * write into a sealed (immutable) object through a view is reported. Costs a pass over the bytes.
+   */
+  objectStoreChecks?: boolean;
+  /** Values with at least this many bytes of typed arrays and strings go to the store. Default 100 KiB (as Ray). */
+  maxInlineBytes?: number;
   /** @internal A platform other than the detected one (tests). */
   platform?: Platform;
 }
@@ -37,7 +51,7 @@ export async function init(options: InitOptions = {}): Promise<void> {
     if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
       isolationNoted = true;
       console.info(
-        'webray: this page is not cross-origin isolated, so workers cannot share memory: large objects are copied between them. ' +
+        'webray: this page is not cross-origin isolated, so workers cannot share memory: there is no shared object store and large objects are copied between them. ' +
         'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (the webray/vite plugin sets both).',
       );
     }
@@ -49,6 +63,12 @@ export async function init(options: InitOptions = {}): Promise<void> {
       namespace: options.namespace ?? 'default',
       taskLogSize: options.taskLogSize ?? 10_000,
       apiNames,
+      store: {
+        initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
+        maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
+        inlineLimit: positive('maxInlineBytes', options.maxInlineBytes, 100 * 1024),
+        checks: options.objectStoreChecks ?? false,
+      },
     }, newJobId());
     setCurrentCore(h);
     try {
@@ -61,6 +81,14 @@ export async function init(options: InitOptions = {}): Promise<void> {
     host = h;
   })();
   try { await starting; } finally { starting = undefined; }
+}
+
+const MiB = 1024 * 1024;
+
+function positive(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new RayUsageError(`init: ${name} must be a positive number of bytes, got ${v}.`);
+  return v;
 }
 
 export function isInitialized(): boolean {
@@ -83,6 +111,7 @@ export const remote: RayApi['remote'] = ambient.remote.bind(ambient) as RayApi['
 export const get: RayApi['get'] = ambient.get.bind(ambient) as RayApi['get'];
 export const wait: RayApi['wait'] = ambient.wait.bind(ambient);
 export const put: RayApi['put'] = ambient.put.bind(ambient);
+export const release: RayApi['release'] = ambient.release.bind(ambient);
 export const cancel: RayApi['cancel'] = ambient.cancel.bind(ambient);
 export const kill: RayApi['kill'] = ambient.kill.bind(ambient);
 export const getActor: RayApi['getActor'] = ambient.getActor.bind(ambient);

@@ -22,6 +22,11 @@ export function reviveMarker(core: CoreWorker, m: Marker, caller: Caller | undef
       core.registerFunction(d);
       return new RemoteFunction(d, f.options as TaskOptions, caller);
     }
+    case 'stored': {
+      const s = m as Extract<Marker, { size: number }>;
+      const v = core.readStored(s.id);
+      return s.refs?.length ? reviveValue(core, v, caller) : v;
+    }
   }
 }
 

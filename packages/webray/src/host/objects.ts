@@ -11,6 +11,11 @@ export const PENDING = 0;
 export const READY = 1;
 export const FAILED = 2;
 
+/** Where a READY value's bytes are: in the entry, in the shared store, or spilled out of it. */
+export const INLINE = 0;
+export const IN_STORE = 1;
+export const SPILLED = 2;
+
 export interface Waiter {
   /** Called once when the entry leaves PENDING. */
   settled(e: ObjectEntry): void;
@@ -36,11 +41,12 @@ export interface ObjectEntry {
   contains: ObjectId[] | undefined;
   /** Set once the object was freed; late results for it are dropped. */
   freed: boolean;
+  place: typeof INLINE | typeof IN_STORE | typeof SPILLED;
 }
 
 export class ObjectTable {
   readonly entries = new Map<ObjectId, ObjectEntry>();
-  /** Called for refs nested inside a freed object, so they are unpinned in turn. */
+  /** Called when an object whose bytes are in the store (or spilled) is freed. */
   onFree: ((e: ObjectEntry) => void) | undefined;
 
   get size(): number {
@@ -56,16 +62,20 @@ export class ObjectTable {
     if (existing) return existing;
     const e: ObjectEntry = {
       id, owner, state: PENDING, value: undefined, nested: false, error: undefined,
-      refs: 0, pins: 0, waiters: undefined, task, contains: undefined, freed: false,
+      refs: 0, pins: 0, waiters: undefined, task, contains: undefined, freed: false, place: INLINE,
     };
     this.entries.set(id, e);
     return e;
   }
 
-  /** Seals a value. A second seal of the same id is a no-op, as in Ray (retries re-create the same ids). */
-  resolve(e: ObjectEntry, value: unknown, nested: boolean, contains: ObjectId[] | undefined): void {
+  /**
+   * Seals a value. A second seal of the same id is a no-op, as in Ray (retries re-create the same
+   * ids). `place`: IN_STORE when `value` is the marker of bytes in the shared store.
+   */
+  resolve(e: ObjectEntry, value: unknown, nested: boolean, contains: ObjectId[] | undefined, place: typeof INLINE | typeof IN_STORE = INLINE): void {
     if (e.state !== PENDING || e.freed) return;
     e.state = READY;
+    e.place = place;
     e.value = value;
     e.nested = nested;
     e.task = undefined;
@@ -138,7 +148,7 @@ export class ObjectTable {
     e.freed = true;
     this.entries.delete(e.id);
     e.value = undefined;
-    this.onFree?.(e);
+    if (e.place !== INLINE) this.onFree?.(e);
     if (e.contains) for (const id of e.contains) this.unpin(id);
   }
 }

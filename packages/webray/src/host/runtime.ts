@@ -6,13 +6,13 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, isPrimitive, refsInside } from '../shared/codec.js';
+import { encode, isJsonSafe, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
 } from '../shared/errors.js';
 import {
-  actorIdFor, childTaskId, driverTaskId, putObjectId, randomHex, returnObjectId, taskOfObject,
+  actorIdFor, argObjectId, childTaskId, driverTaskId, putObjectId, randomHex, returnObjectId, taskOfObject,
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
@@ -22,7 +22,8 @@ import { LocalScheduler } from '../scheduler/local.js';
 import { messagesOf, type Batch } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
-import { FAILED, ObjectTable, PENDING, READY, type ObjectEntry, type Waiter } from './objects.js';
+import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
+import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { hostState } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
@@ -33,6 +34,7 @@ export interface HostOptions {
   /** How many finished tasks the state API and timeline remember. */
   taskLogSize: number;
   apiNames: readonly string[];
+  store: StoreConfig;
 }
 
 interface GetRequest extends Waiter {
@@ -56,6 +58,8 @@ export class HostRuntime implements CoreWorker {
   private nodeCounter = 0;
   private dispatchQueued = false;
   private closed = false;
+  /** The shared object store; undefined where threads cannot share memory. */
+  store: StoreOwner | undefined;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
     this.jobId = jobId;
@@ -72,6 +76,8 @@ export class HostRuntime implements CoreWorker {
   }
 
   async start(): Promise<void> {
+    this.store = await StoreOwner.create(this.options.store, this.platform.spillTarget(this.hostId), this.objects);
+    if (this.store) this.objects.onFree = this.store.freed.bind(this.store);
     const spawned = [];
     for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
     await Promise.all(spawned.map((n) => n.ready));
@@ -81,6 +87,7 @@ export class HostRuntime implements CoreWorker {
     const nodeId = `${this.hostId}.${++this.nodeCounter}`;
     const proc = this.platform.spawn({
       nodeId, hostId: this.hostId, jobId: this.jobId, namespace: this.namespace, kind, apiNames: [...this.options.apiNames],
+      store: this.store?.boot,
     });
     const node = new NodeHandle(nodeId, kind, proc, actorId);
     node.outbox.onUnsendable = (m, e) => this.unsendable(m, e);
@@ -156,6 +163,13 @@ export class HostRuntime implements CoreWorker {
           continue;
         }
         const e = encode(a, () => `${name}(args[${i}])`);
+        const stored = this.store && this.putArg(argObjectId(id, i), e.v, e.refs);
+        if (stored) {
+          (argRefs ??= []).push(i);
+          args[i] = stored;
+          (pinned ??= []).push(stored);
+          continue;
+        }
         args[i] = e.v;
         if (e.nested) {
           nested = true;
@@ -180,6 +194,14 @@ export class HostRuntime implements CoreWorker {
     return t;
   }
 
+  /** A large argument passed by value becomes an object in the store (as Ray does); its id, or undefined to pass it inline. */
+  private putArg(id: ObjectId, value: unknown, refs: string[]): ObjectId | undefined {
+    const marker = this.store!.putLarge(id, value, refs);
+    if (!marker) return undefined;
+    this.objects.resolve(this.objects.create(id, this.nodeId, undefined), marker, true, refs, IN_STORE);
+    return id;
+  }
+
   /** Records the task, creates its return objects, pins its arguments and waits for them. */
   private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue, refs = 0): void {
     this.tasks.set(t.id, t);
@@ -199,6 +221,9 @@ export class HostRuntime implements CoreWorker {
         if (e.state === PENDING) {
           t.pendingDeps++;
           this.objects.addWaiter(e, { settled: (d) => this.depSettled(t, d, onReady) });
+        } else if (e.place === SPILLED) {
+          t.pendingDeps++;
+          this.store!.restore(e).then(() => this.depSettled(t, e, onReady), (err) => this.finish(t, serializeError(err)));
         }
       }
     }
@@ -290,7 +315,7 @@ export class HostRuntime implements CoreWorker {
       case 'unblocked': this.nodeBlocked(node, m.task, false); return;
       case 'put': {
         const e = this.objects.create(m.id, node.id, undefined);
-        this.objects.resolve(e, m.v, !!m.n, m.n ? refsInside(m.v) : undefined);
+        this.objects.resolve(e, m.v, !!m.n, m.n ? refsInside(m.v) : undefined, placeOf(m.v));
         return;
       }
       case 'borrow':
@@ -327,6 +352,7 @@ export class HostRuntime implements CoreWorker {
       case 'kill': this.reply(node, req, this.kill(arg.id, arg.noRestart)); return;
       case 'getActor': this.reply(node, req, this.getActor(arg.name, arg.namespace)); return;
       case 'state': this.reply(node, req, this.state(arg.query, arg.filter)); return;
+      case 'space': this.reply(node, req, this.store ? this.store.makeRoom(arg.bytes) : Promise.resolve(false)); return;
       default: this.reply(node, req, Promise.reject(new RayUsageError(`unknown control op ${op}`)));
     }
   }
@@ -378,6 +404,7 @@ export class HostRuntime implements CoreWorker {
     for (const id of ids) {
       const e = this.objects.get(id);
       if (e?.state === PENDING) { w.remaining++; this.objects.addWaiter(e, w); }
+      else if (e?.place === SPILLED) { w.remaining++; this.store!.restore(e).then(() => w.settled(e), () => w.settled(e)); }
     }
     if (w.remaining === 0) send();
   }
@@ -412,7 +439,7 @@ export class HostRuntime implements CoreWorker {
     if (values) {
       for (let i = 0; i < t.returns.length; i++) {
         const e = this.objects.get(t.returns[i]!);
-        if (e) this.objects.resolve(e, values[i], nested, nested ? refsInside(values[i]) : undefined);
+        if (e) this.objects.resolve(e, values[i], nested, nested ? refsInside(values[i]) : undefined, nested ? placeOf(values[i]) : INLINE);
       }
       this.finish(t, undefined);
       return;
@@ -487,9 +514,13 @@ export class HostRuntime implements CoreWorker {
       for (let i = 0; i < ids.length; i++) {
         const e = this.objects.get(ids[i]!);
         if (!e) { fail(new ObjectLostError(ids[i]!, 'it was freed (no ObjectRef referred to it any more)')); return; }
-        if (e.state === READY) out[i] = this.valueOf(e, caller);
+        if (e.state === READY && e.place !== SPILLED) out[i] = this.valueOf(e, caller);
         else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
-        else {
+        else if (e.state === READY) {
+          out[i] = unset;
+          w.remaining++;
+          this.store!.restore(e).then(() => w.settled(e), (err) => fail(err));
+        } else {
           out[i] = unset;
           w.remaining++;
           pending.push(e);
@@ -564,12 +595,26 @@ export class HostRuntime implements CoreWorker {
     this.assertOpen();
     const id = putObjectId(caller.taskId, caller.puts++);
     const enc = encode(value, () => 'ray.put(value)');
-    // A put is a snapshot: later changes to the caller's value must not show through.
-    const v = enc.nested || typeof enc.v !== 'object' || enc.v === null ? enc.v : structuredClone(enc.v);
     const e = this.objects.create(id, this.nodeId, undefined);
     e.refs++;
+    const marker = this.store?.putLarge(id, enc.v, enc.refs);
+    if (marker) {
+      this.objects.resolve(e, marker, true, enc.refs, IN_STORE);
+      return id;
+    }
+    // A put is a snapshot: later changes to the caller's value must not show through.
+    const v = enc.nested || typeof enc.v !== 'object' || enc.v === null ? enc.v : structuredClone(enc.v);
     this.objects.resolve(e, v, enc.nested, enc.nested ? enc.refs : undefined);
     return id;
+  }
+
+  readStored(id: ObjectId): unknown {
+    if (!this.store) throw new ObjectLostError(id, 'this host has no object store');
+    return this.store.store.read(id);
+  }
+
+  releaseView(view: object): boolean {
+    return this.store?.store.releaseView(view) ?? false;
   }
 
   addLocalRef(id: ObjectId): void {
@@ -873,7 +918,13 @@ export class HostRuntime implements CoreWorker {
     for (const n of nodes) n.alive = false;
     await Promise.all(nodes.map((n) => n.proc.terminate().catch(() => undefined)));
     this.nodes.clear();
+    await this.store?.shutdown();
   }
+}
+
+/** Where a value a node sent is: a stored marker means its bytes are in the shared store. */
+function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
+  return isStoredMarker(v) ? IN_STORE : INLINE;
 }
 
 const unset = Symbol('unset');

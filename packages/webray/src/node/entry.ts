@@ -7,6 +7,8 @@ import type { HostToNode, JsonTask, NodeToHost } from '../shared/protocol.js';
 import { Executor } from './executor.js';
 import { FunctionTable } from './functions.js';
 import { NodeCore } from './node-core.js';
+import { ObjectStore } from '../store/object-store.js';
+import { WasmStore } from '../store/wasm-store.js';
 
 interface Port {
   post(m: unknown): void;
@@ -31,7 +33,8 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
   const out = new Outbox<NodeToHost>((batch) => port.post(batch), 'dones');
   out.onFlushed = () => core.flushed();
   const table = new FunctionTable();
-  const core = new NodeCore(boot, out, table);
+  const store = boot.store ? new ObjectStore(WasmStore.attach(boot.store), boot.store) : undefined;
+  const core = new NodeCore(boot, out, table, store);
   setCurrentCore(core);
   const exec = new Executor(boot.kind, core, table, out);
   Comlink.expose({

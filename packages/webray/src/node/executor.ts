@@ -6,8 +6,9 @@
 import { RayApi } from '../api/api.js';
 import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, isPrimitive } from '../shared/codec.js';
-import { RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import { encode, isJsonSafe, isPrimitive, type Encoded } from '../shared/codec.js';
+import { ObjectStoreFullError, RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import { returnObjectId } from '../shared/ids.js';
 import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
 import type { FunctionTable, Instantiate, RayProvider } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
@@ -157,8 +158,7 @@ export class Executor {
       this.core.current = undefined;
     }
     if (isThenable(result)) return this.finishAsync(m, name, start, () => result);
-    this.succeed(m, name, start, result);
-    return undefined;
+    return this.succeed(m, name, start, result);
   }
 
   private finishAsync(m: TaskMsg, name: string, start: number, run: () => unknown): Promise<void> {
@@ -167,17 +167,20 @@ export class Executor {
       .then((v) => this.succeed(m, name, start, v), (e) => this.fail(m, name, start, e));
   }
 
-  private succeed(m: TaskMsg, name: string, start: number, result: unknown): void {
-    if (!this.running.has(m.id)) return;
+  /** Sends a task's results; a promise if it first waits for room in the object store. */
+  private succeed(m: TaskMsg, name: string, start: number, result: unknown): Promise<void> | undefined {
+    if (!this.running.has(m.id)) return undefined;
     let values: unknown[];
     let nested = false;
+    this.needRoom = 0;
     try {
       if (m.nret === 1 && isPrimitive(result)) {
         values = [result];
       } else if (m.nret === 1) {
         const e = encode(result, () => `${name}(...) return value`);
-        values = [e.v];
-        nested = e.nested;
+        const v = this.place(m.id, 0, e);
+        nested = e.nested || v !== e.v;
+        values = [v];
       } else if (m.nret === 0) {
         values = [];
       } else {
@@ -186,19 +189,42 @@ export class Executor {
         }
         values = result.map((v, i) => {
           const e = encode(v, () => `${name}(...) return value [${i}]`);
-          if (e.nested) nested = true;
-          return e.v;
+          const x = this.place(m.id, i, e);
+          if (e.nested || x !== e.v) nested = true;
+          return x;
         });
       }
     } catch (e) {
       this.fail(m, name, start, e);
-      return;
+      return undefined;
+    }
+    const needRoom = this.needRoom;
+    if (needRoom) {
+      // The store is full: the host evicts, grows or spills, then the results are written again.
+      return this.core.makeRoom(needRoom).then((ok) => {
+        if (ok) return this.succeed(m, name, start, result);
+        this.fail(m, name, start, new ObjectStoreFullError(`no room for a ${needRoom}-byte result of ${name}, even after spilling what nothing reads`));
+        return undefined;
+      });
     }
     const end = now();
     if (nested) this.out.post({ t: 'done', id: m.id, values, n: 1, start, end });
     // A JsonDone, written straight to JSON text.
     else if (isJsonSafe(values)) this.out.postJson('["' + m.id + '",' + JSON.stringify(values) + ',' + start + ',' + end + ']');
     else this.out.post({ t: 'done', id: m.id, values, start, end });
+    return undefined;
+  }
+
+  /** Bytes a result could not get in the full store (set by `place`). */
+  private needRoom = 0;
+
+  /** Return `i` of task `id`: a large value goes to the shared store and its marker to the host. */
+  private place(id: string, i: number, e: Encoded): unknown {
+    if (!this.core.store) return e.v;
+    const stored = this.core.storeValue(returnObjectId(id, i), e.v, e.refs);
+    if (stored === undefined) return e.v;
+    if (typeof stored === 'number') { this.needRoom = Math.max(this.needRoom, stored); return undefined; }
+    return stored;
   }
 
   private fail(m: TaskMsg, name: string, start: number, e: unknown): void {

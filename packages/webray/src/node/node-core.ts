@@ -5,12 +5,13 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isPrimitive } from '../shared/codec.js';
-import { deserializeError, GetTimeoutError, type SerializedError } from '../shared/errors.js';
+import { encode, isPrimitive, makeStoredMarker, type Marker } from '../shared/codec.js';
+import { deserializeError, GetTimeoutError, ObjectLostError, type SerializedError } from '../shared/errors.js';
 import { actorIdFor, childTaskId, driverTaskId, putObjectId, returnObjectId, type ActorId, type ObjectId } from '../shared/ids.js';
 import type { ActorOptions, MethodOptions, TaskOptions } from '../shared/options.js';
 import type { ControlOp, FunctionDescriptor, NodeToHost, ObjectReply, SubmitMsg } from '../shared/protocol.js';
 import type { NodeBootData } from '../platform/types.js';
+import type { ObjectStore } from '../store/object-store.js';
 import type { FunctionTable } from './functions.js';
 
 export interface Outbox {
@@ -47,7 +48,7 @@ export class NodeCore implements CoreWorker {
   private borrowMsg: { t: 'borrow'; ids: ObjectId[] } | undefined;
   private releaseMsg: { t: 'release'; ids: ObjectId[] } | undefined;
 
-  constructor(boot: NodeBootData, private readonly out: Outbox, private readonly table: FunctionTable) {
+  constructor(boot: NodeBootData, private readonly out: Outbox, private readonly table: FunctionTable, readonly store: ObjectStore | undefined) {
     this.jobId = boot.jobId;
     this.hostId = boot.hostId;
     this.nodeId = boot.nodeId;
@@ -172,11 +173,43 @@ export class NodeCore implements CoreWorker {
   put(caller: Caller, value: unknown): ObjectId {
     const id = putObjectId(caller.taskId, caller.puts++);
     const e = encode(value, () => 'ray.put(value)');
+    const stored = this.storeValue(id, e.v, e.refs);
+    if (typeof stored === 'number') void this.makeRoom(stored);
+    else if (stored) {
+      this.send({ t: 'put', id, v: stored, n: 1 });
+      this.addLocalRef(id);
+      return id;
+    }
     // Sent at the end of this turn: copy now so later changes by the caller do not show through.
     const v = e.nested || typeof e.v !== 'object' || e.v === null ? e.v : structuredClone(e.v);
     this.send(e.nested ? { t: 'put', id, v, n: 1 } : { t: 'put', id, v });
     this.addLocalRef(id);
     return id;
+  }
+
+  /**
+   * Writes a large value (encoded for crossing threads) into the shared store as object `id`.
+   * Its marker; undefined if it goes inline (small, or no store); the bytes it needs if the store is full.
+   */
+  storeValue(id: ObjectId, value: unknown, refs: string[]): Marker | number | undefined {
+    if (!this.store || isPrimitive(value) || !this.store.isLarge(value)) return undefined;
+    const encoded = this.store.encode(value);
+    const r = this.store.write(id, encoded);
+    return r === 'full' ? encoded.byteLength : makeStoredMarker(id, r.size, refs);
+  }
+
+  /** Asks the host to make room in the store (evict, grow, spill). */
+  makeRoom(bytes: number): Promise<boolean> {
+    return this.call(undefined, 'space', { bytes });
+  }
+
+  readStored(id: ObjectId): unknown {
+    if (!this.store) throw new ObjectLostError(id, 'this node has no object store');
+    return this.store.read(id);
+  }
+
+  releaseView(view: object): boolean {
+    return this.store?.releaseView(view) ?? false;
   }
 
   cancel(id: ObjectId, force: boolean, recursive: boolean): Promise<void> {

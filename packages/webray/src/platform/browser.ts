@@ -1,4 +1,5 @@
 /** Nodes as module Web Workers. */
+import { idbSpill } from './idb-spill.js';
 import type { NodeBootData, NodeProcess, Platform } from './types.js';
 
 /** Held by every worker for its whole life: the host learns of a worker's death when it is released. */
@@ -9,6 +10,7 @@ export function lifeLockName(nodeId: string): string {
 export const browserPlatform: Platform = {
   name: 'browser',
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
+  spillTarget: idbSpill,
   spawn(boot: NodeBootData): NodeProcess {
     // Written literally so bundlers (Vite) see and emit the worker chunk.
     const worker = new Worker(new URL('../node/entry.js', import.meta.url), { type: 'module', name: `webray-${boot.kind}-${boot.nodeId}` });

@@ -1,7 +1,11 @@
 /** Nodes as Node.js worker_threads. */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort as NodeMessagePort } from 'node:worker_threads';
-import type { NodeBootData, NodeProcess, Platform } from './types.js';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { idbSpill } from './idb-spill.js';
+import type { NodeBootData, NodeProcess, Platform, SpillTarget } from './types.js';
 
 /** Run from TypeScript sources (tests), the worker still needs JavaScript: use the build. */
 function workerEntry(): URL {
@@ -9,9 +13,24 @@ function workerEntry(): URL {
   return here.endsWith('.ts') ? new URL('../../dist/node/entry.js', here) : new URL('../node/entry.js', here);
 }
 
+/** Node has no IndexedDB: spilled objects go to files in the temp directory (IndexedDB if a polyfill installed one). */
+function fileSpill(hostId: string): SpillTarget {
+  const dir = join(tmpdir(), `webray-spill-${hostId}`);
+  let made: Promise<unknown> | undefined;
+  const path = (id: string) => join(dir, id);
+  return {
+    kind: 'files',
+    write: async (id, bytes) => { await (made ??= mkdir(dir, { recursive: true })); await writeFile(path(id), bytes); },
+    read: async (id) => { try { return new Uint8Array(await readFile(path(id))); } catch { return undefined; } },
+    remove: (id) => rm(path(id), { force: true }),
+    clear: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
 export const nodePlatform: Platform = {
   name: 'node',
   cpuCount: availableParallelism(),
+  spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData): NodeProcess {
     const control = new MessageChannel();
     // Tasks and results go over their own port, which the host can also read synchronously

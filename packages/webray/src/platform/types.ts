@@ -2,6 +2,7 @@
  * The platform layer: the only code that knows whether it runs in Node (worker_threads) or a
  * browser (Web Workers). Everything above talks to an `Endpoint` and a `NodeProcess`.
  */
+import type { StoreBoot } from '../shared/protocol.js';
 
 /** One end of a message channel: a MessagePort, a Worker, or an in-memory pair in tests. */
 export interface Endpoint {
@@ -23,6 +24,16 @@ export interface NodeProcess {
   terminate(): Promise<void>;
 }
 
+/** Where objects go when the store runs short (IndexedDB in browsers): bytes must not be shared memory. */
+export interface SpillTarget {
+  readonly kind: string;
+  write(id: string, bytes: Uint8Array): Promise<void>;
+  read(id: string): Promise<Uint8Array | undefined>;
+  remove(id: string): Promise<void>;
+  /** Removes everything this host spilled (at shutdown). */
+  clear(): Promise<void>;
+}
+
 export interface NodeBootData {
   nodeId: string;
   hostId: string;
@@ -30,6 +41,8 @@ export interface NodeBootData {
   namespace: string;
   kind: 'task' | 'actor';
   apiNames: string[];
+  /** The host's object store (module + shared memory), when this host has one. */
+  store?: StoreBoot;
 }
 
 export interface Platform {
@@ -37,4 +50,6 @@ export interface Platform {
   /** Logical CPUs, the default for numWorkers. */
   readonly cpuCount: number;
   spawn(boot: NodeBootData): NodeProcess;
+  /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */
+  spillTarget(hostId: string): SpillTarget;
 }

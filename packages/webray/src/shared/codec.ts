@@ -19,7 +19,9 @@ const KEY = '\u0000webray';
 export type Marker =
   | { [KEY]: 'ref'; id: string; owner: string }
   | { [KEY]: 'actor'; id: string; cls: string; methods: string[]; asyncMethods: string[] }
-  | { [KEY]: 'fn'; fn: unknown; options: unknown };
+  | { [KEY]: 'fn'; fn: unknown; options: unknown }
+  /** A value in the host's object store, read there as views of shared memory; `refs`: ObjectRefs inside it. */
+  | { [KEY]: 'stored'; id: string; size: number; refs?: string[] };
 
 export type MarkerKind = Marker[typeof KEY];
 
@@ -177,14 +179,25 @@ export function decode(v: unknown, revive: (m: Marker) => unknown): unknown {
   return rebuild(v, (o) => (isMarker(o) ? revive(o) : undefined), new Map());
 }
 
-/** Object ids of every ref marker inside an encoded value. */
+/** Object ids of every ref marker inside an encoded value (and inside the stored values it names). */
 export function refsInside(v: unknown): string[] {
   const ids: string[] = [];
   rebuild(v, (o) => {
-    if (isMarker(o)) { if (o[KEY] === 'ref') ids.push(o.id); return o; }
-    return undefined;
+    if (!isMarker(o)) return undefined;
+    if (o[KEY] === 'ref') ids.push(o.id);
+    else if (o[KEY] === 'stored' && o.refs) ids.push(...o.refs);
+    return o;
   }, new Map());
   return ids;
+}
+
+export function isStoredMarker(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && isMarker(v) && v[KEY] === 'stored';
+}
+
+/** The marker that stands for object `id` in the shared store; `refs`: ObjectRefs inside its value. */
+export function makeStoredMarker(id: string, size: number, refs: string[]): Marker {
+  return refs.length ? makeMarker('stored', { id, size, refs }) : makeMarker('stored', { id, size });
 }
 
 /**

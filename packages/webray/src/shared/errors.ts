@@ -131,11 +131,27 @@ export class ObjectLostError extends RayError {
   }
 }
 
-/** The object store has no room for the object. */
+/** The object store has no room for the object, even after evicting and spilling. */
 export class ObjectStoreFullError extends RayError {
   override name = 'ObjectStoreFullError';
   constructor(detail: string) {
-    super(`The object store is full: ${detail}. Release refs you no longer need (ref.release()), or raise init({ objectStoreMemory }).`);
+    super(
+      `The object store is full: ${detail}. Release what you no longer need (ref.release(), ray.release(view) ` +
+        `or \`using\` — a view returned by get holds its object until it is collected), or raise init({ objectStoreMaxMemory }).`,
+    );
+  }
+}
+
+/** Debug mode (init({ objectStoreChecks: true })) found a write into a sealed, immutable object. */
+export class ObjectMutatedError extends RayError {
+  override name = 'ObjectMutatedError';
+  readonly objectId: string;
+  constructor(objectId: string) {
+    super(
+      `Object ${objectId} was modified after it was sealed. Objects in the store are immutable and shared zero-copy by every ` +
+        `reader; a write through a view returned by ray.get changes what other tasks see. Copy the array (.slice()) before changing it.`,
+    );
+    this.objectId = objectId;
   }
 }
 
@@ -169,6 +185,7 @@ const rayErrors: Record<string, ErrorFactory> = {
   NodeDiedError: (m, f) => withMessage(new NodeDiedError(f.nodeId, ''), m),
   ObjectLostError: (m, f) => withMessage(new ObjectLostError(f.objectId, ''), m),
   ObjectStoreFullError: (m) => withMessage(new ObjectStoreFullError(''), m),
+  ObjectMutatedError: (m, f) => withMessage(new ObjectMutatedError(f.objectId), m),
   PendingCallsLimitExceededError: (m) => withMessage(new PendingCallsLimitExceededError('', 0), m),
   RayUsageError: (m) => new RayUsageError(m),
 };

@@ -120,6 +120,11 @@ export function putObjectId(task: TaskId, index: number): ObjectId {
   return task + 'p' + index.toString(16);
 }
 
+/** Object id of a large argument a task was given by value (put in the store for it, as Ray does). */
+export function argObjectId(task: TaskId, index: number): ObjectId {
+  return task + 'a' + index.toString(16);
+}
+
 /** The task that created an object: its lineage entry. */
 export function taskOfObject(id: ObjectId): TaskId {
   return id.slice(0, 24);

@@ -6,6 +6,23 @@
 import type { SerializedError } from './errors.js';
 import type { ActorId, JobId, NodeId, ObjectId, TaskId } from './ids.js';
 
+/** What a worker needs to join its host's object store (both cross postMessage). */
+export interface StoreHandle {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** Address of the store's header in the memory. */
+  base: number;
+  maxPages: number;
+}
+
+/** A worker's store handle plus the host's store settings. */
+export interface StoreBoot extends StoreHandle {
+  /** Values with at least this many payload bytes go to the store. */
+  inlineLimit: number;
+  /** Debug mode: checksums verified at read and release. */
+  checks: boolean;
+}
+
 /** How a function or class reaches a node: by its source text, or by a module URL every node imports. */
 export type FunctionDescriptor =
   | { kind: 'source'; id: string; name: string; source: string; bindings: Record<string, Binding> }
@@ -109,7 +126,7 @@ export type NodeToHost =
   | { t: 'call'; req: number; op: ControlOp; arg: unknown };
 
 /** Requests from a node that need an answer from the host (`reply` with the same `req`). */
-export type ControlOp = 'wait' | 'cancel' | 'kill' | 'getActor' | 'state';
+export type ControlOp = 'wait' | 'cancel' | 'kill' | 'getActor' | 'state' | 'space';
 
 /** The first message a node gets: who it is. */
 export interface NodeBoot {
