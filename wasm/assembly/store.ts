@@ -267,7 +267,6 @@ export function init(at: u32, tableCap: u32, maxPages: u32): u32 {
   memory.fill(table, 0, tableCap * ENTRY_SIZE);
   setHdr(TABLE_OFF, table);
   setHdr(TABLE_CAP, tableCap);
-  setHdr(USED, 0);
   setHdr(MAGIC, MAGIC_VALUE);
   return 1;
 }
@@ -344,7 +343,8 @@ export function abort(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: 
 export function get(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32): i32 {
   lock();
   const e = find(k0, k1, k2, k3, k4, k5, k6, k7);
-  if (!e) { unlock(); return 0; }
+  // A deleted object that readers still hold is gone for new readers.
+  if (!e || (load<u32>(e + E_FLAGS) & DELETE_PENDING)) { unlock(); return 0; }
   if (load<u32>(e + E_STATE) != SEALED) { unlock(); return -2; }
   store<u32>(e + E_REFS, load<u32>(e + E_REFS) + 1);
   unlock();
@@ -392,17 +392,8 @@ export function removeIfUnreferenced(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32
   return u32(ok);
 }
 
-/** Marks an object as a primary copy (never evicted; spilled instead) or not. */
-export function setPinned(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32, pinned: u32): u32 {
-  lock();
-  const e = find(k0, k1, k2, k3, k4, k5, k6, k7);
-  if (e) store<u32>(e + E_FLAGS, pinned ? load<u32>(e + E_FLAGS) | PINNED : load<u32>(e + E_FLAGS) & ~PINNED);
-  unlock();
-  return u32(e != 0);
-}
-
-/** The least recently released sealed object with no references and the given pin state, or 0. */
-function lru(pinned: u32): u32 {
+/** The least recently released sealed object with no references and no pin, or 0. */
+function lru(): u32 {
   const cap = hdr(TABLE_CAP);
   const table = hdr(TABLE_OFF);
   let best: u32 = 0;
@@ -410,7 +401,7 @@ function lru(pinned: u32): u32 {
   for (let i: u32 = 0; i < cap; i++) {
     const e = table + i * ENTRY_SIZE;
     if (load<u32>(e + E_STATE) != SEALED || load<u32>(e + E_REFS) != 0) continue;
-    if ((load<u32>(e + E_FLAGS) & PINNED) != pinned) continue;
+    if (load<u32>(e + E_FLAGS) & PINNED) continue;
     const t = load<u32>(e + E_TICK);
     if (t < bestTick) { best = e; bestTick = t; }
   }
@@ -422,22 +413,13 @@ export function evict(bytes: u32): u32 {
   lock();
   let freed: u32 = 0;
   while (freed < bytes) {
-    const e = lru(0);
+    const e = lru();
     if (!e) break;
     freed += load<u32>(load<u32>(e + E_DATA) - 16 + B_SIZE);
     removeEntry(e);
   }
   unlock();
   return freed;
-}
-
-/** Copies the key of the least recently used spillable object (pinned, sealed, unreferenced) to `out` (32 B); 0 if none. */
-export function spillCandidate(out: u32): u32 {
-  lock();
-  const e = lru(PINNED);
-  if (e) memory.copy(out, e, 32);
-  unlock();
-  return u32(e != 0);
 }
 
 /** Grows the memory by `pages` (64 KiB each) within the maximum and adds them to the heap. Returns 1 on success. */
@@ -465,9 +447,17 @@ export function largestFree(): u32 {
   return best > OVERHEAD ? best - OVERHEAD : 0;
 }
 
-/** Header address (fields are read by the client for stats). */
-export function header(): u32 {
-  return base;
+/** Bytes in free blocks (with their headers): heap = used + free + fixed markers, or blocks leaked. */
+export function freeBytes(): u32 {
+  lock();
+  let sum: u32 = 0;
+  let b = hdr(FREE_HEAD);
+  while (b) {
+    sum += load<u32>(b + B_SIZE);
+    b = load<u32>(b + B_NEXT);
+  }
+  unlock();
+  return sum;
 }
 
 /** A checksum of an object's bytes (debug mode: a write into a sealed object changes it). */

@@ -18,11 +18,10 @@ interface Exports {
   release(...k: Key): number;
   del(...k: Key): number;
   removeIfUnreferenced(...k: Key): number;
-  setPinned(...a: [...Key, pinned: number]): number;
   evict(bytes: number): number;
-  spillCandidate(out: number): number;
   grow(pages: number): number;
   largestFree(): number;
+  freeBytes(): number;
   checksum(data: number, size: number): number;
 }
 
@@ -182,24 +181,8 @@ export class WasmStore {
     return this.x.removeIfUnreferenced(...this.k(id)) === 1;
   }
 
-  setPinned(id: string, pinned: boolean): boolean {
-    return this.x.setPinned(...this.k(id), pinned ? 1 : 0) === 1;
-  }
-
   evict(bytes: number): number {
     return this.x.evict(bytes) >>> 0;
-  }
-
-  /** The id of the least recently used pinned object nobody reads (a spill candidate). */
-  spillCandidate(): string | undefined {
-    // The key comes back through 32 bytes just below the store's header: the module has no static
-    // data, so that page is unused, and only the host thread spills.
-    const out = BASE - 64;
-    if (!this.x.spillCandidate(out)) return undefined;
-    const u8 = this.bytes();
-    let id = '';
-    for (let i = 0; i < MAX_ID_LENGTH && u8[out + i]; i++) id += String.fromCharCode(u8[out + i]!);
-    return id;
   }
 
   /** Grows the memory by at least `bytes`; false at the maximum. */
@@ -227,13 +210,16 @@ export class WasmStore {
     if (this.canBlock) Atomics.wait(this.i32, (this.handle.base + H_SEAL_SEQ) >> 2, seen, ms);
   }
 
-  stats(): { objects: number; objectBytes: number; usedBytes: number; heapBytes: number; maxBytes: number } {
+  /** Objects, their bytes, bytes in allocated and free blocks, the heap's size and the most it may grow to. */
+  stats(): { objects: number; objectBytes: number; usedBytes: number; freeBytes: number; heapBytes: number; maxBytes: number } {
+    const freeBytes = this.x.freeBytes() >>> 0;
     this.refresh();
     const h = (f: number) => this.u32[(this.handle.base + f) >> 2]!;
     return {
       objects: h(H_COUNT),
       objectBytes: h(H_OBJECT_BYTES),
       usedBytes: h(H_USED),
+      freeBytes,
       heapBytes: h(H_HEAP_END) - this.handle.base,
       maxBytes: this.handle.maxPages * PAGE,
     };
