@@ -32,9 +32,7 @@ const E_REFS: u32 = 36;
 const E_FLAGS: u32 = 40;
 const E_DATA: u32 = 44;
 const E_SIZE: u32 = 48;
-const E_META: u32 = 52;
 const E_TICK: u32 = 56;
-const E_SUM: u32 = 60;
 const ENTRY_SIZE: u32 = 64;
 
 const EMPTY: u32 = 0;
@@ -45,11 +43,17 @@ const TOMBSTONE: u32 = 3;
 const PINNED: u32 = 1;
 const DELETE_PENDING: u32 = 2;
 
-// ---- heap blocks: header 16 B [size, used, next free, prev free], footer 16 B [size] ----
+// ---- heap blocks: header 16 B [size, used, next free, prev free], footer 16 B [size, ...] ----
+// An object's block also carries what readers need, so they never read a table entry after the
+// lock is released (a rehash by another thread moves entries; object blocks never move):
+// header [size, used, object size, meta], footer [size, checksum].
 const B_SIZE: u32 = 0;
 const B_USED: u32 = 4;
 const B_NEXT: u32 = 8;
 const B_PREV: u32 = 12;
+const B_OBJECT_SIZE: u32 = 8;
+const B_META: u32 = 12;
+const F_SUM: u32 = 4;
 const OVERHEAD: u32 = 32;
 const MIN_BLOCK: u32 = 64;
 
@@ -104,6 +108,11 @@ function listPush(b: u32): void {
   store<u32>(b + B_PREV, 0);
   if (head) store<u32>(head + B_PREV, b);
   setHdr(FREE_HEAD, b);
+}
+
+@inline function blockFooter(payload: u32): u32 {
+  const b = payload - 16;
+  return b + load<u32>(b + B_SIZE) - 16;
 }
 
 @inline function setBlock(b: u32, size: u32, used: u32): void {
@@ -278,9 +287,9 @@ export function attach(at: u32): u32 {
 }
 
 /**
- * Creates an object of `size` bytes, held once by its creator until `seal`. Returns the entry's
- * address, 0 when there is no room (evict, grow or spill, then retry), or -1 when the id exists
- * (sealed or being written): creating it again is a no-op.
+ * Creates an object of `size` bytes, held once by its creator until `seal`. Returns the address
+ * of its bytes, 0 when there is no room (evict, grow or spill, then retry), or -1 when the id
+ * exists (sealed or being written): creating it again is a no-op.
  */
 export function create(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32, size: u32, meta: u32, flags: u32): i32 {
   lock();
@@ -302,14 +311,15 @@ export function create(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6:
   store<u32>(e + E_FLAGS, flags & PINNED);
   store<u32>(e + E_DATA, data);
   store<u32>(e + E_SIZE, size);
-  store<u32>(e + E_META, meta);
   store<u32>(e + E_TICK, 0);
-  store<u32>(e + E_SUM, 0);
+  store<u32>(data - 16 + B_OBJECT_SIZE, size);
+  store<u32>(data - 16 + B_META, meta);
+  store<u32>(blockFooter(data) + F_SUM, 0);
   atomic.store<u32>(e + E_STATE, CREATED);
   setHdr(COUNT, hdr(COUNT) + 1);
   setHdr(OBJECT_BYTES, hdr(OBJECT_BYTES) + size);
   unlock();
-  return <i32>e;
+  return <i32>data;
 }
 
 /** Seals an object (immutable from now on) and drops its creator's hold; wakes readers waiting for it. */
@@ -317,7 +327,7 @@ export function seal(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u
   lock();
   const e = find(k0, k1, k2, k3, k4, k5, k6, k7);
   if (!e || load<u32>(e + E_STATE) != CREATED) { unlock(); return 0; }
-  store<u32>(e + E_SUM, sum);
+  store<u32>(blockFooter(load<u32>(e + E_DATA)) + F_SUM, sum);
   atomic.store<u32>(e + E_STATE, SEALED);
   releaseEntry(e);
   atomic.add<u32>(base + SEAL_SEQ, 1);
@@ -337,8 +347,8 @@ export function abort(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: 
 }
 
 /**
- * Takes a reference to a sealed object. Returns its entry address (read data, size, meta from
- * it while holding the reference), 0 if absent, -2 if it is still being written.
+ * Takes a reference to a sealed object. Returns the address of its bytes (its size, meta and
+ * checksum are in its block: see `objectSize`), 0 if absent, -2 if it is still being written.
  */
 export function get(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32): i32 {
   lock();
@@ -348,7 +358,7 @@ export function get(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u3
   if (load<u32>(e + E_STATE) != SEALED) { unlock(); return -2; }
   store<u32>(e + E_REFS, load<u32>(e + E_REFS) + 1);
   unlock();
-  return <i32>e;
+  return <i32>load<u32>(e + E_DATA);
 }
 
 function releaseEntry(e: u32): void {

@@ -29,11 +29,11 @@ type Key = [number, number, number, number, number, number, number, number];
 
 /** The store's header sits past the module's (empty) static data, at 64 KiB. */
 const BASE = PAGE;
-/** Entry fields (see wasm/assembly/store.ts). */
-const E_DATA = 44;
-const E_SIZE = 48;
-const E_META = 52;
-const E_SUM = 60;
+/** An object's block: header [block size, used, object size, meta] before its bytes, footer [block size, checksum] (see wasm/assembly/store.ts). */
+const B_SIZE = -16;
+const B_OBJECT_SIZE = -8;
+const B_META = -4;
+const F_SUM = 4;
 /** Header fields. */
 const H_HEAP_END = 20;
 const H_COUNT = 28;
@@ -139,10 +139,12 @@ export class WasmStore {
     return k;
   }
 
-  private entry(e: number): Entry {
+  /** What the block at `data` says about its object (immutable while a reference is held). */
+  private entry(data: number): Entry {
     this.refresh();
     const u = this.u32;
-    return { data: u[(e + E_DATA) >> 2]!, size: u[(e + E_SIZE) >> 2]!, meta: u[(e + E_META) >> 2]!, sum: u[(e + E_SUM) >> 2]! };
+    const footer = data - 16 + u[(data + B_SIZE) >> 2]! - 16;
+    return { data, size: u[(data + B_OBJECT_SIZE) >> 2]!, meta: u[(data + B_META) >> 2]!, sum: u[(footer + F_SUM) >> 2]! };
   }
 
   /** Creates an object (held by the caller until `seal`). The entry, 'exists' if the id is there, or 'full'. */
