@@ -67,10 +67,10 @@ const PACKAGE = 'webray';
  * runtime; vite.test.ts checks the two agree).
  */
 const API_NAMES = [
-  'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
+  'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'release', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
   'RayError', 'RayTaskError', 'RayActorError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
-  'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError',
+  'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
   'PendingCallsLimitExceededError', 'RayUsageError',
 ];
 

@@ -226,12 +226,15 @@ export interface StateApi {
   listTasks(filter?: StateFilter): Promise<TaskState[]>;
   listActors(filter?: StateFilter): Promise<ActorState[]>;
   listObjects(filter?: StateFilter): Promise<ObjectState[]>;
+  /** The host's shared object store: what it holds, how big it is, what was spilled. */
+  objectStore(): Promise<ObjectStoreState>;
 }
 
 const stateApi: StateApi = {
   listTasks: (f) => requireCore().state('tasks', f) as Promise<TaskState[]>,
   listActors: (f) => requireCore().state('actors', f) as Promise<ActorState[]>,
   listObjects: (f) => requireCore().state('objects', f) as Promise<ObjectState[]>,
+  objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {
@@ -281,6 +284,25 @@ export interface ObjectState {
   /** Pins by tasks that use it as an argument and by objects that contain it. */
   pins: number;
   taskName: string;
+  /** Where its value is: in the task's messages (small values), in the shared store, or spilled out of it. */
+  location: 'INLINE' | 'SHARED_MEMORY' | 'SPILLED';
+}
+
+export interface ObjectStoreState {
+  /** False where threads cannot share memory (a page that is not cross-origin isolated): values are copied. */
+  shared: boolean;
+  objects: number;
+  objectBytes: number;
+  /** Bytes in allocated blocks (objects, their headers, the table). */
+  usedBytes: number;
+  /** Bytes of shared memory the store has now, and may grow to. */
+  heapBytes: number;
+  maxBytes: number;
+  /** Objects spilled (to IndexedDB, or files in Node) and brought back, since init. */
+  spilled: number;
+  restored: number;
+  /** Writes into sealed objects the driver thread found (only with init({ objectStoreChecks: true })). */
+  mutations: number;
 }
 
 export interface NodeState {

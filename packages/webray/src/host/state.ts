@@ -1,7 +1,7 @@
 /** The state API and timeline, read from the host's tables and task log. */
-import type { ActorState, NodeState, ObjectState, TaskState, TraceEvent } from '../api/api.js';
+import type { ActorState, NodeState, ObjectState, ObjectStoreState, TaskState, TraceEvent } from '../api/api.js';
 import type { StateFilter } from '../api/core.js';
-import { FAILED, READY } from './objects.js';
+import { FAILED, IN_STORE, READY, SPILLED } from './objects.js';
 import type { HostRuntime } from './runtime.js';
 import { ACTOR_CREATION, ACTOR_TASK, type TaskView } from './task-record.js';
 
@@ -47,8 +47,16 @@ function* objects(h: HostRuntime): IterableIterator<ObjectState> {
     yield {
       objectId: e.id, owner: e.owner, state: e.state === READY ? 'READY' : e.state === FAILED ? 'FAILED' : 'PENDING',
       refCount: e.refs, pins: e.pins, taskName: e.task?.name ?? '',
+      location: e.place === IN_STORE ? 'SHARED_MEMORY' : e.place === SPILLED ? 'SPILLED' : 'INLINE',
     };
   }
+}
+
+function storeState(h: HostRuntime): ObjectStoreState {
+  const s = h.store;
+  if (!s) return { shared: false, objects: 0, objectBytes: 0, usedBytes: 0, heapBytes: 0, maxBytes: 0, spilled: 0, restored: 0, mutations: 0 };
+  const { objects, objectBytes, usedBytes, heapBytes, maxBytes } = s.store.wasm.stats();
+  return { shared: true, objects, objectBytes, usedBytes, heapBytes, maxBytes, spilled: s.spilledCount, restored: s.restoredCount, mutations: s.store.mutations };
 }
 
 function nodes(h: HostRuntime): NodeState[] {
@@ -92,6 +100,7 @@ export function hostState(h: HostRuntime, query: string, filter: StateFilter | u
     case 'resources': return { ...h.scheduler.pool.total };
     case 'available': return { ...h.scheduler.pool.available };
     case 'timeline': return timeline(h);
+    case 'store': return storeState(h);
     default: throw new Error(`unknown state query ${query}`);
   }
 }
