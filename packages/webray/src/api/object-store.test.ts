@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
 beforeAll(() => ray.init({ numWorkers: 2 }));
 afterAll(() => ray.shutdown());

@@ -1,5 +1,5 @@
 /** Spilling to IndexedDB through idb-keyval, one database per host (same-origin tabs share IndexedDB). */
-import { clear, createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { SpillTarget } from './types.js';
 
 export function idbSpill(hostId: string): SpillTarget {
@@ -15,11 +15,13 @@ export function idbSpill(hostId: string): SpillTarget {
     remove: (id) => del(id, store()),
     clear: async () => {
       if (!db) return;
-      await clear(db);
-      // The database itself goes too: a closed tab must not leave a store per host behind.
+      // The database itself goes, so hosts do not leave one each behind; idb-keyval keeps its
+      // connection open, which would block the deletion: close it first.
+      await db('readonly', (s) => s.transaction.db.close());
+      db = undefined;
       await new Promise<void>((resolve) => {
         const r = indexedDB.deleteDatabase(`webray-spill-${hostId}`);
-        r.onsuccess = r.onerror = r.onblocked = () => resolve();
+        r.onsuccess = r.onerror = () => resolve();
       });
     },
   };
