@@ -114,6 +114,27 @@ describe('webray in Chromium (Vite dev server)', () => {
     expect(inTask.taskId).toBeTruthy();
   });
 
+  it('lets a task on one worker read a 64 MiB Float64Array made on another, zero-copy from the shared store', async () => {
+    const r = await run('bigObject', 90_000);
+    const n = 8 * 1024 * 1024;
+    // Sum of i % 1000 over n elements.
+    const full = Math.floor(n / 1000);
+    const expected = full * (999 * 1000) / 2 + ((n % 1000) * ((n % 1000) - 1)) / 2;
+    expect(r.reader).toMatchObject({ sum: expected, length: n, shared: true });
+    expect(r.reader.nodeId).not.toBe(r.maker);
+    expect(r.page).toEqual({ shared: true, length: n, sample: [0, 999, 0, (n - 1) % 1000] });
+    expect(r.location).toBe('SHARED_MEMORY');
+    expect(r.storeObjects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('spills to IndexedDB when the store is full and restores the objects intact', async () => {
+    const r = await run('spill', 90_000);
+    expect(r.spilled).toBeGreaterThan(0);
+    expect(r.restored).toBeGreaterThan(0);
+    expect(r.spillDatabase).toBe(true);
+    expect(r.intact).toEqual(Array(12).fill(true));
+  });
+
   it('detects a worker that closed itself (no event) and retries the task on a new worker', async () => {
     const r = await run('killedWorker', 60_000);
     expect(r.result.value).toBe(42);

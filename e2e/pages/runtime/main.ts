@@ -138,6 +138,56 @@ const webrayTests = {
     return { driver: { nodeId: driver.nodeId, jobId: driver.jobId }, inTask };
   },
 
+  /** A 64 MiB Float64Array made by a task on one worker, read by a task on the other and by the page. */
+  async bigObject() {
+    const [a, b] = (await ray.nodes()).filter((n) => n.kind === 'task' && n.alive).map((n) => n.nodeId);
+    const make = ray.remote((n: number) => {
+      const arr = new Float64Array(n);
+      for (let i = 0; i < n; i++) arr[i] = i % 1000;
+      return arr;
+    }).options({ schedulingStrategy: { nodeId: a!, soft: false } });
+    const read = ray.remote((arr: Float64Array) => {
+      let sum = 0;
+      for (let i = 0; i < arr.length; i++) sum += arr[i]!;
+      const shared = typeof SharedArrayBuffer === 'function' && arr.buffer instanceof SharedArrayBuffer;
+      return { sum, length: arr.length, shared, nodeId: ray.getRuntimeContext().nodeId };
+    }).options({ schedulingStrategy: { nodeId: b!, soft: false } });
+    const ref = make.remote(8 * 1024 * 1024);
+    const reader = await ray.get(read.remote(ref), { timeout: GET_TIMEOUT });
+    const arr = await ray.get(ref, { timeout: GET_TIMEOUT });
+    const store = await ray.state.objectStore();
+    return {
+      maker: a, reader,
+      page: { shared: typeof SharedArrayBuffer === 'function' && arr.buffer instanceof SharedArrayBuffer, length: arr.length, sample: [arr[0], arr[999], arr[1000], arr[arr.length - 1]] },
+      location: (await ray.state.listObjects()).find((o) => o.objectId === ref.id)?.location,
+      storeObjects: store.objects,
+    };
+  },
+
+  /** A small store spills to the browser's IndexedDB and brings objects back; then the default store again. */
+  async spill() {
+    await ray.shutdown();
+    await ray.init({ numWorkers: 2, objectStoreMemory: 2 * 1024 * 1024, objectStoreMaxMemory: 8 * 1024 * 1024 });
+    try {
+      const make = ray.remote((k: number) => Int32Array.from({ length: 256 * 1024 }, (_, i) => i * 3 + k));
+      const refs = Array.from({ length: 12 }, (_, k) => make.remote(k)); // 12 MiB in an 8 MiB store
+      await ray.wait(refs, { numReturns: refs.length, timeout: GET_TIMEOUT });
+      const mid = await ray.state.objectStore();
+      const databases = (await indexedDB.databases()).map((d) => d.name ?? '');
+      const intact: boolean[] = [];
+      for (const [k, ref] of refs.entries()) {
+        const a = await ray.get(ref, { timeout: GET_TIMEOUT });
+        intact.push(a.every((x, i) => x === i * 3 + k));
+        ray.release(a);
+      }
+      const end = await ray.state.objectStore();
+      return { spilled: mid.spilled, restored: end.restored, intact, spillDatabase: databases.some((n) => n.startsWith('webray-spill-')) };
+    } finally {
+      await ray.shutdown();
+      await ray.init({ numWorkers: 2 });
+    }
+  },
+
   /** A task that closes its own worker on its first attempt: no event reaches the page. */
   async killedWorker() {
     const before = (await ray.nodes()).filter((n) => n.kind === 'task').map((n) => ({ nodeId: n.nodeId, alive: n.alive }));

@@ -50,8 +50,6 @@ function isClass(fn: AnyFunction | AnyClass): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
-const isGlobal = (name: string) => name in globalThis;
-
 /** Builds what a node needs to run `fn`, refusing closures at definition time. */
 export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
   if (typeof fn !== 'function') throw new RayUsageError(`ray.remote expects a function or a class, got ${fn === null ? 'null' : typeof fn}.`);
@@ -63,7 +61,7 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
     const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
     return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
   }
-  const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, isGlobal, name: fn.name });
+  const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, name: fn.name });
   const name = fn.name || a.name || 'anonymous';
   const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
   return {

@@ -97,6 +97,16 @@ describe('globals', () => {
     expect(analyze('(o) => Reflect.get(o, "x") + Atomics.wait.length').bindings).toEqual({});
   });
 
+  it('accepts SharedArrayBuffer and Atomics on a page that lacks them (not cross-origin isolated): a worker may have them', () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'SharedArrayBuffer')!;
+    delete (globalThis as Record<string, unknown>).SharedArrayBuffer;
+    try {
+      expect(analyze('(a) => typeof SharedArrayBuffer === "function" && a.buffer instanceof SharedArrayBuffer').bindings).toEqual({});
+    } finally {
+      Object.defineProperty(globalThis, 'SharedArrayBuffer', saved);
+    }
+  });
+
   it('uses a custom isGlobal predicate', () => {
     const isGlobal = (n: string) => n === 'workerConfig';
     expect(analyzeSource('() => workerConfig.size', { apiNames, isGlobal }).bindings).toEqual({});

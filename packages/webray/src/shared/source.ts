@@ -65,7 +65,9 @@ const NAME_HELPER = '__name';
 const COVERAGE = /^cov_[a-zA-Z0-9_]+$/;
 /** Bundlers de-duplicate names as `get$1`, `get2` or `get_1`. */
 const RENAME_SUFFIX = /(?:\$\d+|_\d+|\d+)$/;
-const WELL_KNOWN_GLOBALS = new Set(['undefined', 'NaN', 'Infinity', 'globalThis', 'self']);
+// Globals a worker may have although this thread lacks them: SharedArrayBuffer and Atomics are
+// missing from pages that are not cross-origin isolated.
+const WELL_KNOWN_GLOBALS = new Set(['undefined', 'NaN', 'Infinity', 'globalThis', 'self', 'SharedArrayBuffer', 'Atomics']);
 const MODULE_HINT = 'put the function in a module and use ray.remote(fn, { module, exportName })';
 
 function defaultIsGlobal(name: string): boolean {
