@@ -22,7 +22,10 @@ import { withTimeout } from './support/timeout.js';
 import { ISOLATION_HEADERS, startDevServer, startPreviewServer, type RunningServer } from './support/vite-server.js';
 
 /** What the app's main.ts computes when everything works. */
-const EXPECTED = { squares: [1, 4, 9, 16], counts: [1, 3, 6], nested: 1 + 4 + 9 + 16, inTask: true, crossOriginIsolated: true };
+const EXPECTED = {
+  squares: [1, 4, 9, 16], counts: [1, 3, 6], nested: 1 + 4 + 9 + 16, inTask: true,
+  big: { shared: true, sum: 2 * 2 ** 18 }, crossOriginIsolated: true,
+};
 
 /** The app's vite.config.js as the README shows it (without `defineConfig`: vite is not installed in the app). */
 const PLUGIN_CONFIG = (outDir: string) =>
