@@ -12,14 +12,18 @@ import tinyTasks from './cases/tiny-tasks.mjs';
 import actors from './cases/actors.mjs';
 import objectStore from './cases/object-store.mjs';
 import wait from './cases/wait.mjs';
+import bigObjects from './cases/big-objects.mjs';
 
-const CASES = [...tinyTasks, ...actors, ...objectStore, ...wait];
+const CASES = [...tinyTasks, ...actors, ...objectStore, ...wait, ...bigObjects];
 const SYSTEMS = {
   webray: () => import('./webray.mjs'),
   piscina: () => import('./peers/piscina.mjs'),
   tinypool: () => import('./peers/tinypool.mjs'),
   workerpool: () => import('./peers/workerpool.mjs'),
   comlink: () => import('./peers/comlink.mjs'),
+  // Baselines for large objects: what moving or copying the bytes costs without webray.
+  postMessage: () => import('./peers/post-message.mjs'),
+  'TypedArray.set': () => import('./peers/typed-array-set.mjs'),
 };
 const WORKERS = 2;
 
@@ -83,7 +87,8 @@ for (const name of systemNames) {
   log(`started ${name}: ${startup[name].error ?? `${startup[name].ms} ms`}`);
 }
 
-const supports = (c, s) => (c.needs === 'task' ? !!s.task : c.needs === 'actor' ? !!s.createActor : !!s.ray);
+/** A case runs on the systems that have what it `needs` (a method or member, e.g. `task`, `ray`, `bigGet`). */
+const supports = (c, s) => !!s[c.needs];
 const hung = new Set(); // systems that timed out once are skipped afterwards
 
 // ---- cases: round-robin over systems within each repetition ----

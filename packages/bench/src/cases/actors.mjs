@@ -8,7 +8,7 @@ export default [
   {
     id: 'actor_calls_sync_1_1',
     title: 'actor calls sync 1:1',
-    needs: 'actor',
+    needs: 'createActor',
     latency: true,
     setup: async (sys) => ({ actors: [await sys.createActor()] }),
     rep: (sys, { actors: [a] }, cfg) =>
@@ -22,7 +22,7 @@ export default [
   {
     id: 'actor_calls_async_1_1',
     title: 'actor calls pipelined 1:1',
-    needs: 'actor',
+    needs: 'createActor',
     setup: async (sys, cfg) => ({ actors: [await sys.createActor()], xs: range(cfg.batchSize) }),
     rep: (sys, { actors: [a], xs }, cfg) =>
       loopBatches(async () => expectArray(await a.calls(xs), xs, `${sys.name} actor calls`), {
@@ -35,7 +35,7 @@ export default [
   {
     id: 'actor_calls_async_n_n',
     title: `actor calls pipelined n:n (n=${N_ACTORS})`,
-    needs: 'actor',
+    needs: 'createActor',
     setup: async (sys, cfg) => {
       const actors = [];
       for (let i = 0; i < N_ACTORS; i++) actors.push(await sys.createActor());

@@ -56,6 +56,15 @@ describe('the shared object store, through the API', () => {
     expect((await ray.state.listObjects()).find((o) => o.objectId === small.id)?.location).toBe('INLINE');
   });
 
+  it('lets a task read back, as a view, a large object it put itself', async () => {
+    const roundTrip = ray.remote(async (n: number) => {
+      const ref = ray.put(new Int16Array(n).fill(-3));
+      const v = await ray.get(ref);
+      return { shared: v.buffer instanceof SharedArrayBuffer, ok: v.length === n && v.every((x) => x === -3) };
+    });
+    expect(await ray.get(roundTrip.remote(256 * 1024))).toEqual({ shared: true, ok: true });
+  });
+
   it('round-trips every structured-clone type through the store, with typed arrays as views', async () => {
     const cyclic: Record<string, unknown> = { name: 'loop' };
     cyclic.self = cyclic;

@@ -31,6 +31,22 @@ describe('a full object store', () => {
     expect((await ray.state.listObjects()).some((o) => o.location === 'SPILLED')).toBe(true);
   });
 
+  it('lets a task put more than the store holds and read every object back (past the limit, puts travel inline while room is made)', async () => {
+    await ray.init({ numWorkers: 1, objectStoreMemory: 2 * MiB, objectStoreMaxMemory: 8 * MiB });
+    const putMany = ray.remote(async (count: number, n: number) => {
+      // 12 MiB in an 8 MiB store, all refs held: a synchronous put cannot wait for a spill.
+      const refs = Array.from({ length: count }, (_, k) => ray.put(new Float64Array(n).fill(k)));
+      const firsts: number[] = [];
+      for (const ref of refs) {
+        const v = await ray.get(ref);
+        firsts.push(v[0]!, v[n - 1]!);
+        ray.release(v);
+      }
+      return firsts;
+    });
+    expect(await ray.get(putMany.remote(6, (2 * 1024 * 1024) / 8))).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+  });
+
   it('says so with ObjectStoreFullError when views pin everything and nothing can be spilled', async () => {
     await ray.init({ numWorkers: 1, objectStoreMemory: 2 * MiB, objectStoreMaxMemory: 8 * MiB });
     const refs = makeArrays(6, 2);

@@ -46,6 +46,8 @@ export class NodeCore implements CoreWorker {
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
   private borrowMsg: { t: 'borrow'; ids: ObjectId[] } | undefined;
+  /** Objects this node put into the shared store, while it holds refs to them: read back without asking the host. */
+  private readonly ownStored = new Map<ObjectId, Marker>();
   private releaseMsg: { t: 'release'; ids: ObjectId[] } | undefined;
 
   constructor(boot: NodeBootData, private readonly out: Outbox, private readonly table: FunctionTable, readonly store: ObjectStore | undefined) {
@@ -155,11 +157,25 @@ export class NodeCore implements CoreWorker {
   }
 
   async get(ids: ObjectId[], timeoutMs: number | undefined, caller: Caller | undefined): Promise<unknown[]> {
+    const local = this.readOwnStored(ids, caller);
+    if (local) return local;
     const replies = await this.request<ObjectReply[]>(caller, (req) => ({ t: 'get', req, ids, task: caller?.taskId }), timeoutMs, () => new GetTimeoutError(ids, timeoutMs!));
     return replies.map((r) => {
       if ('error' in r) throw deserializeError(r.error);
       return r.n ? reviveValue(this, r.v, caller) : r.v;
     });
+  }
+
+  /** The values, if all are objects this node put in the store and they are still there (not spilled). */
+  private readOwnStored(ids: ObjectId[], caller: Caller | undefined): unknown[] | undefined {
+    if (this.ownStored.size === 0) return undefined;
+    for (const id of ids) if (!this.ownStored.has(id)) return undefined;
+    try {
+      return ids.map((id) => reviveValue(this, this.ownStored.get(id), caller));
+    } catch (e) {
+      if (e instanceof ObjectLostError) return undefined;
+      throw e;
+    }
   }
 
   private call<T>(caller: Caller | undefined, op: ControlOp, arg: unknown): Promise<T> {
@@ -178,6 +194,7 @@ export class NodeCore implements CoreWorker {
     else if (stored) {
       this.send({ t: 'put', id, v: stored, n: 1 });
       this.addLocalRef(id);
+      this.ownStored.set(id, stored);
       return id;
     }
     // Sent at the end of this turn: copy now so later changes by the caller do not show through.
@@ -249,6 +266,7 @@ export class NodeCore implements CoreWorker {
     if (n === undefined) return;
     if (n > 1) { this.refCounts.set(id, n - 1); return; }
     this.refCounts.delete(id);
+    this.ownStored.delete(id);
     if (this.releaseMsg) { this.releaseMsg.ids.push(id); return; }
     const m = { t: 'release' as const, ids: [id] };
     this.send(m);

@@ -632,6 +632,9 @@ function binary(buffer: ArrayBufferLike, kind: number, at: number, len: number, 
  * some number >= limit. Walks with an explicit stack and a seen set: no deep recursion, no cycles.
  */
 export function payloadBytes(value: unknown, limit: number): number {
+  // The common cases without a walk: a primitive, or one typed array.
+  if (typeof value !== 'object' || value === null) return typeof value === 'string' ? value.length : 0;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
   let total = 0;
   const stack: object[] = [];
   const seen = new Set<object>();
