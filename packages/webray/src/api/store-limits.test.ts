@@ -73,6 +73,14 @@ describe('a full object store', () => {
     expect(err).toBeInstanceOf(ray.RayTaskError);
     expect((err as Error).cause).toBeInstanceOf(ray.ObjectStoreFullError);
   });
+
+  it('names the 4 GiB wasm32 limit when an object is bigger than any store can be', async () => {
+    await ray.init({ numWorkers: 1, objectStoreMaxMemory: 8 * 1024 * MiB });
+    expect((await ray.state.objectStore()).maxBytes).toBe(4 * 1024 * MiB);
+    // 4 GiB of virtual memory, never touched: the refusal comes before any copy.
+    const huge = new Uint8Array(4 * 1024 * MiB);
+    expect(() => ray.put(huge)).toThrow(/4 GiB is the most a wasm32 memory can address; split the object/);
+  });
 });
 
 describe('debug checks (objectStoreChecks)', () => {

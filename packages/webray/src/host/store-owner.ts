@@ -50,6 +50,7 @@ export class StoreOwner {
    */
   putLarge(id: ObjectId, value: unknown, refs: string[]): Marker | undefined {
     if (!this.store.isLarge(value)) return undefined;
+    this.checkFits(this.store.payloadBytes(value, this.maxBytes));
     const encoded = this.store.encode(value);
     this.checkFits(encoded.byteLength);
     const r = this.store.write(id, encoded);
@@ -60,9 +61,13 @@ export class StoreOwner {
     return makeStoredMarker(id, r.size, refs);
   }
 
+  private get maxBytes(): number {
+    return this.store.wasm.handle.maxPages * PAGE;
+  }
+
   /** Throws when an object can never fit, whatever is freed. */
-  checkFits(bytes: number): void {
-    const max = this.store.wasm.handle.maxPages * PAGE;
+  private checkFits(bytes: number): void {
+    const max = this.maxBytes;
     if (bytes + MiB <= max) return;
     const limit = this.store.wasm.handle.maxPages >= WASM32_MAX_PAGES
       ? ' — 4 GiB is the most a wasm32 memory can address; split the object into several smaller ones'

@@ -40,6 +40,11 @@ export class ObjectStore {
     return payloadBytes(value, this.options.inlineLimit) >= this.options.inlineLimit;
   }
 
+  /** Bytes of typed arrays and strings in a value, counted up to `limit`. */
+  payloadBytes(value: unknown, limit: number): number {
+    return payloadBytes(value, limit);
+  }
+
   encode(value: unknown): EncodedValue {
     return encodeValue(value);
   }

@@ -19,12 +19,16 @@ export interface ReservedMemory {
 }
 
 /** A shared memory of `initialBytes`, growable to `maxBytes` or the largest maximum the engine grants. */
-export function reserveSharedMemory(initialBytes: number, maxBytes: number): ReservedMemory {
+export function reserveSharedMemory(
+  initialBytes: number,
+  maxBytes: number,
+  create = (d: WebAssembly.MemoryDescriptor) => new WebAssembly.Memory(d),
+): ReservedMemory {
   const initial = Math.max(2, Math.ceil(initialBytes / PAGE));
   let maximum = Math.min(WASM32_MAX_PAGES, Math.max(initial, Math.ceil(maxBytes / PAGE)));
   for (;;) {
     try {
-      return { memory: new WebAssembly.Memory({ initial, maximum, shared: true }), maxPages: maximum };
+      return { memory: create({ initial, maximum, shared: true }), maxPages: maximum };
     } catch (e) {
       if (maximum <= initial) throw e;
       maximum = Math.max(initial, Math.floor(maximum / 2));
