@@ -348,7 +348,7 @@ export function abort(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: 
 
 /**
  * Takes a reference to a sealed object. Returns the address of its bytes (its size, meta and
- * checksum are in its block: see `objectSize`), 0 if absent, -2 if it is still being written.
+ * checksum are in its block's header and footer), 0 if absent, -2 if it is still being written.
  */
 export function get(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32): i32 {
   lock();

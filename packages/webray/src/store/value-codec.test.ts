@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../test-support/prng.js';
 import { decodeValue, encodeValue, payloadBytes } from './value-codec.js';
 
 const sab = new SharedArrayBuffer(4 << 20);
@@ -441,15 +442,6 @@ describe('payloadBytes', () => {
 });
 
 describe('fuzz', () => {
-  /** mulberry32: a small seeded PRNG. */
-  function prng(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   function generator(rand: () => number): () => unknown {
     const int = (n: number): number => Math.floor(rand() * n);

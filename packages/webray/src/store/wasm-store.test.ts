@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../test-support/prng.js';
 import { WasmStore, type Entry } from './wasm-store.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-/** A small deterministic PRNG (mulberry32), so a failure replays. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The byte an object's content has at offset i (different per object). */
 const byteOf = (id: string, i: number) => (id.charCodeAt(id.length - 1) * 31 + id.length * 7 + i * 13) & 255;
@@ -42,7 +33,7 @@ describe('the WASM object store', () => {
     const store = await WasmStore.create(256 * KiB, 64 * MiB, 16);
     const base = store.stats();
     const model = new Map<string, Model>();
-    const next = rng(42);
+    const next = prng(42);
     const ids = Array.from({ length: 200 }, (_, i) => `job00001${String(i).padStart(16, '0')}r${i % 7}`);
     for (let step = 0; step < 20_000; step++) {
       const id = ids[Math.floor(next() * ids.length)]!;
