@@ -127,6 +127,10 @@ describe('webray in Chromium (Vite dev server)', () => {
     expect(r.storeObjects).toBeGreaterThanOrEqual(1);
   });
 
+  it('keeps Float16Array through the store', async () => {
+    expect(await run('float16')).toEqual({ kind: 'Float16Array', shared: true, values: [0.5, -2, 0], length: 200 * 1024 });
+  });
+
   it('spills to IndexedDB when the store is full and restores the objects intact', async () => {
     const r = await run('spill', 90_000);
     expect(r.spilled).toBeGreaterThan(0);

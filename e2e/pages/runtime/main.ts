@@ -164,6 +164,16 @@ const webrayTests = {
     };
   },
 
+  /** Float16Array (Chromium has it, Node 20 does not) through the shared store and back. */
+  async float16() {
+    const F16 = (globalThis as unknown as { Float16Array: new (n: number) => ArrayBufferView & ArrayLike<number> & { [i: number]: number } }).Float16Array;
+    const a = new F16(200 * 1024);
+    a[0] = 0.5;
+    a[1] = -2;
+    const back = await ray.get(ray.put({ a }), { timeout: GET_TIMEOUT });
+    return { kind: back.a.constructor.name, shared: back.a.buffer instanceof SharedArrayBuffer, values: [back.a[0], back.a[1], back.a[2]], length: back.a.length };
+  },
+
   /** A small store spills to the browser's IndexedDB and brings objects back; then the default store again. */
   async spill() {
     await ray.shutdown();
