@@ -33,6 +33,8 @@ export interface ActorRecord {
   detached: boolean;
   /** Sends what can be sent of the queue (made once per actor: every call's readiness ends here). */
   pump: () => void;
+  /** `Class.method` per method, the calls' task names (made once, not per call). */
+  callNames: Map<string, string>;
 }
 
 export class ActorTable {

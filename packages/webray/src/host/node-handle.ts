@@ -56,8 +56,8 @@ export class NodeHandle implements SchedNode {
   }
 
   /** A task whose arguments are plain JSON data, as a JsonTask written straight to JSON text. */
-  postJsonTask(id: string, fn: string, nret: number, attempt: number, args: unknown[], actor?: string, method?: string): void {
-    const tail = actor === undefined ? ']' : ',"' + actor + '",' + JSON.stringify(method) + ']';
+  postJsonTask(id: string, fn: string, nret: number, attempt: number, args: unknown[], method?: string): void {
+    const tail = method === undefined ? ']' : ',' + JSON.stringify(method) + ']';
     this.outbox.postJson('["' + id + '","' + fn + '",' + nret + ',' + attempt + ',' + JSON.stringify(args) + tail);
   }
 }

@@ -280,7 +280,7 @@ export class HostRuntime implements CoreWorker {
     t.nodeId = node.id;
     node.taskCount++;
     if (!nested && isJsonSafe(args)) {
-      node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.actorId ?? undefined, t.method);
+      node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.method);
       return;
     }
     const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
@@ -673,6 +673,7 @@ export class HostRuntime implements CoreWorker {
       pendingCalls: 0, queue: [], deathCause: null,
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: this.jobId, detached: options.lifetime === 'detached',
       pump: () => this.pumpActor(a),
+      callNames: new Map(),
     };
     this.actors.add(a);
     this.admit(creation, () => this.placeActor(a));
@@ -751,7 +752,9 @@ export class HostRuntime implements CoreWorker {
     if (!a) throw new RayUsageError(`No actor ${actorId} on this host.`);
     if (a.maxPendingCalls >= 0 && a.pendingCalls >= a.maxPendingCalls) throw new PendingCallsLimitExceededError(actorId, a.maxPendingCalls);
     const raw = Array.isArray(args) ? args : undefined;
-    const t = this.newTask(id, ACTOR_TASK, a.spec.fn, options.name ?? `${a.spec.className}.${method}`, raw, raw ? undefined : (args as never), parent, owner, options.numReturns ?? 1);
+    let name = options.name ?? a.callNames.get(method);
+    if (name === undefined) a.callNames.set(method, (name = `${a.spec.className}.${method}`));
+    const t = this.newTask(id, ACTOR_TASK, a.spec.fn, name, raw, raw ? undefined : (args as never), parent, owner, options.numReturns ?? 1);
     t.actorId = actorId;
     t.method = method;
     t.retriesLeft = a.maxTaskRetries;

@@ -50,8 +50,8 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;
         case 'task': exec.enqueue(m); break;
         case 'tasks':
-          for (const [id, fn, nret, attempt, args, actor, method] of JSON.parse(m.j as string) as JsonTask[]) {
-            exec.enqueue(actor ? { t: 'task', id, fn, nret, attempt, args, actor, method } : { t: 'task', id, fn, nret, attempt, args });
+          for (const [id, fn, nret, attempt, args, method] of JSON.parse(m.j as string) as JsonTask[]) {
+            exec.enqueue(method === undefined ? { t: 'task', id, fn, nret, attempt, args } : { t: 'task', id, fn, nret, attempt, args, method });
             count++;
           }
           break;

@@ -68,9 +68,9 @@ export interface CreateActorMsg {
 /**
  * A run of tasks whose arguments are plain JSON data, sent as one JSON string: for tiny tasks
  * JSON is several times cheaper to send than structured clone of one object per task.
- * Each element: [id, fn, nret, attempt, args, actor?, method?].
+ * Each element: [id, fn, nret, attempt, args, method?] (an actor node hosts one actor: no actor id needed).
  */
-export type JsonTask = [id: TaskId, fn: string, nret: number, attempt: number, args: unknown[], actor?: ActorId, method?: string];
+export type JsonTask = [id: TaskId, fn: string, nret: number, attempt: number, args: unknown[], method?: string];
 
 /** A run of successful results with plain JSON values: [id, values, start, end]. */
 export type JsonDone = [id: TaskId, values: unknown[], start: number, end: number];
