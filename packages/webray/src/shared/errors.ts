@@ -163,6 +163,14 @@ export class PendingCallsLimitExceededError extends RayError {
   }
 }
 
+/** A host could not prove it belongs to the cluster (or the other side could not), so no work or code was exchanged. */
+export class ClusterAuthError extends RayError {
+  override name = 'ClusterAuthError';
+  constructor(detail: string) {
+    super(`Cluster authentication failed: ${detail}. Every host must be given the same cluster id and join token (init({ cluster: { id, token } })).`);
+  }
+}
+
 /** The API was used wrongly (bad option, not initialised, ...). Thrown synchronously, never from a worker. */
 export class RayUsageError extends RayError {
   override name = 'RayUsageError';
@@ -188,6 +196,7 @@ const rayErrors: Record<string, ErrorFactory> = {
   ObjectMutatedError: (m, f) => withMessage(new ObjectMutatedError(f.objectId), m),
   PendingCallsLimitExceededError: (m) => withMessage(new PendingCallsLimitExceededError('', 0), m),
   RayUsageError: (m) => new RayUsageError(m),
+  ClusterAuthError: (m) => withMessage(new ClusterAuthError(''), m),
 };
 
 function withMessage<E extends Error>(e: E, message: string): E {

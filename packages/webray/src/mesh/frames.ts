@@ -1,0 +1,87 @@
+/**
+ * The host ↔ host wire: every control frame is one member of `Frame`, sent as JSON text; object
+ * bytes travel as binary chunk frames. Everything from the mesh is untrusted: `parseFrame` checks
+ * type, fields, sizes and ids before anything uses a frame, and says why it refused one.
+ */
+
+/** A host as the cluster knows it. */
+export interface HostInfo {
+  hostId: string;
+  /** CPU and custom resources it offers. */
+  resources: Record<string, number>;
+  /** Its task nodes (workers), addressable with { nodeId } scheduling. */
+  nodes: string[];
+}
+
+export type Frame =
+  // authentication (challenge–response on the join token; see auth.ts)
+  | { t: 'hello'; cluster: string; host: string; nonce: string }
+  | { t: 'challenge'; host: string; nonce: string; mac: string }
+  | { t: 'answer'; mac: string }
+  | { t: 'welcome' }
+  | { t: 'refused'; reason: string }
+  // membership
+  | { t: 'hb'; seq: number }
+  | { t: 'register'; host: HostInfo }
+  | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] };
+
+export type FrameType = Frame['t'];
+
+/** Control frames larger than this are refused before parsing. */
+export const MAX_FRAME_CHARS = 1 << 20;
+
+type Check = (v: unknown) => boolean;
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const HEX = /^[0-9a-f]{16,128}$/;
+const id: Check = (v) => typeof v === 'string' && ID.test(v);
+const hex: Check = (v) => typeof v === 'string' && HEX.test(v);
+const text = (max: number): Check => (v) => typeof v === 'string' && v.length <= max;
+const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const amount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const list = (each: Check, max: number): Check => (v) => Array.isArray(v) && v.length <= max && v.every(each);
+const record = (each: Check, max: number): Check => (v) =>
+  isPlain(v) && Object.keys(v).length <= max && Object.keys(v).every((k) => ID.test(k)) && Object.values(v).every(each);
+const shape = (fields: Record<string, Check>): Check => (v) =>
+  isPlain(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
+
+const specs: { [T in FrameType]: Record<string, Check> } = {
+  hello: { cluster: id, host: id, nonce: hex },
+  challenge: { host: id, nonce: hex, mac: hex },
+  answer: { mac: hex },
+  welcome: {},
+  refused: { reason: text(500) },
+  hb: { seq: count },
+  register: { host: hostInfo },
+  members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
+};
+
+export type Parsed = { ok: true; frame: Frame } | { ok: false; why: string };
+
+/** Validates one control frame's text. Unknown fields are ignored; missing or wrong ones refuse it. */
+export function parseFrame(text: string): Parsed {
+  if (text.length > MAX_FRAME_CHARS) return { ok: false, why: `frame of ${text.length} characters (the limit is ${MAX_FRAME_CHARS})` };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { ok: false, why: 'not JSON' };
+  }
+  if (!isPlain(v) || typeof v.t !== 'string' || !Object.prototype.hasOwnProperty.call(specs, v.t)) {
+    return { ok: false, why: `unknown frame type ${isPlain(v) ? JSON.stringify(v.t)?.slice(0, 40) : typeof v}` };
+  }
+  const spec = specs[v.t as FrameType];
+  for (const [k, check] of Object.entries(spec)) {
+    if (!check(v[k])) return { ok: false, why: `'${v.t}' frame with a bad '${k}'` };
+  }
+  return { ok: true, frame: v as unknown as Frame };
+}
+
+export function frameText(f: Frame): string {
+  return JSON.stringify(f);
+}

@@ -1,0 +1,72 @@
+/**
+ * A link between two hosts: one ordered, reliable channel carrying text (control frames, JSON)
+ * and bytes (object chunks). An RTCDataChannel (through PeerJS) and an in-memory pair are
+ * interchangeable behind it, so the mesh protocol is tested in one process.
+ */
+
+export type LinkData = string | Uint8Array;
+
+export interface Link {
+  send(data: LinkData): void;
+  /** The single receiver of incoming data. */
+  onData(receive: (data: LinkData) => void): void;
+  /** Called once when either side closes. */
+  onClose(closed: () => void): void;
+  close(): void;
+  /** Bytes queued and not yet sent (back-pressure for bulk transfers). */
+  readonly buffered: number;
+}
+
+/**
+ * Two connected in-memory links. Delivery is asynchronous (a macrotask later, in order), as on a
+ * network; bytes are copied, as a data channel would.
+ */
+export function memoryLinkPair(): [Link, Link] {
+  const a = new MemoryLink();
+  const b = new MemoryLink();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+class MemoryLink implements Link {
+  peer: MemoryLink | undefined;
+  private receive: ((d: LinkData) => void) | undefined;
+  private readonly early: LinkData[] = [];
+  private closedListeners: (() => void)[] = [];
+  private closed = false;
+  buffered = 0;
+
+  send(data: LinkData): void {
+    if (this.closed) throw new Error('link closed');
+    const copy = typeof data === 'string' ? data : data.slice();
+    const size = typeof copy === 'string' ? copy.length : copy.byteLength;
+    this.buffered += size;
+    const peer = this.peer!;
+    setTimeout(() => {
+      this.buffered -= size;
+      if (!peer.closed) peer.deliver(copy);
+    }, 0);
+  }
+
+  private deliver(d: LinkData): void {
+    if (this.receive) this.receive(d);
+    else this.early.push(d);
+  }
+
+  onData(receive: (data: LinkData) => void): void {
+    this.receive = receive;
+    for (const d of this.early.splice(0)) receive(d);
+  }
+
+  onClose(closed: () => void): void {
+    this.closedListeners.push(closed);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.closedListeners.splice(0)) l();
+    this.peer?.close();
+  }
+}
