@@ -63,10 +63,13 @@ class MemoryLink implements Link {
     this.closedListeners.push(closed);
   }
 
+  /** Closes gracefully, as a data channel does: what was sent before still arrives. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const l of this.closedListeners.splice(0)) l();
-    this.peer?.close();
+    setTimeout(() => {
+      for (const l of this.closedListeners.splice(0)) l();
+      this.peer?.close();
+    }, 0);
   }
 }

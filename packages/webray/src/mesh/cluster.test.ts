@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterMember, type Timers } from './cluster.js';
+import type { HostInfo } from './frames.js';
+import { MemorySignaling } from './signaling.js';
+
+/** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
+class ManualTimers implements Timers {
+  t = 0;
+  private readonly runs = new Set<() => void>();
+  now = () => this.t;
+  every(_ms: number, run: () => void): () => void {
+    this.runs.add(run);
+    return () => this.runs.delete(run);
+  }
+  tick(ms: number): void {
+    this.t += ms;
+    for (const r of this.runs) r();
+  }
+}
+
+const info = (hostId: string, resources: Record<string, number> = { CPU: 2 }): HostInfo => ({ hostId, resources, nodes: [`${hostId}.1`] });
+/** Lets links deliver what they carry (memory links deliver a macrotask later). */
+const settle = async (rounds = 20) => { for (let i = 0; i < rounds; i++) await new Promise((r) => setTimeout(r, 0)); };
+/** Waits until `cond` holds, letting deliveries run, at most 500 rounds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
+  expect(cond()).toBe(true);
+}
+
+let members: ClusterMember[] = [];
+afterEach(() => { for (const m of members) m.close(); members = []; });
+
+function member(signaling: MemorySignaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number> } = {}): ClusterMember {
+  const m = new ClusterMember({
+    cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
+    timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000,
+  });
+  members.push(m);
+  return m;
+}
+
+const ids = (m: ClusterMember) => m.hosts().map((h) => h.hostId).sort();
+
+describe('cluster membership', () => {
+  it('elects exactly one head when three hosts start at once, and every host learns all three', async () => {
+    const s = new MemorySignaling();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    await Promise.all([a!.join(), b!.join(), c!.join()]);
+    await until(() => [a, b, c].every((m) => ids(m!).length === 3));
+    expect([a, b, c].filter((m) => m!.isHead)).toHaveLength(1);
+    const head = [a, b, c].find((m) => m!.isHead)!.hostId;
+    expect([a, b, c].map((m) => m!.headId)).toEqual([head, head, head]);
+    expect(ids(a!)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses a host with a wrong token: it never becomes a member', async () => {
+    const s = new MemorySignaling();
+    const a = member(s, 'a');
+    await a.join();
+    const intruder = member(s, 'x', { token: 'wrong' });
+    await expect(intruder.join()).rejects.toThrow(/join token/);
+    await settle();
+    expect(ids(a)).toEqual(['a']);
+    expect(a.drops.reasons.some((r) => r.includes('does not know this cluster'))).toBe(true);
+  });
+
+  it('drops a host that leaves from every member at once', async () => {
+    const s = new MemorySignaling();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    b!.close();
+    await until(() => ids(a!).length === 2 && ids(c!).length === 2);
+    expect(ids(c!)).toEqual(['a', 'c']);
+  });
+
+  it('marks a silent host dead after deadAfterMs of heartbeats without it (no close event)', async () => {
+    const s = new MemorySignaling();
+    const clocks = { a: new ManualTimers(), b: new ManualTimers() };
+    const a = member(s, 'a', { timers: clocks.a });
+    const b = member(s, 'b', { timers: clocks.b });
+    await a.join();
+    await b.join();
+    await until(() => ids(a).length === 2);
+    // Both beat for a while: nobody is declared dead.
+    for (let i = 0; i < 20; i++) { clocks.a.tick(100); clocks.b.tick(100); await settle(3); }
+    expect(ids(a)).toEqual(['a', 'b']);
+    // b hangs: its heartbeats stop, its links stay open.
+    for (let i = 0; i < 12; i++) { clocks.a.tick(100); await settle(3); }
+    expect(ids(a)).toEqual(['a']);
+  });
+
+  it('elects a new head when the head leaves, and the others re-register with it', async () => {
+    const s = new MemorySignaling();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    expect(a!.isHead).toBe(true);
+    a!.close();
+    await until(() => [b, c].some((m) => m!.isHead) && ids(b!).length === 2 && ids(c!).length === 2);
+    expect([b, c].filter((m) => m!.isHead)).toHaveLength(1);
+    expect(ids(b!)).toEqual(['b', 'c']);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * A host's place in the cluster: it claims its own peer id, becomes the head by claiming
+ * `<cluster>-head` (fenced by an epoch) or registers with the head, links to every other member
+ * (authenticated both ways), and keeps each link alive with heartbeats. The head keeps the host
+ * table and tells everyone who is in; a member that leaves or goes silent is dropped within
+ * `deadAfterMs`.
+ */
+import { authenticateInitiator, authenticateResponder, type Credentials } from './auth.js';
+import { DropCounter, FrameChannel } from './channel.js';
+import type { Frame, HostInfo } from './frames.js';
+import type { Link } from './link.js';
+import type { Claim, Signaling } from './signaling.js';
+
+export interface ClusterOptions {
+  cluster: string;
+  token: string;
+  host: HostInfo;
+  signaling: Signaling;
+  /** How often each link carries a heartbeat. Default 500 ms. */
+  heartbeatMs?: number;
+  /** Silence after which a peer counts as dead. Default 3 s. */
+  deadAfterMs?: number;
+  /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
+  timers?: Timers;
+}
+
+export interface Timers {
+  now(): number;
+  every(ms: number, run: () => void): () => void;
+}
+
+const defaultTimers: Timers = {
+  now: () => performance.now(),
+  every: (ms, run) => { const t = setInterval(run, ms); return () => clearInterval(t); },
+};
+
+interface Peer {
+  info: HostInfo | undefined;
+  channel: FrameChannel;
+  lastSeen: number;
+}
+
+export const headPeerId = (cluster: string) => `${cluster}-head`;
+export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
+
+export class ClusterMember {
+  readonly drops = new DropCounter();
+  /** Authenticated links by host id. */
+  private readonly peers = new Map<string, Peer>();
+  /** Members as the head announced them (the head's own table when this host is the head). */
+  private members = new Map<string, HostInfo>();
+  private epoch = 0;
+  private head = '';
+  private claims: Claim[] = [];
+  private stopTimers: (() => void) | undefined;
+  private closed = false;
+  private readonly creds: Credentials;
+  private readonly timers: Timers;
+  private readonly listeners = new Set<(hosts: HostInfo[]) => void>();
+  /** Work frames from an authenticated member: the runtime's business. */
+  onWork: ((from: string, f: Frame) => void) | undefined;
+
+  constructor(private readonly o: ClusterOptions) {
+    this.creds = { cluster: o.cluster, host: o.host.hostId, token: o.token };
+    this.timers = o.timers ?? defaultTimers;
+  }
+
+  get hostId(): string {
+    return this.o.host.hostId;
+  }
+
+  get isHead(): boolean {
+    return this.head === this.hostId;
+  }
+
+  get headId(): string {
+    return this.head;
+  }
+
+  /** Every live member, this host included. */
+  hosts(): HostInfo[] {
+    return [...this.members.values()];
+  }
+
+  onMembers(listener: (hosts: HostInfo[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async join(): Promise<void> {
+    const own = await this.o.signaling.claim(hostPeerId(this.o.cluster, this.hostId), (l) => void this.accept(l));
+    if (!own) throw new Error(`host id ${this.hostId} is already in cluster ${this.o.cluster}`);
+    this.claims.push(own);
+    const hb = this.o.heartbeatMs ?? 500;
+    this.stopTimers = this.timers.every(hb, () => this.beat());
+    await this.electOrRegister();
+  }
+
+  /** Claims the head id, or registers with whoever holds it. */
+  private async electOrRegister(): Promise<void> {
+    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l));
+    if (claim) {
+      this.claims.push(claim);
+      this.head = this.hostId;
+      // A later head's epoch is larger: members ignore announcements from a deposed one.
+      this.epoch = Math.max(this.epoch + 1, Date.now());
+      this.members = new Map([[this.hostId, this.o.host]]);
+      this.announce();
+      return;
+    }
+    const ch = await this.open(headPeerId(this.o.cluster));
+    ch.send({ t: 'register', host: this.o.host });
+  }
+
+  /** Opens and authenticates a link to a peer id; resolves once it is usable. */
+  private async open(peerId: string): Promise<FrameChannel> {
+    const link = await this.o.signaling.connect(peerId);
+    const ch = new FrameChannel(link, this.drops);
+    const other = await authenticateInitiator(ch, this.creds);
+    this.adopt(other, ch);
+    return ch;
+  }
+
+  /** A link another host opened to us: usable only once it proves it knows the token. */
+  private async accept(link: Link): Promise<void> {
+    if (this.closed) { link.close(); return; }
+    const ch = new FrameChannel(link, this.drops);
+    try {
+      this.adopt(await authenticateResponder(ch, this.creds), ch);
+    } catch (e) {
+      this.drops.add(`refused a host: ${(e as Error).message}`);
+    }
+  }
+
+  private adopt(hostId: string, ch: FrameChannel): void {
+    const old = this.peers.get(hostId);
+    if (old && old.channel !== ch) old.channel.link.close();
+    const peer: Peer = { info: undefined, channel: ch, lastSeen: this.timers.now() };
+    this.peers.set(hostId, peer);
+    ch.onFrame((f) => this.receive(hostId, peer, f));
+    ch.link.onClose(() => this.lost(hostId, peer));
+  }
+
+  private receive(from: string, peer: Peer, f: Frame): void {
+    peer.lastSeen = this.timers.now();
+    switch (f.t) {
+      case 'hb':
+        return;
+      case 'register':
+        if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
+        peer.info = f.host;
+        this.members.set(from, f.host);
+        this.announce();
+        return;
+      case 'members':
+        if (f.epoch < this.epoch || f.head !== from) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        this.epoch = f.epoch;
+        this.head = f.head;
+        this.members = new Map(f.hosts.map((h) => [h.hostId, h]));
+        this.linkToMembers();
+        this.notify();
+        return;
+      default:
+        if (f.t === 'hello' || f.t === 'challenge' || f.t === 'answer' || f.t === 'welcome' || f.t === 'refused') {
+          this.drops.add(`handshake frame '${f.t}' on an open link`);
+          return;
+        }
+        this.onWork?.(from, f);
+    }
+  }
+
+  /** Members link pairwise; the smaller id opens the link, so each pair gets one. */
+  private linkToMembers(): void {
+    for (const id of this.members.keys()) {
+      if (id === this.hostId || this.peers.has(id) || this.hostId > id) continue;
+      void this.open(hostPeerId(this.o.cluster, id)).catch((e) => this.drops.add(`could not link to ${id}: ${(e as Error).message}`));
+    }
+  }
+
+  /** Head only: tells every member who is in. */
+  private announce(): void {
+    const f: Frame = { t: 'members', epoch: this.epoch, head: this.hostId, hosts: [...this.members.values()] };
+    for (const [id, p] of this.peers) if (this.members.has(id)) this.trySend(p, f);
+    this.notify();
+  }
+
+  private notify(): void {
+    const hosts = this.hosts();
+    for (const l of this.listeners) l(hosts);
+  }
+
+  private beat(): void {
+    const now = this.timers.now();
+    const dead = this.o.deadAfterMs ?? 3000;
+    for (const [id, p] of this.peers) {
+      if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
+      this.trySend(p, { t: 'hb', seq: Math.floor(now) });
+    }
+  }
+
+  private trySend(p: Peer, f: Frame): void {
+    try { p.channel.send(f); } catch { /* closing: noticed by its close event */ }
+  }
+
+  /** Sends a work frame to a member. */
+  send(hostId: string, f: Frame): void {
+    const p = this.peers.get(hostId);
+    if (!p) throw new Error(`no link to host ${hostId}`);
+    p.channel.send(f);
+  }
+
+  private lost(hostId: string, peer: Peer): void {
+    if (this.peers.get(hostId) !== peer) return;
+    this.peers.delete(hostId);
+    if (this.closed) return;
+    if (this.isHead) {
+      if (this.members.delete(hostId)) this.announce();
+      return;
+    }
+    if (hostId === this.head) {
+      // The head is gone: the first member to claim its id takes over.
+      this.head = '';
+      void this.electOrRegister().catch((e) => this.drops.add(`re-election: ${(e as Error).message}`));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimers?.();
+    for (const c of this.claims) c.release();
+    for (const p of this.peers.values()) p.channel.link.close();
+    this.peers.clear();
+  }
+}
