@@ -11,5 +11,8 @@ export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStr
 export {
   RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
   OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,
+  ClusterAuthError,
 } from './shared/errors.js';
 export { UnshippableFunctionError } from './shared/source.js';
+export { generateSubmitterKey } from './mesh/signing.js';
+export type { ClusterConfig } from './host/cluster-host.js';

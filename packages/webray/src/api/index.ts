@@ -8,6 +8,7 @@ import type { Resources } from '../shared/options.js';
 import { loadPlatform } from '../platform/detect.js';
 import type { Platform } from '../platform/types.js';
 import { HostRuntime } from '../host/runtime.js';
+import type { ClusterConfig } from '../host/cluster-host.js';
 import { apiNames, RayApi } from './api.js';
 import { currentCore, setCurrentCore } from './core.js';
 
@@ -34,6 +35,8 @@ export interface InitOptions {
   objectStoreChecks?: boolean;
   /** Values with at least this many bytes of typed arrays and strings go to the store. Default 100 KiB (as Ray). */
   maxInlineBytes?: number;
+  /** Join (or start) a cluster of hosts: same id and token on every host. */
+  cluster?: ClusterConfig;
   /** @internal A platform other than the detected one (tests). */
   platform?: Platform;
 }
@@ -47,29 +50,7 @@ export async function init(options: InitOptions = {}): Promise<void> {
   if (host || starting) throw new RayUsageError('webray is already initialised: call ray.shutdown() before calling ray.init() again.');
   if (currentCore()) throw new RayUsageError('ray.init() cannot be called inside a task or actor: the worker is already part of the cluster.');
   starting = (async () => {
-    const platform = options.platform ?? (await loadPlatform());
-    if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
-      isolationNoted = true;
-      console.info(
-        'webray: this page is not cross-origin isolated, so workers cannot share memory: there is no shared object store and large objects are copied between them. ' +
-        'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (the webray/vite plugin sets both).',
-      );
-    }
-    const numWorkers = options.numWorkers ?? Math.max(1, platform.cpuCount);
-    if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RayUsageError(`init: numWorkers must be an integer ≥ 1, got ${numWorkers}.`);
-    const h = new HostRuntime(platform, {
-      numWorkers,
-      resources: options.resources ?? {},
-      namespace: options.namespace ?? 'default',
-      taskLogSize: options.taskLogSize ?? 10_000,
-      apiNames,
-      store: {
-        initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
-        maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
-        inlineLimit: positive('maxInlineBytes', options.maxInlineBytes, 100 * 1024),
-        checks: options.objectStoreChecks ?? false,
-      },
-    }, newJobId());
+    const h = await createHost(options);
     setCurrentCore(h);
     try {
       await h.start();
@@ -81,6 +62,49 @@ export async function init(options: InitOptions = {}): Promise<void> {
     host = h;
   })();
   try { await starting; } finally { starting = undefined; }
+}
+
+/** A host runtime for these options, not yet started. */
+async function createHost(options: InitOptions): Promise<HostRuntime> {
+  const platform = options.platform ?? (await loadPlatform());
+  if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
+    isolationNoted = true;
+    console.info(
+      'webray: this page is not cross-origin isolated, so workers cannot share memory: there is no shared object store and large objects are copied between them. ' +
+      'Serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (the webray/vite plugin sets both).',
+    );
+  }
+  const numWorkers = options.numWorkers ?? Math.max(1, platform.cpuCount);
+  if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RayUsageError(`init: numWorkers must be an integer ≥ 1, got ${numWorkers}.`);
+  return new HostRuntime(platform, {
+    numWorkers,
+    resources: options.resources ?? {},
+    namespace: options.namespace ?? 'default',
+    taskLogSize: options.taskLogSize ?? 10_000,
+    apiNames,
+    cluster: options.cluster,
+    store: {
+      initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
+      maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
+      inlineLimit: positive('maxInlineBytes', options.maxInlineBytes, 100 * 1024),
+      checks: options.objectStoreChecks ?? false,
+    },
+  }, newJobId());
+}
+
+/**
+ * @internal A started host that this thread's API is not bound to: a host that only serves the
+ * cluster (runs others' work), e.g. several hosts in one process in tests.
+ */
+export async function startServingHost(options: InitOptions): Promise<HostRuntime> {
+  const h = await createHost(options);
+  try {
+    await h.start();
+  } catch (e) {
+    await h.shutdown();
+    throw e;
+  }
+  return h;
 }
 
 const MiB = 1024 * 1024;

@@ -8,11 +8,11 @@ import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
 import { encode, isJsonSafe, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
 import {
-  deserializeError, GetTimeoutError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
+  deserializeError, GetTimeoutError, NodeDiedError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
 } from '../shared/errors.js';
 import {
-  actorIdFor, argObjectId, childTaskId, driverTaskId, putObjectId, randomHex, returnObjectId, taskOfObject,
+  actorIdFor, argObjectId, childTaskId, driverTaskId, jobOf, putObjectId, randomHex, returnObjectId, taskOfObject,
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
@@ -24,10 +24,14 @@ import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
 import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
+import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
+import type { Frame, HostInfo } from '../mesh/frames.js';
 import { hostState } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
 export interface HostOptions {
+  /** Join a cluster of hosts (see ClusterConfig). */
+  cluster?: ClusterConfig;
   numWorkers: number;
   resources: Resources;
   namespace: string;
@@ -41,7 +45,7 @@ interface GetRequest extends Waiter {
   remaining: number;
 }
 
-export class HostRuntime implements CoreWorker {
+export class HostRuntime implements CoreWorker, ClusterRuntime {
   readonly jobId: string;
   readonly hostId: string;
   readonly nodeId: string;
@@ -60,6 +64,8 @@ export class HostRuntime implements CoreWorker {
   private closed = false;
   /** The shared object store; undefined where threads cannot share memory. */
   store: StoreOwner | undefined;
+  /** This host's membership of a cluster, if it joined one. */
+  cluster: ClusterHost | undefined;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
     this.jobId = jobId;
@@ -81,6 +87,13 @@ export class HostRuntime implements CoreWorker {
     const spawned = [];
     for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
     await Promise.all(spawned.map((n) => n.ready));
+    if (this.options.cluster) this.cluster = await ClusterHost.start(this, this.hostInfo(), this.options.cluster);
+  }
+
+  /** This host as the cluster sees it: its resources and task nodes. */
+  private hostInfo(): HostInfo {
+    const nodes = [...this.nodes.values()].filter((n) => n.kind === 'task').map((n) => n.id);
+    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes };
   }
 
   private spawnNode(kind: 'task' | 'actor', actorId: ActorId | null): NodeHandle {
@@ -186,7 +199,7 @@ export class HostRuntime implements CoreWorker {
     const returns: ObjectId[] = new Array(numReturns);
     for (let i = 0; i < numReturns; i++) returns[i] = returnObjectId(id, i);
     const t: TaskRecord = {
-      id, attempt: 0, type, fn, name, args, nested, argRefs, pinned, returns, parent, owner,
+      id, attempt: 0, type, fn, name, args, nested, argRefs, pinned, returns, parent, owner, remoteOwner: undefined,
       demand: { CPU: 1 }, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
       pendingDeps: 0, state: 'PENDING_ARGS_AVAIL', nodeId: null, actorId: null, method: undefined,
       children: undefined, cancelled: false, submittedAt: now(), startedAt: null, endedAt: null, error: undefined,
@@ -207,7 +220,8 @@ export class HostRuntime implements CoreWorker {
     this.tasks.set(t.id, t);
     const parent = this.tasks.get(t.parent);
     if (parent) (parent.children ??= []).push(t.id);
-    for (const r of t.returns) this.objects.create(r, t.owner, t).refs += refs;
+    // A task another host sent has its return objects there, with its owner.
+    if (t.remoteOwner === undefined) for (const r of t.returns) this.objects.create(r, t.owner, t).refs += refs;
     let lost: ObjectId | undefined;
     if (t.pinned) for (const id of t.pinned) { if (this.objects.get(id)) this.objects.pin(id); else lost ??= id; }
     if (lost !== undefined) {
@@ -237,6 +251,10 @@ export class HostRuntime implements CoreWorker {
   }
 
   private readonly enqueue = (t: TaskRecord): void => {
+    if (this.cluster && t.type === NORMAL && t.remoteOwner === undefined && this.sendsAnywhere(t)) {
+      const host = this.cluster.place(t, this.scheduler.pool.feasible(t.demand));
+      if (host) { this.sendRemote(t, host); return; }
+    }
     t.state = 'PENDING_NODE_ASSIGNMENT';
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
@@ -436,6 +454,7 @@ export class HostRuntime implements CoreWorker {
       this.scheduleDispatch();
     }
     if (t.cancelled) { this.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
+    if (t.remoteOwner !== undefined) { this.returnToOwner(t, values, nested, error, start, end); return; }
     if (values) {
       for (let i = 0; i < t.returns.length; i++) {
         const e = this.objects.get(t.returns[i]!);
@@ -481,6 +500,96 @@ export class HostRuntime implements CoreWorker {
     }
     if (t.pinned) for (const id of t.pinned) this.objects.unpin(id);
     this.log.add(t);
+  }
+
+  // ---- other hosts ------------------------------------------------------------------------
+
+  /** Can this task run on another host? Its arguments must be plain values (refs and stored objects stay here for now). */
+  private sendsAnywhere(t: TaskRecord): boolean {
+    if (t.nested) return false;
+    if (t.argRefs) for (const i of t.argRefs) { const e = this.objects.get(t.args[i] as string); if (!e || e.nested || e.place !== INLINE) return false; }
+    return true;
+  }
+
+  private sendRemote(t: TaskRecord, host: string): void {
+    const f: Extract<Frame, { t: 'task' }> = {
+      t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(this.resolvedArgs(t).args), nret: t.returns.length,
+      attempt: t.attempt, demand: t.demand,
+    };
+    const s = t.strategy;
+    if (typeof s === 'object') f.node = s.nodeId;
+    else if (s === 'SPREAD') f.spread = true;
+    t.state = 'SUBMITTED_TO_WORKER';
+    t.nodeId = host;
+    this.cluster!.sendTask(host, t.fn, f).catch((e) => {
+      if (t.nodeId === host && t.state === 'SUBMITTED_TO_WORKER') this.finish(t, serializeError(e));
+    });
+  }
+
+  /** A task another host sent: run it here as if submitted here, but its results go back to that host. */
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void {
+    const fn = this.functions.get(f.fn);
+    if (!fn || this.tasks.has(f.id) || this.closed) return;
+    const t = this.newTask(f.id, NORMAL, fn, f.name, undefined, { args, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
+    t.remoteOwner = from;
+    t.attempt = f.attempt;
+    t.demand = f.demand;
+    t.key = demandKey(f.demand);
+    t.strategy = f.node ? { nodeId: f.node, soft: false } : f.spread ? 'SPREAD' : 'DEFAULT';
+    t.retriesLeft = 0; // the owner retries
+    this.admit(t);
+  }
+
+  private returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void {
+    let out = values;
+    if (values && nested) {
+      // A result in this host's store crosses as bytes, then leaves the store.
+      if (values.some((v) => !isStoredMarker(v) || refsInside(v).length)) {
+        error = serializeError(new RayUsageError(`task ${t.name} ran on host ${this.hostId} and returned ObjectRefs or actor handles: results with refs do not cross hosts yet`));
+        out = undefined;
+      } else {
+        out = values.map((v) => this.readStored((v as { id: string }).id));
+      }
+      for (const v of values) if (isStoredMarker(v)) this.store?.store.delete((v as { id: string }).id);
+    }
+    this.cluster!.sendDone(t.remoteOwner!, t.id, error ? undefined : out, error, start, end);
+    this.finish(t, error);
+  }
+
+  /** A task this host owns ended on another host. */
+  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void {
+    const t = this.tasks.get(id);
+    if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER') return;
+    t.startedAt = start;
+    t.endedAt = end;
+    if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
+    if (error) {
+      if (this.shouldRetryException(t, error)) this.retry(t);
+      else this.finish(t, error);
+      return;
+    }
+    for (let i = 0; i < t.returns.length; i++) {
+      const e = this.objects.get(t.returns[i]!);
+      if (!e) continue;
+      const marker = this.store?.putLarge(e.id, values![i], []);
+      if (marker) this.objects.resolve(e, marker, true, [], IN_STORE);
+      else this.objects.resolve(e, values![i], false, undefined);
+    }
+    this.finish(t, undefined);
+  }
+
+  /** Members changed: tasks on a host that left are retried elsewhere, or fail. */
+  hostsChanged(hosts: HostInfo[]): void {
+    const live = new Set(hosts.map((h) => h.hostId));
+    for (const t of [...this.tasks.values()]) {
+      if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
+      if (t.type !== NORMAL) continue;
+      const host = t.nodeId;
+      t.nodeId = null;
+      if (t.retriesLeft !== 0) this.retry(t);
+      else this.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
+    }
+    this.scheduleDispatch();
   }
 
   // ---- driver API -------------------------------------------------------------------------
@@ -921,6 +1030,7 @@ export class HostRuntime implements CoreWorker {
     for (const n of nodes) n.alive = false;
     await Promise.all(nodes.map((n) => n.proc.terminate().catch(() => undefined)));
     this.nodes.clear();
+    this.cluster?.close();
     await this.store?.shutdown();
   }
 }

@@ -59,12 +59,24 @@ function storeState(h: HostRuntime): ObjectStoreState {
   return { shared: true, objects, objectBytes, usedBytes, heapBytes, maxBytes, spilled: s.spilledCount, restored: s.restoredCount, mutations: s.store.mutations };
 }
 
+/** This host's nodes, then the task nodes of the other hosts of its cluster. */
 function nodes(h: HostRuntime): NodeState[] {
-  return [...h.nodes.values()].map((n) => ({
+  const local: NodeState[] = [...h.nodes.values()].map((n) => ({
     nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
     actorId: n.actorId, tasksRunning: n.taskCount,
   }));
+  const remote: NodeState[] = (h.cluster?.others() ?? []).flatMap((host) => host.nodes.map((nodeId) => ({
+    nodeId, hostId: host.hostId, kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
+  })));
+  return [...local, ...remote];
+}
+
+/** Resources of every host of the cluster (this one alone when it is in none). */
+function clusterResources(h: HostRuntime): Record<string, number> {
+  const total: Record<string, number> = { ...h.scheduler.pool.total };
+  for (const host of h.cluster?.others() ?? []) for (const [k, v] of Object.entries(host.resources)) total[k] = (total[k] ?? 0) + v;
+  return total;
 }
 
 /**
@@ -97,7 +109,7 @@ export function hostState(h: HostRuntime, query: string, filter: StateFilter | u
     case 'actors': return select(actors(h), filter);
     case 'objects': return select(objects(h), filter);
     case 'nodes': return nodes(h);
-    case 'resources': return { ...h.scheduler.pool.total };
+    case 'resources': return clusterResources(h);
     case 'available': return { ...h.scheduler.pool.available };
     case 'timeline': return timeline(h);
     case 'store': return storeState(h);

@@ -25,6 +25,8 @@ export interface TaskRecord {
   parent: TaskId;
   /** The node (or 'driver') that submitted it: the owner of its returns. */
   owner: string;
+  /** Set on a task another host sent here to run: that host owns it, and gets its results. */
+  remoteOwner: string | undefined;
   demand: Resources;
   /** Scheduling class: tasks with the same demand share worker leases. */
   key: string;

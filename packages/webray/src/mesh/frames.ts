@@ -13,6 +13,9 @@ export interface HostInfo {
   nodes: string[];
 }
 
+/** A value as it crosses hosts: the object store's value codec, base64. */
+export type WireValue = string;
+
 export type Frame =
   // authentication (challenge–response on the join token; see auth.ts)
   | { t: 'hello'; cluster: string; host: string; nonce: string }
@@ -23,9 +26,16 @@ export type Frame =
   // membership
   | { t: 'hb'; seq: number }
   | { t: 'register'; host: HostInfo }
-  | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] };
+  | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
+  // work: a function entry signed by the submitter key, a task to run here, its result
+  | { t: 'fn'; d: FunctionDescriptor; sig: string }
+  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean }
+  | { t: 'done'; id: string; values?: WireValue; error?: SerializedError; start: number; end: number };
 
 export type FrameType = Frame['t'];
+
+import type { SerializedError } from '../shared/errors.js';
+import type { FunctionDescriptor } from '../shared/protocol.js';
 
 /** Control frames larger than this are refused before parsing. */
 export const MAX_FRAME_CHARS = 1 << 20;
@@ -48,6 +58,16 @@ function isPlain(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
 
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const wire: Check = (v) => typeof v === 'string' && v.length <= MAX_FRAME_CHARS && B64.test(v);
+const opt = (c: Check): Check => (v) => v === undefined || c(v);
+const descriptor: Check = (v) =>
+  isPlain(v) && id(v.id) && text(200)(v.name) && (
+    (v.kind === 'source' && text(512 * 1024)(v.source) && isPlain(v.bindings)) ||
+    (v.kind === 'module' && text(2000)(v.url) && text(200)(v.exportName))
+  );
+const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
+
 const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
 
 const specs: { [T in FrameType]: Record<string, Check> } = {
@@ -59,6 +79,9 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   hb: { seq: count },
   register: { host: hostInfo },
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
+  fn: { d: descriptor, sig: hex },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean') },
+  done: { id, values: opt(wire), error: opt(error), start: amount, end: amount },
 };
 
 export type Parsed = { ok: true; frame: Frame } | { ok: false; why: string };

@@ -1,0 +1,99 @@
+// Two hosts in one process, joined over the in-memory transport: the driver's host A (which holds
+// the submitter key) and a serving host B (join token only, like a volunteer tab) with a resource
+// A lacks. Real workers on both; only the links between hosts are in memory.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostRuntime } from '../host/runtime.js';
+import { MemorySignaling } from '../mesh/signaling.js';
+import * as ray from '../index.js';
+import { currentCore } from './core.js';
+import { startServingHost } from './index.js';
+
+let b: HostRuntime;
+let base: Omit<ray.ClusterConfig, 'submitterKey'>;
+let privateKey: string;
+
+/** Lets frames and heartbeats run until `cond` holds (bounded). */
+async function until(cond: () => Promise<boolean> | boolean, rounds = 2000): Promise<void> {
+  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
+  expect(await cond()).toBe(true);
+}
+
+beforeAll(async () => {
+  const keys = await ray.generateSubmitterKey();
+  privateKey = keys.privateKey;
+  base = { id: 'test-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  b = await startServingHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: base });
+  await ray.init({ numWorkers: 2, cluster: { ...base, submitterKey: privateKey } });
+  await until(async () => (await ray.nodes()).length >= 4);
+});
+
+afterAll(async () => {
+  await ray.shutdown();
+  await b?.shutdown();
+});
+
+const where = ray.remote(() => ({ hostId: ray.getRuntimeContext().hostId, nodeId: ray.getRuntimeContext().nodeId }));
+
+describe('two hosts as one cluster', () => {
+  it('list every host\'s nodes and resources cluster-wide', async () => {
+    const nodes = await ray.nodes();
+    expect(new Set(nodes.filter((n) => n.kind === 'task').map((n) => n.hostId))).toEqual(new Set([ray.getRuntimeContext().hostId, b.hostId]));
+    expect(await ray.clusterResources()).toMatchObject({ CPU: 4, webgpu: 1 });
+  });
+
+  it('run SPREAD tasks on both hosts', async () => {
+    const spread = where.options({ schedulingStrategy: 'SPREAD' });
+    const out = await ray.get(Array.from({ length: 200 }, () => spread.remote()));
+    const hosts = new Set(out.map((o) => o.hostId));
+    expect(hosts).toEqual(new Set([ray.getRuntimeContext().hostId, b.hostId]));
+    expect(out.filter((o) => o.hostId === b.hostId).length).toBeGreaterThan(50);
+  });
+
+  it('run a task on a chosen node of the other host ({ nodeId })', async () => {
+    const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
+    const got = await ray.get(where.options({ schedulingStrategy: { nodeId: target, soft: false } }).remote());
+    expect(got).toEqual({ hostId: b.hostId, nodeId: target });
+  });
+
+  it('run a task that needs a resource only the other host has there', async () => {
+    const got = await ray.get(where.options({ resources: { webgpu: 1 } }).remote());
+    expect(got.hostId).toBe(b.hostId);
+  });
+
+  it('bring back values of every type and errors with their cause from the other host', async () => {
+    const make = ray.remote((n: number) => ({ m: new Map([[1, new Set(['x'])]]), big: 2n ** 70n, a: new Float64Array(n).fill(0.5), u: undefined }))
+      .options({ resources: { webgpu: 1 } });
+    const v = await ray.get(make.remote(20_000)); // 160 KB: into A's store on arrival
+    expect(v.m).toEqual(new Map([[1, new Set(['x'])]]));
+    expect(v.big).toBe(2n ** 70n);
+    expect(v.a.length).toBe(20_000);
+    expect(v.a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect('u' in v).toBe(true);
+    const boom = ray.remote(function boom() { throw new RangeError('remote kaboom'); }).options({ resources: { webgpu: 1 } });
+    const err = await ray.get(boom.remote()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.RayTaskError);
+    expect((err as Error).cause).toBeInstanceOf(RangeError);
+    expect(((err as Error).cause as Error).message).toBe('remote kaboom');
+  });
+
+  it('refuses a host with a wrong token: it never joins and gets no work', async () => {
+    const err = await startServingHost({ numWorkers: 1, cluster: { ...base, token: 'guess' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.ClusterAuthError);
+    expect((await ray.nodes()).every((n) => n.hostId === ray.getRuntimeContext().hostId || n.hostId === b.hostId)).toBe(true);
+  });
+
+  it('runs no code that the submitter key did not sign', async () => {
+    // B has only the join token: it cannot sign, so its own tasks stay on B...
+    expect(b.cluster!.place({ demand: { CPU: 1 }, strategy: 'SPREAD' }, true)).toBeUndefined();
+    // ...and a forged function entry it pushes to A is dropped, with the task that uses it.
+    const a = ray.getRuntimeContext().hostId;
+    const evil = { kind: 'source' as const, id: 'fevil0000000000000001', name: 'evil', source: '() => 1', bindings: {} };
+    b.cluster!.member.send(a, { t: 'fn', d: evil, sig: '00'.repeat(64) });
+    b.cluster!.member.send(a, { t: 'task', id: 'deadbeef0000000000000001', fn: evil.id, name: 'evil', args: 'AAAA', nret: 1, attempt: 0, demand: { CPU: 1 } });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.drops.reasons.some((r) => r.includes('function evil from')));
+    expect(hostA.cluster!.member.drops.reasons.find((r) => r.includes('function evil from'))).toMatch(/is not signed by the submitter key/);
+    expect(hostA.functions.has(evil.id)).toBe(false);
+    expect((await ray.state.listTasks()).some((t) => t.name === 'evil')).toBe(false);
+  });
+});

@@ -1,0 +1,182 @@
+/**
+ * A host's work in the cluster: where a task goes (this host, or another one for SPREAD, a
+ * `{ nodeId }` there, or a resource only it has), shipping signed function entries before the
+ * first task that needs them, and turning task/done frames into the runtime's calls. Values
+ * cross hosts in the store's value codec.
+ */
+import { RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import type { Resources } from '../shared/options.js';
+import type { FunctionDescriptor } from '../shared/protocol.js';
+import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
+import type { Frame, HostInfo, WireValue } from '../mesh/frames.js';
+import type { Signaling } from '../mesh/signaling.js';
+import { Signer, Verifier } from '../mesh/signing.js';
+import { decodeValue, encodeValue } from '../store/value-codec.js';
+
+export interface ClusterConfig {
+  /** Cluster id: hosts with the same id and token form one cluster. */
+  id: string;
+  /** The join token (a secret; volunteers get it in the URL fragment). */
+  token: string;
+  /** The submitter key's public half (JWK text): only code it signed runs on this host. */
+  submitterPublicKey: string;
+  /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). */
+  submitterKey?: string;
+  /** @internal How hosts find each other (a PeerJS server in the browser; in-memory in tests). */
+  signaling: Signaling;
+  heartbeatMs?: number;
+  deadAfterMs?: number;
+}
+
+/** What the runtime offers the cluster side. */
+export interface ClusterRuntime {
+  readonly hostId: string;
+  registerFunction(fn: FunctionDescriptor): void;
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
+  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void;
+  hostsChanged(hosts: HostInfo[]): void;
+}
+
+/** What placement needs to know of a task. */
+export interface Placeable {
+  demand: Resources;
+  strategy: unknown;
+}
+
+export function toWire(v: unknown): WireValue {
+  const e = encodeValue(v);
+  const bytes = new Uint8Array(e.byteLength);
+  e.writeTo(bytes, 0);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function fromWire(w: WireValue): unknown {
+  const s = atob(w);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return decodeValue(bytes.buffer, 0, bytes.byteLength, true);
+}
+
+export class ClusterHost {
+  readonly member: ClusterMember;
+  /** Functions each host already has from us. */
+  private readonly shipped = new Map<string, Set<string>>();
+  /** Signature checks of function entries received (frames arrive in order: an entry before its tasks). */
+  private readonly verified = new Map<string, Promise<boolean>>();
+  private readonly signatures = new Map<string, Promise<string>>();
+  private spreadNext = 0;
+
+  private constructor(
+    private readonly rt: ClusterRuntime,
+    private readonly self: HostInfo,
+    options: ClusterOptions,
+    private readonly verifier: Verifier,
+    private readonly signer: Signer | undefined,
+  ) {
+    this.member = new ClusterMember(options);
+    this.member.onWork = (from, f) => this.receive(from, f);
+    this.member.onMembers((hosts) => rt.hostsChanged(hosts));
+  }
+
+  static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig): Promise<ClusterHost> {
+    const verifier = await Verifier.fromJwk(c.submitterPublicKey);
+    const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
+    const h = new ClusterHost(rt, self, {
+      cluster: c.id, token: c.token, host: self, signaling: c.signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs,
+    }, verifier, signer);
+    await h.member.join();
+    return h;
+  }
+
+  /** Other live hosts. */
+  others(): HostInfo[] {
+    return this.member.hosts().filter((h) => h.hostId !== this.self.hostId);
+  }
+
+  /**
+   * The host a ready task should run on, or undefined for this one. Only a host that can sign
+   * code sends work elsewhere.
+   */
+  place(t: Placeable, feasibleHere: boolean): string | undefined {
+    if (!this.signer) return undefined;
+    const others = this.others();
+    if (others.length === 0) return undefined;
+    const s = t.strategy;
+    if (typeof s === 'object' && s !== null && 'nodeId' in s) {
+      const target = (s as { nodeId: string }).nodeId;
+      return others.find((h) => h.nodes.includes(target))?.hostId;
+    }
+    if (!feasibleHere) return others.find((h) => covers(h.resources, t.demand))?.hostId;
+    if (s === 'SPREAD') {
+      // Round robin over every task node of the cluster: hosts get work in proportion to their nodes.
+      const all = [...this.self.nodes.map(() => this.self.hostId), ...others.flatMap((h) => h.nodes.map(() => h.hostId))];
+      const pick = all[this.spreadNext++ % all.length]!;
+      return pick === this.self.hostId ? undefined : pick;
+    }
+    return undefined;
+  }
+
+  /** Sends a task to another host, its function entry (signed) first if that host lacks it. */
+  async sendTask(host: string, fn: FunctionDescriptor, f: Extract<Frame, { t: 'task' }>): Promise<void> {
+    let known = this.shipped.get(host);
+    if (!known) this.shipped.set(host, (known = new Set()));
+    if (!known.has(fn.id)) {
+      let sig = this.signatures.get(fn.id);
+      if (!sig) this.signatures.set(fn.id, (sig = this.signer!.sign(fn)));
+      this.member.send(host, { t: 'fn', d: fn, sig: await sig });
+      known.add(fn.id);
+    }
+    this.member.send(host, f);
+  }
+
+  sendDone(host: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void {
+    let f: Frame;
+    try {
+      f = error ? { t: 'done', id, error, start, end } : { t: 'done', id, values: toWire(values), start, end };
+    } catch (e) {
+      f = { t: 'done', id, error: serializeError(e), start, end };
+    }
+    try { this.member.send(host, f); } catch { /* the owner left: nobody waits for this */ }
+  }
+
+  private receive(from: string, f: Frame): void {
+    switch (f.t) {
+      case 'fn': {
+        const check = this.verifier.verify(f.d, f.sig).then((ok) => {
+          if (ok) this.rt.registerFunction(f.d);
+          else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
+          return ok;
+        });
+        // A forged entry for an id does not shadow a genuine one that comes later.
+        const before = this.verified.get(f.d.id);
+        this.verified.set(f.d.id, before ? before.then((ok) => ok || check) : check);
+        return;
+      }
+      case 'task':
+        void (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
+          if (!ok) {
+            this.sendDone(from, f.id, undefined, serializeError(new RayUsageError(
+              `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
+            return;
+          }
+          this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
+        });
+        return;
+      case 'done':
+        this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.error, f.start, f.end);
+        return;
+      default:
+        this.member.drops.add(`unexpected '${f.t}' from ${from}`);
+    }
+  }
+
+  close(): void {
+    this.member.close();
+  }
+}
+
+function covers(have: Record<string, number>, need: Resources): boolean {
+  return Object.entries(need).every(([k, v]) => (have[k] ?? 0) >= v);
+}
