@@ -283,7 +283,7 @@ export interface ObjectState {
   pins: number;
   taskName: string;
   /** Where its value is: in the task's messages (small values), in the shared store, or spilled out of it. */
-  location: 'INLINE' | 'SHARED_MEMORY' | 'SPILLED';
+  location: 'INLINE' | 'SHARED_MEMORY' | 'SPILLED' | 'REMOTE';
 }
 
 export interface ObjectStoreState {

@@ -76,6 +76,53 @@ describe('two hosts as one cluster', () => {
     expect(((err as Error).cause as Error).message).toBe('remote kaboom');
   });
 
+  it('pulls a 32 MiB Float64Array made on the other host into this host\'s store, once for concurrent gets, and frees the other copy', async () => {
+    const hostA = currentCore() as HostRuntime;
+    const bObjectsBefore = b.store!.store.wasm.stats().objects;
+    const make = ray.remote((n: number) => Float64Array.from({ length: n }, (_, i) => i % 977)).options({ resources: { webgpu: 1 } });
+    const n = (32 * 1024 * 1024) / 8;
+    const ref = make.remote(n);
+    await ray.wait([ref]);
+    expect((await ray.state.listObjects()).find((o) => o.objectId === ref.id)?.location).toBe('REMOTE');
+    const before = hostA.cluster!.pulls!.bytesIn;
+    const [x, y] = await Promise.all([ray.get(ref), ray.get(ref)]);
+    const moved = hostA.cluster!.pulls!.bytesIn - before;
+    expect(moved).toBeGreaterThanOrEqual(n * 8);
+    expect(moved).toBeLessThan(n * 8 + 4096); // one transfer (value-codec header included), not two
+    expect(x.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(y.byteOffset).toBe(x.byteOffset);
+    let ok = true;
+    for (let i = 0; i < n; i += 4099) if (x[i] !== i % 977) ok = false;
+    expect(ok && x[n - 1] === (n - 1) % 977).toBe(true);
+    expect((await ray.state.listObjects()).find((o) => o.objectId === ref.id)?.location).toBe('SHARED_MEMORY');
+    await until(() => b.store!.store.wasm.stats().objects === bObjectsBefore);
+  });
+
+  it('passes an object made on the other host to a task here (pulled before the task runs)', async () => {
+    const make = ray.remote((n: number) => new Float64Array(n).fill(3)).options({ resources: { webgpu: 1 } });
+    const sum = ray.remote((a: Float64Array) => ({ s: a.reduce((p, v) => p + v, 0), host: ray.getRuntimeContext().hostId }));
+    const got = await ray.get(sum.remote(make.remote(100_000)));
+    expect(got).toEqual({ s: 300_000, host: ray.getRuntimeContext().hostId });
+  });
+
+  it('retries a task whose host left the cluster on a host that is still in', async () => {
+    const c = await startServingHost({ numWorkers: 1, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const slow = ray.remote(async () => {
+      await new Promise((r) => setTimeout(r, 1000)); // long enough to be running when its host goes
+      return { hostId: ray.getRuntimeContext().hostId, attempt: ray.getRuntimeContext().attempt };
+    }).options({ schedulingStrategy: { nodeId: cNode, soft: true } });
+    const ref = slow.remote();
+    await until(async () => (await ray.state.listTasks()).some((t) => t.name === 'anonymous' && t.nodeId === c.hostId && t.state === 'SUBMITTED_TO_WORKER'));
+    await c.shutdown();
+    const got = await ray.get(ref);
+    expect(got.hostId).not.toBe(c.hostId);
+    expect(got.attempt).toBe(1);
+    await until(async () => !(await ray.nodes()).some((n) => n.hostId === c.hostId));
+  });
+
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {
     const err = await startServingHost({ numWorkers: 1, cluster: { ...base, token: 'guess' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ray.ClusterAuthError);

@@ -12,6 +12,8 @@ import type { Frame, HostInfo, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { ObjectPulls } from './object-pulls.js';
 
 export interface ClusterConfig {
   /** Cluster id: hosts with the same id and token form one cluster. */
@@ -33,7 +35,7 @@ export interface ClusterRuntime {
   readonly hostId: string;
   registerFunction(fn: FunctionDescriptor): void;
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
-  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void;
+  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
 }
 
@@ -67,6 +69,10 @@ export class ClusterHost {
   private readonly verified = new Map<string, Promise<boolean>>();
   private readonly signatures = new Map<string, Promise<string>>();
   private spreadNext = 0;
+  /** Moves objects between this host's store and others'. */
+  readonly pulls: ObjectPulls | undefined;
+  /** Objects kept in this host's store for the host that owns them (results of its tasks), until it frees them. */
+  private readonly heldFor = new Map<string, string>();
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -74,18 +80,45 @@ export class ClusterHost {
     options: ClusterOptions,
     private readonly verifier: Verifier,
     private readonly signer: Signer | undefined,
+    private readonly store: ObjectStore | undefined,
   ) {
     this.member = new ClusterMember(options);
     this.member.onWork = (from, f) => this.receive(from, f);
-    this.member.onMembers((hosts) => rt.hostsChanged(hosts));
+    this.pulls = store && new ObjectPulls(store, this.member);
+    this.member.onBytes = (from, b) => {
+      if (this.pulls) this.pulls.chunk(from, b);
+      else this.member.drops.add(`bytes from ${from}, but this host has no object store`);
+    };
+    this.member.onMembers((hosts) => this.membersChanged(hosts));
   }
 
-  static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig): Promise<ClusterHost> {
+  private membersChanged(hosts: HostInfo[]): void {
+    const live = new Set(hosts.map((h) => h.hostId));
+    // What we kept for hosts that left is nobody's now; their transfers to us will not finish.
+    for (const [id, owner] of this.heldFor) if (!live.has(owner)) { this.heldFor.delete(id); this.store?.delete(id); }
+    if (this.pulls) for (const host of this.knownHosts) if (!live.has(host)) this.pulls.hostLost(host);
+    this.knownHosts = live;
+    this.rt.hostsChanged(hosts);
+  }
+
+  private knownHosts = new Set<string>();
+
+  /** Keeps object `id` (already in this store) for `owner`, which pulls and then frees it. */
+  holdFor(id: string, owner: string): void {
+    this.heldFor.set(id, owner);
+  }
+
+  /** Tells the host that kept objects for us that we are done with them. */
+  free(host: string, ids: string[]): void {
+    try { this.member.send(host, { t: 'free', ids }); } catch { /* it left: nothing to free */ }
+  }
+
+  static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling: c.signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs,
-    }, verifier, signer);
+    }, verifier, signer, store);
     await h.member.join();
     return h;
   }
@@ -95,13 +128,18 @@ export class ClusterHost {
     return this.member.hosts().filter((h) => h.hostId !== this.self.hostId);
   }
 
+  /** Other hosts this one has a link to (a new member is announced before it links to everyone). */
+  private reachable(): HostInfo[] {
+    return this.others().filter((h) => this.member.linked(h.hostId));
+  }
+
   /**
    * The host a ready task should run on, or undefined for this one. Only a host that can sign
    * code sends work elsewhere.
    */
   place(t: Placeable, feasibleHere: boolean): string | undefined {
     if (!this.signer) return undefined;
-    const others = this.others();
+    const others = this.reachable();
     if (others.length === 0) return undefined;
     const s = t.strategy;
     if (typeof s === 'object' && s !== null && 'nodeId' in s) {
@@ -131,10 +169,12 @@ export class ClusterHost {
     this.member.send(host, f);
   }
 
-  sendDone(host: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void {
+  /** A result for its owner: values inline, except those listed in `remote`, which stay here to be pulled. */
+  sendDone(host: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     let f: Frame;
     try {
       f = error ? { t: 'done', id, error, start, end } : { t: 'done', id, values: toWire(values), start, end };
+      if (!error && remote.length) f.remote = remote;
     } catch (e) {
       f = { t: 'done', id, error: serializeError(e), start, end };
     }
@@ -157,7 +197,7 @@ export class ClusterHost {
       case 'task':
         void (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
           if (!ok) {
-            this.sendDone(from, f.id, undefined, serializeError(new RayUsageError(
+            this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
               `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
             return;
           }
@@ -165,7 +205,21 @@ export class ClusterHost {
         });
         return;
       case 'done':
-        this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.error, f.start, f.end);
+        this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
+        return;
+      case 'pull':
+        if (this.pulls) void this.pulls.serve(from, f);
+        else this.member.send(from, { t: 'pulled', req: f.req, size: 0, error: 'this host has no object store' });
+        return;
+      case 'pulled':
+        this.pulls?.pulled(from, f);
+        return;
+      case 'free':
+        for (const id of f.ids) {
+          if (this.heldFor.get(id) !== from) continue;
+          this.heldFor.delete(id);
+          this.store?.delete(id);
+        }
         return;
       default:
         this.member.drops.add(`unexpected '${f.t}' from ${from}`);

@@ -11,10 +11,15 @@ export const PENDING = 0;
 export const READY = 1;
 export const FAILED = 2;
 
-/** Where a READY value's bytes are: in the entry, in the shared store, or spilled out of it. */
+/**
+ * Where a READY value's bytes are: in the entry, in the shared store, spilled out of it, or in
+ * another host's store (then `value` is `{ host, size }` until pulled). From SPILLED on, the
+ * bytes must be brought back before anyone reads them.
+ */
 export const INLINE = 0;
 export const IN_STORE = 1;
 export const SPILLED = 2;
+export const REMOTE = 3;
 
 export interface Waiter {
   /** Called once when the entry leaves PENDING. */
@@ -41,7 +46,7 @@ export interface ObjectEntry {
   contains: ObjectId[] | undefined;
   /** Set once the object was freed; late results for it are dropped. */
   freed: boolean;
-  place: typeof INLINE | typeof IN_STORE | typeof SPILLED;
+  place: typeof INLINE | typeof IN_STORE | typeof SPILLED | typeof REMOTE;
 }
 
 export class ObjectTable {
@@ -72,7 +77,7 @@ export class ObjectTable {
    * Seals a value. A second seal of the same id is a no-op, as in Ray (retries re-create the same
    * ids). `place`: IN_STORE when `value` is the marker of bytes in the shared store.
    */
-  resolve(e: ObjectEntry, value: unknown, nested: boolean, contains: ObjectId[] | undefined, place: typeof INLINE | typeof IN_STORE = INLINE): void {
+  resolve(e: ObjectEntry, value: unknown, nested: boolean, contains: ObjectId[] | undefined, place: ObjectEntry['place'] = INLINE): void {
     if (e.state !== PENDING || e.freed) return;
     e.state = READY;
     e.place = place;

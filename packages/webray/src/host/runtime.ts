@@ -6,7 +6,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
+import { encode, isJsonSafe, isPrimitive, isStoredMarker, makeStoredMarker, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, NodeDiedError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
@@ -22,7 +22,7 @@ import { LocalScheduler } from '../scheduler/local.js';
 import { messagesOf, type Batch } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
-import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
+import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
@@ -83,11 +83,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   async start(): Promise<void> {
     this.store = await StoreOwner.create(this.options.store, this.platform.spillTarget(this.hostId), this.objects);
-    if (this.store) this.objects.onFree = this.store.freed.bind(this.store);
+    this.objects.onFree = (e) => this.bytesFreed(e);
     const spawned = [];
     for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
     await Promise.all(spawned.map((n) => n.ready));
-    if (this.options.cluster) this.cluster = await ClusterHost.start(this, this.hostInfo(), this.options.cluster);
+    if (this.options.cluster) this.cluster = await ClusterHost.start(this, this.hostInfo(), this.options.cluster, this.store?.store);
   }
 
   /** This host as the cluster sees it: its resources and task nodes. */
@@ -235,9 +235,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         if (e.state === PENDING) {
           t.pendingDeps++;
           this.objects.addWaiter(e, { settled: (d) => this.depSettled(t, d, onReady) });
-        } else if (e.place === SPILLED) {
+        } else if (e.place >= SPILLED) {
           t.pendingDeps++;
-          this.store!.restore(e).then(() => this.depSettled(t, e, onReady), (err) => this.finish(t, serializeError(err)));
+          this.resident(e).then(() => this.depSettled(t, e, onReady), (err) => this.finish(t, serializeError(err)));
         }
       }
     }
@@ -247,6 +247,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   private depSettled(t: TaskRecord, d: ObjectEntry, onReady: (t: TaskRecord) => void): void {
     if (t.state !== 'PENDING_ARGS_AVAIL') return;
     if (d.state === FAILED) { this.finish(t, d.error!); return; }
+    // Made on another host (or spilled meanwhile): its bytes come here first.
+    if (d.place >= SPILLED) { this.resident(d).then(() => this.depSettled(t, d, onReady), (err) => this.finish(t, serializeError(err))); return; }
     if (--t.pendingDeps === 0) onReady(t);
   }
 
@@ -255,10 +257,14 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       const host = this.cluster.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
     }
+    this.enqueueHere(t);
+  };
+
+  private enqueueHere(t: TaskRecord): void {
     t.state = 'PENDING_NODE_ASSIGNMENT';
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
-  };
+  }
 
   private scheduleDispatch(): void {
     if (this.dispatchQueued) return;
@@ -417,12 +423,15 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     };
     const w: GetRequest = {
       remaining: 0,
-      settled: (e) => { if (e.state === FAILED || --w.remaining === 0) { w.remaining = -1; send(); } },
+      settled: (e) => {
+        if (e.state !== FAILED && e.place >= SPILLED) { this.resident(e).then(() => w.settled(e), () => w.settled(e)); return; }
+        if (e.state === FAILED || --w.remaining === 0) { w.remaining = -1; send(); }
+      },
     };
     for (const id of ids) {
       const e = this.objects.get(id);
       if (e?.state === PENDING) { w.remaining++; this.objects.addWaiter(e, w); }
-      else if (e?.place === SPILLED) { w.remaining++; this.store!.restore(e).then(() => w.settled(e), () => w.settled(e)); }
+      else if (e && e.place >= SPILLED) { w.remaining++; this.resident(e).then(() => w.settled(e), () => w.settled(e)); }
     }
     if (w.remaining === 0) send();
   }
@@ -521,8 +530,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     else if (s === 'SPREAD') f.spread = true;
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = host;
-    this.cluster!.sendTask(host, t.fn, f).catch((e) => {
-      if (t.nodeId === host && t.state === 'SUBMITTED_TO_WORKER') this.finish(t, serializeError(e));
+    this.cluster!.sendTask(host, t.fn, f).catch(() => {
+      // The link went between placement and sending: run it here instead.
+      if (t.nodeId !== host || t.state !== 'SUBMITTED_TO_WORKER') return;
+      t.nodeId = null;
+      this.enqueueHere(t);
     });
   }
 
@@ -542,22 +554,48 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   private returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void {
     let out = values;
+    const remote: { i: number; size: number }[] = [];
     if (values && nested) {
-      // A result in this host's store crosses as bytes, then leaves the store.
       if (values.some((v) => !isStoredMarker(v) || refsInside(v).length)) {
+        for (const v of values) if (isStoredMarker(v)) this.store?.store.delete((v as { id: string }).id);
         error = serializeError(new RayUsageError(`task ${t.name} ran on host ${this.hostId} and returned ObjectRefs or actor handles: results with refs do not cross hosts yet`));
         out = undefined;
       } else {
-        out = values.map((v) => this.readStored((v as { id: string }).id));
+        // Results in this host's store stay here until the owner pulls and frees them.
+        out = values.map((v, i) => {
+          const m = v as { id: string; size: number };
+          this.cluster!.holdFor(m.id, t.remoteOwner!);
+          remote.push({ i, size: m.size });
+          return null;
+        });
       }
-      for (const v of values) if (isStoredMarker(v)) this.store?.store.delete((v as { id: string }).id);
     }
-    this.cluster!.sendDone(t.remoteOwner!, t.id, error ? undefined : out, error, start, end);
+    this.cluster!.sendDone(t.remoteOwner!, t.id, error ? undefined : out, remote, error, start, end);
     this.finish(t, error);
   }
 
+  /** Brings an object's bytes here: from the spill target, or from the host that has them. */
+  private resident(e: ObjectEntry): Promise<void> {
+    if (e.place === SPILLED) return this.store!.restore(e);
+    if (e.place !== REMOTE) return Promise.resolve();
+    const { host, size } = e.value as { host: string; size: number };
+    if (!this.cluster?.pulls) return Promise.reject(new ObjectLostError(e.id, `it is on host ${host}, and this host cannot pull objects (no store or no cluster)`));
+    return this.cluster.pulls.pull(host, e.id).then(() => {
+      if (e.place !== REMOTE) return;
+      e.place = IN_STORE;
+      e.value = makeStoredMarker(e.id, size, []);
+      this.cluster!.free(host, [e.id]);
+    });
+  }
+
+  /** The owner freed an object whose bytes are not in its entry. */
+  private bytesFreed(e: ObjectEntry): void {
+    if (e.place === REMOTE) this.cluster?.free((e.value as { host: string }).host, [e.id]);
+    else this.store?.freed(e);
+  }
+
   /** A task this host owns ended on another host. */
-  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, error: SerializedError | undefined, start: number, end: number): void {
+  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     const t = this.tasks.get(id);
     if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER') return;
     t.startedAt = start;
@@ -568,9 +606,15 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       else this.finish(t, error);
       return;
     }
+    for (const r of remote) {
+      const e = this.objects.get(t.returns[r.i]!);
+      // Kept on the host that ran the task; pulled when someone here needs it.
+      if (e) this.objects.resolve(e, { host: from, size: r.size }, true, [], REMOTE);
+      else this.cluster!.free(from, [t.returns[r.i]!]);
+    }
     for (let i = 0; i < t.returns.length; i++) {
       const e = this.objects.get(t.returns[i]!);
-      if (!e) continue;
+      if (!e || e.state !== PENDING) continue;
       const marker = this.store?.putLarge(e.id, values![i], []);
       if (marker) this.objects.resolve(e, marker, true, [], IN_STORE);
       else this.objects.resolve(e, values![i], false, undefined);
@@ -612,6 +656,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         settled: (e) => {
           if (done) return;
           if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
+          if (e.place >= SPILLED) { this.resident(e).then(() => w.settled(e), (err) => fail(err)); return; }
           if (--w.remaining === 0) {
             done = true;
             if (timer !== undefined) clearTimeout(timer);
@@ -623,12 +668,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       for (let i = 0; i < ids.length; i++) {
         const e = this.objects.get(ids[i]!);
         if (!e) { fail(new ObjectLostError(ids[i]!, 'it was freed (no ObjectRef referred to it any more)')); return; }
-        if (e.state === READY && e.place !== SPILLED) out[i] = this.valueOf(e, caller);
+        if (e.state === READY && e.place < SPILLED) out[i] = this.valueOf(e, caller);
         else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
         else if (e.state === READY) {
           out[i] = unset;
           w.remaining++;
-          this.store!.restore(e).then(() => w.settled(e), (err) => fail(err));
+          this.resident(e).then(() => w.settled(e), (err) => fail(err));
         } else {
           out[i] = unset;
           w.remaining++;

@@ -1,7 +1,7 @@
 /** The state API and timeline, read from the host's tables and task log. */
 import type { ActorState, NodeState, ObjectState, ObjectStoreState, TaskState, TraceEvent } from '../api/api.js';
 import type { StateFilter } from '../api/core.js';
-import { FAILED, IN_STORE, READY, SPILLED } from './objects.js';
+import { FAILED, IN_STORE, READY, REMOTE, SPILLED } from './objects.js';
 import type { HostRuntime } from './runtime.js';
 import { ACTOR_CREATION, ACTOR_TASK, type TaskView } from './task-record.js';
 
@@ -47,7 +47,7 @@ function* objects(h: HostRuntime): IterableIterator<ObjectState> {
     yield {
       objectId: e.id, owner: e.owner, state: e.state === READY ? 'READY' : e.state === FAILED ? 'FAILED' : 'PENDING',
       refCount: e.refs, pins: e.pins, taskName: e.task?.name ?? '',
-      location: e.place === IN_STORE ? 'SHARED_MEMORY' : e.place === SPILLED ? 'SPILLED' : 'INLINE',
+      location: e.place === IN_STORE ? 'SHARED_MEMORY' : e.place === SPILLED ? 'SPILLED' : e.place === REMOTE ? 'REMOTE' : 'INLINE',
     };
   }
 }

@@ -59,6 +59,8 @@ export class ClusterMember {
   private readonly listeners = new Set<(hosts: HostInfo[]) => void>();
   /** Work frames from an authenticated member: the runtime's business. */
   onWork: ((from: string, f: Frame) => void) | undefined;
+  /** Binary chunks from a member (object transfers). */
+  onBytes: ((from: string, bytes: Uint8Array) => void) | undefined;
 
   constructor(private readonly o: ClusterOptions) {
     this.creds = { cluster: o.cluster, host: o.host.hostId, token: o.token };
@@ -138,6 +140,7 @@ export class ClusterMember {
     const peer: Peer = { info: undefined, channel: ch, lastSeen: this.timers.now() };
     this.peers.set(hostId, peer);
     ch.onFrame((f) => this.receive(hostId, peer, f));
+    ch.onBytes((b) => { peer.lastSeen = this.timers.now(); this.onBytes?.(hostId, b); });
     ch.link.onClose(() => this.lost(hostId, peer));
   }
 
@@ -207,6 +210,22 @@ export class ClusterMember {
     const p = this.peers.get(hostId);
     if (!p) throw new Error(`no link to host ${hostId}`);
     p.channel.send(f);
+  }
+
+  /** Is there an authenticated link to this host now? */
+  linked(hostId: string): boolean {
+    return this.peers.has(hostId);
+  }
+
+  sendBytes(hostId: string, bytes: Uint8Array): void {
+    const p = this.peers.get(hostId);
+    if (!p) throw new Error(`no link to host ${hostId}`);
+    p.channel.sendBytes(bytes);
+  }
+
+  /** Resolves once the link to `hostId` has at most `bytes` queued (back-pressure). */
+  drained(hostId: string, bytes: number): Promise<void> {
+    return this.peers.get(hostId)?.channel.link.drained(bytes) ?? Promise.resolve();
   }
 
   private lost(hostId: string, peer: Peer): void {

@@ -30,7 +30,16 @@ export type Frame =
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
   | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean }
-  | { t: 'done'; id: string; values?: WireValue; error?: SerializedError; start: number; end: number };
+  | { t: 'done'; id: string; values?: WireValue; remote?: { i: number; size: number }[]; error?: SerializedError; start: number; end: number }
+  // objects: a pull of an object's bytes (then binary chunks: see CHUNK_HEADER), and the owner's free
+  | { t: 'pull'; req: number; id: string }
+  | { t: 'pulled'; req: number; size: number; error?: string }
+  | { t: 'free'; ids: string[] };
+
+/** A binary chunk: [u32 1][u32 req][u32 offset][u32 0] then its bytes. */
+export const CHUNK_HEADER = 16;
+/** SCTP on loopback takes messages up to 256 KiB. */
+export const MAX_CHUNK = 256 * 1024 - CHUNK_HEADER;
 
 export type FrameType = Frame['t'];
 
@@ -81,7 +90,10 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
   task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean') },
-  done: { id, values: opt(wire), error: opt(error), start: amount, end: amount },
+  done: { id, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
+  pull: { req: count, id },
+  pulled: { req: count, size: count, error: opt(text(1000)) },
+  free: { ids: list(id, 10_000) },
 };
 
 export type Parsed = { ok: true; frame: Frame } | { ok: false; why: string };

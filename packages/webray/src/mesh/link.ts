@@ -15,6 +15,8 @@ export interface Link {
   close(): void;
   /** Bytes queued and not yet sent (back-pressure for bulk transfers). */
   readonly buffered: number;
+  /** Resolves once at most `bytes` are queued (or the link closed). */
+  drained(bytes: number): Promise<void>;
 }
 
 /**
@@ -36,6 +38,19 @@ class MemoryLink implements Link {
   private closedListeners: (() => void)[] = [];
   private closed = false;
   buffered = 0;
+  private readonly drainWaiters: { bytes: number; resolve: () => void }[] = [];
+
+  drained(bytes: number): Promise<void> {
+    if (this.buffered <= bytes || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ bytes, resolve }));
+  }
+
+  private wakeDrained(): void {
+    for (let i = this.drainWaiters.length - 1; i >= 0; i--) {
+      const w = this.drainWaiters[i]!;
+      if (this.buffered <= w.bytes || this.closed) { this.drainWaiters.splice(i, 1); w.resolve(); }
+    }
+  }
 
   send(data: LinkData): void {
     if (this.closed) throw new Error('link closed');
@@ -46,6 +61,7 @@ class MemoryLink implements Link {
     setTimeout(() => {
       this.buffered -= size;
       if (!peer.closed) peer.deliver(copy);
+      this.wakeDrained();
     }, 0);
   }
 
@@ -68,6 +84,7 @@ class MemoryLink implements Link {
     if (this.closed) return;
     this.closed = true;
     setTimeout(() => {
+      this.wakeDrained();
       for (const l of this.closedListeners.splice(0)) l();
       this.peer?.close();
     }, 0);

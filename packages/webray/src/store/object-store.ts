@@ -70,6 +70,42 @@ export class ObjectStore {
     return { size };
   }
 
+  /**
+   * Starts writing an object whose encoded bytes arrive in pieces (a pull from another host):
+   * the address to write at, 'exists', or 'full'. Finish with `seal`, or `abort` on failure.
+   */
+  beginWrite(id: string, size: number, pinned = true): number | 'exists' | 'full' {
+    let e = this.wasm.create(id, size, META_VALUE, pinned);
+    if (e === 'full' && this.makeRoom(size)) e = this.wasm.create(id, size, META_VALUE, pinned);
+    return typeof e === 'string' ? e : e.data;
+  }
+
+  writeAt(address: number, bytes: Uint8Array): void {
+    this.wasm.bytes().set(bytes, address);
+  }
+
+  seal(id: string, address: number, size: number): void {
+    this.wasm.seal(id, this.options.checks ? this.wasm.checksum(address, size) : 0);
+  }
+
+  abort(id: string): void {
+    this.wasm.abort(id);
+  }
+
+  /**
+   * An object's encoded bytes as a view of shared memory, held until `done` is called (for
+   * sending it to another host in chunks). Undefined if it is not here.
+   */
+  holdBytes(id: string): { bytes: Uint8Array; done: () => void } | undefined {
+    const e = this.wasm.get(id);
+    if (typeof e === 'string') return undefined;
+    let held = true;
+    return {
+      bytes: this.wasm.bytes().subarray(e.data, e.data + e.size),
+      done: () => { if (held) { held = false; this.wasm.release(id); } },
+    };
+  }
+
   /** Raw bytes of a spilled object back in the store (pinned, as a primary copy). */
   writeBytes(id: string, bytes: Uint8Array, pinned = true): PutResult {
     return this.write(id, { byteLength: bytes.byteLength, writeTo: (to, at) => to.set(bytes, at) }, pinned);

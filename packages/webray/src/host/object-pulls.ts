@@ -1,0 +1,134 @@
+/**
+ * Moving objects between hosts: a host pulls an object's encoded bytes from the host that has
+ * it, in chunks on the link, and writes them straight into its own store; the sender waits
+ * for the link to drain (Chromium refuses sends past a 16 MiB queue) and copies each chunk out
+ * of shared memory (data channels refuse shared views). Concurrent pulls of one object share
+ * one transfer.
+ */
+import { ObjectLostError, ObjectStoreFullError } from '../shared/errors.js';
+import type { ClusterMember } from '../mesh/cluster.js';
+import { CHUNK_HEADER, MAX_CHUNK, type Frame } from '../mesh/frames.js';
+import type { ObjectStore } from '../store/object-store.js';
+
+/** Bytes a sender lets queue on a link before waiting. */
+const MAX_QUEUED = 4 * 1024 * 1024;
+const CHUNK = 1;
+
+interface Incoming {
+  host: string;
+  id: string;
+  size: number;
+  address: number;
+  received: number;
+  /** Set once `pulled` said the size and the write began. */
+  writing: boolean;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+export class ObjectPulls {
+  private readonly incoming = new Map<number, Incoming>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private nextReq = 1;
+  /** Bytes moved, each way (for the state API and benchmarks). */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(private readonly store: ObjectStore, private readonly member: ClusterMember) {}
+
+  /** Fetches object `id` from `host` into this host's store. */
+  pull(host: string, id: string): Promise<void> {
+    let p = this.inFlight.get(id);
+    if (p) return p;
+    p = new Promise<void>((resolve, reject) => {
+      const req = this.nextReq++;
+      this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, resolve, reject });
+      this.member.send(host, { t: 'pull', req, id });
+    }).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, p);
+    return p;
+  }
+
+  /** The other host answered a pull: the object's size (chunks follow), or why it cannot send it. */
+  pulled(from: string, f: Extract<Frame, { t: 'pulled' }>): void {
+    const inc = this.incoming.get(f.req);
+    if (!inc || inc.host !== from || inc.writing) { this.member.drops.add(`'pulled' for no pull of ours from ${from}`); return; }
+    if (f.error !== undefined) { this.fail(f.req, new ObjectLostError(inc.id, `host ${from} could not send it: ${f.error}`)); return; }
+    const at = this.store.beginWrite(inc.id, f.size);
+    if (at === 'full') { this.fail(f.req, new ObjectStoreFullError(`no room for ${f.size} bytes of object ${inc.id} pulled from host ${from}`)); return; }
+    if (at === 'exists') {
+      // Already here (another path brought it): let the chunks be dropped.
+      this.incoming.delete(f.req);
+      inc.resolve();
+      return;
+    }
+    Object.assign(inc, { size: f.size, address: at, writing: true });
+    if (f.size === 0) this.complete(f.req, inc);
+  }
+
+  /** A chunk: [u32 1][u32 req][u32 offset][u32 0] + bytes, in order. */
+  chunk(from: string, b: Uint8Array): void {
+    if (b.byteLength < CHUNK_HEADER) { this.member.drops.add(`short chunk from ${from}`); return; }
+    const h = new DataView(b.buffer, b.byteOffset, CHUNK_HEADER);
+    const req = h.getUint32(4, true);
+    const offset = h.getUint32(8, true);
+    const inc = this.incoming.get(req);
+    if (h.getUint32(0, true) !== CHUNK || !inc || inc.host !== from || !inc.writing) { this.member.drops.add(`chunk for no transfer from ${from}`); return; }
+    const body = b.subarray(CHUNK_HEADER);
+    if (offset !== inc.received || offset + body.byteLength > inc.size) {
+      this.member.drops.add(`chunk out of order or past the end from ${from}`);
+      this.fail(req, new ObjectLostError(inc.id, `host ${from} sent a malformed transfer`));
+      return;
+    }
+    this.store.writeAt(inc.address + offset, body);
+    inc.received += body.byteLength;
+    this.bytesIn += body.byteLength;
+    if (inc.received === inc.size) this.complete(req, inc);
+  }
+
+  private complete(req: number, inc: Incoming): void {
+    this.incoming.delete(req);
+    this.store.seal(inc.id, inc.address, inc.size);
+    inc.resolve();
+  }
+
+  private fail(req: number, e: Error): void {
+    const inc = this.incoming.get(req);
+    if (!inc) return;
+    this.incoming.delete(req);
+    if (inc.writing) this.store.abort(inc.id);
+    inc.reject(e);
+  }
+
+  /** Another host pulls an object this host has. */
+  async serve(from: string, f: Extract<Frame, { t: 'pull' }>): Promise<void> {
+    const held = this.store.holdBytes(f.id);
+    if (!held) { this.member.send(from, { t: 'pulled', req: f.req, size: 0, error: 'it is not in this host\'s store' }); return; }
+    try {
+      const { bytes } = held;
+      this.member.send(from, { t: 'pulled', req: f.req, size: bytes.byteLength });
+      for (let offset = 0; offset < bytes.byteLength; offset += MAX_CHUNK) {
+        await this.member.drained(from, MAX_QUEUED);
+        const body = bytes.subarray(offset, Math.min(bytes.byteLength, offset + MAX_CHUNK));
+        // A fresh, unshared buffer: header then a copy of the bytes out of shared memory.
+        const frame = new Uint8Array(CHUNK_HEADER + body.byteLength);
+        const h = new DataView(frame.buffer);
+        h.setUint32(0, CHUNK, true);
+        h.setUint32(4, f.req, true);
+        h.setUint32(8, offset, true);
+        frame.set(body, CHUNK_HEADER);
+        this.member.sendBytes(from, frame);
+        this.bytesOut += body.byteLength;
+      }
+    } catch {
+      // The link closed mid-transfer: the puller sees its host leave and fails the pull.
+    } finally {
+      held.done();
+    }
+  }
+
+  /** A host left: its transfers to us fail. */
+  hostLost(host: string): void {
+    for (const [req, inc] of this.incoming) if (inc.host === host) this.fail(req, new ObjectLostError(inc.id, `host ${host} left the cluster during the transfer`));
+  }
+}
