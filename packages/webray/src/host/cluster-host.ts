@@ -10,6 +10,7 @@ import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
 import type { Frame, HostInfo, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
+import { PeerSignaling, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -24,8 +25,12 @@ export interface ClusterConfig {
   submitterPublicKey: string;
   /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). */
   submitterKey?: string;
-  /** @internal How hosts find each other (a PeerJS server in the browser; in-memory in tests). */
-  signaling: Signaling;
+  /** The PeerJS server hosts meet through (the `peer` package runs one: `{ host: '127.0.0.1', port, path }`). */
+  signal?: SignalServer;
+  /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
+  iceServers?: RTCIceServer[];
+  /** @internal Another way for hosts to find each other (in-memory, in tests). */
+  signaling?: Signaling;
   heartbeatMs?: number;
   deadAfterMs?: number;
 }
@@ -116,8 +121,10 @@ export class ClusterHost {
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
+    if (!c.signaling && !c.signal) throw new RayUsageError('init: cluster.signal is required: the PeerJS server hosts meet through, e.g. { host: \'127.0.0.1\', port: 9000, path: \'/\' }.');
+    const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
     const h = new ClusterHost(rt, self, {
-      cluster: c.id, token: c.token, host: self, signaling: c.signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs,
+      cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs,
     }, verifier, signer, store);
     await h.member.join();
     return h;

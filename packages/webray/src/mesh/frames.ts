@@ -38,8 +38,8 @@ export type Frame =
 
 /** A binary chunk: [u32 1][u32 req][u32 offset][u32 0] then its bytes. */
 export const CHUNK_HEADER = 16;
-/** SCTP on loopback takes messages up to 256 KiB. */
-export const MAX_CHUNK = 256 * 1024 - CHUNK_HEADER;
+/** 64 KiB messages: every WebRTC stack here takes them (Chromium's SCTP allows 256 KiB, not all polyfills do). */
+export const MAX_CHUNK = 64 * 1024 - CHUNK_HEADER;
 
 export type FrameType = Frame['t'];
 

@@ -1,0 +1,118 @@
+/**
+ * Signalling through a PeerJS server and links over WebRTC data channels (PeerJS `raw`
+ * serialization: strings and ArrayBuffers pass through untouched). In Node, a WebRTC polyfill
+ * must provide RTCPeerConnection & co. and `ws` the WebSocket global (see README).
+ * PeerJS is loaded only when a cluster is joined.
+ */
+import type { DataConnection, Peer, PeerOptions } from 'peerjs';
+import type { Link, LinkData } from './link.js';
+import type { Claim, Signaling } from './signaling.js';
+
+export interface SignalServer {
+  host: string;
+  port: number;
+  path?: string;
+  secure?: boolean;
+}
+
+const OPEN_MS = 15_000;
+
+export class PeerSignaling implements Signaling {
+  /** The first peer claimed (the host's own id): links to others are opened from it. */
+  private own: Peer | undefined;
+
+  private constructor(private readonly PeerCtor: typeof Peer, private readonly options: PeerOptions) {}
+
+  static async create(server: SignalServer, iceServers: RTCIceServer[] = []): Promise<PeerSignaling> {
+    // Bundlers see the ES module's named export; Node loads PeerJS's CommonJS build (exports under default).
+    const mod = (await import('peerjs')) as unknown as { Peer?: typeof Peer; default?: { Peer: typeof Peer } };
+    const PeerCtor = mod.Peer ?? mod.default!.Peer;
+    return new PeerSignaling(PeerCtor, {
+      host: server.host, port: server.port, path: server.path ?? '/', secure: server.secure ?? false,
+      config: { iceServers }, debug: 0,
+    });
+  }
+
+  claim(peerId: string, accept: (link: Link) => void): Promise<Claim | undefined> {
+    const peer = new this.PeerCtor(peerId, this.options);
+    return new Promise((resolve, reject) => {
+      let open = false;
+      const timer = setTimeout(() => { if (!open) { peer.destroy(); reject(new Error(`the signalling server did not answer within ${OPEN_MS} ms`)); } }, OPEN_MS);
+      peer.on('open', () => {
+        open = true;
+        clearTimeout(timer);
+        this.own ??= peer;
+        peer.on('connection', (conn) => conn.on('open', () => accept(new PeerLink(conn))));
+        resolve({ release: () => { if (this.own === peer) this.own = undefined; peer.destroy(); } });
+      });
+      peer.on('error', (e: Error & { type?: string }) => {
+        if (open) return;
+        clearTimeout(timer);
+        peer.destroy();
+        if (e.type === 'unavailable-id') resolve(undefined);
+        else reject(e);
+      });
+    });
+  }
+
+  connect(peerId: string): Promise<Link> {
+    const own = this.own;
+    if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
+    return new Promise((resolve, reject) => {
+      const conn = own.connect(peerId, { reliable: true, serialization: 'raw' });
+      const timer = setTimeout(() => { conn.close(); reject(new Error(`no connection to ${peerId} within ${OPEN_MS} ms`)); }, OPEN_MS);
+      const unavailable = (e: Error & { type?: string }) => {
+        if (e.type === 'peer-unavailable' && e.message.includes(peerId)) { clearTimeout(timer); reject(new Error(`no peer holds the id ${peerId}`)); }
+      };
+      own.on('error', unavailable);
+      conn.on('open', () => { clearTimeout(timer); own.off('error', unavailable); resolve(new PeerLink(conn)); });
+      conn.on('error', (e) => { clearTimeout(timer); own.off('error', unavailable); reject(e); });
+    });
+  }
+}
+
+class PeerLink implements Link {
+  private closedListeners: (() => void)[] = [];
+
+  constructor(private readonly conn: DataConnection) {
+    conn.on('close', () => { for (const l of this.closedListeners.splice(0)) l(); });
+  }
+
+  send(data: LinkData): void {
+    this.conn.send(data);
+  }
+
+  onData(receive: (data: LinkData) => void): void {
+    this.conn.on('data', (d) => receive(typeof d === 'string' ? d : new Uint8Array(d as ArrayBuffer)));
+  }
+
+  onClose(closed: () => void): void {
+    this.closedListeners.push(closed);
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+
+  get buffered(): number {
+    return this.conn.dataChannel?.bufferedAmount ?? 0;
+  }
+
+  drained(bytes: number): Promise<void> {
+    const dc = this.conn.dataChannel;
+    if (!dc || dc.bufferedAmount <= bytes || dc.readyState !== 'open') return Promise.resolve();
+    dc.bufferedAmountLowThreshold = bytes;
+    return new Promise((resolve) => {
+      // Some WebRTC stacks for Node never fire 'bufferedamountlow': look at the queue now and then too.
+      const poll = setInterval(() => { if (dc.bufferedAmount <= bytes || dc.readyState !== 'open') done(); }, 20);
+      const done = () => {
+        clearInterval(poll);
+        dc.removeEventListener('bufferedamountlow', done);
+        dc.removeEventListener('close', done);
+        resolve();
+      };
+      dc.addEventListener('bufferedamountlow', done);
+      dc.addEventListener('close', done);
+    });
+  }
+}
