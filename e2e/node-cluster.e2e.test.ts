@@ -1,0 +1,82 @@
+/**
+ * Two Node.js processes form one cluster over real WebRTC (@roamhq/wrtc) through a local PeerJS
+ * server: this process is host A (the driver, with the submitter key); a child process is host B
+ * (join token only) with a resource A lacks. Runs inside the loopback-only network namespace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import './fixtures/node-host/webrtc-globals.mjs';
+import * as ray from 'webray';
+import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
+
+const HOST_SCRIPT = fileURLToPath(new URL('./fixtures/node-host/host.mjs', import.meta.url));
+
+let server: RunningPeerServer;
+let b: ChildProcess;
+let bHost: string;
+let cluster: ray.ClusterConfig;
+let privateKey: string;
+
+/** Starts a host process; resolves with the first line it prints (`ready <id>` or `error ...`). */
+function startHost(config: unknown): { child: ChildProcess; line: Promise<string> } {
+  const child = spawn(process.execPath, [HOST_SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });
+    child.once('exit', (code) => reject(new Error(`host process exited with ${code} before saying anything: ${out}`)));
+  });
+  return { child, line };
+}
+
+beforeAll(async () => {
+  server = await startPeerServer();
+  const keys = await ray.generateSubmitterKey();
+  privateKey = keys.privateKey;
+  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
+  const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
+  b = host.child;
+  const line = await host.line;
+  expect(line).toMatch(/^ready /);
+  bHost = line.slice(6);
+  await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
+  for (let i = 0; i < 200 && (await ray.nodes()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
+}, 60_000);
+
+afterAll(async () => {
+  await ray.shutdown();
+  b?.stdin?.end();
+  await new Promise((r) => (b && b.exitCode === null ? b.once('exit', r) : r(undefined)));
+  await server?.close();
+});
+
+describe('two Node.js processes as one cluster (WebRTC, local PeerJS server)', () => {
+  it('run 200 SPREAD tasks on both hosts', async () => {
+    const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ schedulingStrategy: 'SPREAD' });
+    const hosts = await ray.get(Array.from({ length: 200 }, () => where.remote()), { timeout: 60_000 });
+    const counts = new Map<string, number>();
+    for (const h of hosts) counts.set(h, (counts.get(h) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual([ray.getRuntimeContext().hostId, bHost].sort());
+    expect(counts.get(bHost)).toBeGreaterThan(50);
+  });
+
+  it('read in A a 32 MiB Float64Array made in B', async () => {
+    const make = ray.remote((n: number) => Float64Array.from({ length: n }, (_, i) => i % 977)).options({ resources: { webgpu: 1 } });
+    const n = (32 * 1024 * 1024) / 8;
+    const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(where.remote(), { timeout: 30_000 })).toBe(bHost);
+    const a = await ray.get(make.remote(n), { timeout: 60_000 });
+    expect(a.length).toBe(n);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (a[i] !== i % 977) bad++;
+    expect(bad).toBe(0);
+  });
+
+  it('refuse a host with a wrong token', async () => {
+    const intruder = startHost({ numWorkers: 1, cluster: { ...cluster, token: 'guessed' } });
+    expect(await intruder.line).toMatch(/^error ClusterAuthError: Cluster authentication failed/);
+    expect((await ray.nodes()).every((n) => n.hostId !== 'guessed')).toBe(true);
+    expect(new Set((await ray.nodes()).map((n) => n.hostId))).toEqual(new Set([ray.getRuntimeContext().hostId, bHost]));
+  });
+});

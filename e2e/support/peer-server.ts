@@ -1,0 +1,33 @@
+/** A local PeerJS server (the `peer` package) on 127.0.0.1 and a free port, for mesh tests. */
+import { createServer } from 'node:net';
+import { PeerServer } from 'peer';
+
+export interface RunningPeerServer {
+  port: number;
+  signal: { host: string; port: number; path: string; secure: boolean };
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPeerServer(): Promise<RunningPeerServer> {
+  const port = await freePort();
+  // The callback gets the http server (what can be closed); PeerServer returns the express app.
+  const http = await new Promise<{ close(cb: () => void): void; closeAllConnections?(): void }>((resolve) => {
+    PeerServer({ host: '127.0.0.1', port, path: '/' }, (s) => resolve(s));
+  });
+  return {
+    port,
+    signal: { host: '127.0.0.1', port, path: '/', secure: false },
+    close: () => new Promise((resolve) => { http.closeAllConnections?.(); http.close(() => resolve()); }),
+  };
+}
