@@ -1,0 +1,82 @@
+/**
+ * Tabs form one cluster in headless Chromium: each tab is a host (its own Web Workers and store),
+ * joined over WebRTC data channels through a local PeerJS server, inside the loopback-only
+ * network namespace. Tab A is the driver (it holds the submitter key); tab B has only the join
+ * token and a resource A lacks; a third tab with a wrong token is refused.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as ray from 'webray';
+import { capturePageLog, launchChromium, newContext, type PageLog } from './support/chromium.js';
+import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
+import { withTimeout } from './support/timeout.js';
+import { pageDir, startDevServer, type RunningServer } from './support/vite-server.js';
+
+let server: RunningServer;
+let peers: RunningPeerServer;
+let browser: Browser;
+let context: BrowserContext;
+let cluster: Record<string, unknown>;
+let privateKey: string;
+const tabs: { page: Page; log: PageLog }[] = [];
+
+/** Opens a tab that joins with these init options; resolves once its init settled. */
+async function openTab(options: Record<string, unknown>): Promise<{ page: Page; log: PageLog; status: string; error?: string }> {
+  const page = await context.newPage();
+  const log = capturePageLog(page);
+  tabs.push({ page, log });
+  await withTimeout('loading the tab', 30_000, page.goto(`${server.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
+  await withTimeout('ray.init in the tab', 60_000, page.waitForFunction(() => window.clusterStatus !== 'loading', undefined, { timeout: 60_000 }), () => log.text());
+  const s = await page.evaluate(() => ({ status: window.clusterStatus, error: window.clusterError }));
+  return { page, log, ...s };
+}
+
+let a: Page;
+let bHost: string;
+
+beforeAll(async () => {
+  peers = await startPeerServer();
+  server = await startDevServer({ root: pageDir('cluster') });
+  browser = await launchChromium();
+  context = await newContext(browser, server.origin);
+  const keys = await ray.generateSubmitterKey();
+  privateKey = keys.privateKey;
+  cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
+  const b = await openTab({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
+  expect(b.status, b.error ?? b.log.text()).toBe('ready');
+  bHost = await b.page.evaluate(() => window.clusterTests.hostId());
+  const tabA = await openTab({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
+  expect(tabA.status, tabA.error ?? tabA.log.text()).toBe('ready');
+  a = tabA.page;
+  await withTimeout('both hosts known', 30_000, a.waitForFunction(async () => (await window.clusterTests.hosts()).length === 2, undefined, { timeout: 30_000, polling: 100 }), () => tabA.log.text());
+}, 180_000);
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await server?.close();
+  await peers?.close();
+});
+
+const logs = () => tabs.map((t, i) => `--- tab ${i} ---\n${t.log.text(40)}`).join('\n');
+
+describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => {
+  it('run 200 SPREAD tasks from tab A on both tabs', async () => {
+    const counts = await withTimeout('spread', 90_000, a.evaluate((n) => window.clusterTests.spread(n), 200), logs);
+    const aHost = await a.evaluate(() => window.clusterTests.hostId());
+    expect(Object.keys(counts).sort()).toEqual([aHost, bHost].sort());
+    expect(counts[bHost]).toBeGreaterThan(50);
+  });
+
+  it('read in tab A a 32 MiB Float64Array made in tab B', async () => {
+    const r = await withTimeout('bigFrom', 120_000, a.evaluate(() => window.clusterTests.bigFrom('webgpu')), logs);
+    expect(r).toMatchObject({ madeOn: bHost, length: 4 * 1024 * 1024, bad: 0, shared: true });
+  });
+
+  it('refuse a tab with a wrong token', async () => {
+    const c = await openTab({ numWorkers: 1, cluster: { ...cluster, token: 'guessed' } });
+    expect(c.status).toBe('failed');
+    expect(c.error).toMatch(/^ClusterAuthError: Cluster authentication failed/);
+    expect(await a.evaluate(() => window.clusterTests.hosts())).toHaveLength(2);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * The page behind cluster.e2e.test.ts: one tab, one host. Its init options come in the URL
+ * fragment (as a volunteer page gets its join token: never in the query string). A driver tab
+ * exposes checks on `window.clusterTests`.
+ */
+import * as ray from 'webray';
+
+const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
+
+const GET_TIMEOUT = 60_000;
+
+const clusterTests = {
+  hostId: () => ray.getRuntimeContext().hostId,
+
+  async hosts() {
+    return [...new Set((await ray.nodes()).map((n) => n.hostId))].sort();
+  },
+
+  async spread(n: number) {
+    const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ schedulingStrategy: 'SPREAD' });
+    const hosts = await ray.get(Array.from({ length: n }, () => where.remote()), { timeout: GET_TIMEOUT });
+    const counts: Record<string, number> = {};
+    for (const h of hosts) counts[h] = (counts[h] ?? 0) + 1;
+    return counts;
+  },
+
+  /** A 32 MiB Float64Array made where `resource` is (the other tab), read here. */
+  async bigFrom(resource: string) {
+    const n = (32 * 1024 * 1024) / 8;
+    const make = ray.remote((len: number) => {
+      const a = new Float64Array(len);
+      for (let i = 0; i < len; i++) a[i] = i % 977;
+      return { a, madeOn: ray.getRuntimeContext().hostId };
+    }).options({ resources: { [resource]: 1 } });
+    const started = performance.now();
+    const got = await ray.get(make.remote(n), { timeout: GET_TIMEOUT });
+    const ms = performance.now() - started;
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (got.a[i] !== i % 977) bad++;
+    return { madeOn: got.madeOn, length: got.a.length, bad, shared: got.a.buffer instanceof SharedArrayBuffer, ms };
+  },
+};
+
+declare global {
+  interface Window {
+    clusterTests: typeof clusterTests;
+    clusterStatus: 'loading' | 'ready' | 'failed';
+    clusterError?: string;
+  }
+}
+
+window.clusterTests = clusterTests;
+window.clusterStatus = 'loading';
+const status = document.getElementById('status')!;
+ray.init(options).then(
+  () => {
+    window.clusterStatus = 'ready';
+    status.textContent = `ready ${ray.getRuntimeContext().hostId}`;
+  },
+  (e: unknown) => {
+    window.clusterStatus = 'failed';
+    window.clusterError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    status.textContent = `init failed: ${window.clusterError}`;
+  },
+);
