@@ -123,6 +123,24 @@ describe('two hosts as one cluster', () => {
     await until(async () => !(await ray.nodes()).some((n) => n.hostId === c.hostId));
   });
 
+  it('lets another host call a named actor created here, in submission order', async () => {
+    class Counter {
+      n = 0;
+      add(k: number) { this.n += k; return this.n; }
+      where() { return ray.getRuntimeContext().hostId; }
+    }
+    const counter = ray.remote(Counter).options({ name: 'shared-counter' }).remote();
+    expect(await ray.get(counter.add.remote(1))).toBe(1);
+    // From host B, by name through the head's table: B's calls run on the actor here, in order.
+    const info = await b.getActor('shared-counter', undefined);
+    const caller = b.currentCaller();
+    const ids = [2, 3, 4].map((k) => b.submitActorTask(caller, info.actorId, 'add', [k], {})[0]!);
+    expect(await b.get(ids, 30_000, undefined)).toEqual([3, 6, 10]);
+    expect(await b.get(b.submitActorTask(caller, info.actorId, 'where', [], {}), 30_000, undefined)).toEqual([ray.getRuntimeContext().hostId]);
+    expect(await ray.get(counter.add.remote(0))).toBe(10);
+    await expect(b.getActor('no-such-actor', undefined)).rejects.toThrow(/No live actor named 'no-such-actor'/);
+  });
+
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {
     const err = await startServingHost({ numWorkers: 1, cluster: { ...base, token: 'guess' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ray.ClusterAuthError);

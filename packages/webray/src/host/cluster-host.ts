@@ -8,7 +8,7 @@ import { RayUsageError, serializeError, type SerializedError } from '../shared/e
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
-import type { Frame, HostInfo, WireValue } from '../mesh/frames.js';
+import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
 import { PeerSignaling, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
@@ -101,12 +101,38 @@ export class ClusterHost {
     const live = new Set(hosts.map((h) => h.hostId));
     // What we kept for hosts that left is nobody's now; their transfers to us will not finish.
     for (const [id, owner] of this.heldFor) if (!live.has(owner)) { this.heldFor.delete(id); this.store?.delete(id); }
+    for (const [key, a] of this.names) if (!live.has(a.hostId)) this.names.delete(key);
     if (this.pulls) for (const host of this.knownHosts) if (!live.has(host)) this.pulls.hostLost(host);
     this.knownHosts = live;
     this.rt.hostsChanged(hosts);
   }
 
   private knownHosts = new Set<string>();
+  /** Head only: the cluster's named actors, by namespace and name. */
+  private readonly names = new Map<string, NamedActor>();
+  private readonly lookups = new Map<number, (a: NamedActor | undefined) => void>();
+  private nextLookup = 1;
+
+  /** Records a named actor in the cluster's table (on the head). */
+  registerName(namespace: string, name: string, actor: NamedActor): void {
+    if (this.member.isHead) { this.names.set(`${namespace}/${name}`, actor); return; }
+    try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
+  }
+
+  /** Finds a named actor anywhere in the cluster (asks the head). */
+  lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
+    if (this.member.isHead) return Promise.resolve(this.names.get(`${namespace}/${name}`));
+    return new Promise((resolve) => {
+      const req = this.nextLookup++;
+      this.lookups.set(req, resolve);
+      try { this.member.send(this.member.headId, { t: 'lookup', req, namespace, name }); } catch { this.lookups.delete(req); resolve(undefined); }
+    });
+  }
+
+  /** Sends a call to an actor that lives on another host (its calls from here keep their order: one link, in order). */
+  sendActorCall(host: string, f: Extract<Frame, { t: 'task' }>): void {
+    this.member.send(host, f);
+  }
 
   /** Keeps object `id` (already in this store) for `owner`, which pulls and then frees it. */
   holdFor(id: string, owner: string): void {
@@ -202,6 +228,8 @@ export class ClusterHost {
         return;
       }
       case 'task':
+        // An actor call runs code this host already runs (the actor's class, checked when it was created here).
+        if (f.actor !== undefined) { this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]); return; }
         void (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
           if (!ok) {
             this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
@@ -221,6 +249,20 @@ export class ClusterHost {
       case 'pulled':
         this.pulls?.pulled(from, f);
         return;
+      case 'actor-name':
+        if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
+        this.names.set(`${f.namespace}/${f.name}`, f.actor);
+        return;
+      case 'lookup':
+        if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
+        this.member.send(from, { t: 'found', req: f.req, actor: this.names.get(`${f.namespace}/${f.name}`) });
+        return;
+      case 'found': {
+        const resolve = this.lookups.get(f.req);
+        this.lookups.delete(f.req);
+        resolve?.(f.actor);
+        return;
+      }
       case 'free':
         for (const id of f.ids) {
           if (this.heldFor.get(id) !== from) continue;

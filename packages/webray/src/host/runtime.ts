@@ -540,6 +540,14 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   /** A task another host sent: run it here as if submitted here, but its results go back to that host. */
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void {
+    if (f.actor !== undefined) {
+      try {
+        this.submitActorTaskWithId(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from);
+      } catch (e) {
+        this.cluster!.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0);
+      }
+      return;
+    }
     const fn = this.functions.get(f.fn);
     if (!fn || this.tasks.has(f.id) || this.closed) return;
     const t = this.newTask(f.id, NORMAL, fn, f.name, undefined, { args, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
@@ -627,8 +635,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const live = new Set(hosts.map((h) => h.hostId));
     for (const t of [...this.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
-      if (t.type !== NORMAL) continue;
       const host = t.nodeId;
+      if (t.type === ACTOR_TASK) { this.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} left the cluster`))); continue; }
+      if (t.type !== NORMAL) continue;
       t.nodeId = null;
       if (t.retriesLeft !== 0) this.retry(t);
       else this.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
@@ -830,6 +839,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       callNames: new Map(),
     };
     this.actors.add(a);
+    if (name !== null) this.cluster?.registerName(namespace, name, { actorId: id, hostId: this.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods });
     this.admit(creation, () => this.placeActor(a));
   }
 
@@ -897,11 +907,39 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
     const id = childTaskId(caller.taskId, caller.submitted++);
+    const host = this.actors.get(actor) ? undefined : this.remoteActors.get(actor);
+    if (host) return this.callRemoteActor(id, caller.taskId, host, actor, method, args, options);
     return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options, 1);
   }
 
+  /** Actors on other hosts this host has handles to (from getActor), and where they live. */
+  private readonly remoteActors = new Map<ActorId, { host: string; className: string }>();
+
+  /** A call to an actor on another host: this host owns its returns; the actor's host runs it and sends them back. */
+  private callRemoteActor(id: TaskId, parent: TaskId, remote: { host: string; className: string }, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
+    const calls = { kind: 'source' as const, id: actorId, name: remote.className, source: '', bindings: {} };
+    const t = this.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.nodeId, options.numReturns ?? 1);
+    t.actorId = actorId;
+    t.method = method;
+    if (t.argRefs || t.nested) {
+      throw new RayUsageError(`${t.name}: the actor lives on host ${remote.host}; pass it values, not ObjectRefs (refs do not cross hosts as arguments yet).`);
+    }
+    this.admit(t, () => {
+      t.state = 'SUBMITTED_TO_WORKER';
+      t.nodeId = remote.host;
+      try {
+        this.cluster!.sendActorCall(remote.host, {
+          t: 'task', id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method,
+        });
+      } catch (e) {
+        this.finish(t, serializeError(new RayActorError(actorId, `its host ${remote.host} cannot be reached (${(e as Error).message})`)));
+      }
+    }, 1);
+    return t.returns;
+  }
+
   /** `refs`: references already held on the returns (1 for the driver's ObjectRef, 0 for a node's, which borrows). */
-  private submitActorTaskWithId(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: MethodOptions, refs = 0): ObjectId[] {
+  private submitActorTaskWithId(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: MethodOptions, refs = 0, remoteOwner?: string): ObjectId[] {
     const a = this.actors.get(actorId);
     if (!a) throw new RayUsageError(`No actor ${actorId} on this host.`);
     if (a.maxPendingCalls >= 0 && a.pendingCalls >= a.maxPendingCalls) throw new PendingCallsLimitExceededError(actorId, a.maxPendingCalls);
@@ -912,6 +950,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     t.actorId = actorId;
     t.method = method;
     t.retriesLeft = a.maxTaskRetries;
+    t.remoteOwner = remoteOwner;
     a.pendingCalls++;
     if (a.state === 'DEAD') {
       this.admit(t, () => undefined, refs);
@@ -991,6 +1030,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   async getActor(name: string, namespace: string | undefined): Promise<ActorInfo> {
     const ns = namespace ?? this.namespace;
     const a = this.actors.byName(ns, name);
+    if ((!a || a.state === 'DEAD') && this.cluster) {
+      const found = await this.cluster.lookupName(ns, name);
+      if (found && found.hostId !== this.hostId) {
+        this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className });
+        return { actorId: found.actorId, className: found.className, methods: found.methods, asyncMethods: found.asyncMethods };
+      }
+    }
     if (!a || a.state === 'DEAD') {
       throw new RayUsageError(`No live actor named '${name}' in namespace '${ns}'. Create it with .options({ name: '${name}' }), or pass { namespace } if it lives in another one.`);
     }

@@ -29,12 +29,25 @@ export type Frame =
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
-  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean }
+  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean; actor?: string; method?: string }
   | { t: 'done'; id: string; values?: WireValue; remote?: { i: number; size: number }[]; error?: SerializedError; start: number; end: number }
   // objects: a pull of an object's bytes (then binary chunks: see CHUNK_HEADER), and the owner's free
   | { t: 'pull'; req: number; id: string }
   | { t: 'pulled'; req: number; size: number; error?: string }
-  | { t: 'free'; ids: string[] };
+  | { t: 'free'; ids: string[] }
+  // named actors: the head keeps the cluster's table; hosts register theirs and look others up
+  | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
+  | { t: 'lookup'; req: number; namespace: string; name: string }
+  | { t: 'found'; req: number; actor?: NamedActor };
+
+/** A named actor as the cluster's table holds it: where it lives and what a handle needs. */
+export interface NamedActor {
+  actorId: string;
+  hostId: string;
+  className: string;
+  methods: string[];
+  asyncMethods: string[];
+}
 
 /** A binary chunk: [u32 1][u32 req][u32 offset][u32 0] then its bytes. */
 export const CHUNK_HEADER = 16;
@@ -77,6 +90,8 @@ const descriptor: Check = (v) =>
   );
 const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
 
+const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000) });
+
 const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
 
 const specs: { [T in FrameType]: Record<string, Check> } = {
@@ -89,11 +104,14 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   register: { host: hostInfo },
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
-  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean') },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)) },
   done: { id, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
   pull: { req: count, id },
   pulled: { req: count, size: count, error: opt(text(1000)) },
   free: { ids: list(id, 10_000) },
+  'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
+  lookup: { req: count, namespace: text(200), name: text(200) },
+  found: { req: count, actor: opt(namedActor) },
 };
 
 export type Parsed = { ok: true; frame: Frame } | { ok: false; why: string };
