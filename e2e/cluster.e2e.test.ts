@@ -32,6 +32,7 @@ async function openTab(options: Record<string, unknown>): Promise<{ page: Page; 
 }
 
 let a: Page;
+let bPage: Page;
 let bHost: string;
 
 beforeAll(async () => {
@@ -45,6 +46,7 @@ beforeAll(async () => {
   const b = await openTab({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   expect(b.status, b.error ?? b.log.text()).toBe('ready');
   bHost = await b.page.evaluate(() => window.clusterTests.hostId());
+  bPage = b.page;
   const tabA = await openTab({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   expect(tabA.status, tabA.error ?? tabA.log.text()).toBe('ready');
   a = tabA.page;
@@ -71,6 +73,13 @@ describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => 
   it('read in tab A a 32 MiB Float64Array made in tab B', async () => {
     const r = await withTimeout('bigFrom', 120_000, a.evaluate(() => window.clusterTests.bigFrom('webgpu')), logs);
     expect(r).toMatchObject({ madeOn: bHost, length: 4 * 1024 * 1024, bad: 0, shared: true });
+  });
+
+  it('let tab B call a named actor created from tab A', async () => {
+    expect(await withTimeout('make actor', 30_000, a.evaluate(() => window.clusterTests.makeNamedCounter('tab-counter')), logs)).toBe(1);
+    const aHost = await a.evaluate(() => window.clusterTests.hostId());
+    const r = await withTimeout('call actor', 60_000, bPage.evaluate(() => window.clusterTests.callNamedCounter('tab-counter')), logs);
+    expect(r).toEqual({ sums: [3, 6, 10], where: aHost });
   });
 
   it('refuse a tab with a wrong token', async () => {

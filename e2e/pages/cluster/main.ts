@@ -24,6 +24,24 @@ const clusterTests = {
     return counts;
   },
 
+  /** Creates a named counter actor on this host. */
+  async makeNamedCounter(name: string) {
+    class Counter {
+      n = 0;
+      add(k: number) { this.n += k; return this.n; }
+      where() { return ray.getRuntimeContext().hostId; }
+    }
+    const c = ray.remote(Counter).options({ name }).remote();
+    return ray.get(c.add.remote(1), { timeout: GET_TIMEOUT });
+  },
+
+  /** Calls the named counter from this host, wherever it lives. */
+  async callNamedCounter(name: string) {
+    const c = await ray.getActor<{ add(k: number): number; where(): string }>(name);
+    const sums = await ray.get([2, 3, 4].map((k) => c.add.remote(k)), { timeout: GET_TIMEOUT });
+    return { sums, where: await ray.get(c.where.remote(), { timeout: GET_TIMEOUT }) };
+  },
+
   /** A 32 MiB Float64Array made where `resource` is (the other tab), read here. */
   async bigFrom(resource: string) {
     const n = (32 * 1024 * 1024) / 8;

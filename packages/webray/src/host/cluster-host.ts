@@ -156,14 +156,9 @@ export class ClusterHost {
     return h;
   }
 
-  /** Other live hosts. */
+  /** Other hosts this one can reach: members it has a link to (a new member is announced before it links to everyone). */
   others(): HostInfo[] {
-    return this.member.hosts().filter((h) => h.hostId !== this.self.hostId);
-  }
-
-  /** Other hosts this one has a link to (a new member is announced before it links to everyone). */
-  private reachable(): HostInfo[] {
-    return this.others().filter((h) => this.member.linked(h.hostId));
+    return this.member.hosts().filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
   }
 
   /**
@@ -172,7 +167,7 @@ export class ClusterHost {
    */
   place(t: Placeable, feasibleHere: boolean): string | undefined {
     if (!this.signer) return undefined;
-    const others = this.reachable();
+    const others = this.others();
     if (others.length === 0) return undefined;
     const s = t.strategy;
     if (typeof s === 'object' && s !== null && 'nodeId' in s) {

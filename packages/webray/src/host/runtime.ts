@@ -630,8 +630,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.finish(t, undefined);
   }
 
-  /** Members changed: tasks on a host that left are retried elsewhere, or fail. */
+  /** Members or links changed: tasks on a host that left are retried elsewhere, or fail; tasks no node here can run are placed again. */
   hostsChanged(hosts: HostInfo[]): void {
+    for (const t of this.scheduler.takeInfeasible()) this.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
     for (const t of [...this.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;

@@ -142,6 +142,8 @@ export class ClusterMember {
     ch.onFrame((f) => this.receive(hostId, peer, f));
     ch.onBytes((b) => { peer.lastSeen = this.timers.now(); this.onBytes?.(hostId, b); });
     ch.link.onClose(() => this.lost(hostId, peer));
+    // A new link makes a member reachable: listeners re-place what waits for it.
+    this.notify();
   }
 
   private receive(from: string, peer: Peer, f: Frame): void {
@@ -232,6 +234,7 @@ export class ClusterMember {
     if (this.peers.get(hostId) !== peer) return;
     this.peers.delete(hostId);
     if (this.closed) return;
+    this.notify();
     if (this.isHead) {
       if (this.members.delete(hostId)) this.announce();
       return;

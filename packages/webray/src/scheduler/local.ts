@@ -85,6 +85,18 @@ export class LocalScheduler<T extends Schedulable> {
     return true;
   }
 
+  /** Removes and returns the queued tasks no node here can ever run (another host may). */
+  takeInfeasible(): T[] {
+    const out: T[] = [];
+    for (const [key, q] of this.queues) {
+      const h = this.heads.get(key)!;
+      if (q.length === h || this.pool.feasible(q[h]!.demand)) continue;
+      out.push(...q.splice(h));
+    }
+    this.queued -= out.length;
+    return out;
+  }
+
   /** Places every task that can be placed now; `place` sends it. */
   dispatch(place: (t: T, n: SchedNode) => void): void {
     if (this.queued === 0) return;
