@@ -69,6 +69,7 @@ const ray = await import('webray');
 const keys = await ray.generateSubmitterKey();
 const cluster = { id: 'mesh-bench', token: 'mesh-bench-token', submitterPublicKey: keys.publicKey, signal, iceServers: [] };
 
+const tabs = [];
 async function tab(config) {
   const page = await context.newPage();
   page.on('pageerror', (e) => log('page error:', e.message));
@@ -76,6 +77,7 @@ async function tab(config) {
   await page.waitForFunction(() => window.benchStatus !== 'loading', undefined, { timeout: 60_000 });
   const status = await page.evaluate(() => window.benchStatus);
   if (status !== 'ready') throw new Error(`tab did not start: ${status}`);
+  tabs.push(page);
   return page;
 }
 
@@ -126,6 +128,7 @@ try {
   console.log(`JSON: ${outPath}`);
 } catch (e) {
   log(e);
+  for (const [i, p] of tabs.entries()) log(`tab ${i}:`, JSON.stringify(await p.evaluate(() => window.bench.diag()).catch((x) => String(x))));
   exitCode = 1;
 } finally {
   await context.close();

@@ -102,6 +102,12 @@ const bench = {
     return ms;
   },
 
+  /** What this host's cluster side dropped and moved (for failure reports). */
+  diag() {
+    const h = (globalThis as Record<symbol, any>)[Symbol.for('webray.core')];
+    return { drops: h?.cluster?.member.drops.reasons, bytesIn: h?.cluster?.pulls?.bytesIn, bytesOut: h?.cluster?.pulls?.bytesOut };
+  },
+
   async webrayPing(n: number) {
     const noop = ray.remote(() => 0).options({ resources: { remote: 1 } });
     await ray.get(noop.remote());
