@@ -12,6 +12,8 @@ import type { ObjectStore } from '../store/object-store.js';
 
 /** Bytes a sender lets queue on a link before waiting. */
 const MAX_QUEUED = 4 * 1024 * 1024;
+/** A transfer that makes no progress for this long fails (the get then says so instead of hanging). */
+const STALL_MS = 30_000;
 const CHUNK = 1;
 
 interface Incoming {
@@ -22,6 +24,8 @@ interface Incoming {
   received: number;
   /** Set once `pulled` said the size and the write began. */
   writing: boolean;
+  /** When the last sign of progress came. */
+  lastProgress: number;
   resolve(): void;
   reject(e: Error): void;
 }
@@ -42,7 +46,8 @@ export class ObjectPulls {
     if (p) return p;
     p = new Promise<void>((resolve, reject) => {
       const req = this.nextReq++;
-      this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, resolve, reject });
+      this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, lastProgress: performance.now(), resolve, reject });
+      this.watch();
       this.member.send(host, { t: 'pull', req, id });
     }).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, p);
@@ -62,7 +67,7 @@ export class ObjectPulls {
       inc.resolve();
       return;
     }
-    Object.assign(inc, { size: f.size, address: at, writing: true });
+    Object.assign(inc, { size: f.size, address: at, writing: true, lastProgress: performance.now() });
     if (f.size === 0) this.complete(f.req, inc);
   }
 
@@ -82,6 +87,7 @@ export class ObjectPulls {
     }
     this.store.writeAt(inc.address + offset, body);
     inc.received += body.byteLength;
+    inc.lastProgress = performance.now();
     this.bytesIn += body.byteLength;
     if (inc.received === inc.size) this.complete(req, inc);
   }
@@ -125,6 +131,20 @@ export class ObjectPulls {
     } finally {
       held.done();
     }
+  }
+
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+
+  /** While transfers run, fails those that stopped making progress. */
+  private watch(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      for (const [req, inc] of this.incoming) {
+        if (now - inc.lastProgress > STALL_MS) this.fail(req, new ObjectLostError(inc.id, `its transfer from host ${inc.host} stalled (${inc.received} of ${inc.size || '?'} bytes after ${STALL_MS / 1000} s without progress)`));
+      }
+      if (this.incoming.size === 0) { clearInterval(this.watchdog); this.watchdog = undefined; }
+    }, STALL_MS / 4);
   }
 
   /** A host left: its transfers to us fail. */
