@@ -10,6 +10,7 @@ import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
 import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
+import type { Timers } from '../platform/types.js';
 import { PeerSignaling, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
@@ -144,13 +145,13 @@ export class ClusterHost {
     try { this.member.send(host, { t: 'free', ids }); } catch { /* it left: nothing to free */ }
   }
 
-  static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined): Promise<ClusterHost> {
+  static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
     if (!c.signaling && !c.signal) throw new RayUsageError('init: cluster.signal is required: the PeerJS server hosts meet through, e.g. { host: \'127.0.0.1\', port: 9000, path: \'/\' }.');
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
     const h = new ClusterHost(rt, self, {
-      cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs,
+      cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store);
     await h.member.join();
     return h;

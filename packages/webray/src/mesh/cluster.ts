@@ -10,6 +10,9 @@ import { DropCounter, FrameChannel } from './channel.js';
 import type { Frame, HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
+import type { Timers } from '../platform/types.js';
+
+export type { Timers };
 
 export interface ClusterOptions {
   cluster: string;
@@ -22,11 +25,6 @@ export interface ClusterOptions {
   deadAfterMs?: number;
   /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
   timers?: Timers;
-}
-
-export interface Timers {
-  now(): number;
-  every(ms: number, run: () => void): () => void;
 }
 
 const defaultTimers: Timers = {

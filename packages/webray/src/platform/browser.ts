@@ -7,8 +7,33 @@ export function lifeLockName(nodeId: string): string {
   return `webray-node-${nodeId}`;
 }
 
+/**
+ * A hidden tab throttles its main-thread timers (to once a second, later once a minute), which
+ * would stop heartbeats and make live hosts look dead. A worker's timers are not throttled: it
+ * ticks, and its messages reach the page on time.
+ */
+const tickerSource = 'const ts = new Map(); onmessage = (e) => { const [op, id, ms] = e.data; if (op === "start") ts.set(id, setInterval(() => postMessage(id), ms)); else { clearInterval(ts.get(id)); ts.delete(id); } };';
+let ticker: Worker | undefined;
+let nextTicker = 0;
+const ticks = new Map<number, () => void>();
+
+const workerTimers = {
+  now: () => performance.now(),
+  every(ms: number, run: () => void): () => void {
+    if (!ticker) {
+      ticker = new Worker(URL.createObjectURL(new Blob([tickerSource], { type: 'text/javascript' })));
+      ticker.onmessage = (e: MessageEvent<number>) => ticks.get(e.data)?.();
+    }
+    const id = ++nextTicker;
+    ticks.set(id, run);
+    ticker.postMessage(['start', id, ms]);
+    return () => { ticks.delete(id); ticker?.postMessage(['stop', id]); };
+  },
+};
+
 export const browserPlatform: Platform = {
   name: 'browser',
+  timers: workerTimers,
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
   spillTarget: idbSpill,
   spawn(boot: NodeBootData): NodeProcess {

@@ -29,6 +29,10 @@ function fileSpill(hostId: string): SpillTarget {
 
 export const nodePlatform: Platform = {
   name: 'node',
+  timers: {
+    now: () => performance.now(),
+    every: (ms, run) => { const t = setInterval(run, ms); t.unref(); return () => clearInterval(t); },
+  },
   cpuCount: availableParallelism(),
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData): NodeProcess {

@@ -45,6 +45,13 @@ export interface NodeBootData {
   store?: StoreBoot;
 }
 
+/** Clocks for liveness (heartbeats), which must keep ticking in a hidden tab. */
+export interface Timers {
+  now(): number;
+  /** Runs `run` every `ms` until the returned function is called. */
+  every(ms: number, run: () => void): () => void;
+}
+
 export interface Platform {
   readonly name: 'node' | 'browser';
   /** Logical CPUs, the default for numWorkers. */
@@ -52,4 +59,6 @@ export interface Platform {
   spawn(boot: NodeBootData): NodeProcess;
   /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */
   spillTarget(hostId: string): SpillTarget;
+  /** Timers for heartbeats and failure detection. */
+  readonly timers: Timers;
 }
