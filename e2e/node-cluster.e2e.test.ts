@@ -73,6 +73,25 @@ describe('two Node.js processes as one cluster (WebRTC, local PeerJS server)', (
     expect(bad).toBe(0);
   });
 
+  it('let B call a named actor created from A', async () => {
+    class Counter {
+      n = 0;
+      add(k: number) { this.n += k; return this.n; }
+      where() { return ray.getRuntimeContext().hostId; }
+    }
+    const counter = ray.remote(Counter).options({ name: 'node-counter' }).remote();
+    expect(await ray.get(counter.add.remote(1))).toBe(1);
+    const answer = new Promise<string>((resolve) => {
+      const onData = (d: Buffer) => {
+        const line = String(d).split('\n').find((l) => l.startsWith('called '));
+        if (line) { b.stdout!.off('data', onData); resolve(line.slice(7)); }
+      };
+      b.stdout!.on('data', onData);
+    });
+    b.stdin!.write('call node-counter\n');
+    expect(JSON.parse(await answer)).toEqual({ sums: [3, 6, 10], where: ray.getRuntimeContext().hostId });
+  });
+
   it('refuse a host with a wrong token', async () => {
     const intruder = startHost({ numWorkers: 1, cluster: { ...cluster, token: 'guessed' } });
     expect(await intruder.line).toMatch(/^error ClusterAuthError: Cluster authentication failed/);
