@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
  * `pnpm demo` (on a fresh machine: `npx -y pnpm@12.4.2 demo`): installs the workspace if it is
- * not installed yet, builds webray, and serves the demo page with Vite, cross-origin isolated,
- * on http://127.0.0.1:5173 (or the next free port) until Ctrl-C.
+ * not installed yet, builds webray, starts a local PeerJS server on 127.0.0.1 (port 9000 or the
+ * next free one) with a fresh cluster id, join token and submitter key, and serves the demo page
+ * with Vite, cross-origin isolated, on http://127.0.0.1:5173 (or the next free port) until Ctrl-C.
+ * It prints two links: the driver tab (holds the submitter key) and a link for more tabs, which
+ * join the cluster with the token only (as volunteers would).
  *
  *   --check      start the server, fetch the page and its modules once over HTTP, check the
  *                COOP/COEP headers, then exit (0 = served correctly): a quick smoke test.
@@ -70,7 +73,26 @@ if (!installed) pnpm(['install', '--frozen-lockfile']);
 if (build) pnpm(['build']);
 if (!existsSync(path.join(repo, 'packages', 'webray', 'dist', 'index.js'))) fail('packages/webray/dist/index.js is missing: run `pnpm build`.');
 
-// 3. The Vite dev server, with the root config (COOP/COEP headers, worker format, …).
+// 3. The local PeerJS server tabs meet through, and this run's cluster credentials.
+const { PeerServer } = await import(pathToFileURL(path.join(demoDir, 'node_modules', 'peer', 'dist', 'module.mjs')).href);
+const { generateSubmitterKey } = await import(pathToFileURL(path.join(repo, 'packages', 'webray', 'dist', 'index.js')).href);
+const net = await import('node:net');
+const freeFrom = async (first) => {
+  for (let p = first; p < first + 100; p++) {
+    const ok = await new Promise((resolve) => { const s = net.createServer().once('error', () => resolve(false)).listen(p, '127.0.0.1', () => s.close(() => resolve(true))); });
+    if (ok) return p;
+  }
+  fail(`no free port from ${first}`);
+};
+const signalPort = await freeFrom(9000);
+const peerHttp = await new Promise((resolve) => { PeerServer({ host: '127.0.0.1', port: signalPort, path: '/' }, resolve); });
+const keys = await generateSubmitterKey();
+const clusterId = `demo-${Math.random().toString(16).slice(2, 8)}`;
+const join = { id: clusterId, token: crypto.randomUUID(), submitterPublicKey: keys.publicKey, signal: { host: '127.0.0.1', port: signalPort, path: '/' }, iceServers: [] };
+// Credentials go in the URL fragment, which the browser never sends to a server.
+const fragment = (cluster) => `#${encodeURIComponent(JSON.stringify({ cluster }))}`;
+
+// 4. The Vite dev server, with the root config (COOP/COEP headers, worker format, …).
 process.chdir(repo);
 const { createServer } = await import(pathToFileURL(path.join(demoDir, 'node_modules', 'vite', 'dist', 'node', 'index.js')).href)
   .catch(() => import('vite'));
@@ -85,13 +107,16 @@ await server.listen();
 const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${server.config.server.port}/`;
 
 if (!check) {
-  log(`webray demo running at \x1b[1m${url}\x1b[0m  (Ctrl-C to stop)`);
+  log(`webray demo running at \x1b[1m${url}\x1b[0m  (Ctrl-C to stop); PeerJS server on 127.0.0.1:${signalPort}`);
+  log(`as a cluster — driver tab: ${url}${fragment({ ...join, submitterKey: keys.privateKey })}`);
+  log(`more tabs join with:      ${url}${fragment(join)}`);
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(130);
     stopping = true;
     log('stopping…');
     await server.close();
+    peerHttp.close();
     process.exit(0);
   };
   process.on('SIGINT', stop);
@@ -101,12 +126,17 @@ if (!check) {
   let ok = false;
   try {
     await smokeTest(url);
+    // The signalling server answers as a PeerJS server does.
+    const info = await (await fetch(`http://127.0.0.1:${signalPort}/`)).json();
+    if (info.name !== 'PeerJS Server') throw new Error(`the local PeerJS server answered ${JSON.stringify(info)}`);
+    log(`--check: local PeerJS server on 127.0.0.1:${signalPort} answers`);
     ok = true;
   } catch (e) {
     console.error(`\x1b[31m[demo] --check failed: ${e instanceof Error ? e.message : e}\x1b[0m`);
   } finally {
     clearTimeout(timer);
     await server.close();
+    peerHttp.close();
   }
   process.exit(ok ? 0 : 1);
 }

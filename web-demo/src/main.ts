@@ -80,10 +80,13 @@ function nodeCell(nodeId: string | null): HTMLElement {
 
 // ---- the remote functions and the actor class -------------------------------------------------
 
-/** `ray.remote` reads each function's source and refuses closures, so call it where errors are shown. */
-function makeRemotes() {
+/**
+ * `ray.remote` reads each function's source and refuses closures, so call it where errors are
+ * shown. In a cluster, π tasks SPREAD over every node of every tab.
+ */
+function makeRemotes(cluster: boolean) {
   return {
-    samplePi: ray.remote(samplePi),
+    samplePi: cluster ? ray.remote(samplePi).options({ schedulingStrategy: 'SPREAD' }) : ray.remote(samplePi),
     trainWorker: ray.remote(trainWorker),
     ParameterServer: ray.remote(ParameterServer),
   };
@@ -399,10 +402,13 @@ async function main(): Promise<void> {
   $('pi-what').textContent = `${PI_TASKS} tasks × ${fmt(PI_SAMPLES)} samples, submitted at once; the page waits with ray.wait(refs, { numReturns: 1 }) and colours each task by the node that ran it.`;
   $('actor-what').textContent = `ParameterServer is an actor; ${TRAIN_WORKERS} trainWorker tasks receive its handle as an argument, each pulling weights and pushing ${TRAIN_STEPS} SGD gradients to fit y = 3x − 2.`;
 
-  remotes = makeRemotes();
+  // `pnpm demo` prints links whose fragment holds a cluster config: then this tab joins the others.
+  const fromLink = location.hash.length > 1 ? (JSON.parse(decodeURIComponent(location.hash.slice(1))) as { cluster?: ray.ClusterConfig }) : {};
+  remotes = makeRemotes(fromLink.cluster !== undefined);
   const t0 = performance.now();
-  await ray.init({ numWorkers });
-  $('workers').textContent = `${numWorkers} workers (navigator.hardwareConcurrency) · ray.init in ${fmt(performance.now() - t0, 0)} ms`;
+  await ray.init({ numWorkers, cluster: fromLink.cluster });
+  const role = fromLink.cluster ? (fromLink.cluster.submitterKey ? ' · cluster driver (its π tasks spread over every tab)' : ' · joined the cluster (runs tasks for the driver tab)') : '';
+  $('workers').textContent = `${numWorkers} workers (navigator.hardwareConcurrency) · ray.init in ${fmt(performance.now() - t0, 0)} ms${role}`;
   learnNodes(await ray.nodes());
   // For trying the API in DevTools: `await ray.get(ray.put(42))`.
   (globalThis as { ray?: typeof ray }).ray = ray;

@@ -38,6 +38,9 @@ interface Peer {
   lastSeen: number;
 }
 
+/** How long `join` waits for links to the members it learns of before it returns anyway. */
+const JOIN_SETTLE_MS = 5000;
+
 export const headPeerId = (cluster: string) => `${cluster}-head`;
 export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
 
@@ -94,6 +97,18 @@ export class ClusterMember {
     const hb = this.o.heartbeatMs ?? 500;
     this.stopTimers = this.timers.every(hb, () => this.beat());
     await this.electOrRegister();
+    await this.linkedToAll(JOIN_SETTLE_MS);
+  }
+
+  /** Resolves once this host knows the members and has a link to each (or after `ms`): work can go anywhere. */
+  private linkedToAll(ms: number): Promise<void> {
+    const done = () => this.head !== '' && [...this.members.keys()].every((id) => id === this.hostId || this.peers.has(id));
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, ms);
+      const off = this.onMembers(() => { if (done()) finish(); });
+      function finish() { clearTimeout(timer); off(); resolve(); }
+    });
   }
 
   /** Claims the head id, or registers with whoever holds it. */
