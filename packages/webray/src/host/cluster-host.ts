@@ -43,6 +43,8 @@ export interface ClusterRuntime {
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
   remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
+  /** This host's own rows of the state API (for another host listing the cluster). */
+  localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
 
 /** What placement needs to know of a task. */
@@ -128,6 +130,19 @@ export class ClusterHost {
       this.lookups.set(req, resolve);
       try { this.member.send(this.member.headId, { t: 'lookup', req, namespace, name }); } catch { this.lookups.delete(req); resolve(undefined); }
     });
+  }
+
+  private readonly stateReqs = new Map<number, (rows: unknown[]) => void>();
+
+  /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
+  async askState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): Promise<unknown[]> {
+    const answers = this.others().map((h) => new Promise<unknown[]>((resolve) => {
+      const req = this.nextLookup++;
+      const timer = setTimeout(() => { this.stateReqs.delete(req); resolve([]); }, 2000);
+      this.stateReqs.set(req, (rows) => { clearTimeout(timer); resolve(rows); });
+      try { this.member.send(h.hostId, { t: 'state-req', req, query, ...(filters ? { filters } : {}) }); } catch { this.stateReqs.delete(req); clearTimeout(timer); resolve([]); }
+    }));
+    return (await Promise.all(answers)).flat();
   }
 
   /** Sends a call to an actor that lives on another host (its calls from here keep their order: one link, in order). */
@@ -257,6 +272,16 @@ export class ClusterHost {
         const resolve = this.lookups.get(f.req);
         this.lookups.delete(f.req);
         resolve?.(f.actor);
+        return;
+      }
+      case 'state-req':
+        this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, f.filters)) });
+        return;
+      case 'state-resp': {
+        const resolve = this.stateReqs.get(f.req);
+        this.stateReqs.delete(f.req);
+        const rows = fromWire(f.rows);
+        resolve?.(Array.isArray(rows) ? rows : []);
         return;
       }
       case 'free':

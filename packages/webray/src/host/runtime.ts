@@ -26,7 +26,7 @@ import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED,
 import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
-import { hostState } from './state.js';
+import { hostState, mergeState } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
 export interface HostOptions {
@@ -1107,8 +1107,16 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     };
   }
 
-  state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
-    return Promise.resolve(hostState(this, query, filter));
+  async state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+    const here = hostState(this, query, filter);
+    if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;
+    // Cluster-wide, as Ray's state API: every host adds what it knows.
+    const there = await this.cluster.askState(query, filter?.filters);
+    return mergeState(query, here as Record<string, unknown>[], there as Record<string, unknown>[], filter?.limit);
+  }
+
+  localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[] {
+    return hostState(this, query, filters ? { filters } : undefined) as unknown[];
   }
 
   private assertOpen(): void {

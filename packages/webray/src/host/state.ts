@@ -103,6 +103,24 @@ function timeline(h: HostRuntime): TraceEvent[] {
   return events;
 }
 
+/**
+ * One list from every host's rows. A task sent to another host is known to both: the owner's
+ * record says which host, the runner's which node; the runner's wins. Newest first, up to `limit`.
+ */
+export function mergeState(query: 'tasks' | 'actors', here: Record<string, unknown>[], there: Record<string, unknown>[], limit = Infinity): unknown[] {
+  if (query === 'actors') {
+    const seen = new Set(here.map((a) => a.actorId));
+    return [...here, ...there.filter((a) => !seen.has(a.actorId))].slice(0, limit);
+  }
+  const byAttempt = new Map<string, Record<string, unknown>>();
+  for (const t of [...here, ...there]) {
+    const key = `${t.taskId}:${t.attempt}`;
+    const had = byAttempt.get(key);
+    if (!had || (!String(had.nodeId ?? '').includes('.') && String(t.nodeId ?? '').includes('.'))) byAttempt.set(key, t);
+  }
+  return [...byAttempt.values()].sort((a, b) => (b.submittedAt as number) - (a.submittedAt as number)).slice(0, limit);
+}
+
 export function hostState(h: HostRuntime, query: string, filter: StateFilter | undefined): unknown {
   switch (query) {
     case 'tasks': return select(tasks(h), filter);

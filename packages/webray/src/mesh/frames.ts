@@ -38,7 +38,10 @@ export type Frame =
   // named actors: the head keeps the cluster's table; hosts register theirs and look others up
   | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
   | { t: 'lookup'; req: number; namespace: string; name: string }
-  | { t: 'found'; req: number; actor?: NamedActor };
+  | { t: 'found'; req: number; actor?: NamedActor }
+  // the state API, cluster-wide: each host answers for what it knows
+  | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown> }
+  | { t: 'state-resp'; req: number; rows: WireValue };
 
 /** A named actor as the cluster's table holds it: where it lives and what a handle needs. */
 export interface NamedActor {
@@ -112,6 +115,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
+  'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },
+  'state-resp': { req: count, rows: wire },
 };
 
 export type Parsed = { ok: true; frame: Frame } | { ok: false; why: string };
