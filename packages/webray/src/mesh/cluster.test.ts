@@ -90,6 +90,28 @@ describe('cluster membership', () => {
     expect(ids(a)).toEqual(['a']);
   });
 
+  it('sends heartbeats on a channel of their own, so a busy link does not delay them', async () => {
+    const s = new MemorySignaling();
+    const seen = { main: [] as string[], beats: [] as string[] };
+    const connect = s.connect.bind(s);
+    s.connect = async (id) => {
+      const link = await connect(id);
+      const tap = (l: typeof link, into: string[]) => { const send = l.send.bind(l); l.send = (d) => { if (typeof d === 'string') into.push(JSON.parse(d).t); send(d); }; };
+      tap(link, seen.main);
+      tap(link.heartbeat!, seen.beats);
+      return link;
+    };
+    const clock = new ManualTimers();
+    const a = member(s, 'a');
+    const b = member(s, 'b', { timers: clock });
+    await a.join();
+    await b.join();
+    for (let i = 0; i < 5; i++) { clock.tick(100); await settle(3); }
+    expect(seen.beats.length).toBeGreaterThan(0);
+    expect(new Set(seen.beats)).toEqual(new Set(['hb']));
+    expect(seen.main).not.toContain('hb');
+  });
+
   it('elects a new head when the head leaves, and the others re-register with it', async () => {
     const s = new MemorySignaling();
     const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));

@@ -35,6 +35,8 @@ const defaultTimers: Timers = {
 interface Peer {
   info: HostInfo | undefined;
   channel: FrameChannel;
+  /** Heartbeats travel here when the link has a channel of their own. */
+  beats: FrameChannel;
   lastSeen: number;
 }
 
@@ -150,8 +152,15 @@ export class ClusterMember {
   private adopt(hostId: string, ch: FrameChannel): void {
     const old = this.peers.get(hostId);
     if (old && old.channel !== ch) old.channel.link.close();
-    const peer: Peer = { info: undefined, channel: ch, lastSeen: this.timers.now() };
+    const beats = ch.link.heartbeat ? new FrameChannel(ch.link.heartbeat, this.drops) : ch;
+    const peer: Peer = { info: undefined, channel: ch, beats, lastSeen: this.timers.now() };
     this.peers.set(hostId, peer);
+    if (beats !== ch) {
+      beats.onFrame((f) => {
+        if (f.t === 'hb') peer.lastSeen = this.timers.now();
+        else this.drops.add(`'${f.t}' on the heartbeat channel of ${hostId}`);
+      });
+    }
     ch.onFrame((f) => this.receive(hostId, peer, f));
     ch.onBytes((b) => { peer.lastSeen = this.timers.now(); this.onBytes?.(hostId, b); });
     ch.link.onClose(() => this.lost(hostId, peer));
@@ -212,7 +221,7 @@ export class ClusterMember {
     const dead = this.o.deadAfterMs ?? 3000;
     for (const [id, p] of this.peers) {
       if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
-      this.trySend(p, { t: 'hb', seq: Math.floor(now) });
+      try { p.beats.send({ t: 'hb', seq: Math.floor(now) }); } catch { /* closing: noticed by its close event */ }
     }
   }
 

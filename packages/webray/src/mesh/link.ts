@@ -17,13 +17,24 @@ export interface Link {
   readonly buffered: number;
   /** Resolves once at most `bytes` are queued (or the link closed). */
   drained(bytes: number): Promise<void>;
+  /** A second channel to the same host for heartbeats only, so a large transfer never delays them. */
+  readonly heartbeat?: Link;
 }
 
 /**
- * Two connected in-memory links. Delivery is asynchronous (a macrotask later, in order), as on a
- * network; bytes are copied, as a data channel would.
+ * Two connected in-memory links, each with its heartbeat channel. Delivery is asynchronous (a
+ * macrotask later, in order), as on a network; bytes are copied, as a data channel would.
  */
 export function memoryLinkPair(): [Link, Link] {
+  const [a, b] = pair();
+  [a.heartbeat, b.heartbeat] = pair();
+  // One connection: closing it closes its heartbeat channel too.
+  a.onClose(() => a.heartbeat!.close());
+  b.onClose(() => b.heartbeat!.close());
+  return [a, b];
+}
+
+function pair(): [MemoryLink, MemoryLink] {
   const a = new MemoryLink();
   const b = new MemoryLink();
   a.peer = b;
@@ -33,6 +44,7 @@ export function memoryLinkPair(): [Link, Link] {
 
 class MemoryLink implements Link {
   peer: MemoryLink | undefined;
+  heartbeat: MemoryLink | undefined;
   private receive: ((d: LinkData) => void) | undefined;
   private readonly early: LinkData[] = [];
   private closedListeners: (() => void)[] = [];

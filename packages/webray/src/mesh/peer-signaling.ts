@@ -42,7 +42,20 @@ export class PeerSignaling implements Signaling {
         open = true;
         clearTimeout(timer);
         this.own ??= peer;
-        peer.on('connection', (conn) => conn.on('open', () => accept(new PeerLink(conn))));
+        // A link is two connections (main + heartbeats), paired by the id the opener gave both.
+        const halves = new Map<string, { main?: DataConnection; beats?: DataConnection }>();
+        peer.on('connection', (conn) => conn.on('open', () => {
+          const meta = conn.metadata as { pair?: unknown; lane?: unknown } | undefined;
+          if (typeof meta?.pair !== 'string' || (meta.lane !== 'main' && meta.lane !== 'beats')) { conn.close(); return; }
+          const h = halves.get(meta.pair) ?? {};
+          h[meta.lane] = conn;
+          if (h.main && h.beats) { halves.delete(meta.pair); accept(new PeerLink(h.main, new PeerLink(h.beats))); return; }
+          if (!halves.has(meta.pair)) {
+            // Half a link that is never completed is closed, so strangers cannot pile them up.
+            setTimeout(() => { const left = halves.get(meta.pair as string); if (!left) return; halves.delete(meta.pair as string); left.main?.close(); left.beats?.close(); }, OPEN_MS);
+          }
+          halves.set(meta.pair, h);
+        }));
         resolve({ release: () => { if (this.own === peer) this.own = undefined; peer.destroy(); } });
       });
       peer.on('error', (e: Error & { type?: string }) => {
@@ -55,17 +68,24 @@ export class PeerSignaling implements Signaling {
     });
   }
 
-  connect(peerId: string): Promise<Link> {
+  /** A link to `peerId`: a connection for frames and object bytes, and one for heartbeats. */
+  async connect(peerId: string): Promise<Link> {
+    const pair = crypto.randomUUID();
+    const [main, beats] = await Promise.all([this.open(peerId, pair, 'main'), this.open(peerId, pair, 'beats')]);
+    return new PeerLink(main, new PeerLink(beats));
+  }
+
+  private open(peerId: string, pair: string, lane: 'main' | 'beats'): Promise<DataConnection> {
     const own = this.own;
     if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
     return new Promise((resolve, reject) => {
-      const conn = own.connect(peerId, { reliable: true, serialization: 'raw' });
+      const conn = own.connect(peerId, { reliable: true, serialization: 'raw', metadata: { pair, lane } });
       const timer = setTimeout(() => { conn.close(); reject(new Error(`no connection to ${peerId} within ${OPEN_MS} ms`)); }, OPEN_MS);
       const unavailable = (e: Error & { type?: string }) => {
         if (e.type === 'peer-unavailable' && e.message.includes(peerId)) { clearTimeout(timer); reject(new Error(`no peer holds the id ${peerId}`)); }
       };
       own.on('error', unavailable);
-      conn.on('open', () => { clearTimeout(timer); own.off('error', unavailable); resolve(new PeerLink(conn)); });
+      conn.on('open', () => { clearTimeout(timer); own.off('error', unavailable); resolve(conn); });
       conn.on('error', (e) => { clearTimeout(timer); own.off('error', unavailable); reject(e); });
     });
   }
@@ -74,8 +94,11 @@ export class PeerSignaling implements Signaling {
 class PeerLink implements Link {
   private closedListeners: (() => void)[] = [];
 
-  constructor(private readonly conn: DataConnection) {
-    conn.on('close', () => { for (const l of this.closedListeners.splice(0)) l(); });
+  constructor(private readonly conn: DataConnection, readonly heartbeat?: PeerLink) {
+    conn.on('close', () => {
+      heartbeat?.close();
+      for (const l of this.closedListeners.splice(0)) l();
+    });
   }
 
   send(data: LinkData): void {
