@@ -151,6 +151,23 @@ describe('two hosts as one cluster', () => {
     await expect(b.getActor('no-such-actor', undefined)).rejects.toThrow(/No live actor named 'no-such-actor'/);
   });
 
+  it('creates an actor on the host that has the resource it needs; its calls run there, in order, until killed', async () => {
+    class Gpu {
+      calls: number[] = [];
+      constructor(readonly label: string) {}
+      push(k: number) { this.calls.push(k); return { label: this.label, calls: this.calls.slice(), host: ray.getRuntimeContext().hostId }; }
+    }
+    const gpu = ray.remote(Gpu).options({ resources: { webgpu: 1 }, name: 'gpu-actor' }).remote('g1');
+    const results = await ray.get([1, 2, 3].map((k) => gpu.push.remote(k)));
+    expect(results.at(-1)).toEqual({ label: 'g1', calls: [1, 2, 3], host: b.hostId });
+    expect((await ray.state.listActors()).some((a) => a.className === 'Gpu' && a.state === 'ALIVE')).toBe(true);
+    // Found by name from either host: it lives on B.
+    expect((await b.getActor('gpu-actor', undefined)).actorId).toBe((await ray.getActor('gpu-actor') as unknown as { actorId: string }).actorId);
+    await ray.kill(gpu);
+    await until(async () => (await ray.state.listActors()).some((a) => a.className === 'Gpu' && a.state === 'DEAD'));
+    await expect(ray.get(gpu.push.remote(4))).rejects.toBeInstanceOf(ray.RayActorError);
+  });
+
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {
     const err = await startServingHost({ numWorkers: 1, cluster: { ...base, token: 'guess' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ray.ClusterAuthError);

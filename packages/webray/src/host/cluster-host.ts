@@ -43,6 +43,9 @@ export interface ClusterRuntime {
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
   remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
+  /** Creates an actor another host placed here (its class entry already verified). */
+  acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void;
+  killActor(actor: string, noRestart: boolean): Promise<void>;
   /** This host's own rows of the state API (for another host listing the cluster). */
   localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
@@ -200,8 +203,8 @@ export class ClusterHost {
     return undefined;
   }
 
-  /** Sends a task to another host, its function entry (signed) first if that host lacks it. */
-  async sendTask(host: string, fn: FunctionDescriptor, f: Extract<Frame, { t: 'task' }>): Promise<void> {
+  /** Sends a task (or an actor to create) to another host, its function entry (signed) first if that host lacks it. */
+  async sendTask(host: string, fn: FunctionDescriptor, f: Extract<Frame, { t: 'task' | 'actor-create' }>): Promise<void> {
     let known = this.shipped.get(host);
     if (!known) this.shipped.set(host, (known = new Set()));
     if (!known.has(fn.id)) {
@@ -225,8 +228,25 @@ export class ClusterHost {
     try { this.member.send(host, f); } catch { /* the owner left: nobody waits for this */ }
   }
 
+  /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
+  private readonly inOrder = new Map<string, Promise<unknown>>();
+
+  private after(from: string, run: () => unknown): void {
+    const next = (this.inOrder.get(from) ?? Promise.resolve()).then(run, run);
+    this.inOrder.set(from, next);
+  }
+
   private receive(from: string, f: Frame): void {
     switch (f.t) {
+      case 'actor-create':
+        this.after(from, () => (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
+          if (ok) this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
+          else this.member.drops.add(`actor class ${f.fn} from ${from} is not signed by the submitter key`);
+        }));
+        return;
+      case 'actor-kill':
+        this.after(from, () => this.rt.killActor(f.actor, f.noRestart));
+        return;
       case 'fn': {
         const check = this.verifier.verify(f.d, f.sig).then((ok) => {
           if (ok) this.rt.registerFunction(f.d);
@@ -240,15 +260,15 @@ export class ClusterHost {
       }
       case 'task':
         // An actor call runs code this host already runs (the actor's class, checked when it was created here).
-        if (f.actor !== undefined) { this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]); return; }
-        void (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
+        if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
+        this.after(from, () => (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
           if (!ok) {
             this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
               `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
             return;
           }
           this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
-        });
+        }));
         return;
       case 'done':
         this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);

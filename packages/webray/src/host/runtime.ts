@@ -15,7 +15,7 @@ import {
   actorIdFor, argObjectId, childTaskId, driverTaskId, jobOf, putObjectId, randomHex, returnObjectId, taskOfObject,
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
-import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
+import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
 import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
@@ -496,6 +496,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   /** Ends a task for good: fills its returns (value already set, or `error`), unpins its arguments. */
   private finish(t: TaskRecord, error: SerializedError | undefined): void {
     if (t.state === 'FINISHED' || t.state === 'FAILED') return;
+    if (t.remoteOwner !== undefined) {
+      // Ended here without running to a result (its actor died, it was cancelled, an argument was lost): its owner must hear.
+      this.cluster?.sendDone(t.remoteOwner, t.id, undefined, [], error ?? serializeError(new RayUsageError(`task ${t.name} ended on host ${this.hostId} without a result`)), t.startedAt ?? 0, t.endedAt ?? 0);
+    }
     if (error) {
       t.error = error;
       for (const r of t.returns) { const e = this.objects.get(r); if (e) this.objects.fail(e, error); }
@@ -579,6 +583,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       }
     }
     this.cluster!.sendDone(t.remoteOwner!, t.id, error ? undefined : out, remote, error, start, end);
+    // Answered: `finish` must not tell the owner again.
+    t.remoteOwner = undefined;
     this.finish(t, error);
   }
 
@@ -812,8 +818,40 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
     this.assertOpen();
     const id = actorIdFor(caller.taskId, caller.submitted++);
-    this.createActorWithId(id, this.nodeId, caller.taskId, spec, args, options);
+    const demand = demandOf(options.numCpus, options.resources, 0);
+    const host = this.cluster?.place({ demand, strategy: options.schedulingStrategy ?? 'DEFAULT' }, this.scheduler.pool.feasible(demand));
+    if (host) this.createRemoteActor(id, host, spec, args, options);
+    else this.createActorWithId(id, this.nodeId, caller.taskId, spec, args, options);
     return id;
+  }
+
+  /** An actor placed on another host (a resource only it has, SPREAD, a node of it): it lives there; calls from here go to it. */
+  private createRemoteActor(id: ActorId, host: string, spec: ActorSpec, args: unknown[], options: ActorOptions): void {
+    args.forEach((a, i) => {
+      if (!isPrimitive(a) && encode(a, () => `${spec.className}(args[${i}])`).nested) {
+        throw new RayUsageError(`${spec.className}: the actor is placed on host ${host}; pass its constructor values, not ObjectRefs or handles (they do not cross hosts as arguments yet).`);
+      }
+    });
+    this.registerFunction(spec.fn);
+    const { schedulingStrategy: _placed, ...rest } = options;
+    const sent = this.cluster!.sendTask(host, spec.fn, {
+      t: 'actor-create', id, actor: id, fn: spec.fn.id, args: toWire(args), methods: spec.methods, asyncMethods: spec.asyncMethods,
+      options: rest as Record<string, unknown>,
+    });
+    this.remoteActors.set(id, { host, className: spec.className, sent });
+  }
+
+  /** An actor another host placed here: created as if submitted here, owned by that host. */
+  acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void {
+    const fn = this.functions.get(f.fn);
+    if (!fn || this.actors.get(f.actor) || this.closed) return;
+    const options = f.options as ActorOptions;
+    checkActorOptions('an actor placed here by another host', options);
+    this.createActorWithId(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options);
+  }
+
+  killActor(actor: ActorId, noRestart: boolean): Promise<void> {
+    return this.kill(actor, noRestart);
   }
 
   private createActorWithId(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | { args: unknown[]; argRefs?: number[]; nested: boolean }, options: ActorOptions): void {
@@ -913,11 +951,14 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options, 1);
   }
 
-  /** Actors on other hosts this host has handles to (from getActor), and where they live. */
-  private readonly remoteActors = new Map<ActorId, { host: string; className: string }>();
+  /**
+   * Actors on other hosts this host has handles to (created there from here, or found by name),
+   * where they live, and the last frame sent to them: calls go out in order, after the creation.
+   */
+  private readonly remoteActors = new Map<ActorId, { host: string; className: string; sent: Promise<void> }>();
 
   /** A call to an actor on another host: this host owns its returns; the actor's host runs it and sends them back. */
-  private callRemoteActor(id: TaskId, parent: TaskId, remote: { host: string; className: string }, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
+  private callRemoteActor(id: TaskId, parent: TaskId, remote: { host: string; className: string; sent: Promise<void> }, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     const calls = { kind: 'source' as const, id: actorId, name: remote.className, source: '', bindings: {} };
     const t = this.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.nodeId, options.numReturns ?? 1);
     t.actorId = actorId;
@@ -928,13 +969,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.admit(t, () => {
       t.state = 'SUBMITTED_TO_WORKER';
       t.nodeId = remote.host;
-      try {
-        this.cluster!.sendActorCall(remote.host, {
-          t: 'task', id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method,
-        });
-      } catch (e) {
+      const frame = { t: 'task' as const, id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method };
+      remote.sent = remote.sent.then(() => this.cluster!.sendActorCall(remote.host, frame)).catch((e) => {
         this.finish(t, serializeError(new RayActorError(actorId, `its host ${remote.host} cannot be reached (${(e as Error).message})`)));
-      }
+      });
     }, 1);
     return t.returns;
   }
@@ -976,6 +1014,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   async kill(actorId: ActorId, noRestart: boolean): Promise<void> {
+    const remote = this.actors.get(actorId) ? undefined : this.remoteActors.get(actorId);
+    if (remote) {
+      // After the calls already sent, as in one host.
+      remote.sent = remote.sent.then(() => this.cluster?.member.send(remote.host, { t: 'actor-kill', actor: actorId, noRestart })).catch(() => undefined);
+      return remote.sent;
+    }
     const a = this.actors.get(actorId);
     if (!a || a.state === 'DEAD') return;
     if (noRestart || !this.canRestart(a)) {
@@ -1034,7 +1078,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     if ((!a || a.state === 'DEAD') && this.cluster) {
       const found = await this.cluster.lookupName(ns, name);
       if (found && found.hostId !== this.hostId) {
-        this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className });
+        if (!this.remoteActors.has(found.actorId)) this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className, sent: Promise.resolve() });
         return { actorId: found.actorId, className: found.className, methods: found.methods, asyncMethods: found.asyncMethods };
       }
     }

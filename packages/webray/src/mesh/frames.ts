@@ -39,6 +39,9 @@ export type Frame =
   | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
   | { t: 'lookup'; req: number; namespace: string; name: string }
   | { t: 'found'; req: number; actor?: NamedActor }
+  // actors created on another host (placed by their resources or strategy), and their end
+  | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown> }
+  | { t: 'actor-kill'; actor: string; noRestart: boolean }
   // the state API, cluster-wide: each host answers for what it knows
   | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown> }
   | { t: 'state-resp'; req: number; rows: WireValue };
@@ -115,6 +118,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
+  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
+  'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },
   'state-resp': { req: count, rows: wire },
 };
