@@ -226,6 +226,18 @@ export interface StateApi {
   listObjects(filter?: StateFilter): Promise<ObjectState[]>;
   /** The host's shared object store: what it holds, how big it is, what was spilled. */
   objectStore(): Promise<ObjectStoreState>;
+  /** Jobs (one per driver run) of the cluster, from the head's table; this host's own job when it is in none. */
+  listJobs(filter?: StateFilter): Promise<JobState[]>;
+}
+
+export interface JobState {
+  jobId: string;
+  /** The host whose driver runs it. */
+  hostId: string;
+  /** FAILED when its host left the cluster while it ran. */
+  state: 'RUNNING' | 'FINISHED' | 'FAILED';
+  startedAt: number;
+  endedAt: number | null;
 }
 
 const stateApi: StateApi = {
@@ -233,6 +245,7 @@ const stateApi: StateApi = {
   listActors: (f) => requireCore().state('actors', f) as Promise<ActorState[]>,
   listObjects: (f) => requireCore().state('objects', f) as Promise<ObjectState[]>,
   objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
+  listJobs: (f) => requireCore().state('jobs', f) as Promise<JobState[]>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {

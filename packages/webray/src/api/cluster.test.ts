@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
+import { toWire } from '../host/cluster-host.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
@@ -166,6 +167,26 @@ describe('two hosts as one cluster', () => {
     await ray.kill(gpu);
     await until(async () => (await ray.state.listActors()).some((a) => a.className === 'Gpu' && a.state === 'DEAD'));
     await expect(ray.get(gpu.push.remote(4))).rejects.toBeInstanceOf(ray.RayActorError);
+  });
+
+  it('keeps the cluster\'s jobs and function entries on the head', async () => {
+    const jobs = await ray.state.listJobs();
+    expect(jobs).toEqual(expect.arrayContaining([expect.objectContaining({ jobId: ray.getRuntimeContext().jobId, hostId: ray.getRuntimeContext().hostId, state: 'RUNNING' })]));
+    expect(jobs.map((j) => j.hostId)).toContain(b.hostId);
+    // The head (B) keeps every signed entry shipped in the cluster...
+    const hostA = currentCore() as HostRuntime;
+    const fresh = ray.remote((x: number) => x * 7).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(fresh.remote(6))).toBe(42);
+    const fnId = [...hostA.functions.values()].find((d) => d.kind === 'source' && d.source.includes('x * 7'))!.id;
+    expect(b.cluster!.member.isHead).toBe(true);
+    // ...so a host sent a task without the entry fetches it from the head, checks it and runs the task.
+    const c = await startServingHost({ numWorkers: 1, cluster: base });
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    const id = `${ray.getRuntimeContext().jobId}00000000000000ff`;
+    hostA.cluster!.member.send(c.hostId, { t: 'task', id, fn: fnId, name: 'fetched-from-head', args: toWire([6]), nret: 1, attempt: 0, demand: { CPU: 1 } });
+    await until(async () => ((await c.state('tasks', { filters: { name: 'fetched-from-head' } })) as { state: string }[]).some((t) => t.state === 'FINISHED'));
+    expect(c.functions.has(fnId)).toBe(true);
+    await c.shutdown();
   });
 
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {

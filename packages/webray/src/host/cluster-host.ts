@@ -16,6 +16,7 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ObjectPulls } from './object-pulls.js';
+import { GcsTables, type JobRecord } from '../mesh/gcs.js';
 
 export interface ClusterConfig {
   /** Cluster id: hosts with the same id and token form one cluster. */
@@ -39,6 +40,7 @@ export interface ClusterConfig {
 /** What the runtime offers the cluster side. */
 export interface ClusterRuntime {
   readonly hostId: string;
+  readonly jobId: string;
   registerFunction(fn: FunctionDescriptor): void;
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
   remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
@@ -107,27 +109,30 @@ export class ClusterHost {
     const live = new Set(hosts.map((h) => h.hostId));
     // What we kept for hosts that left is nobody's now; their transfers to us will not finish.
     for (const [id, owner] of this.heldFor) if (!live.has(owner)) { this.heldFor.delete(id); this.store?.delete(id); }
-    for (const [key, a] of this.names) if (!live.has(a.hostId)) this.names.delete(key);
+    for (const host of this.knownHosts) if (!live.has(host)) this.gcs.hostLeft(host, Date.now());
     if (this.pulls) for (const host of this.knownHosts) if (!live.has(host)) this.pulls.hostLost(host);
     this.knownHosts = live;
     this.rt.hostsChanged(hosts);
   }
 
   private knownHosts = new Set<string>();
-  /** Head only: the cluster's named actors, by namespace and name. */
-  private readonly names = new Map<string, NamedActor>();
+  /** Head only: the cluster's tables (named actors, functions, jobs). */
+  private readonly gcs = new GcsTables();
+  /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
+  private readonly fetching = new Map<string, (ok: boolean) => void>();
+  private readonly jobReqs = new Map<number, (jobs: JobRecord[]) => void>();
   private readonly lookups = new Map<number, (a: NamedActor | undefined) => void>();
   private nextLookup = 1;
 
   /** Records a named actor in the cluster's table (on the head). */
   registerName(namespace: string, name: string, actor: NamedActor): void {
-    if (this.member.isHead) { this.names.set(`${namespace}/${name}`, actor); return; }
+    if (this.member.isHead) { this.gcs.setName(namespace, name, actor); return; }
     try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
   }
 
   /** Finds a named actor anywhere in the cluster (asks the head). */
   lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
-    if (this.member.isHead) return Promise.resolve(this.names.get(`${namespace}/${name}`));
+    if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
     return new Promise((resolve) => {
       const req = this.nextLookup++;
       this.lookups.set(req, resolve);
@@ -172,6 +177,7 @@ export class ClusterHost {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store);
     await h.member.join();
+    h.toHead({ t: 'job', jobId: rt.jobId, state: 'RUNNING' });
     return h;
   }
 
@@ -203,17 +209,54 @@ export class ClusterHost {
     return undefined;
   }
 
-  /** Sends a task (or an actor to create) to another host, its function entry (signed) first if that host lacks it. */
+  /** A frame for the head (this host's own tables when it is the head). */
+  private toHead(f: Frame): void {
+    if (this.member.isHead) { this.receive(this.self.hostId, f); return; }
+    try { this.member.send(this.member.headId, f); } catch { /* no head right now */ }
+  }
+
+  /** Sends a task (or an actor to create) to another host, its function entry (signed) first if that host lacks it; the head's table gets it too. */
   async sendTask(host: string, fn: FunctionDescriptor, f: Extract<Frame, { t: 'task' | 'actor-create' }>): Promise<void> {
+    await this.ship(host, fn);
+    if (this.member.headId !== host && this.member.headId !== this.self.hostId) await this.ship(this.member.headId, fn).catch(() => undefined);
+    this.member.send(host, f);
+  }
+
+  private async ship(host: string, fn: FunctionDescriptor): Promise<void> {
     let known = this.shipped.get(host);
     if (!known) this.shipped.set(host, (known = new Set()));
-    if (!known.has(fn.id)) {
-      let sig = this.signatures.get(fn.id);
-      if (!sig) this.signatures.set(fn.id, (sig = this.signer!.sign(fn)));
-      this.member.send(host, { t: 'fn', d: fn, sig: await sig });
-      known.add(fn.id);
-    }
-    this.member.send(host, f);
+    if (known.has(fn.id)) return;
+    let sig = this.signatures.get(fn.id);
+    if (!sig) this.signatures.set(fn.id, (sig = this.signer!.sign(fn)));
+    this.member.send(host, { t: 'fn', d: fn, sig: await sig });
+    known.add(fn.id);
+  }
+
+  /** A function entry this host lacks, from the head's table (checked like any entry). */
+  private fetchFunction(id: string): Promise<boolean> {
+    const check = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => { this.fetching.delete(id); resolve(false); }, 5000);
+      this.fetching.set(id, (ok) => { clearTimeout(timer); this.fetching.delete(id); resolve(ok); });
+    });
+    this.verified.set(id, check);
+    this.toHead({ t: 'fn-get', id });
+    return check;
+  }
+
+  /** The cluster's jobs, from the head. */
+  listJobs(): Promise<JobRecord[]> {
+    if (this.member.isHead) return Promise.resolve(this.gcs.listJobs());
+    return new Promise((resolve) => {
+      const req = this.nextLookup++;
+      const timer = setTimeout(() => { this.jobReqs.delete(req); resolve([]); }, 2000);
+      this.jobReqs.set(req, (jobs) => { clearTimeout(timer); resolve(jobs); });
+      this.toHead({ t: 'jobs-req', req });
+    });
+  }
+
+  /** This host's driver is done: its job ends in the head's table. */
+  jobFinished(): void {
+    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED' });
   }
 
   /** A result for its owner: values inline, except those listed in `remote`, which stay here to be pulled. */
@@ -239,7 +282,7 @@ export class ClusterHost {
   private receive(from: string, f: Frame): void {
     switch (f.t) {
       case 'actor-create':
-        this.after(from, () => (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
+        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then((ok) => {
           if (ok) this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
           else this.member.drops.add(`actor class ${f.fn} from ${from} is not signed by the submitter key`);
         }));
@@ -249,10 +292,14 @@ export class ClusterHost {
         return;
       case 'fn': {
         const check = this.verifier.verify(f.d, f.sig).then((ok) => {
-          if (ok) this.rt.registerFunction(f.d);
-          else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
+          if (ok) {
+            this.rt.registerFunction(f.d);
+            if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
+          } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
+          this.fetching.get(f.d.id)?.(ok);
           return ok;
         });
+        if (this.fetching.has(f.d.id)) return;
         // A forged entry for an id does not shadow a genuine one that comes later.
         const before = this.verified.get(f.d.id);
         this.verified.set(f.d.id, before ? before.then((ok) => ok || check) : check);
@@ -261,7 +308,7 @@ export class ClusterHost {
       case 'task':
         // An actor call runs code this host already runs (the actor's class, checked when it was created here).
         if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
-        this.after(from, () => (this.verified.get(f.fn) ?? Promise.resolve(false)).then((ok) => {
+        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then((ok) => {
           if (!ok) {
             this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
               `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
@@ -282,12 +329,35 @@ export class ClusterHost {
         return;
       case 'actor-name':
         if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
-        this.names.set(`${f.namespace}/${f.name}`, f.actor);
+        this.gcs.setName(f.namespace, f.name, f.actor);
         return;
       case 'lookup':
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
-        this.member.send(from, { t: 'found', req: f.req, actor: this.names.get(`${f.namespace}/${f.name}`) });
+        this.member.send(from, { t: 'found', req: f.req, actor: this.gcs.name(f.namespace, f.name) });
         return;
+      case 'fn-get': {
+        const entry = this.member.isHead ? this.gcs.fn(f.id) : undefined;
+        if (!entry) return;
+        // The head asking itself takes the entry as if it had arrived.
+        if (from === this.self.hostId) this.receive(from, { t: 'fn', d: entry.d, sig: entry.sig });
+        else this.member.send(from, { t: 'fn', d: entry.d, sig: entry.sig });
+        return;
+      }
+      case 'job':
+        if (!this.member.isHead) { this.member.drops.add(`'job' sent to a host that is not the head`); return; }
+        if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, Date.now());
+        else this.gcs.jobEnded(f.jobId, from, 'FINISHED', Date.now());
+        return;
+      case 'jobs-req':
+        if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
+        return;
+      case 'jobs': {
+        const resolve = this.jobReqs.get(f.req);
+        this.jobReqs.delete(f.req);
+        const jobs = fromWire(f.jobs);
+        resolve?.(Array.isArray(jobs) ? (jobs as JobRecord[]) : []);
+        return;
+      }
       case 'found': {
         const resolve = this.lookups.get(f.req);
         this.lookups.delete(f.req);

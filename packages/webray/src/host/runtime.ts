@@ -26,7 +26,7 @@ import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED,
 import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
-import { hostState, mergeState } from './state.js';
+import { hostState, mergeState, select } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
 export interface HostOptions {
@@ -1152,6 +1152,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   async state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+    if (query === 'jobs') {
+      const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
+      return select(jobs, filter);
+    }
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;
     // Cluster-wide, as Ray's state API: every host adds what it knows.
@@ -1174,6 +1178,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     for (const n of nodes) n.alive = false;
     await Promise.all(nodes.map((n) => n.proc.terminate().catch(() => undefined)));
     this.nodes.clear();
+    this.cluster?.jobFinished();
     this.cluster?.close();
     await this.store?.shutdown();
   }

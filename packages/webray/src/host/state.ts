@@ -17,7 +17,8 @@ function taskState(t: TaskView, jobId: string): TaskState {
   };
 }
 
-function select<T>(items: Iterable<T>, f: StateFilter | undefined): T[] {
+/** The items that match the filter's fields, up to its limit. */
+export function select<T>(items: Iterable<T>, f: StateFilter | undefined): T[] {
   const out: T[] = [];
   const limit = f?.limit ?? Infinity;
   const filters = f?.filters ? Object.entries(f.filters) : [];

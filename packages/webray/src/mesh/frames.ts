@@ -42,6 +42,11 @@ export type Frame =
   // actors created on another host (placed by their resources or strategy), and their end
   | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown> }
   | { t: 'actor-kill'; actor: string; noRestart: boolean }
+  // the head's function and job tables
+  | { t: 'fn-get'; id: string }
+  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED' }
+  | { t: 'jobs-req'; req: number }
+  | { t: 'jobs'; req: number; jobs: WireValue }
   // the state API, cluster-wide: each host answers for what it knows
   | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown> }
   | { t: 'state-resp'; req: number; rows: WireValue };
@@ -120,6 +125,10 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   found: { req: count, actor: opt(namedActor) },
   'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
+  'fn-get': { id },
+  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED' },
+  'jobs-req': { req: count },
+  jobs: { req: count, jobs: wire },
   'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },
   'state-resp': { req: count, rows: wire },
 };
