@@ -322,7 +322,7 @@ export class ClusterHost {
         return;
       case 'pull':
         if (this.pulls) void this.pulls.serve(from, f);
-        else this.member.send(from, { t: 'pulled', req: f.req, size: 0, error: 'this host has no object store' });
+        else this.member.send(from, { t: 'pulled', req: f.req, error: 'this host has no object store' });
         return;
       case 'pulled':
         this.pulls?.pulled(from, f);

@@ -14,7 +14,9 @@ import type { ObjectStore } from '../store/object-store.js';
 const MAX_QUEUED = 4 * 1024 * 1024;
 /** A transfer that makes no progress for this long fails (the get then says so instead of hanging). */
 const STALL_MS = 30_000;
+/** Binary frames of a transfer, on the bulk channel in order: one START [2][req][size][0], then CHUNKs [1][req][offset][0] + bytes. */
 const CHUNK = 1;
+const START = 2;
 
 interface Incoming {
   host: string;
@@ -54,31 +56,23 @@ export class ObjectPulls {
     return p;
   }
 
-  /** The other host answered a pull: the object's size (chunks follow), or why it cannot send it. */
+  /** The other host cannot send an object we asked for. */
   pulled(from: string, f: Extract<Frame, { t: 'pulled' }>): void {
     const inc = this.incoming.get(f.req);
     if (!inc || inc.host !== from || inc.writing) { this.member.drops.add(`'pulled' for no pull of ours from ${from}`); return; }
-    if (f.error !== undefined) { this.fail(f.req, new ObjectLostError(inc.id, `host ${from} could not send it: ${f.error}`)); return; }
-    const at = this.store.beginWrite(inc.id, f.size);
-    if (at === 'full') { this.fail(f.req, new ObjectStoreFullError(`no room for ${f.size} bytes of object ${inc.id} pulled from host ${from}`)); return; }
-    if (at === 'exists') {
-      // Already here (another path brought it): let the chunks be dropped.
-      this.incoming.delete(f.req);
-      inc.resolve();
-      return;
-    }
-    Object.assign(inc, { size: f.size, address: at, writing: true, lastProgress: performance.now() });
-    if (f.size === 0) this.complete(f.req, inc);
+    this.fail(f.req, new ObjectLostError(inc.id, `host ${from} could not send it: ${f.error ?? 'no reason given'}`));
   }
 
-  /** A chunk: [u32 1][u32 req][u32 offset][u32 0] + bytes, in order. */
+  /** A transfer's start (its size) or one of its chunks, in order on the bulk channel. */
   chunk(from: string, b: Uint8Array): void {
     if (b.byteLength < CHUNK_HEADER) { this.member.drops.add(`short chunk from ${from}`); return; }
     const h = new DataView(b.buffer, b.byteOffset, CHUNK_HEADER);
+    const kind = h.getUint32(0, true);
     const req = h.getUint32(4, true);
     const offset = h.getUint32(8, true);
     const inc = this.incoming.get(req);
-    if (h.getUint32(0, true) !== CHUNK || !inc || inc.host !== from || !inc.writing) { this.member.drops.add(`chunk for no transfer from ${from}`); return; }
+    if (kind === START && inc && inc.host === from && !inc.writing) { this.start(req, inc, offset); return; }
+    if (kind !== CHUNK || !inc || inc.host !== from || !inc.writing) { this.member.drops.add(`chunk for no transfer from ${from}`); return; }
     const body = b.subarray(CHUNK_HEADER);
     if (offset !== inc.received || offset + body.byteLength > inc.size) {
       this.member.drops.add(`chunk out of order or past the end from ${from}`);
@@ -90,6 +84,20 @@ export class ObjectPulls {
     inc.lastProgress = performance.now();
     this.bytesIn += body.byteLength;
     if (inc.received === inc.size) this.complete(req, inc);
+  }
+
+  /** The sender said how big the object is: make room for it here. */
+  private start(req: number, inc: Incoming, size: number): void {
+    const at = this.store.beginWrite(inc.id, size);
+    if (at === 'full') { this.fail(req, new ObjectStoreFullError(`no room for ${size} bytes of object ${inc.id} pulled from host ${inc.host}`)); return; }
+    if (at === 'exists') {
+      // Already here (another path brought it): the chunks that follow are dropped.
+      this.incoming.delete(req);
+      inc.resolve();
+      return;
+    }
+    Object.assign(inc, { size, address: at, writing: true, lastProgress: performance.now() });
+    if (size === 0) this.complete(req, inc);
   }
 
   private complete(req: number, inc: Incoming): void {
@@ -109,19 +117,15 @@ export class ObjectPulls {
   /** Another host pulls an object this host has. */
   async serve(from: string, f: Extract<Frame, { t: 'pull' }>): Promise<void> {
     const held = this.store.holdBytes(f.id);
-    if (!held) { this.member.send(from, { t: 'pulled', req: f.req, size: 0, error: 'it is not in this host\'s store' }); return; }
+    if (!held) { this.member.send(from, { t: 'pulled', req: f.req, error: 'it is not in this host\'s store' }); return; }
     try {
       const { bytes } = held;
-      this.member.send(from, { t: 'pulled', req: f.req, size: bytes.byteLength });
+      this.member.sendBytes(from, header(START, f.req, bytes.byteLength, 0));
       for (let offset = 0; offset < bytes.byteLength; offset += MAX_CHUNK) {
         await this.member.drained(from, MAX_QUEUED);
         const body = bytes.subarray(offset, Math.min(bytes.byteLength, offset + MAX_CHUNK));
         // A fresh, unshared buffer: header then a copy of the bytes out of shared memory.
-        const frame = new Uint8Array(CHUNK_HEADER + body.byteLength);
-        const h = new DataView(frame.buffer);
-        h.setUint32(0, CHUNK, true);
-        h.setUint32(4, f.req, true);
-        h.setUint32(8, offset, true);
+        const frame = header(CHUNK, f.req, offset, body.byteLength);
         frame.set(body, CHUNK_HEADER);
         this.member.sendBytes(from, frame);
         this.bytesOut += body.byteLength;
@@ -151,4 +155,14 @@ export class ObjectPulls {
   hostLost(host: string): void {
     for (const [req, inc] of this.incoming) if (inc.host === host) this.fail(req, new ObjectLostError(inc.id, `host ${host} left the cluster during the transfer`));
   }
+}
+
+/** A binary frame of a transfer with room for `body` bytes after its header. */
+function header(kind: number, req: number, value: number, body: number): Uint8Array {
+  const frame = new Uint8Array(CHUNK_HEADER + body);
+  const h = new DataView(frame.buffer);
+  h.setUint32(0, kind, true);
+  h.setUint32(4, req, true);
+  h.setUint32(8, value, true);
+  return frame;
 }

@@ -37,6 +37,8 @@ interface Peer {
   channel: FrameChannel;
   /** Heartbeats travel here when the link has a channel of their own. */
   beats: FrameChannel;
+  /** Object bytes travel here when the link has a channel for them. */
+  bulk: FrameChannel;
   lastSeen: number;
 }
 
@@ -153,7 +155,9 @@ export class ClusterMember {
     const old = this.peers.get(hostId);
     if (old && old.channel !== ch) old.channel.link.close();
     const beats = ch.link.heartbeat ? new FrameChannel(ch.link.heartbeat, this.drops) : ch;
-    const peer: Peer = { info: undefined, channel: ch, beats, lastSeen: this.timers.now() };
+    const bulk = ch.link.bulk ? new FrameChannel(ch.link.bulk, this.drops) : ch;
+    const peer: Peer = { info: undefined, channel: ch, beats, bulk, lastSeen: this.timers.now() };
+    if (bulk !== ch) bulk.onFrame((f) => this.drops.add(`'${f.t}' on the bulk channel of ${hostId}`));
     this.peers.set(hostId, peer);
     if (beats !== ch) {
       beats.onFrame((f) => {
@@ -162,7 +166,7 @@ export class ClusterMember {
       });
     }
     ch.onFrame((f) => this.receive(hostId, peer, f));
-    ch.onBytes((b) => { peer.lastSeen = this.timers.now(); this.onBytes?.(hostId, b); });
+    bulk.onBytes((b) => { peer.lastSeen = this.timers.now(); this.onBytes?.(hostId, b); });
     ch.link.onClose(() => this.lost(hostId, peer));
     // A new link makes a member reachable: listeners re-place what waits for it.
     this.notify();
@@ -244,12 +248,12 @@ export class ClusterMember {
   sendBytes(hostId: string, bytes: Uint8Array): void {
     const p = this.peers.get(hostId);
     if (!p) throw new Error(`no link to host ${hostId}`);
-    p.channel.sendBytes(bytes);
+    p.bulk.sendBytes(bytes);
   }
 
   /** Resolves once the link to `hostId` has at most `bytes` queued (back-pressure). */
   drained(hostId: string, bytes: number): Promise<void> {
-    return this.peers.get(hostId)?.channel.link.drained(bytes) ?? Promise.resolve();
+    return this.peers.get(hostId)?.bulk.link.drained(bytes) ?? Promise.resolve();
   }
 
   private lost(hostId: string, peer: Peer): void {

@@ -31,9 +31,10 @@ export type Frame =
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
   | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean; actor?: string; method?: string }
   | { t: 'done'; id: string; values?: WireValue; remote?: { i: number; size: number }[]; error?: SerializedError; start: number; end: number }
-  // objects: a pull of an object's bytes (then binary chunks: see CHUNK_HEADER), and the owner's free
+  // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
+  // with `pulled` when it cannot be sent), and the owner's free
   | { t: 'pull'; req: number; id: string }
-  | { t: 'pulled'; req: number; size: number; error?: string }
+  | { t: 'pulled'; req: number; error: string }
   | { t: 'free'; ids: string[] }
   // named actors: the head keeps the cluster's table; hosts register theirs and look others up
   | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
@@ -118,7 +119,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)) },
   done: { id, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
   pull: { req: count, id },
-  pulled: { req: count, size: count, error: opt(text(1000)) },
+  pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },
   'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
   lookup: { req: count, namespace: text(200), name: text(200) },

@@ -19,6 +19,8 @@ export interface Link {
   drained(bytes: number): Promise<void>;
   /** A second channel to the same host for heartbeats only, so a large transfer never delays them. */
   readonly heartbeat?: Link;
+  /** A third for object bytes, so a large transfer never delays control frames either. */
+  readonly bulk?: Link;
 }
 
 /**
@@ -28,9 +30,9 @@ export interface Link {
 export function memoryLinkPair(): [Link, Link] {
   const [a, b] = pair();
   [a.heartbeat, b.heartbeat] = pair();
-  // One connection: closing it closes its heartbeat channel too.
-  a.onClose(() => a.heartbeat!.close());
-  b.onClose(() => b.heartbeat!.close());
+  [a.bulk, b.bulk] = pair();
+  // One connection: closing it closes its other channels too.
+  for (const l of [a, b]) l.onClose(() => { l.heartbeat!.close(); l.bulk!.close(); });
   return [a, b];
 }
 
@@ -45,6 +47,7 @@ function pair(): [MemoryLink, MemoryLink] {
 class MemoryLink implements Link {
   peer: MemoryLink | undefined;
   heartbeat: MemoryLink | undefined;
+  bulk: MemoryLink | undefined;
   private receive: ((d: LinkData) => void) | undefined;
   private readonly early: LinkData[] = [];
   private closedListeners: (() => void)[] = [];

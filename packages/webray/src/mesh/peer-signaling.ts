@@ -16,6 +16,8 @@ export interface SignalServer {
 }
 
 const OPEN_MS = 15_000;
+const LANES = ['main', 'beats', 'bulk'] as const;
+type Lane = (typeof LANES)[number];
 
 export class PeerSignaling implements Signaling {
   /** The first peer claimed (the host's own id): links to others are opened from it. */
@@ -42,19 +44,20 @@ export class PeerSignaling implements Signaling {
         open = true;
         clearTimeout(timer);
         this.own ??= peer;
-        // A link is two connections (main + heartbeats), paired by the id the opener gave both.
-        const halves = new Map<string, { main?: DataConnection; beats?: DataConnection }>();
+        // A link is three connections (frames, heartbeats, object bytes), grouped by the id the opener gave them.
+        const parts = new Map<string, Partial<Record<Lane, DataConnection>>>();
         peer.on('connection', (conn) => conn.on('open', () => {
           const meta = conn.metadata as { pair?: unknown; lane?: unknown } | undefined;
-          if (typeof meta?.pair !== 'string' || (meta.lane !== 'main' && meta.lane !== 'beats')) { conn.close(); return; }
-          const h = halves.get(meta.pair) ?? {};
-          h[meta.lane] = conn;
-          if (h.main && h.beats) { halves.delete(meta.pair); accept(new PeerLink(h.main, new PeerLink(h.beats))); return; }
-          if (!halves.has(meta.pair)) {
-            // Half a link that is never completed is closed, so strangers cannot pile them up.
-            setTimeout(() => { const left = halves.get(meta.pair as string); if (!left) return; halves.delete(meta.pair as string); left.main?.close(); left.beats?.close(); }, OPEN_MS);
+          if (typeof meta?.pair !== 'string' || !LANES.includes(meta.lane as Lane)) { conn.close(); return; }
+          const key = meta.pair;
+          const h = parts.get(key) ?? {};
+          h[meta.lane as Lane] = conn;
+          if (h.main && h.beats && h.bulk) { parts.delete(key); accept(new PeerLink(h.main, new PeerLink(h.beats), new PeerLink(h.bulk))); return; }
+          if (!parts.has(key)) {
+            // A link that is never completed is closed, so strangers cannot pile up parts of one.
+            setTimeout(() => { const left = parts.get(key); if (!left) return; parts.delete(key); for (const c of Object.values(left)) c.close(); }, OPEN_MS);
           }
-          halves.set(meta.pair, h);
+          parts.set(key, h);
         }));
         resolve({ release: () => { if (this.own === peer) this.own = undefined; peer.destroy(); } });
       });
@@ -68,14 +71,14 @@ export class PeerSignaling implements Signaling {
     });
   }
 
-  /** A link to `peerId`: a connection for frames and object bytes, and one for heartbeats. */
+  /** A link to `peerId`: a connection for frames, one for heartbeats, one for object bytes. */
   async connect(peerId: string): Promise<Link> {
     const pair = crypto.randomUUID();
-    const [main, beats] = await Promise.all([this.open(peerId, pair, 'main'), this.open(peerId, pair, 'beats')]);
-    return new PeerLink(main, new PeerLink(beats));
+    const [main, beats, bulk] = await Promise.all(LANES.map((lane) => this.open(peerId, pair, lane)));
+    return new PeerLink(main!, new PeerLink(beats!), new PeerLink(bulk!));
   }
 
-  private open(peerId: string, pair: string, lane: 'main' | 'beats'): Promise<DataConnection> {
+  private open(peerId: string, pair: string, lane: Lane): Promise<DataConnection> {
     const own = this.own;
     if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
     return new Promise((resolve, reject) => {
@@ -94,9 +97,10 @@ export class PeerSignaling implements Signaling {
 class PeerLink implements Link {
   private closedListeners: (() => void)[] = [];
 
-  constructor(private readonly conn: DataConnection, readonly heartbeat?: PeerLink) {
+  constructor(private readonly conn: DataConnection, readonly heartbeat?: PeerLink, readonly bulk?: PeerLink) {
     conn.on('close', () => {
       heartbeat?.close();
+      bulk?.close();
       for (const l of this.closedListeners.splice(0)) l();
     });
   }
