@@ -5,7 +5,13 @@
  */
 import * as ray from 'webray';
 
-const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
+const { throttleTimers, ...options } = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions & { throttleTimers?: boolean };
+
+// As a hidden tab's are: main-thread intervals fire at most once a minute (Chromium's intensive throttling).
+if (throttleTimers) {
+  const every = window.setInterval.bind(window);
+  window.setInterval = ((fn: TimerHandler, ms?: number, ...rest: unknown[]) => every(fn, Math.max(ms ?? 0, 60_000), ...rest)) as typeof window.setInterval;
+}
 
 const GET_TIMEOUT = 60_000;
 
