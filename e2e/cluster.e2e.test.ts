@@ -93,8 +93,8 @@ describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => 
     expect(c.status, c.error ?? c.log.text()).toBe('ready');
     const cHost = await c.page.evaluate(() => window.clusterTests.hostId());
     await withTimeout('C known to A', 30_000, a.waitForFunction((id) => window.clusterTests.hosts().then((h) => h.includes(id)), cHost, { timeout: 30_000, polling: 100 }), logs);
-    // Two of A's dead-after windows (3 s each): with heartbeats on throttled main-thread intervals, A would drop C.
-    await c.page.waitForTimeout(7000);
+    // Two of A's dead-after windows (5 s each): with heartbeats on throttled main-thread intervals, A would drop C.
+    await c.page.waitForTimeout(11_000);
     expect(await a.evaluate(() => window.clusterTests.hosts())).toContain(cHost);
     await c.page.close();
     await withTimeout('C gone from A', 30_000, a.waitForFunction((id) => window.clusterTests.hosts().then((h) => !h.includes(id)), cHost, { timeout: 30_000, polling: 100 }), logs);

@@ -21,7 +21,7 @@ export interface ClusterOptions {
   signaling: Signaling;
   /** How often each link carries a heartbeat. Default 500 ms. */
   heartbeatMs?: number;
-  /** Silence after which a peer counts as dead. Default 3 s. */
+  /** Silence after which a peer counts as dead. Default 5 s (a loaded tab may stall its main thread for a second or two). */
   deadAfterMs?: number;
   /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
   timers?: Timers;
@@ -222,7 +222,7 @@ export class ClusterMember {
 
   private beat(): void {
     const now = this.timers.now();
-    const dead = this.o.deadAfterMs ?? 3000;
+    const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
       if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
       try { p.beats.send({ t: 'hb', seq: Math.floor(now) }); } catch { /* closing: noticed by its close event */ }
