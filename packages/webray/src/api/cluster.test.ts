@@ -8,6 +8,7 @@ import { toWire } from '../host/cluster-host.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
+import { describeFunction } from './api.js';
 
 let b: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
@@ -187,6 +188,23 @@ describe('two hosts as one cluster', () => {
     await until(async () => ((await c.state('tasks', { filters: { name: 'fetched-from-head' } })) as { state: string }[]).some((t) => t.state === 'FINISHED'));
     expect(c.functions.has(fnId)).toBe(true);
     await c.shutdown();
+  });
+
+  it('ends the actors a departed host\'s job placed elsewhere, except detached ones', async () => {
+    const c = await startServingHost({ numWorkers: 1, cluster: { ...base, submitterKey: privateKey } });
+    await until(() => c.cluster!.member.linked(b.hostId));
+    class Worker {
+      ping() { return ray.getRuntimeContext().hostId; }
+    }
+    const { d, methods, asyncMethods } = describeFunction(Worker, undefined);
+    const spec = { fn: d, className: d.name, methods, asyncMethods };
+    const plain = c.createActor(c.currentCaller(), spec, [], { resources: { webgpu: 0.1 } });
+    const detached = c.createActor(c.currentCaller(), spec, [], { resources: { webgpu: 0.1 }, lifetime: 'detached' });
+    const state = async (id: string) => (((await b.state('actors')) as { actorId: string; state: string }[]).find((x) => x.actorId === id))?.state;
+    await until(async () => (await state(plain)) === 'ALIVE' && (await state(detached)) === 'ALIVE');
+    await c.shutdown();
+    await until(async () => (await state(plain)) === 'DEAD');
+    expect(await state(detached)).toBe('ALIVE');
   });
 
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {

@@ -31,6 +31,8 @@ export interface ActorRecord {
   held: Resources | null;
   jobId: string;
   detached: boolean;
+  /** The host whose job created it, when another host placed it here: it ends with that job unless detached. */
+  ownerHost?: string;
   /** Sends what can be sent of the queue (made once per actor: every call's readiness ends here). */
   pump: () => void;
   /** `Class.method` per method, the calls' task names (made once, not per call). */

@@ -640,6 +640,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   hostsChanged(hosts: HostInfo[]): void {
     for (const t of this.scheduler.takeInfeasible()) this.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
+    // A host that left ended its job: the actors it placed here stop, unless detached (as in Ray).
+    for (const a of this.actors.actors.values()) {
+      if (a.ownerHost === undefined || live.has(a.ownerHost) || a.detached || a.state === 'DEAD') continue;
+      const node = a.node;
+      this.actorDead(a, `its job ended: host ${a.ownerHost}, whose driver created it, left the cluster (give it lifetime: 'detached' to outlive its job)`, undefined);
+      if (node) void this.killNode(node, 'its job ended');
+    }
     for (const t of [...this.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
       const host = t.nodeId;
@@ -848,6 +855,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const options = f.options as ActorOptions;
     checkActorOptions('an actor placed here by another host', options);
     this.createActorWithId(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options);
+    const a = this.actors.get(f.actor);
+    if (a) a.ownerHost = from;
   }
 
   killActor(actor: ActorId, noRestart: boolean): Promise<void> {
@@ -873,7 +882,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
       maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
       pendingCalls: 0, queue: [], deathCause: null,
-      held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: this.jobId, detached: options.lifetime === 'detached',
+      held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: jobOf(id), detached: options.lifetime === 'detached',
       pump: () => this.pumpActor(a),
       callNames: new Map(),
     };
