@@ -6,11 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import './fixtures/node-host/webrtc-globals.mjs';
+import '@webray/node-host/src/webrtc-globals.mjs';
 import * as ray from 'webray';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 
-const HOST_SCRIPT = fileURLToPath(new URL('./fixtures/node-host/host.mjs', import.meta.url));
+/** `pnpm host`'s script. */
+const HOST_SCRIPT = fileURLToPath(new URL('../packages/node-host/src/host.mjs', import.meta.url));
 
 let server: RunningPeerServer;
 let b: ChildProcess;
@@ -20,7 +21,7 @@ let privateKey: string;
 
 /** Starts a host process; resolves with the first line it prints (`ready <id>` or `error ...`). */
 function startHost(config: unknown): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [HOST_SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });
@@ -81,15 +82,23 @@ describe('two Node.js processes as one cluster (WebRTC, local PeerJS server)', (
     }
     const counter = ray.remote(Counter).options({ name: 'node-counter' }).remote();
     expect(await ray.get(counter.add.remote(1))).toBe(1);
-    const answer = new Promise<string>((resolve) => {
+    // B (the `pnpm host` process) calls it by name: add 2, 3, 4, then where().
+    const answers = new Promise<unknown[]>((resolve) => {
+      const got: unknown[] = [];
+      let out = '';
       const onData = (d: Buffer) => {
-        const line = String(d).split('\n').find((l) => l.startsWith('called '));
-        if (line) { b.stdout!.off('data', onData); resolve(line.slice(7)); }
+        out += String(d);
+        for (let i = out.indexOf('\n'); i >= 0; i = out.indexOf('\n')) {
+          const line = out.slice(0, i);
+          out = out.slice(i + 1);
+          if (line.startsWith('called ')) got.push(JSON.parse(line.slice(7)));
+        }
+        if (got.length === 4) { b.stdout!.off('data', onData); resolve(got); }
       };
       b.stdout!.on('data', onData);
     });
-    b.stdin!.write('call node-counter\n');
-    expect(JSON.parse(await answer)).toEqual({ sums: [3, 6, 10], where: ray.getRuntimeContext().hostId });
+    b.stdin!.write('call node-counter add [2]\ncall node-counter add [3]\ncall node-counter add [4]\ncall node-counter where []\n');
+    expect(await answers).toEqual([3, 6, 10, ray.getRuntimeContext().hostId]);
   });
 
   it('refuse a host with a wrong token', async () => {
