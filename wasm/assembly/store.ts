@@ -457,6 +457,11 @@ export function largestFree(): u32 {
   return best > OVERHEAD ? best - OVERHEAD : 0;
 }
 
+/** Pages of memory now. Calling into wasm also lets this thread take in another thread's growth. */
+export function pages(): u32 {
+  return <u32>memory.size();
+}
+
 /** Bytes in free blocks (with their headers): heap = used + free + fixed markers, or blocks leaked. */
 export function freeBytes(): u32 {
   lock();

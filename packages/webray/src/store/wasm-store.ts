@@ -22,6 +22,7 @@ interface Exports {
   grow(pages: number): number;
   largestFree(): number;
   freeBytes(): number;
+  pages(): number;
   checksum(data: number, size: number): number;
 }
 
@@ -120,6 +121,20 @@ export class WasmStore {
     return this.u8.buffer as SharedArrayBuffer;
   }
 
+  /**
+   * Views that reach `end`. Another thread's `memory.grow` reaches this thread's JS a moment after
+   * its wasm (V8 tells each isolate by an interrupt), so an address the module just returned may lie
+   * past `memory.buffer` for a few instructions: call into wasm until the buffer catches up.
+   */
+  ensure(end: number): void {
+    this.refresh();
+    for (let i = 0; this.u8.byteLength < end && i < 10_000; i++) {
+      this.x.pages();
+      this.refresh();
+    }
+    if (this.u8.byteLength < end) throw new Error(`webray: the object store's memory reaches ${end} bytes, but this thread still sees ${this.u8.byteLength}`);
+  }
+
   private refresh(): void {
     if (this.u8.byteLength !== this.handle.memory.buffer.byteLength) {
       const b = this.handle.memory.buffer;
@@ -141,10 +156,11 @@ export class WasmStore {
 
   /** What the block at `data` says about its object (immutable while a reference is held). */
   private entry(data: number): Entry {
-    this.refresh();
+    this.ensure(data);
     const u = this.u32;
     const footer = data - 16 + u[(data + B_SIZE) >> 2]! - 16;
-    return { data, size: u[(data + B_OBJECT_SIZE) >> 2]!, meta: u[(data + B_META) >> 2]!, sum: u[(footer + F_SUM) >> 2]! };
+    this.ensure(footer + 16);
+    return { data, size: u[(data + B_OBJECT_SIZE) >> 2]!, meta: u[(data + B_META) >> 2]!, sum: this.u32[(footer + F_SUM) >> 2]! };
   }
 
   /** Creates an object (held by the caller until `seal`). The entry, 'exists' if the id is there, or 'full'. */
