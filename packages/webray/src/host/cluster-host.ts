@@ -86,6 +86,17 @@ export class ClusterHost {
   readonly pulls: ObjectPulls | undefined;
   /** Objects kept in this host's store for the host that owns them (results of its tasks), until it frees them. */
   private readonly heldFor = new Map<string, string>();
+  /** Members at the last change: who left since. */
+  private knownHosts = new Set<string>();
+  /** Head only: the cluster's tables (named actors, functions, jobs). */
+  private readonly gcs = new GcsTables();
+  /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
+  private readonly fetching = new Map<string, (ok: boolean) => void>();
+  /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
+  private readonly answers = new Map<number, (value: unknown) => void>();
+  private nextReq = 1;
+  /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
+  private readonly inOrder = new Map<string, Promise<unknown>>();
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -109,20 +120,14 @@ export class ClusterHost {
     const live = new Set(hosts.map((h) => h.hostId));
     // What we kept for hosts that left is nobody's now; their transfers to us will not finish.
     for (const [id, owner] of this.heldFor) if (!live.has(owner)) { this.heldFor.delete(id); this.store?.delete(id); }
-    for (const host of this.knownHosts) if (!live.has(host)) this.gcs.hostLeft(host, Date.now());
-    if (this.pulls) for (const host of this.knownHosts) if (!live.has(host)) this.pulls.hostLost(host);
+    for (const host of this.knownHosts) {
+      if (live.has(host)) continue;
+      this.gcs.hostLeft(host, Date.now());
+      this.pulls?.hostLost(host);
+    }
     this.knownHosts = live;
     this.rt.hostsChanged(hosts);
   }
-
-  private knownHosts = new Set<string>();
-  /** Head only: the cluster's tables (named actors, functions, jobs). */
-  private readonly gcs = new GcsTables();
-  /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
-  private readonly fetching = new Map<string, (ok: boolean) => void>();
-  private readonly jobReqs = new Map<number, (jobs: JobRecord[]) => void>();
-  private readonly lookups = new Map<number, (a: NamedActor | undefined) => void>();
-  private nextLookup = 1;
 
   /** Records a named actor in the cluster's table (on the head). */
   registerName(namespace: string, name: string, actor: NamedActor): void {
@@ -130,27 +135,36 @@ export class ClusterHost {
     try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
   }
 
-  /** Finds a named actor anywhere in the cluster (asks the head). */
-  lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
-    if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
+  /**
+   * Asks `host` a question whose answer frame carries the same request id. Resolves with the answer,
+   * or with `otherwise` if the host cannot be reached or (with `ms`) does not answer in time.
+   */
+  private ask<T>(host: string, question: (req: number) => Frame, otherwise: T, ms?: number): Promise<T> {
     return new Promise((resolve) => {
-      const req = this.nextLookup++;
-      this.lookups.set(req, resolve);
-      try { this.member.send(this.member.headId, { t: 'lookup', req, namespace, name }); } catch { this.lookups.delete(req); resolve(undefined); }
+      const req = this.nextReq++;
+      const timer = ms === undefined ? undefined : setTimeout(() => done(otherwise), ms);
+      const done = (v: unknown) => { clearTimeout(timer); this.answers.delete(req); resolve(v as T); };
+      this.answers.set(req, done);
+      try { this.member.send(host, question(req)); } catch { done(otherwise); }
     });
   }
 
-  private readonly stateReqs = new Map<number, (rows: unknown[]) => void>();
+  /** An answer frame: to the question with its request id. */
+  private answered(req: number, value: unknown): void {
+    this.answers.get(req)?.(value);
+  }
+
+  /** Finds a named actor anywhere in the cluster (asks the head). */
+  lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
+    if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
+    return this.ask<NamedActor | undefined>(this.member.headId, (req) => ({ t: 'lookup', req, namespace, name }), undefined);
+  }
 
   /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
   async askState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): Promise<unknown[]> {
-    const answers = this.others().map((h) => new Promise<unknown[]>((resolve) => {
-      const req = this.nextLookup++;
-      const timer = setTimeout(() => { this.stateReqs.delete(req); resolve([]); }, 2000);
-      this.stateReqs.set(req, (rows) => { clearTimeout(timer); resolve(rows); });
-      try { this.member.send(h.hostId, { t: 'state-req', req, query, ...(filters ? { filters } : {}) }); } catch { this.stateReqs.delete(req); clearTimeout(timer); resolve([]); }
-    }));
-    return (await Promise.all(answers)).flat();
+    const rows = await Promise.all(this.others().map((h) =>
+      this.ask<unknown[]>(h.hostId, (req) => ({ t: 'state-req', req, query, ...(filters ? { filters } : {}) }), [], 2000)));
+    return rows.flat();
   }
 
   /** Sends a call to an actor that lives on another host (its calls from here keep their order: one link, in order). */
@@ -246,12 +260,7 @@ export class ClusterHost {
   /** The cluster's jobs, from the head. */
   listJobs(): Promise<JobRecord[]> {
     if (this.member.isHead) return Promise.resolve(this.gcs.listJobs());
-    return new Promise((resolve) => {
-      const req = this.nextLookup++;
-      const timer = setTimeout(() => { this.jobReqs.delete(req); resolve([]); }, 2000);
-      this.jobReqs.set(req, (jobs) => { clearTimeout(timer); resolve(jobs); });
-      this.toHead({ t: 'jobs-req', req });
-    });
+    return this.ask<JobRecord[]>(this.member.headId, (req) => ({ t: 'jobs-req', req }), [], 2000);
   }
 
   /** This host's driver is done: its job ends in the head's table. */
@@ -270,9 +279,6 @@ export class ClusterHost {
     }
     try { this.member.send(host, f); } catch { /* the owner left: nobody waits for this */ }
   }
-
-  /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
-  private readonly inOrder = new Map<string, Promise<unknown>>();
 
   private after(from: string, run: () => unknown): void {
     const next = (this.inOrder.get(from) ?? Promise.resolve()).then(run, run);
@@ -352,26 +358,19 @@ export class ClusterHost {
         if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
         return;
       case 'jobs': {
-        const resolve = this.jobReqs.get(f.req);
-        this.jobReqs.delete(f.req);
         const jobs = fromWire(f.jobs);
-        resolve?.(Array.isArray(jobs) ? (jobs as JobRecord[]) : []);
+        this.answered(f.req, Array.isArray(jobs) ? jobs : []);
         return;
       }
-      case 'found': {
-        const resolve = this.lookups.get(f.req);
-        this.lookups.delete(f.req);
-        resolve?.(f.actor);
+      case 'found':
+        this.answered(f.req, f.actor);
         return;
-      }
       case 'state-req':
         this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, f.filters)) });
         return;
       case 'state-resp': {
-        const resolve = this.stateReqs.get(f.req);
-        this.stateReqs.delete(f.req);
         const rows = fromWire(f.rows);
-        resolve?.(Array.isArray(rows) ? rows : []);
+        this.answered(f.req, Array.isArray(rows) ? rows : []);
         return;
       }
       case 'free':

@@ -237,7 +237,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
           this.objects.addWaiter(e, { settled: (d) => this.depSettled(t, d, onReady) });
         } else if (e.place >= SPILLED) {
           t.pendingDeps++;
-          this.resident(e).then(() => this.depSettled(t, e, onReady), (err) => this.finish(t, serializeError(err)));
+          this.depSettled(t, e, onReady);
         }
       }
     }
@@ -409,12 +409,16 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   private nodeGet(node: NodeHandle, req: number, ids: ObjectId[]): void {
+    /** Objects that could not be brought here (a spill lost, a pull that failed). */
+    const unreachable = new Map<ObjectId, SerializedError>();
     const send = () => {
       if (!node.alive) return;
       node.post({
         t: 'objects', req,
         values: ids.map((id) => {
           const e = this.objects.get(id);
+          const lost = unreachable.get(id);
+          if (lost) return { id, error: lost };
           if (!e) return { id, error: serializeError(new ObjectLostError(id, 'it was freed')) };
           if (e.state === FAILED) return { id, error: e.error! };
           return e.nested ? { id, v: e.value, n: 1 as const } : { id, v: e.value };
@@ -424,14 +428,18 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const w: GetRequest = {
       remaining: 0,
       settled: (e) => {
-        if (e.state !== FAILED && e.place >= SPILLED) { this.resident(e).then(() => w.settled(e), () => w.settled(e)); return; }
+        if (w.remaining < 0) return;
+        if (e.state !== FAILED && e.place >= SPILLED) {
+          this.resident(e).then(() => w.settled(e), (err) => { unreachable.set(e.id, serializeError(err)); w.remaining = -1; send(); });
+          return;
+        }
         if (e.state === FAILED || --w.remaining === 0) { w.remaining = -1; send(); }
       },
     };
     for (const id of ids) {
       const e = this.objects.get(id);
       if (e?.state === PENDING) { w.remaining++; this.objects.addWaiter(e, w); }
-      else if (e && e.place >= SPILLED) { w.remaining++; this.resident(e).then(() => w.settled(e), () => w.settled(e)); }
+      else if (e && e.place >= SPILLED) { w.remaining++; w.settled(e); }
     }
     if (w.remaining === 0) send();
   }
@@ -493,10 +501,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     if (t.type === NORMAL) this.enqueue(t);
   }
 
-  /** Ends a task for good: fills its returns (value already set, or `error`), unpins its arguments. */
-  private finish(t: TaskRecord, error: SerializedError | undefined): void {
+  /**
+   * Ends a task for good: fills its returns (value already set, or `error`), unpins its arguments.
+   * A task another host sent tells that host, unless `answered` already did.
+   */
+  private finish(t: TaskRecord, error: SerializedError | undefined, answered = false): void {
     if (t.state === 'FINISHED' || t.state === 'FAILED') return;
-    if (t.remoteOwner !== undefined) {
+    if (t.remoteOwner !== undefined && !answered) {
       // Ended here without running to a result (its actor died, it was cancelled, an argument was lost): its owner must hear.
       this.cluster?.sendDone(t.remoteOwner, t.id, undefined, [], error ?? serializeError(new RayUsageError(`task ${t.name} ended on host ${this.hostId} without a result`)), t.startedAt ?? 0, t.endedAt ?? 0);
     }
@@ -583,9 +594,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       }
     }
     this.cluster!.sendDone(t.remoteOwner!, t.id, error ? undefined : out, remote, error, start, end);
-    // Answered: `finish` must not tell the owner again.
-    t.remoteOwner = undefined;
-    this.finish(t, error);
+    this.finish(t, error, true);
   }
 
   /** Brings an object's bytes here: from the spill target, or from the host that has them. */
@@ -693,15 +702,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         if (!e) { fail(new ObjectLostError(ids[i]!, 'it was freed (no ObjectRef referred to it any more)')); return; }
         if (e.state === READY && e.place < SPILLED) out[i] = this.valueOf(e, caller);
         else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
-        else if (e.state === READY) {
+        else {
           out[i] = unset;
           w.remaining++;
-          this.resident(e).then(() => w.settled(e), (err) => fail(err));
-        } else {
-          out[i] = unset;
-          w.remaining++;
-          pending.push(e);
-          this.objects.addWaiter(e, w);
+          // Pending: wait for it. Ready but not here (spilled, on another host): `settled` brings it first.
+          if (e.state === READY) w.settled(e);
+          else { pending.push(e); this.objects.addWaiter(e, w); }
         }
       }
       if (w.remaining === 0) { done = true; resolve(out); return; }

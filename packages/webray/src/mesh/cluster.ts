@@ -33,7 +33,6 @@ const defaultTimers: Timers = {
 };
 
 interface Peer {
-  info: HostInfo | undefined;
   channel: FrameChannel;
   /** Heartbeats travel here when the link has a channel of their own. */
   beats: FrameChannel;
@@ -156,7 +155,7 @@ export class ClusterMember {
     if (old && old.channel !== ch) old.channel.link.close();
     const beats = ch.link.heartbeat ? new FrameChannel(ch.link.heartbeat, this.drops) : ch;
     const bulk = ch.link.bulk ? new FrameChannel(ch.link.bulk, this.drops) : ch;
-    const peer: Peer = { info: undefined, channel: ch, beats, bulk, lastSeen: this.timers.now() };
+    const peer: Peer = { channel: ch, beats, bulk, lastSeen: this.timers.now() };
     if (bulk !== ch) bulk.onFrame((f) => this.drops.add(`'${f.t}' on the bulk channel of ${hostId}`));
     this.peers.set(hostId, peer);
     if (beats !== ch) {
@@ -179,7 +178,6 @@ export class ClusterMember {
         return;
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
-        peer.info = f.host;
         this.members.set(from, f.host);
         this.announce();
         return;
@@ -235,9 +233,13 @@ export class ClusterMember {
 
   /** Sends a work frame to a member. */
   send(hostId: string, f: Frame): void {
+    this.peer(hostId).channel.send(f);
+  }
+
+  private peer(hostId: string): Peer {
     const p = this.peers.get(hostId);
     if (!p) throw new Error(`no link to host ${hostId}`);
-    p.channel.send(f);
+    return p;
   }
 
   /** Is there an authenticated link to this host now? */
@@ -246,9 +248,7 @@ export class ClusterMember {
   }
 
   sendBytes(hostId: string, bytes: Uint8Array): void {
-    const p = this.peers.get(hostId);
-    if (!p) throw new Error(`no link to host ${hostId}`);
-    p.bulk.sendBytes(bytes);
+    this.peer(hostId).bulk.sendBytes(bytes);
   }
 
   /** Resolves once the link to `hostId` has at most `bytes` queued (back-pressure). */
@@ -260,11 +260,10 @@ export class ClusterMember {
     if (this.peers.get(hostId) !== peer) return;
     this.peers.delete(hostId);
     if (this.closed) return;
+    // The head tells everyone (itself included) who is in; others learn a link is gone.
+    if (this.isHead && this.members.delete(hostId)) { this.announce(); return; }
     this.notify();
-    if (this.isHead) {
-      if (this.members.delete(hostId)) this.announce();
-      return;
-    }
+    if (this.isHead) return;
     if (hostId === this.head) {
       // The head is gone: the first member to claim its id takes over.
       this.head = '';

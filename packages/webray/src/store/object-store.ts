@@ -170,13 +170,6 @@ export class ObjectStore {
     this.wasm.delete(id);
   }
 
-  has(id: string): boolean {
-    const e = this.wasm.get(id);
-    if (typeof e === 'string') return e === 'unsealed';
-    this.wasm.release(id);
-    return true;
-  }
-
   private acquire(id: string): { data: number; size: number; sum: number } {
     const deadline = Date.now() + SEAL_WAIT_MS;
     for (;;) {
