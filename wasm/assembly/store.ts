@@ -357,8 +357,10 @@ export function get(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u3
   if (!e || (load<u32>(e + E_FLAGS) & DELETE_PENDING)) { unlock(); return 0; }
   if (load<u32>(e + E_STATE) != SEALED) { unlock(); return -2; }
   store<u32>(e + E_REFS, load<u32>(e + E_REFS) + 1);
+  // Read under the lock: once it is released a rehash may move the entry and reuse its block.
+  const data = load<u32>(e + E_DATA);
   unlock();
-  return <i32>load<u32>(e + E_DATA);
+  return <i32>data;
 }
 
 function releaseEntry(e: u32): void {
