@@ -17,6 +17,7 @@ import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ObjectPulls } from './object-pulls.js';
 import { GcsTables, type JobRecord } from '../mesh/gcs.js';
+import { covers } from '../scheduler/resources.js';
 
 export interface ClusterConfig {
   /** Cluster id: hosts with the same id and token form one cluster. */
@@ -390,6 +391,3 @@ export class ClusterHost {
   }
 }
 
-function covers(have: Record<string, number>, need: Resources): boolean {
-  return Object.entries(need).every(([k, v]) => (have[k] ?? 0) >= v);
-}

@@ -12,13 +12,11 @@ export class ResourcePool {
 
   /** Could this demand ever be met here? */
   feasible(demand: Resources): boolean {
-    for (const k in demand) if (demand[k]! > 0 && !((this.total[k] ?? 0) >= demand[k]!)) return false;
-    return true;
+    return covers(this.total, demand);
   }
 
   fits(demand: Resources): boolean {
-    for (const k in demand) if (demand[k]! > 0 && !((this.available[k] ?? 0) >= demand[k]! - 1e-9)) return false;
-    return true;
+    return covers(this.available, demand);
   }
 
   tryAcquire(demand: Resources): boolean {
@@ -35,4 +33,10 @@ export class ResourcePool {
   release(demand: Resources): void {
     for (const k in demand) this.available[k] = (this.available[k] ?? 0) + demand[k]!;
   }
+}
+
+/** Do `have` resources meet `demand`? (Fractional amounts compare with a little slack.) */
+export function covers(have: Readonly<Resources>, demand: Readonly<Resources>): boolean {
+  for (const k in demand) if (demand[k]! > 0 && !((have[k] ?? 0) >= demand[k]! - 1e-9)) return false;
+  return true;
 }
