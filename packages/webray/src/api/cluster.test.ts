@@ -110,11 +110,42 @@ describe('two hosts as one cluster', () => {
     await until(() => b.store!.store.wasm.stats().objects === bObjectsBefore);
   });
 
-  it('passes an object made on the other host to a task here (pulled before the task runs)', async () => {
+  it('passes an object made on the other host to a task pinned here (pulled before the task runs)', async () => {
     const make = ray.remote((n: number) => new Float64Array(n).fill(3)).options({ resources: { webgpu: 1 } });
-    const sum = ray.remote((a: Float64Array) => ({ s: a.reduce((p, v) => p + v, 0), host: ray.getRuntimeContext().hostId }));
+    const here = (await ray.nodes()).find((n) => n.hostId === ray.getRuntimeContext().hostId && n.kind === 'task')!.nodeId;
+    const sum = ray.remote((a: Float64Array) => ({ s: a.reduce((p, v) => p + v, 0), host: ray.getRuntimeContext().hostId }))
+      .options({ schedulingStrategy: { nodeId: here, soft: false } });
     const got = await ray.get(sum.remote(make.remote(100_000)));
     expect(got).toEqual({ s: 300_000, host: ray.getRuntimeContext().hostId });
+  });
+
+  it('runs tasks on a large object where the object is (locality), without moving its bytes', async () => {
+    const hostA = currentCore() as HostRuntime;
+    const make = ray.remote((n: number) => new Float64Array(n).fill(2)).options({ resources: { webgpu: 1 } });
+    const big = make.remote(1 << 20); // 8 MiB, kept in B's store
+    await ray.wait([big]);
+    // Once the cluster's view has both hosts idle, B has free CPUs and the data: both tasks go there.
+    await until(async () => (await ray.availableResources()).CPU === 4);
+    const before = hostA.cluster!.pulls!.bytesIn;
+    const sum = ray.remote((a: Float64Array, k: number) => ({ s: a[k]! * a.length, host: ray.getRuntimeContext().hostId }));
+    const out = await ray.get([0, 1].map((k) => sum.remote(big, k)));
+    expect(out).toEqual([0, 1].map(() => ({ s: 2 * (1 << 20), host: b.hostId })));
+    expect(hostA.cluster!.pulls!.bytesIn).toBe(before);
+  });
+
+  it('runs a task here while this host has a free CPU and sends the backlog to hosts with room (bottom-up)', async () => {
+    const busy = ray.remote((ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+      return ray.getRuntimeContext().hostId;
+    });
+    const out = await ray.get(Array.from({ length: 24 }, () => busy.remote(20)));
+    const onA = out.filter((h) => h === ray.getRuntimeContext().hostId).length;
+    const onB = out.filter((h) => h === b.hostId).length;
+    expect(onA + onB).toBe(24);
+    // A's two CPUs take the first two; the global scheduler (on the head) gives B its share of the rest.
+    expect(onA).toBeGreaterThanOrEqual(2);
+    expect(onB).toBeGreaterThanOrEqual(2);
   });
 
   it('retries a task whose host left the cluster on a host that is still in', async () => {

@@ -18,6 +18,12 @@ import type { ObjectStore } from '../store/object-store.js';
 import { ObjectPulls } from './object-pulls.js';
 import { GcsTables, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
+import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/global.js';
+
+/** Load reports from one host to the head: at most one per this many ms, and only after a change. */
+const LOAD_REPORT_MS = 100;
+/** A spilled task whose placement the head does not answer within this runs where it was submitted. */
+const PLACE_TIMEOUT_MS = 2000;
 
 export interface ClusterConfig {
   /** Cluster id: hosts with the same id and token form one cluster. */
@@ -98,6 +104,11 @@ export class ClusterHost {
   private nextReq = 1;
   /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
   private readonly inOrder = new Map<string, Promise<unknown>>();
+  /** Places the tasks hosts spill (used on the head; every host tracks membership so a new head has it). */
+  private readonly global = new GlobalScheduler();
+  /** The newest load not yet reported, and the timer that bounds the report rate. */
+  private nextLoad: LoadReport | undefined;
+  private loadTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -119,11 +130,13 @@ export class ClusterHost {
 
   private membersChanged(hosts: HostInfo[]): void {
     const live = new Set(hosts.map((h) => h.hostId));
+    for (const h of hosts) if (!this.knownHosts.has(h.hostId)) this.global.hostJoined(h.hostId, h.resources);
     // What we kept for hosts that left is nobody's now; their transfers to us will not finish.
     for (const [id, owner] of this.heldFor) if (!live.has(owner)) { this.heldFor.delete(id); this.store?.delete(id); }
     for (const host of this.knownHosts) {
       if (live.has(host)) continue;
       this.gcs.hostLeft(host, Date.now());
+      this.global.hostLeft(host);
       this.pulls?.hostLost(host);
     }
     this.knownHosts = live;
@@ -178,6 +191,11 @@ export class ClusterHost {
     this.heldFor.set(id, owner);
   }
 
+  /** Is object `id` kept here for the host that owns it? */
+  keepsFor(id: string): boolean {
+    return this.heldFor.has(id);
+  }
+
   /** Tells the host that kept objects for us that we are done with them. */
   free(host: string, ids: string[]): void {
     try { this.member.send(host, { t: 'free', ids }); } catch { /* it left: nothing to free */ }
@@ -222,6 +240,49 @@ export class ClusterHost {
       return pick === this.self.hostId ? undefined : pick;
     }
     return undefined;
+  }
+
+  /** Can this host send tasks to others? (It signs code, and others are there.) */
+  get sendsWork(): boolean {
+    return this.signer !== undefined && this.others().length > 0;
+  }
+
+  /** This host's load changed: the head hears of it, at most once per LOAD_REPORT_MS. */
+  reportLoad(load: LoadReport): void {
+    this.nextLoad = load;
+    if (this.loadTimer === undefined) this.sendLoad();
+  }
+
+  private sendLoad(): void {
+    const load = this.nextLoad;
+    this.nextLoad = undefined;
+    if (!load) { this.loadTimer = undefined; return; }
+    this.toHead({ t: 'load', free: load.free, queued: load.queued });
+    this.loadTimer = setTimeout(() => this.sendLoad(), LOAD_REPORT_MS);
+  }
+
+  /**
+   * Asks the global scheduler (the head) where tasks this host cannot run now should go: a host
+   * id each, or undefined for this host (it is the best place, or the head did not answer).
+   */
+  async placeGlobally(tasks: { demand: Resources; args: ArgBytes[] }[]): Promise<(string | undefined)[]> {
+    const hosts = this.member.isHead
+      ? this.placeHere(this.self.hostId, tasks)
+      : await this.ask<string[]>(this.member.headId, (req) => ({ t: 'place', req, tasks }), [], PLACE_TIMEOUT_MS);
+    return tasks.map((_, i) => {
+      const h = hosts[i];
+      return h && h !== this.self.hostId && this.member.linked(h) ? h : undefined;
+    });
+  }
+
+  /** Resources free across the cluster, from the head's view of load (`here` when the head does not answer). */
+  availableResources(here: Resources): Promise<Resources> {
+    if (this.member.isHead) return Promise.resolve(this.global.available());
+    return this.ask<Resources>(this.member.headId, (req) => ({ t: 'avail-req', req }), { ...here }, 2000);
+  }
+
+  private placeHere(asker: string, tasks: { demand: Resources; args: ArgBytes[] }[]): string[] {
+    return tasks.map((t) => this.global.place(t.demand, t.args) ?? asker);
   }
 
   /** A frame for the head (this host's own tables when it is the head). */
@@ -327,6 +388,23 @@ export class ClusterHost {
       case 'done':
         this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
         return;
+      case 'load':
+        if (!this.member.isHead) { this.member.drops.add(`'load' sent to a host that is not the head`); return; }
+        this.global.report(from, f);
+        return;
+      case 'place':
+        if (!this.member.isHead) { this.member.drops.add(`'place' sent to a host that is not the head`); return; }
+        this.member.send(from, { t: 'placed', req: f.req, hosts: this.placeHere(from, f.tasks) });
+        return;
+      case 'placed':
+        this.answered(f.req, f.hosts);
+        return;
+      case 'avail-req':
+        if (this.member.isHead) this.member.send(from, { t: 'avail', req: f.req, free: this.global.available() });
+        return;
+      case 'avail':
+        this.answered(f.req, f.free);
+        return;
       case 'pull':
         if (this.pulls) void this.pulls.serve(from, f);
         else this.member.send(from, { t: 'pulled', req: f.req, error: 'this host has no object store' });
@@ -387,6 +465,7 @@ export class ClusterHost {
   }
 
   close(): void {
+    clearTimeout(this.loadTimer);
     this.member.close();
   }
 }

@@ -25,7 +25,8 @@ import { NodeHandle } from './node-handle.js';
 import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
-import type { Frame, HostInfo } from '../mesh/frames.js';
+import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
+import type { ArgBytes } from '../scheduler/global.js';
 import { hostState, mergeState, select } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
@@ -235,7 +236,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         if (e.state === PENDING) {
           t.pendingDeps++;
           this.objects.addWaiter(e, { settled: (d) => this.depSettled(t, d, onReady) });
-        } else if (e.place >= SPILLED) {
+        } else if (this.bringsFirst(t, e)) {
           t.pendingDeps++;
           this.depSettled(t, e, onReady);
         }
@@ -247,23 +248,96 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   private depSettled(t: TaskRecord, d: ObjectEntry, onReady: (t: TaskRecord) => void): void {
     if (t.state !== 'PENDING_ARGS_AVAIL') return;
     if (d.state === FAILED) { this.finish(t, d.error!); return; }
-    // Made on another host (or spilled meanwhile): its bytes come here first.
-    if (d.place >= SPILLED) { this.resident(d).then(() => this.depSettled(t, d, onReady), (err) => this.finish(t, serializeError(err))); return; }
+    // Spilled meanwhile, or made on another host for a task that runs here: its bytes come here first.
+    if (this.bringsFirst(t, d)) { this.resident(d).then(() => this.depSettled(t, d, onReady), (err) => this.finish(t, serializeError(err))); return; }
     if (--t.pendingDeps === 0) onReady(t);
   }
 
+  /**
+   * Must an argument's bytes come here before the task is ready? Spilled ones must; those on
+   * another host wait for placement when the task may go there (enqueueHere brings them if not).
+   */
+  private bringsFirst(t: TaskRecord, e: ObjectEntry): boolean {
+    return e.place === SPILLED || (e.place === REMOTE && !(this.cluster && t.type === NORMAL && t.remoteOwner === undefined));
+  }
+
   private readonly enqueue = (t: TaskRecord): void => {
-    if (this.cluster && t.type === NORMAL && t.remoteOwner === undefined && this.sendsAnywhere(t)) {
-      const host = this.cluster.place(t, this.scheduler.pool.feasible(t.demand));
+    const c = this.cluster;
+    if (c && t.type === NORMAL && t.remoteOwner === undefined && this.sendsAnywhere(t)) {
+      const host = c.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
+      if (t.strategy === 'DEFAULT' && c.sendsWork && this.spills(t)) { this.spill(t); return; }
     }
     this.enqueueHere(t);
   };
 
+  /** Runs a task on this host, once arguments still on other hosts are here. */
   private enqueueHere(t: TaskRecord): void {
     t.state = 'PENDING_NODE_ASSIGNMENT';
+    const away = t.argRefs?.map((i) => this.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
+    if (away?.length) {
+      Promise.all(away.map((e) => this.resident(e))).then(
+        () => { if (t.state === 'PENDING_NODE_ASSIGNMENT') this.enqueueHere(t); },
+        (err) => this.finish(t, serializeError(err)),
+      );
+      return;
+    }
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
+  }
+
+  /**
+   * Bottom-up scheduling: a task runs here while this host has resources free for it, unless
+   * another host holds more of its argument bytes; otherwise the global scheduler places it.
+   */
+  private spills(t: TaskRecord): boolean {
+    const args = this.argBytes(t);
+    const here = args.find((a) => a.host === this.hostId)?.bytes ?? 0;
+    return args.some((a) => a.bytes > here) || !this.scheduler.hasRoom(t.demand);
+  }
+
+  /** Tasks waiting for the global scheduler's answer, sent together at the end of this turn. */
+  private spilling: TaskRecord[] = [];
+
+  private spill(t: TaskRecord): void {
+    t.state = 'PENDING_NODE_ASSIGNMENT';
+    if (this.spilling.push(t) === 1) queueMicrotask(() => this.sendSpilled());
+  }
+
+  private sendSpilled(): void {
+    const batch = this.spilling;
+    this.spilling = [];
+    void this.cluster!.placeGlobally(batch.map((t) => ({ demand: t.demand, args: this.argBytes(t) }))).then((hosts) => {
+      batch.forEach((t, i) => {
+        // Cancelled (or the runtime closed) while the head decided.
+        if (t.state !== 'PENDING_NODE_ASSIGNMENT' || this.closed) return;
+        const host = hosts[i];
+        if (host) this.sendRemote(t, host);
+        else this.enqueueHere(t);
+      });
+    });
+  }
+
+  /** How many of a task's argument bytes each host holds (objects in a store; inline values travel with the task). */
+  private argBytes(t: TaskRecord): ArgBytes[] {
+    const out: ArgBytes[] = [];
+    if (!t.argRefs) return out;
+    for (const i of t.argRefs) {
+      const e = this.objects.get(t.args[i] as string);
+      const at = e && this.bytesAt(e);
+      if (!at) continue;
+      const a = out.find((x) => x.host === at.host);
+      if (a) a.bytes += at.size;
+      else out.push({ host: at.host, bytes: at.size });
+    }
+    return out;
+  }
+
+  /** The host whose store has an object's bytes, or undefined for an inline (or spilled) value. */
+  private bytesAt(e: ObjectEntry): { host: string; size: number } | undefined {
+    if (e.place === REMOTE) return e.value as { host: string; size: number };
+    if (e.place === IN_STORE) return { host: this.hostId, size: (e.value as { size: number }).size };
+    return undefined;
   }
 
   private scheduleDispatch(): void {
@@ -276,6 +350,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.dispatchQueued = false;
     if (this.closed) return;
     this.scheduler.dispatch((t, n) => this.send(t, n as NodeHandle));
+    this.cluster?.reportLoad({ free: this.scheduler.pool.available, queued: this.scheduler.queueLength });
   };
 
   /** Arguments with their top-level refs replaced by the objects' values. */
@@ -528,18 +603,45 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   // ---- other hosts ------------------------------------------------------------------------
 
-  /** Can this task run on another host? Its arguments must be plain values (refs and stored objects stay here for now). */
+  /**
+   * Can this task run on another host? Its arguments must be plain values or objects in a store
+   * (passed by reference: the target pulls them); refs nested inside arguments, and spilled
+   * objects, keep it here.
+   */
   private sendsAnywhere(t: TaskRecord): boolean {
     if (t.nested) return false;
-    if (t.argRefs) for (const i of t.argRefs) { const e = this.objects.get(t.args[i] as string); if (!e || e.nested || e.place !== INLINE) return false; }
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.objects.get(t.args[i] as string);
+        if (!e || (e.place === INLINE ? e.nested : e.place === SPILLED || !!e.contains?.length)) return false;
+      }
+    }
     return true;
   }
 
+  /** A task's arguments for another host: values in the frame, objects in a store by reference. */
+  private wireArgs(t: TaskRecord): { args: unknown[]; refs: ArgRef[] } {
+    const { args } = this.resolvedArgs(t);
+    const refs: ArgRef[] = [];
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.objects.get(t.args[i] as string)!;
+        const at = this.bytesAt(e);
+        if (!at) continue;
+        refs.push({ i, id: e.id, host: at.host, size: at.size });
+        args[i] = null;
+      }
+    }
+    return { args, refs };
+  }
+
   private sendRemote(t: TaskRecord, host: string): void {
+    const { args, refs } = this.wireArgs(t);
     const f: Extract<Frame, { t: 'task' }> = {
-      t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(this.resolvedArgs(t).args), nret: t.returns.length,
+      t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
       attempt: t.attempt, demand: t.demand,
     };
+    if (refs.length) f.refs = refs;
     const s = t.strategy;
     if (typeof s === 'object') f.node = s.nodeId;
     else if (s === 'SPREAD') f.spread = true;
@@ -565,7 +667,40 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     }
     const fn = this.functions.get(f.fn);
     if (!fn || this.tasks.has(f.id) || this.closed) return;
-    const t = this.newTask(f.id, NORMAL, fn, f.name, undefined, { args, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
+    if (!f.refs) { this.admitRemoteTask(from, f, fn, args, undefined); return; }
+    const refs = f.refs;
+    if (refs.some((r, k) => r.i >= args.length || refs.findIndex((x) => x.i === r.i) !== k)) {
+      this.cluster!.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`)), 0, 0);
+      return;
+    }
+    this.borrow(from, refs).then(
+      () => this.admitRemoteTask(from, f, fn, args, refs),
+      (e) => this.cluster!.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0),
+    );
+  }
+
+  /**
+   * Objects a task from another host takes by reference: brought into this store (unless here
+   * already) and entered in the table for the task's life. Those kept here for their owner stay
+   * when the task ends; pulled copies go.
+   */
+  private async borrow(owner: string, refs: ArgRef[]): Promise<void> {
+    await Promise.all(refs.map(async (r) => {
+      if (r.host !== this.hostId && !this.objects.get(r.id)) {
+        const pulls = this.cluster?.pulls;
+        if (!pulls) throw new ObjectLostError(r.id, `it is on host ${r.host}, and this host has no object store to pull it into`);
+        await pulls.pull(r.host, r.id);
+      }
+      const e = this.objects.create(r.id, owner, undefined);
+      this.objects.resolve(e, makeStoredMarker(r.id, r.size, []), true, [], IN_STORE);
+    }));
+  }
+
+  private admitRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, fn: FunctionDescriptor, args: unknown[], refs: ArgRef[] | undefined): void {
+    if (this.tasks.has(f.id) || this.closed) return;
+    let argRefs: number[] | undefined;
+    if (refs) for (const r of refs) { args[r.i] = r.id; (argRefs ??= []).push(r.i); }
+    const t = this.newTask(f.id, NORMAL, fn, f.name, undefined, { args, argRefs, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
     t.remoteOwner = from;
     t.attempt = f.attempt;
     t.demand = f.demand;
@@ -614,7 +749,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   /** The owner freed an object whose bytes are not in its entry. */
   private bytesFreed(e: ObjectEntry): void {
     if (e.place === REMOTE) this.cluster?.free((e.value as { host: string }).host, [e.id]);
-    else this.store?.freed(e);
+    // Borrowed by a task from another host, but kept here for its owner: the owner frees it.
+    else if (!this.cluster?.keepsFor(e.id)) this.store?.freed(e);
   }
 
   /** A task this host owns ended on another host. */
@@ -1167,6 +1303,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   async state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+    if (query === 'available' && this.cluster) return this.cluster.availableResources(this.scheduler.pool.available);
     if (query === 'jobs') {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
       return select(jobs, filter);

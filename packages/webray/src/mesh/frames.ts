@@ -29,8 +29,15 @@ export type Frame =
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
-  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean; actor?: string; method?: string }
+  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean; actor?: string; method?: string; refs?: ArgRef[] }
   | { t: 'done'; id: string; values?: WireValue; remote?: { i: number; size: number }[]; error?: SerializedError; start: number; end: number }
+  // bottom-up scheduling: hosts report their load to the head, which places the tasks they spill
+  // ('' in `placed`: the asking host itself, or no host can run it)
+  | { t: 'load'; free: Record<string, number>; queued: number }
+  | { t: 'place'; req: number; tasks: { demand: Record<string, number>; args: { host: string; bytes: number }[] }[] }
+  | { t: 'placed'; req: number; hosts: string[] }
+  | { t: 'avail-req'; req: number }
+  | { t: 'avail'; req: number; free: Record<string, number> }
   // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
   // with `pulled` when it cannot be sent), and the owner's free
   | { t: 'pull'; req: number; id: string }
@@ -51,6 +58,14 @@ export type Frame =
   // the state API, cluster-wide: each host answers for what it knows
   | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown> }
   | { t: 'state-resp'; req: number; rows: WireValue };
+
+/** Argument `i` of a task is object `id`, `size` bytes in the store of host `host` (the target pulls it unless it is there). */
+export interface ArgRef {
+  i: number;
+  id: string;
+  host: string;
+  size: number;
+}
 
 /** A named actor as the cluster's table holds it: where it lives and what a handle needs. */
 export interface NamedActor {
@@ -116,8 +131,13 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   register: { host: hostInfo },
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
-  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)) },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id, host: id, size: count }), 1000)) },
   done: { id, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
+  load: { free: record(amount, 64), queued: count },
+  place: { req: count, tasks: list(shape({ demand: record(amount, 64), args: list(shape({ host: id, bytes: count }), 64) }), 10_000) },
+  placed: { req: count, hosts: list((v) => v === '' || id(v), 10_000) },
+  'avail-req': { req: count },
+  avail: { req: count, free: record(amount, 64) },
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },

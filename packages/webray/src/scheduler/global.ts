@@ -71,6 +71,13 @@ export class GlobalScheduler {
     this.changed(h);
   }
 
+  /** Resources free across the cluster, as far as reports and placements tell. */
+  available(): Resources {
+    const out: Resources = {};
+    for (const h of this.hosts.values()) for (const k in h.free) out[k] = (out[k] ?? 0) + Math.max(0, h.free[k]!);
+    return out;
+  }
+
   /**
    * The host for a task: the one with free resources holding most of its argument bytes, else
    * the least loaded that can run it. Undefined when no host can. The choice counts against that

@@ -52,6 +52,13 @@ export class LocalScheduler<T extends Schedulable> {
     return this.queued;
   }
 
+  /** Would a task with this demand find resources free here, after the tasks already waiting? */
+  hasRoom(demand: Resources): boolean {
+    let slots = Infinity;
+    for (const k in demand) if (demand[k]! > 0) slots = Math.min(slots, Math.floor((this.pool.available[k] ?? 0) / demand[k]! + 1e-9));
+    return this.queued < slots;
+  }
+
   addNode(n: SchedNode): void {
     this.nodes.push(n);
   }
