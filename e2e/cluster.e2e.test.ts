@@ -7,7 +7,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from 'webray';
-import { capturePageLog, launchChromium, newContext, type PageLog } from './support/chromium.js';
+import { launchChromium, newContext } from './support/chromium.js';
+import { ClusterTabs } from './support/cluster-tabs.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
 import { pageDir, startDevServer, type RunningServer } from './support/vite-server.js';
@@ -16,21 +17,9 @@ let server: RunningServer;
 let peers: RunningPeerServer;
 let browser: Browser;
 let context: BrowserContext;
+let tabs: ClusterTabs;
 let cluster: Record<string, unknown>;
 let privateKey: string;
-const tabs: { page: Page; log: PageLog }[] = [];
-
-/** Opens a tab that joins with these init options; resolves once its init settled. */
-async function openTab(options: Record<string, unknown>): Promise<{ page: Page; log: PageLog; status: string; error?: string }> {
-  const page = await context.newPage();
-  const log = capturePageLog(page);
-  tabs.push({ page, log });
-  await withTimeout('loading the tab', 30_000, page.goto(`${server.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
-  await withTimeout('ray.init in the tab', 60_000, page.waitForFunction(() => window.clusterStatus !== 'loading', undefined, { timeout: 60_000 }), () => log.text());
-  const s = await page.evaluate(() => ({ status: window.clusterStatus, error: window.clusterError }));
-  return { page, log, ...s };
-}
-
 let a: Page;
 let bPage: Page;
 let bHost: string;
@@ -40,14 +29,15 @@ beforeAll(async () => {
   server = await startDevServer({ root: pageDir('cluster') });
   browser = await launchChromium();
   context = await newContext(browser, server.origin);
+  tabs = new ClusterTabs(context, server.url);
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
   cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
-  const b = await openTab({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
+  const b = await tabs.open({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   expect(b.status, b.error ?? b.log.text()).toBe('ready');
   bHost = await b.page.evaluate(() => window.clusterTests.hostId());
   bPage = b.page;
-  const tabA = await openTab({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
+  const tabA = await tabs.open({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   expect(tabA.status, tabA.error ?? tabA.log.text()).toBe('ready');
   a = tabA.page;
   await withTimeout('both hosts known', 30_000, a.waitForFunction(async () => (await window.clusterTests.hosts()).length === 2, undefined, { timeout: 30_000, polling: 100 }), () => tabA.log.text());
@@ -60,7 +50,7 @@ afterAll(async () => {
   await peers?.close();
 });
 
-const logs = () => tabs.map((t, i) => `--- tab ${i} ---\n${t.log.text(40)}`).join('\n');
+const logs = () => tabs.logs();
 
 describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => {
   it('run 200 SPREAD tasks from tab A on both tabs', async () => {
@@ -83,13 +73,13 @@ describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => 
   });
 
   it('refuse a tab with a wrong token', async () => {
-    const c = await openTab({ numWorkers: 1, cluster: { ...cluster, token: 'guessed' } });
+    const c = await tabs.open({ numWorkers: 1, cluster: { ...cluster, token: 'guessed' } });
     expect(c.status).toBe('failed');
     expect(c.error).toMatch(/^ClusterAuthError: Cluster authentication failed/);
     expect(await a.evaluate(() => window.clusterTests.hosts())).toHaveLength(2);
   });
   it('keep a tab whose main-thread timers are throttled (as when hidden) alive: heartbeats run on a worker\'s timers', async () => {
-    const c = await openTab({ numWorkers: 1, throttleTimers: true, cluster });
+    const c = await tabs.open({ numWorkers: 1, throttleTimers: true, cluster });
     expect(c.status, c.error ?? c.log.text()).toBe('ready');
     const cHost = await c.page.evaluate(() => window.clusterTests.hostId());
     await withTimeout('C known to A', 30_000, a.waitForFunction((id) => window.clusterTests.hosts().then((h) => h.includes(id)), cHost, { timeout: 30_000, polling: 100 }), logs);

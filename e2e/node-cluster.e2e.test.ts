@@ -3,32 +3,18 @@
  * server: this process is host A (the driver, with the submitter key); a child process is host B
  * (join token only) with a resource A lacks. Runs inside the loopback-only network namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@webray/node-host/src/webrtc-globals.mjs';
 import * as ray from 'webray';
+import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
-
-/** `pnpm host`'s script. */
-const HOST_SCRIPT = fileURLToPath(new URL('../packages/node-host/src/host.mjs', import.meta.url));
 
 let server: RunningPeerServer;
 let b: ChildProcess;
 let bHost: string;
 let cluster: ray.ClusterConfig;
 let privateKey: string;
-
-/** Starts a host process; resolves with the first line it prints (`ready <id>` or `error ...`). */
-function startHost(config: unknown): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const line = new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });
-    child.once('exit', (code) => reject(new Error(`host process exited with ${code} before saying anything: ${out}`)));
-  });
-  return { child, line };
-}
 
 beforeAll(async () => {
   server = await startPeerServer();
@@ -46,8 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ray.shutdown();
-  b?.stdin?.end();
-  await new Promise((r) => (b && b.exitCode === null ? b.once('exit', r) : r(undefined)));
+  await stopHost(b);
   await server?.close();
 });
 

@@ -30,6 +30,51 @@ const clusterTests = {
     return counts;
   },
 
+  /** `n` tasks of `ms` of work each, placed by load (no strategy): how many ran on each host. */
+  async byLoad(n: number, ms: number) {
+    const busy = ray.remote((t: number) => {
+      const end = Date.now() + t;
+      while (Date.now() < end);
+      return ray.getRuntimeContext().hostId;
+    });
+    const hosts = await ray.get(Array.from({ length: n }, () => busy.remote(ms)), { timeout: GET_TIMEOUT });
+    const counts: Record<string, number> = {};
+    for (const h of hosts) counts[h] = (counts[h] ?? 0) + 1;
+    return counts;
+  },
+
+  /** Waits until the cluster's view of free CPUs reaches `cpus` (every host idle and reported). */
+  async idle(cpus: number) {
+    while ((await ray.availableResources()).CPU !== cpus) await new Promise((r) => setTimeout(r, 50));
+  },
+
+  /**
+   * A 32 MiB Float64Array made where `makeOn` is, read here and by a task where `readOn` is
+   * (passed by reference: that host pulls it from the maker, not from here), then a task with no
+   * placement rule on it: locality sends it where the bytes are.
+   */
+  async bigAcross(makeOn: string, readOn: string, cpus: number) {
+    const n = (32 * 1024 * 1024) / 8;
+    const make = ray.remote((len: number) => {
+      const a = new Float64Array(len);
+      for (let i = 0; i < len; i++) a[i] = i % 977;
+      return a;
+    }).options({ resources: { [makeOn]: 1 } });
+    const inspect = (a: Float64Array) => {
+      let bad = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== i % 977) bad++;
+      return { bad, length: a.length, host: ray.getRuntimeContext().hostId, shared: a.buffer instanceof SharedArrayBuffer };
+    };
+    const ref = make.remote(n);
+    const here = inspect(await ray.get(ref, { timeout: GET_TIMEOUT }));
+    const there = await ray.get(ray.remote(inspect).options({ resources: { [readOn]: 1 } }).remote(ref), { timeout: GET_TIMEOUT });
+    const fresh = make.remote(n);
+    await ray.wait([fresh], { timeout: GET_TIMEOUT });
+    await clusterTests.idle(cpus);
+    const local = await ray.get(ray.remote(inspect).remote(fresh), { timeout: GET_TIMEOUT });
+    return { here, there, local };
+  },
+
   /** Creates a named counter actor on this host. */
   async makeNamedCounter(name: string) {
     class Counter {
