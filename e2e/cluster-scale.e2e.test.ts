@@ -63,7 +63,8 @@ afterAll(async () => {
 describe('three tabs and a Node host as one cluster', () => {
   it('spread 300 tasks with no placement rule over all four hosts by load', async () => {
     const counts = await withTimeout('300 tasks', 120_000, a.evaluate(() => window.clusterTests.byLoad(300, 20)), tabs.logs);
-    const why = JSON.stringify({ counts, ids });
+    const linked = await a.evaluate(() => window.clusterTests.hosts());
+    const why = JSON.stringify({ counts, ids, linked });
     console.log(`300 tasks by load: ${why}`);
     expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(300);
     expect(Object.keys(counts).sort(), why).toEqual(Object.values(ids).sort());

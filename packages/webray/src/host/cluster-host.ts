@@ -20,8 +20,9 @@ import { GcsTables, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
 import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/global.js';
 
-/** Load reports from one host to the head: at most one per this many ms, and only after a change. */
+/** Load reports from one host to the head: at most one per this many ms after a change, and one per LOAD_REFRESH_MS regardless. */
 const LOAD_REPORT_MS = 100;
+const LOAD_REFRESH_MS = 1000;
 /** A spilled task whose placement the head does not answer within this runs where it was submitted. */
 const PLACE_TIMEOUT_MS = 2000;
 
@@ -106,9 +107,11 @@ export class ClusterHost {
   private readonly inOrder = new Map<string, Promise<unknown>>();
   /** Places the tasks hosts spill (used on the head; every host tracks membership so a new head has it). */
   private readonly global = new GlobalScheduler();
-  /** The newest load not yet reported, and the timer that bounds the report rate. */
-  private nextLoad: LoadReport | undefined;
-  private loadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** This host's newest load, whether the head has heard it, and when it last heard from us. */
+  private load: LoadReport | undefined;
+  private loadChanged = false;
+  private loadSentAt = -Infinity;
+  private readonly stopLoadTicks: () => void;
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -117,7 +120,9 @@ export class ClusterHost {
     private readonly verifier: Verifier,
     private readonly signer: Signer | undefined,
     private readonly store: ObjectStore | undefined,
+    private readonly timers: Timers,
   ) {
+    this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.loadTick());
     this.member = new ClusterMember(options);
     this.member.onWork = (from, f) => this.receive(from, f);
     this.pulls = store && new ObjectPulls(store, this.member);
@@ -208,7 +213,7 @@ export class ClusterHost {
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
-    }, verifier, signer, store);
+    }, verifier, signer, store, timers);
     await h.member.join();
     h.toHead({ t: 'job', jobId: rt.jobId, state: 'RUNNING' });
     return h;
@@ -249,16 +254,24 @@ export class ClusterHost {
 
   /** This host's load changed: the head hears of it, at most once per LOAD_REPORT_MS. */
   reportLoad(load: LoadReport): void {
-    this.nextLoad = load;
-    if (this.loadTimer === undefined) this.sendLoad();
+    this.load = load;
+    this.loadChanged = true;
+    if (this.timers.now() - this.loadSentAt >= LOAD_REPORT_MS) this.sendLoad(load);
   }
 
-  private sendLoad(): void {
-    const load = this.nextLoad;
-    this.nextLoad = undefined;
-    if (!load) { this.loadTimer = undefined; return; }
+  /**
+   * Sends a change held back by the rate bound, and repeats an unchanged load now and then: the
+   * head's estimate counts tasks it placed here that may never have come (their owner ran them
+   * itself), and an idle host has nothing else to correct it with.
+   */
+  private loadTick(): void {
+    if (this.load && (this.loadChanged || this.timers.now() - this.loadSentAt >= LOAD_REFRESH_MS)) this.sendLoad(this.load);
+  }
+
+  private sendLoad(load: LoadReport): void {
+    this.loadChanged = false;
+    this.loadSentAt = this.timers.now();
     this.toHead({ t: 'load', free: load.free, queued: load.queued });
-    this.loadTimer = setTimeout(() => this.sendLoad(), LOAD_REPORT_MS);
   }
 
   /**
@@ -465,7 +478,7 @@ export class ClusterHost {
   }
 
   close(): void {
-    clearTimeout(this.loadTimer);
+    this.stopLoadTicks();
     this.member.close();
   }
 }

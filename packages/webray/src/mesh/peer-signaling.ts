@@ -45,14 +45,15 @@ export class PeerSignaling implements Signaling {
         clearTimeout(timer);
         this.own ??= peer;
         // A link is three connections (frames, heartbeats, object bytes), grouped by the id the opener gave them.
-        const parts = new Map<string, Partial<Record<Lane, DataConnection>>>();
+        const parts = new Map<string, Partial<Record<Lane, PeerLink>>>();
         peer.on('connection', (conn) => conn.on('open', () => {
           const meta = conn.metadata as { pair?: unknown; lane?: unknown } | undefined;
           if (typeof meta?.pair !== 'string' || !LANES.includes(meta.lane as Lane)) { conn.close(); return; }
           const key = meta.pair;
           const h = parts.get(key) ?? {};
-          h[meta.lane as Lane] = conn;
-          if (h.main && h.beats && h.bulk) { parts.delete(key); accept(new PeerLink(h.main, new PeerLink(h.beats), new PeerLink(h.bulk))); return; }
+          // Wrapped at once: the opener may speak on a lane before the other lanes are open here.
+          h[meta.lane as Lane] = new PeerLink(conn);
+          if (h.main && h.beats && h.bulk) { parts.delete(key); accept(h.main.withLanes(h.beats, h.bulk)); return; }
           if (!parts.has(key)) {
             // A link that is never completed is closed, so strangers cannot pile up parts of one.
             setTimeout(() => { const left = parts.get(key); if (!left) return; parts.delete(key); for (const c of Object.values(left)) c.close(); }, OPEN_MS);
@@ -75,10 +76,10 @@ export class PeerSignaling implements Signaling {
   async connect(peerId: string): Promise<Link> {
     const pair = crypto.randomUUID();
     const [main, beats, bulk] = await Promise.all(LANES.map((lane) => this.open(peerId, pair, lane)));
-    return new PeerLink(main!, new PeerLink(beats!), new PeerLink(bulk!));
+    return main!.withLanes(beats!, bulk!);
   }
 
-  private open(peerId: string, pair: string, lane: Lane): Promise<DataConnection> {
+  private open(peerId: string, pair: string, lane: Lane): Promise<PeerLink> {
     const own = this.own;
     if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
     return new Promise((resolve, reject) => {
@@ -88,21 +89,41 @@ export class PeerSignaling implements Signaling {
         if (e.type === 'peer-unavailable' && e.message.includes(peerId)) { clearTimeout(timer); reject(new Error(`no peer holds the id ${peerId}`)); }
       };
       own.on('error', unavailable);
-      conn.on('open', () => { clearTimeout(timer); own.off('error', unavailable); resolve(conn); });
+      conn.on('open', () => { clearTimeout(timer); own.off('error', unavailable); resolve(new PeerLink(conn)); });
       conn.on('error', (e) => { clearTimeout(timer); own.off('error', unavailable); reject(e); });
     });
   }
 }
 
+/** Messages a lane keeps until its link has a receiver; a peer that sends more before its link is whole is cut off. */
+const MAX_EARLY = 64;
+
 class PeerLink implements Link {
   private closedListeners: (() => void)[] = [];
+  heartbeat?: PeerLink;
+  bulk?: PeerLink;
+  private receive: ((data: LinkData) => void) | undefined;
+  /** What arrived before anyone listened (PeerJS drops data events that have no listener). */
+  private early: LinkData[] = [];
 
-  constructor(private readonly conn: DataConnection, readonly heartbeat?: PeerLink, readonly bulk?: PeerLink) {
+  constructor(private readonly conn: DataConnection) {
+    conn.on('data', (d) => {
+      const data = typeof d === 'string' ? d : new Uint8Array(d as ArrayBuffer);
+      if (this.receive) { this.receive(data); return; }
+      if (this.early.push(data) > MAX_EARLY) conn.close();
+    });
     conn.on('close', () => {
-      heartbeat?.close();
-      bulk?.close();
+      this.heartbeat?.close();
+      this.bulk?.close();
       for (const l of this.closedListeners.splice(0)) l();
     });
+  }
+
+  /** This link (frames) with its heartbeat and object-bytes lanes: closing it closes them. */
+  withLanes(heartbeat: PeerLink, bulk: PeerLink): PeerLink {
+    this.heartbeat = heartbeat;
+    this.bulk = bulk;
+    return this;
   }
 
   send(data: LinkData): void {
@@ -110,7 +131,8 @@ class PeerLink implements Link {
   }
 
   onData(receive: (data: LinkData) => void): void {
-    this.conn.on('data', (d) => receive(typeof d === 'string' ? d : new Uint8Array(d as ArrayBuffer)));
+    this.receive = receive;
+    for (const d of this.early.splice(0)) receive(d);
   }
 
   onClose(closed: () => void): void {
