@@ -72,6 +72,11 @@ describe('three tabs and a Node host as one cluster', () => {
     for (const host of Object.values(ids)) expect(counts[host], why).toBeGreaterThanOrEqual(20);
   }, 150_000);
 
+  it('host an actor for tab A on the Node host, its calls in order', async () => {
+    const r = await withTimeout('actor on D', 60_000, a.evaluate(() => window.clusterTests.counterOn('on-d')), tabs.logs);
+    expect(r).toEqual({ sums: [1, 3, 6, 10], where: ids.d });
+  });
+
   it('read a 32 MiB object made in B in A and in C, and run a task on B\'s data on B', async () => {
     const r = await withTimeout('32 MiB across', 180_000, a.evaluate((cpus) => window.clusterTests.bigAcross('on-b', 'on-c', cpus), HOSTS * WORKERS), tabs.logs);
     const n = (32 * 1024 * 1024) / 8;

@@ -15,6 +15,12 @@ if (throttleTimers) {
 
 const GET_TIMEOUT = 60_000;
 
+class Counter {
+  n = 0;
+  add(k: number) { this.n += k; return this.n; }
+  where() { return ray.getRuntimeContext().hostId; }
+}
+
 const clusterTests = {
   hostId: () => ray.getRuntimeContext().hostId,
 
@@ -75,13 +81,15 @@ const clusterTests = {
     return { here, there, local };
   },
 
+  /** A counter actor placed where `resource` is: its sums, in call order, and where it lives. */
+  async counterOn(resource: string) {
+    const c = ray.remote(Counter).options({ resources: { [resource]: 0.5 } }).remote();
+    const sums = await ray.get([1, 2, 3, 4].map((k) => c.add.remote(k)), { timeout: GET_TIMEOUT });
+    return { sums, where: await ray.get(c.where.remote(), { timeout: GET_TIMEOUT }) };
+  },
+
   /** Creates a named counter actor on this host. */
   async makeNamedCounter(name: string) {
-    class Counter {
-      n = 0;
-      add(k: number) { this.n += k; return this.n; }
-      where() { return ray.getRuntimeContext().hostId; }
-    }
     const c = ray.remote(Counter).options({ name }).remote();
     return ray.get(c.add.remote(1), { timeout: GET_TIMEOUT });
   },
