@@ -93,6 +93,8 @@ type Check = (v: unknown) => boolean;
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const HEX = /^[0-9a-f]{16,128}$/;
 const id: Check = (v) => typeof v === 'string' && ID.test(v);
+/** Object ids are keys of the store: at most 32 characters (store/wasm-store.ts MAX_ID_LENGTH). */
+const objectId: Check = (v) => id(v) && (v as string).length <= 32;
 const hex: Check = (v) => typeof v === 'string' && HEX.test(v);
 const text = (max: number): Check => (v) => typeof v === 'string' && v.length <= max;
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -131,7 +133,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   register: { host: hostInfo },
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
-  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id, host: id, size: count }), 1000)) },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
   done: { id, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
   load: { free: record(amount, 64), queued: count },
   place: { req: count, tasks: list(shape({ demand: record(amount, 64), args: list(shape({ host: id, bytes: count }), 64) }), 10_000) },
