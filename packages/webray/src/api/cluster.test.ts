@@ -119,6 +119,13 @@ describe('two hosts as one cluster', () => {
     expect(got).toEqual({ s: 300_000, host: ray.getRuntimeContext().hostId });
   });
 
+  it('places a turn of thousands of spilled tasks (more than one placement frame holds)', async () => {
+    // A 'place' frame holds at most 10,000 tasks (frames.ts).
+    const out = await ray.get(Array.from({ length: 10_500 }, () => where.remote()));
+    expect(out).toHaveLength(10_500);
+    expect(out.filter((o) => o.hostId === b.hostId).length).toBeGreaterThan(100);
+  });
+
   it('runs tasks on a large object where the object is (locality), without moving its bytes', async () => {
     const hostA = currentCore() as HostRuntime;
     const make = ray.remote((n: number) => new Float64Array(n).fill(2)).options({ resources: { webgpu: 1 } });

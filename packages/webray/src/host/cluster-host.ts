@@ -23,8 +23,10 @@ import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/gl
 /** Load reports from one host to the head: at most one per this many ms after a change, and one per LOAD_REFRESH_MS regardless. */
 const LOAD_REPORT_MS = 100;
 const LOAD_REFRESH_MS = 1000;
-/** A spilled task whose placement the head does not answer within this runs where it was submitted. */
-const PLACE_TIMEOUT_MS = 2000;
+/** A spilled task whose placement the head does not answer within this runs where it was submitted (a busy head may take a while; a gone one answers at once). */
+const PLACE_TIMEOUT_MS = 10_000;
+/** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
+const PLACE_BATCH = 1000;
 
 export interface ClusterConfig {
   /** Cluster id: hosts with the same id and token form one cluster. */
@@ -279,9 +281,19 @@ export class ClusterHost {
    * id each, or undefined for this host (it is the best place, or the head did not answer).
    */
   async placeGlobally(tasks: { demand: Resources; args: ArgBytes[] }[]): Promise<(string | undefined)[]> {
-    const hosts = this.member.isHead
-      ? this.placeHere(this.self.hostId, tasks)
-      : await this.ask<string[]>(this.member.headId, (req) => ({ t: 'place', req, tasks }), [], PLACE_TIMEOUT_MS);
+    let hosts: string[];
+    if (this.member.isHead) hosts = this.placeHere(this.self.hostId, tasks);
+    else {
+      // Several frames for a large turn: a frame's size and task count are bounded (frames.ts).
+      const asks = [];
+      for (let i = 0; i < tasks.length; i += PLACE_BATCH) {
+        const part = tasks.slice(i, i + PLACE_BATCH);
+        // An answer that did not come (or came short) keeps its tasks here, and the others in line.
+        asks.push(this.ask<string[]>(this.member.headId, (req) => ({ t: 'place', req, tasks: part }), [], PLACE_TIMEOUT_MS)
+          .then((h) => part.map((_, k) => h[k] ?? '')));
+      }
+      hosts = (await Promise.all(asks)).flat();
+    }
     return tasks.map((_, i) => {
       const h = hosts[i];
       return h && h !== this.self.hostId && this.member.linked(h) ? h : undefined;
