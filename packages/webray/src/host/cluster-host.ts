@@ -19,10 +19,8 @@ import { ObjectPulls } from './object-pulls.js';
 import { GcsTables, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
 import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/global.js';
+import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
 
-/** Load reports from one host to the head: at most one per this many ms after a change, and one per LOAD_REFRESH_MS regardless. */
-const LOAD_REPORT_MS = 100;
-const LOAD_REFRESH_MS = 1000;
 /** A spilled task whose placement the head does not answer within this runs where it was submitted (a busy head may take a while; a gone one answers at once). */
 const PLACE_TIMEOUT_MS = 10_000;
 /** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
@@ -109,10 +107,7 @@ export class ClusterHost {
   private readonly inOrder = new Map<string, Promise<unknown>>();
   /** Places the tasks hosts spill (used on the head; every host tracks membership so a new head has it). */
   private readonly global = new GlobalScheduler();
-  /** This host's newest load, whether the head has heard it, and when it last heard from us. */
-  private load: LoadReport | undefined;
-  private loadChanged = false;
-  private loadSentAt = -Infinity;
+  private readonly load: LoadReporter;
   private readonly stopLoadTicks: () => void;
 
   private constructor(
@@ -122,9 +117,10 @@ export class ClusterHost {
     private readonly verifier: Verifier,
     private readonly signer: Signer | undefined,
     private readonly store: ObjectStore | undefined,
-    private readonly timers: Timers,
+    timers: Timers,
   ) {
-    this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.loadTick());
+    this.load = new LoadReporter(() => timers.now(), (l) => this.toHead({ t: 'load', free: l.free, queued: l.queued }));
+    this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.load.tick());
     this.member = new ClusterMember(options);
     this.member.onWork = (from, f) => this.receive(from, f);
     this.pulls = store && new ObjectPulls(store, this.member);
@@ -254,26 +250,9 @@ export class ClusterHost {
     return this.signer !== undefined && this.others().length > 0;
   }
 
-  /** This host's load changed: the head hears of it, at most once per LOAD_REPORT_MS. */
+  /** This host's load changed: the head hears of it (rate-bounded, see LoadReporter). */
   reportLoad(load: LoadReport): void {
-    this.load = load;
-    this.loadChanged = true;
-    if (this.timers.now() - this.loadSentAt >= LOAD_REPORT_MS) this.sendLoad(load);
-  }
-
-  /**
-   * Sends a change held back by the rate bound, and repeats an unchanged load now and then: the
-   * head's estimate counts tasks it placed here that may never have come (their owner ran them
-   * itself), and an idle host has nothing else to correct it with.
-   */
-  private loadTick(): void {
-    if (this.load && (this.loadChanged || this.timers.now() - this.loadSentAt >= LOAD_REFRESH_MS)) this.sendLoad(this.load);
-  }
-
-  private sendLoad(load: LoadReport): void {
-    this.loadChanged = false;
-    this.loadSentAt = this.timers.now();
-    this.toHead({ t: 'load', free: load.free, queued: load.queued });
+    this.load.update(load);
   }
 
   /**

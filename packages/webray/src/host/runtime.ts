@@ -27,6 +27,7 @@ import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
+import { spills } from '../scheduler/bottom-up.js';
 import { hostState, mergeState, select } from './state.js';
 import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
 
@@ -266,7 +267,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     if (c && t.type === NORMAL && t.remoteOwner === undefined && this.sendsAnywhere(t)) {
       const host = c.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
-      if (t.strategy === 'DEFAULT' && c.sendsWork && this.spills(t)) { this.spill(t); return; }
+      // Bottom-up: the global scheduler places what this host should not run itself.
+      if (t.strategy === 'DEFAULT' && c.sendsWork && spills(this.hostId, this.argBytes(t), this.scheduler.hasRoom(t.demand))) { this.spill(t); return; }
     }
     this.enqueueHere(t);
   };
@@ -284,16 +286,6 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     }
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
-  }
-
-  /**
-   * Bottom-up scheduling: a task runs here while this host has resources free for it, unless
-   * another host holds more of its argument bytes; otherwise the global scheduler places it.
-   */
-  private spills(t: TaskRecord): boolean {
-    const args = this.argBytes(t);
-    const here = args.find((a) => a.host === this.hostId)?.bytes ?? 0;
-    return args.some((a) => a.bytes > here) || !this.scheduler.hasRoom(t.demand);
   }
 
   /** Tasks waiting for the global scheduler's answer, sent together at the end of this turn. */
