@@ -136,6 +136,12 @@ describe('a host under hostile input', () => {
       await p.join(creds);
       peers.set(h, p);
     }
+    // A member in good standing, offering nothing (so no work goes to it)...
+    peers.get(b)!.sendFrame({ t: 'register', host: { hostId: attacker, resources: {}, nodes: [] } });
+    await until(() => members(a).includes(attacker));
+    // ...which answers what it is asked with rows of every shape.
+    const oddRows = toWire([null, 7, 'row', [1], { taskId: 'forged', actorId: 'forged', attempt: 0 }]);
+    peers.get(a)!.respond((f) => (f.t === 'state-req' ? { t: 'state-resp', req: f.req, rows: oddRows } : undefined));
     // What a member can learn: a real function entry and its signature, from the head's table...
     const known = [...a.functions.values()].find((d) => d.kind === 'source' && d.source.includes('x * x'))!;
     peers.get(b)!.sendFrame({ t: 'fn-get', id: known.id });
@@ -230,10 +236,16 @@ describe('a host under hostile input', () => {
     for (let i = 0; i < v.length; i += 997) if (v[i] !== i % 251) right = false;
     expect(right).toBe(true);
     expect(await ray.get(counter.add.remote(2))).toBe(3);
+    // The state API, which asks every member (the attacker too), lists what ran and no non-rows.
+    const listed = await ray.state.listTasks();
+    expect(listed.every((t) => typeof t === 'object' && t !== null)).toBe(true);
+    expect(listed.map((t) => t.taskId)).toContain(taskIds[0]);
+    expect((await ray.state.listActors()).map((x) => x.actorId)).toContain((counter as unknown as { actorId: string }).actorId);
+    expect(Object.values(await ray.clusterResources()).every((n) => typeof n === 'number')).toBe(true);
     expect(await ray.get(Array.from({ length: 50 }, (_, i) => onB.remote(i + 1000)))).toEqual(Array.from({ length: 50 }, (_, i) => (i + 1000) ** 2));
     // Membership and the head are as they were: the attacker announced nothing anyone took.
     for (const h of [a, b]) {
-      expect(members(h)).toEqual([a.hostId, b.hostId].sort());
+      expect(members(h)).toEqual([a.hostId, b.hostId, attacker].sort());
       expect(h.cluster!.member.headId).toBe(b.hostId);
     }
     // No unsigned code ran anywhere, and nothing crashed.

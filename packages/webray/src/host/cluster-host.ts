@@ -366,7 +366,7 @@ export class ClusterHost {
         if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
         return;
       case 'jobs':
-        this.answered(from, f, () => { const jobs = fromWire(f.jobs); return Array.isArray(jobs) ? jobs : []; });
+        this.answered(from, f, () => rowsOf(f.jobs));
         return;
       case 'found':
         this.answered(from, f, () => f.actor);
@@ -375,7 +375,7 @@ export class ClusterHost {
         this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, f.filters)) });
         return;
       case 'state-resp':
-        this.answered(from, f, () => { const rows = fromWire(f.rows); return Array.isArray(rows) ? rows : []; });
+        this.answered(from, f, () => rowsOf(f.rows));
         return;
       case 'free':
         for (const id of f.ids) {
@@ -395,6 +395,12 @@ export class ClusterHost {
 }
 
 type Answer = Extract<Frame, { t: 'found' | 'jobs' | 'state-resp' }>;
+
+/** Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields of each. */
+function rowsOf(w: WireValue): Record<string, unknown>[] {
+  const rows = fromWire(w);
+  return Array.isArray(rows) ? rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r)) : [];
+}
 
 function covers(have: Record<string, number>, need: Resources): boolean {
   return Object.entries(need).every(([k, v]) => (have[k] ?? 0) >= v);

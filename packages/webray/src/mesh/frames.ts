@@ -83,8 +83,10 @@ const text = (max: number): Check => (v) => typeof v === 'string' && v.length <=
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const amount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const list = (each: Check, max: number): Check => (v) => Array.isArray(v) && v.length <= max && v.every(each);
+/** A key of a plain object the runtime reads as `o[k] ?? 0`: not one Object.prototype answers (`constructor`, `toString`, `__proto__`). */
+const key = (k: string) => ID.test(k) && !(k in Object.prototype);
 const record = (each: Check, max: number): Check => (v) =>
-  isPlain(v) && Object.keys(v).length <= max && Object.keys(v).every((k) => ID.test(k)) && Object.values(v).every(each);
+  isPlain(v) && Object.keys(v).length <= max && Object.keys(v).every(key) && Object.values(v).every(each);
 const shape = (fields: Record<string, Check>): Check => (v) =>
   isPlain(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
 

@@ -167,7 +167,7 @@ const text = (lane: Lane, data: string, kind: string, verdict: Verdict): Shot =>
 /** One random shot at the host in `g`. */
 export function shot(r: Rand, g: Target): Shot {
   const frame = (f: Frame) => JSON.stringify(f);
-  const k = int(r, 20);
+  const k = int(r, 21);
   switch (k) {
     case 0: {
       // Random JSON of random shape: never a frame (no `t` that names one).
@@ -223,9 +223,8 @@ export function shot(r: Rand, g: Target): Shot {
     case 17: {
       // Signed code with hostile arguments and options: garbage values, absurd demands, nodes elsewhere.
       const args = pick(r, [b64(r, int(r, 64)), 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', toWire([randomJson(r, 3)]), toWire(randomJson(r, 2))]);
-      // As JSON text: a `__proto__` key must arrive as a key, not as an object literal's prototype.
-      const demand = JSON.parse(pick(r, ['{"CPU":1e300}', '{"CPU":0}', '{"constructor":1}', '{"__proto__":1}', '{"toString":2}', '{"webgpu":0.5}'])) as Record<string, number>;
-      const f: Frame = { t: 'task', id: idOf(r), fn: g.knownFnId, name: 'hostile', args, nret: int(r, 1001), attempt: int(r, 5), demand };
+      const demand = pick<Record<string, number>>(r, [{ CPU: 1e300 }, { CPU: 0 }, { webgpu: 0.5 }, { gpu: 1 }]);
+      const f: Extract<Frame, { t: 'task' }> = { t: 'task', id: idOf(r), fn: g.knownFnId, name: 'hostile', args, nret: int(r, 1001), attempt: int(r, 5), demand };
       if (r() < 0.3) f.node = idOf(r);
       return text('main', frame(f), 'signed function, hostile task', 'hostile');
     }
@@ -239,6 +238,14 @@ export function shot(r: Rand, g: Target): Shot {
         { t: 'hb', seq: int(r, 1e9) },
       ] as Frame[]);
       return text('main', frame(f), `stray '${f.t}'`, 'hostile');
+    }
+    case 19: {
+      // Resource names Object.prototype answers for (`o[k] ?? 0` would read a function), as JSON
+      // text: a `__proto__` key must arrive as a key, not as an object literal's prototype.
+      const names = `{"${pick(r, ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])}":1}`;
+      return r() < 0.5
+        ? text('main', `{"t":"register","host":{"hostId":"${g.attacker}","resources":${names},"nodes":[]}}`, 'register: inherited resource name', 'malformed')
+        : text('main', `{"t":"task","id":"${hex(r, 12)}","fn":"${g.knownFnId}","name":"f","args":"${toWire([1])}","nret":1,"attempt":0,"demand":${names}}`, 'task: inherited resource name', 'malformed');
     }
     default: {
       // Frames only the head takes: refused elsewhere.

@@ -14,6 +14,8 @@ export class HostilePeer {
   /** Frames the host sent back, once authenticated. */
   readonly received: Frame[] = [];
   private readonly waiters = new Set<(f: Frame) => void>();
+  /** How it answers what the host asks it, once a member. */
+  private responder: ((f: Frame) => Frame | undefined) | undefined;
   /** Resolves when the host (or the attacker) closed the link. */
   readonly closed: Promise<void>;
 
@@ -31,6 +33,8 @@ export class HostilePeer {
     await authenticateInitiator(this.channel, c);
     this.channel.onFrame((f) => {
       this.received.push(f);
+      const answer = this.responder?.(f);
+      if (answer) this.sendFrame(answer);
       for (const w of this.waiters) w(f);
     });
   }
@@ -43,6 +47,10 @@ export class HostilePeer {
 
   sendFrame(f: Frame): void {
     this.send('main', JSON.stringify(f));
+  }
+
+  respond(answer: (f: Frame) => Frame | undefined): void {
+    this.responder = answer;
   }
 
   /** The first frame the host sent back that matches. */
