@@ -93,6 +93,8 @@ export async function authenticateInitiator(ch: FrameChannel, c: Credentials, ms
 export async function authenticateResponder(ch: FrameChannel, c: Credentials, ms = HANDSHAKE_MS): Promise<string> {
   const hello = await step(ch, 'hello', ms);
   if (hello.cluster !== c.cluster) return refuse(ch, `this is cluster ${c.cluster}, not ${hello.cluster}`);
+  // A peer under this host's own id would take the place of the host itself in its peer and member tables.
+  if (hello.host === c.host) return refuse(ch, `host id ${hello.host} is this host's own`);
   const mine = nonce();
   ch.send({ t: 'challenge', host: c.host, nonce: mine, mac: await mac(c.token, statement('responder', hello.nonce, mine, c.host, hello.host, c.cluster)) });
   const answer = await step(ch, 'answer', ms);

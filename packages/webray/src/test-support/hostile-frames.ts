@@ -256,6 +256,6 @@ export function shot(r: Rand, g: Target): Shot {
 }
 
 /** A 'task' frame running `fnId` on 7 (after an unsigned entry): it must come back as an error, or as the signed function's result. */
-export function taskOf(id: string, fnId: string): string {
+function taskOf(id: string, fnId: string): string {
   return JSON.stringify({ t: 'task', id, fn: fnId, name: 'unsigned', args: toWire([7]), nret: 1, attempt: 0, demand: { CPU: 1 } } satisfies Frame);
 }
