@@ -142,9 +142,10 @@ describe('a host under hostile input', () => {
     // A member in good standing, offering nothing (so no work goes to it)...
     peers.get(b)!.sendFrame({ t: 'register', host: { hostId: attacker, resources: {}, nodes: [] } });
     await until(() => members(a).includes(attacker));
-    // ...which answers what it is asked with rows of every shape.
+    // ...which answers what it is asked with rows of every shape, or with four billion holes (in 20 bytes).
     const oddRows = toWire([null, 7, 'row', [1], { taskId: 'forged', actorId: 'forged', attempt: 0 }]);
-    peers.get(a)!.respond((f) => (f.t === 'state-req' ? { t: 'state-resp', req: f.req, rows: oddRows } : undefined));
+    const holes = toWire(Object.assign(new Array(4e9), { 0: { actorId: 'forged' } }));
+    peers.get(a)!.respond((f) => (f.t === 'state-req' ? { t: 'state-resp', req: f.req, rows: f.query === 'tasks' ? oddRows : holes } : undefined));
     // What a member can learn: a real function entry and its signature, from the head's table...
     const known = [...a.functions.values()].find((d) => d.kind === 'source' && d.source.includes('x * x'))!;
     peers.get(b)!.sendFrame({ t: 'fn-get', id: known.id });

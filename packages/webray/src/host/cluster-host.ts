@@ -396,10 +396,15 @@ export class ClusterHost {
 
 type Answer = Extract<Frame, { t: 'found' | 'jobs' | 'state-resp' }>;
 
-/** Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields of each. */
+/**
+ * Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields
+ * of each. Every row takes bytes, so an array longer than its text is mostly holes (a few bytes
+ * say "four billion of them"): walking it would stall this host for minutes.
+ */
 function rowsOf(w: WireValue): Record<string, unknown>[] {
   const rows = fromWire(w);
-  return Array.isArray(rows) ? rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r)) : [];
+  if (!Array.isArray(rows) || rows.length > w.length) return [];
+  return rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
 }
 
 function covers(have: Record<string, number>, need: Resources): boolean {
