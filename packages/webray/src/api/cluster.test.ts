@@ -161,7 +161,8 @@ describe('two hosts as one cluster', () => {
     await until(() => hostA.cluster!.member.linked(c.hostId));
     const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
     const slow = ray.remote(async () => {
-      await new Promise((r) => setTimeout(r, 1000)); // long enough to be running when its host goes
+      // The first attempt runs until its host goes.
+      if (ray.getRuntimeContext().attempt === 0) await new Promise(() => undefined);
       return { hostId: ray.getRuntimeContext().hostId, attempt: ray.getRuntimeContext().attempt };
     }).options({ schedulingStrategy: { nodeId: cNode, soft: true } });
     const ref = slow.remote();

@@ -101,7 +101,7 @@ export class ClusterHost {
   /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
   private readonly fetching = new Map<string, (ok: boolean) => void>();
   /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
-  private readonly answers = new Map<number, (value: unknown) => void>();
+  private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void }>();
   private nextReq = 1;
   /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
   private readonly inOrder = new Map<string, Promise<unknown>>();
@@ -153,34 +153,39 @@ export class ClusterHost {
   }
 
   /**
-   * Asks `host` a question whose answer frame carries the same request id. Resolves with the answer,
+   * Asks `host` a question whose `answer` frame carries the same request id. Resolves with the answer,
    * or with `otherwise` if the host cannot be reached or (with `ms`) does not answer in time.
    */
-  private ask<T>(host: string, question: (req: number) => Frame, otherwise: T, ms?: number): Promise<T> {
+  private ask<T>(host: string, answer: Answer['t'], question: (req: number) => Frame, otherwise: T, ms?: number): Promise<T> {
     return new Promise((resolve) => {
       const req = this.nextReq++;
       const timer = ms === undefined ? undefined : setTimeout(() => done(otherwise), ms);
       const done = (v: unknown) => { clearTimeout(timer); this.answers.delete(req); resolve(v as T); };
-      this.answers.set(req, done);
+      this.answers.set(req, { host, answer, done });
       try { this.member.send(host, question(req)); } catch { done(otherwise); }
     });
   }
 
-  /** An answer frame: to the question with its request id. */
-  private answered(req: number, value: unknown): void {
-    this.answers.get(req)?.(value);
+  /**
+   * An answer frame: to the question with its request id, if it was asked of the sender and is
+   * answered in kind. Request ids are small counters: any member could guess one and answer first.
+   */
+  private answered(from: string, f: Answer, value: () => unknown): void {
+    const q = this.answers.get(f.req);
+    if (!q || q.host !== from || q.answer !== f.t) { this.member.drops.add(`'${f.t}' from ${from} answers no question asked of it`); return; }
+    q.done(value());
   }
 
   /** Finds a named actor anywhere in the cluster (asks the head). */
   lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
     if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
-    return this.ask<NamedActor | undefined>(this.member.headId, (req) => ({ t: 'lookup', req, namespace, name }), undefined);
+    return this.ask<NamedActor | undefined>(this.member.headId, 'found', (req) => ({ t: 'lookup', req, namespace, name }), undefined);
   }
 
   /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
   async askState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): Promise<unknown[]> {
     const rows = await Promise.all(this.others().map((h) =>
-      this.ask<unknown[]>(h.hostId, (req) => ({ t: 'state-req', req, query, ...(filters ? { filters } : {}) }), [], 2000)));
+      this.ask<unknown[]>(h.hostId, 'state-resp', (req) => ({ t: 'state-req', req, query, ...(filters ? { filters } : {}) }), [], 2000)));
     return rows.flat();
   }
 
@@ -268,7 +273,7 @@ export class ClusterHost {
       for (let i = 0; i < tasks.length; i += PLACE_BATCH) {
         const part = tasks.slice(i, i + PLACE_BATCH);
         // An answer that did not come (or came short) keeps its tasks here, and the others in line.
-        asks.push(this.ask<string[]>(this.member.headId, (req) => ({ t: 'place', req, tasks: part }), [], PLACE_TIMEOUT_MS)
+        asks.push(this.ask<string[]>(this.member.headId, 'placed', (req) => ({ t: 'place', req, tasks: part }), [], PLACE_TIMEOUT_MS)
           .then((h) => part.map((_, k) => h[k] ?? '')));
       }
       hosts = (await Promise.all(asks)).flat();
@@ -282,7 +287,7 @@ export class ClusterHost {
   /** Resources free across the cluster, from the head's view of load (`here` when the head does not answer). */
   availableResources(here: Resources): Promise<Resources> {
     if (this.member.isHead) return Promise.resolve(this.global.available());
-    return this.ask<Resources>(this.member.headId, (req) => ({ t: 'avail-req', req }), { ...here }, 2000);
+    return this.ask<Resources>(this.member.headId, 'avail', (req) => ({ t: 'avail-req', req }), { ...here }, 2000);
   }
 
   private placeHere(asker: string, tasks: { demand: Resources; args: ArgBytes[] }[]): string[] {
@@ -326,7 +331,7 @@ export class ClusterHost {
   /** The cluster's jobs, from the head. */
   listJobs(): Promise<JobRecord[]> {
     if (this.member.isHead) return Promise.resolve(this.gcs.listJobs());
-    return this.ask<JobRecord[]>(this.member.headId, (req) => ({ t: 'jobs-req', req }), [], 2000);
+    return this.ask<JobRecord[]>(this.member.headId, 'jobs', (req) => ({ t: 'jobs-req', req }), [], 2000);
   }
 
   /** This host's driver is done: its job ends in the head's table. */
@@ -347,7 +352,10 @@ export class ClusterHost {
   }
 
   private after(from: string, run: () => unknown): void {
-    const next = (this.inOrder.get(from) ?? Promise.resolve()).then(run, run);
+    // A frame that fails here (arguments that do not decode, options the runtime refuses) is dropped
+    // and counted, as a malformed one is; it must not reject the chain (nobody would handle it).
+    const next = (this.inOrder.get(from) ?? Promise.resolve()).then(run)
+      .catch((e: unknown) => this.member.drops.add(`frame from ${from} failed: ${(e as Error)?.message ?? e}`));
     this.inOrder.set(from, next);
   }
 
@@ -401,13 +409,13 @@ export class ClusterHost {
         this.member.send(from, { t: 'placed', req: f.req, hosts: this.placeHere(from, f.tasks) });
         return;
       case 'placed':
-        this.answered(f.req, f.hosts);
+        this.answered(from, f, () => f.hosts);
         return;
       case 'avail-req':
         if (this.member.isHead) this.member.send(from, { t: 'avail', req: f.req, free: this.global.available() });
         return;
       case 'avail':
-        this.answered(f.req, f.free);
+        this.answered(from, f, () => f.free);
         return;
       case 'pull':
         if (this.pulls) void this.pulls.serve(from, f);
@@ -440,22 +448,18 @@ export class ClusterHost {
       case 'jobs-req':
         if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
         return;
-      case 'jobs': {
-        const jobs = fromWire(f.jobs);
-        this.answered(f.req, Array.isArray(jobs) ? jobs : []);
+      case 'jobs':
+        this.answered(from, f, () => rowsOf(f.jobs));
         return;
-      }
       case 'found':
-        this.answered(f.req, f.actor);
+        this.answered(from, f, () => f.actor);
         return;
       case 'state-req':
         this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, f.filters)) });
         return;
-      case 'state-resp': {
-        const rows = fromWire(f.rows);
-        this.answered(f.req, Array.isArray(rows) ? rows : []);
+      case 'state-resp':
+        this.answered(from, f, () => rowsOf(f.rows));
         return;
-      }
       case 'free':
         for (const id of f.ids) {
           if (this.heldFor.get(id) !== from) continue;
@@ -474,3 +478,15 @@ export class ClusterHost {
   }
 }
 
+type Answer = Extract<Frame, { t: 'found' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
+
+/**
+ * Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields
+ * of each. Every row takes bytes, so an array longer than its text is mostly holes (a few bytes
+ * say "four billion of them"): walking it would stall this host for minutes.
+ */
+function rowsOf(w: WireValue): Record<string, unknown>[] {
+  const rows = fromWire(w);
+  if (!Array.isArray(rows) || rows.length > w.length) return [];
+  return rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
+}

@@ -152,8 +152,9 @@ export class ObjectTable {
     if (e.refs > 0 || e.pins > 0 || e.waiters) return;
     e.freed = true;
     this.entries.delete(e.id);
-    e.value = undefined;
+    // The store or the host that has the bytes learns of it first (a remote entry's value says which host).
     if (e.place !== INLINE) this.onFree?.(e);
+    e.value = undefined;
     if (e.contains) for (const id of e.contains) this.unpin(id);
   }
 }

@@ -56,38 +56,48 @@ async function verify(token: string, text: string, m: string): Promise<boolean> 
   return crypto.subtle.verify('HMAC', await keyOf(token), unhex(m) as BufferSource, enc.encode(text));
 }
 
-function expect<T extends Frame['t']>(f: Frame, t: T): Extract<Frame, { t: T }> {
-  if (f.t === 'refused') throw new ClusterAuthError(`the other host refused: ${f.reason}`);
-  if (f.t !== t) throw new ClusterAuthError(`expected '${t}' during the handshake, got '${f.t}'`);
-  return f as Extract<Frame, { t: T }>;
-}
-
 async function refuse(ch: FrameChannel, reason: string): Promise<never> {
   try { ch.send({ t: 'refused', reason }); } catch { /* closed already */ }
   ch.link.close();
   throw new ClusterAuthError(reason);
 }
 
+/**
+ * The next handshake frame, which must be a `t`. Anything else ends the handshake and closes the
+ * link: a peer that is not admitted must not keep a half-open link whose frames would queue unread.
+ */
+async function step<T extends Frame['t']>(ch: FrameChannel, t: T, ms: number): Promise<Extract<Frame, { t: T }>> {
+  const f = await ch.next(ms).catch((e: Error) => refuse(ch, `no ${t}: ${e.message}`));
+  if (f.t === 'refused') {
+    ch.link.close();
+    throw new ClusterAuthError(`the other host refused: ${f.reason}`);
+  }
+  if (f.t !== t) return refuse(ch, `expected '${t}' during the handshake, got '${f.t}'`);
+  return f as Extract<Frame, { t: T }>;
+}
+
 /** The side that opened the link. Resolves with the other host's id once both are proven. */
 export async function authenticateInitiator(ch: FrameChannel, c: Credentials, ms = HANDSHAKE_MS): Promise<string> {
   const mine = nonce();
   ch.send({ t: 'hello', cluster: c.cluster, host: c.host, nonce: mine });
-  const ch1 = expect(await ch.next(ms).catch((e) => refuse(ch, `no challenge: ${e.message}`)), 'challenge');
+  const ch1 = await step(ch, 'challenge', ms);
   if (!(await verify(c.token, statement('responder', mine, ch1.nonce, ch1.host, c.host, c.cluster), ch1.mac))) {
     return refuse(ch, `host ${ch1.host} does not know this cluster's join token`);
   }
   ch.send({ t: 'answer', mac: await mac(c.token, statement('initiator', ch1.nonce, mine, c.host, ch1.host, c.cluster)) });
-  expect(await ch.next(ms).catch((e) => refuse(ch, `no welcome: ${e.message}`)), 'welcome');
+  await step(ch, 'welcome', ms);
   return ch1.host;
 }
 
 /** The side that accepted the link. Resolves with the other host's id once both are proven. */
 export async function authenticateResponder(ch: FrameChannel, c: Credentials, ms = HANDSHAKE_MS): Promise<string> {
-  const hello = expect(await ch.next(ms).catch((e) => refuse(ch, `no hello: ${e.message}`)), 'hello');
+  const hello = await step(ch, 'hello', ms);
   if (hello.cluster !== c.cluster) return refuse(ch, `this is cluster ${c.cluster}, not ${hello.cluster}`);
+  // A peer under this host's own id would take the place of the host itself in its peer and member tables.
+  if (hello.host === c.host) return refuse(ch, `host id ${hello.host} is this host's own`);
   const mine = nonce();
   ch.send({ t: 'challenge', host: c.host, nonce: mine, mac: await mac(c.token, statement('responder', hello.nonce, mine, c.host, hello.host, c.cluster)) });
-  const answer = expect(await ch.next(ms).catch((e) => refuse(ch, `no answer: ${e.message}`)), 'answer');
+  const answer = await step(ch, 'answer', ms);
   if (!(await verify(c.token, statement('initiator', mine, hello.nonce, hello.host, c.host, c.cluster), answer.mac))) {
     return refuse(ch, `host ${hello.host} does not know this cluster's join token`);
   }

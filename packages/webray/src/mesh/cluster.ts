@@ -55,6 +55,11 @@ export class ClusterMember {
   private members = new Map<string, HostInfo>();
   private epoch = 0;
   private head = '';
+  /**
+   * The host that answered on `<cluster>-head` when this one registered: the only one whose
+   * 'members' it takes. Any member may send one, with any epoch; only the head holds that id.
+   */
+  private registeredWith = '';
   private claims: Claim[] = [];
   private stopTimers: (() => void) | undefined;
   private closed = false;
@@ -120,23 +125,25 @@ export class ClusterMember {
     if (claim) {
       this.claims.push(claim);
       this.head = this.hostId;
+      this.registeredWith = '';
       // A later head's epoch is larger: members ignore announcements from a deposed one.
       this.epoch = Math.max(this.epoch + 1, Date.now());
       this.members = new Map([[this.hostId, this.o.host]]);
       this.announce();
       return;
     }
-    const ch = await this.open(headPeerId(this.o.cluster));
+    const [head, ch] = await this.open(headPeerId(this.o.cluster));
+    this.registeredWith = head;
     ch.send({ t: 'register', host: this.o.host });
   }
 
-  /** Opens and authenticates a link to a peer id; resolves once it is usable. */
-  private async open(peerId: string): Promise<FrameChannel> {
+  /** Opens and authenticates a link to a peer id; resolves with the host there once the link is usable. */
+  private async open(peerId: string): Promise<[string, FrameChannel]> {
     const link = await this.o.signaling.connect(peerId);
     const ch = new FrameChannel(link, this.drops);
     const other = await authenticateInitiator(ch, this.creds);
     this.adopt(other, ch);
-    return ch;
+    return [other, ch];
   }
 
   /** A link another host opened to us: usable only once it proves it knows the token. */
@@ -182,7 +189,7 @@ export class ClusterMember {
         this.announce();
         return;
       case 'members':
-        if (f.epoch < this.epoch || f.head !== from) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        if (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
         this.epoch = f.epoch;
         this.head = f.head;
         this.members = new Map(f.hosts.map((h) => [h.hostId, h]));

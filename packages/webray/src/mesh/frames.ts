@@ -100,8 +100,10 @@ const text = (max: number): Check => (v) => typeof v === 'string' && v.length <=
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const amount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const list = (each: Check, max: number): Check => (v) => Array.isArray(v) && v.length <= max && v.every(each);
+/** A key of a plain object the runtime reads as `o[k] ?? 0`: not one Object.prototype answers (`constructor`, `toString`, `__proto__`). */
+const key = (k: string) => ID.test(k) && !(k in Object.prototype);
 const record = (each: Check, max: number): Check => (v) =>
-  isPlain(v) && Object.keys(v).length <= max && Object.keys(v).every((k) => ID.test(k)) && Object.values(v).every(each);
+  isPlain(v) && Object.keys(v).length <= max && Object.keys(v).every(key) && Object.values(v).every(each);
 const shape = (fields: Record<string, Check>): Check => (v) =>
   isPlain(v) && Object.entries(fields).every(([k, c]) => c((v as Record<string, unknown>)[k]));
 
@@ -112,9 +114,16 @@ function isPlain(v: unknown): v is Record<string, unknown> {
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const wire: Check = (v) => typeof v === 'string' && v.length <= MAX_FRAME_CHARS && B64.test(v);
 const opt = (c: Check): Check => (v) => v === undefined || c(v);
+/**
+ * A source function's free names and what each is bound to (shared/source.ts): flat values, so
+ * the signature check (which serialises them) never recurses into a depth the sender chose.
+ */
+const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/;
+const binding: Check = (v) => v === 'ray' || v === 'name-helper' || v === 'coverage' || (isPlain(v) && Object.keys(v).length === 1 && text(200)(v.api));
+const bindings: Check = (v) => isPlain(v) && Object.keys(v).length <= 256 && Object.entries(v).every(([k, b]) => IDENT.test(k) && binding(b));
 const descriptor: Check = (v) =>
   isPlain(v) && id(v.id) && text(200)(v.name) && (
-    (v.kind === 'source' && text(512 * 1024)(v.source) && isPlain(v.bindings)) ||
+    (v.kind === 'source' && text(512 * 1024)(v.source) && bindings(v.bindings)) ||
     (v.kind === 'module' && text(2000)(v.url) && text(200)(v.exportName))
   );
 const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
