@@ -54,7 +54,7 @@ for (let rep = 0; rep < reps; rep++) {
     const r = await simulate({ ...config, hosts: n, seed: rep + 1 });
     r.loadAvg = round(os.loadavg()[0], 2);
     runs[n].push(r);
-    log(`${n} hosts, rep ${rep + 1}: ${r.schedUsPerTask} us/task scheduling, ${r.processCpuUsPerTask} us/task process CPU, ${(r.wallMs / 1000).toFixed(1)} s`);
+    log(`${n} hosts, rep ${rep + 1}: ${r.processCpuUsPerTask} us/task CPU, ${r.schedUsPerTask} us/task in the scheduling code, ${(r.wallMs / 1000).toFixed(1)} s`);
   }
 }
 
@@ -64,9 +64,10 @@ const rows = hostCounts.map((n) => {
   return {
     hosts: n,
     drivers: rs[0].drivers,
+    processCpuUsPerTask: med(rs, (r) => r.processCpuUsPerTask),
     schedUsPerTask: med(rs, (r) => r.schedUsPerTask),
     headUsPerTask: med(rs, (r) => r.byCategory.head ?? 0),
-    processCpuUsPerTask: med(rs, (r) => r.processCpuUsPerTask),
+    gcUsPerTask: med(rs, (r) => r.gcUsPerTask),
     framesPerTask: med(rs, (r) => r.framesPerTask),
     loadReportsPerHostPerS: med(rs, (r) => r.loadReportsPerHostPerS),
     spilledFraction: med(rs, (r) => r.spilledFraction),
@@ -82,22 +83,24 @@ const rows = hostCounts.map((n) => {
 const first = rows[0];
 const last = rows[rows.length - 1];
 const ratio = (k) => round(last[k] / first[k], 2);
+// The goal is judged on CPU time: wall time inside the scheduling code also counts the moments
+// other processes on this machine take the CPU away, CPU time does not.
 const goal = {
   text: `scheduling overhead per task: ${last.hosts.toLocaleString('en-US')} hosts within ${GOAL}x of ${first.hosts} hosts`,
-  ratio: ratio('schedUsPerTask'),
-  processCpuRatio: ratio('processCpuUsPerTask'),
+  ratio: ratio('processCpuUsPerTask'),
+  schedWallRatio: ratio('schedUsPerTask'),
   headRatio: ratio('headUsPerTask'),
 };
 goal.status = goal.ratio <= GOAL ? 'PASS' : 'FAIL';
 
 const fmt = (x, d) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const header = ['hosts', 'drivers', 'sched us/task', 'head us/task', 'process CPU us/task', 'msgs/task', 'load reports/host/s', 'spilled', 'by locality', 'imbalance max/mean', 'sim s', 'wall s', 'violations'];
-const cells = rows.map((r) => [fmt(r.hosts, 0), r.drivers, fmt(r.schedUsPerTask, 1), fmt(r.headUsPerTask, 1), fmt(r.processCpuUsPerTask, 1), fmt(r.framesPerTask, 2),
+const header = ['hosts', 'drivers', 'CPU us/task', 'sched code us/task', 'head us/task', 'GC us/task', 'msgs/task', 'load reports/host/s', 'spilled', 'by locality', 'imbalance max/mean', 'sim s', 'wall s', 'violations'];
+const cells = rows.map((r) => [fmt(r.hosts, 0), r.drivers, fmt(r.processCpuUsPerTask, 1), fmt(r.schedUsPerTask, 1), fmt(r.headUsPerTask, 1), fmt(r.gcUsPerTask, 1), fmt(r.framesPerTask, 2),
   fmt(r.loadReportsPerHostPerS, 1), `${fmt(r.spilledFraction * 100, 1)}%`, `${fmt(r.localityFraction * 100, 1)}%`, fmt(r.imbalance, 2), fmt(r.simulatedS, 2), fmt(r.wallS, 1), r.violations]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => String(c[i]).length)));
 const line = (c) => c.map((x, i) => String(x).padStart(widths[i])).join('  ');
 console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n'));
-console.log(`\n  ${goal.status}  ${goal.text}: measured ${fmt(goal.ratio, 2)}x (process CPU ${fmt(goal.processCpuRatio, 2)}x, head alone ${fmt(goal.headRatio, 2)}x)`);
+console.log(`\n  ${goal.status}  ${goal.text}: measured ${fmt(goal.ratio, 2)}x in CPU time (wall time in the scheduling code ${fmt(goal.schedWallRatio, 2)}x, the head's part ${fmt(goal.headRatio, 2)}x)`);
 
 const violations = rows.reduce((n, r) => n + r.violations, 0);
 writeJson(outPath, {
@@ -114,11 +117,12 @@ const svg = lineChart({
   xLabel: 'hosts (log scale)',
   yLabel: 'µs per task',
   series: [
-    { name: 'scheduling work, all hosts and the head', points: rows.map((r) => ({ x: r.hosts, y: r.schedUsPerTask })) },
-    { name: 'process CPU', points: rows.map((r) => ({ x: r.hosts, y: r.processCpuUsPerTask })) },
-    { name: 'head (global scheduler, its frames)', points: rows.map((r) => ({ x: r.hosts, y: r.headUsPerTask })) },
+    { name: 'CPU time (all hosts, the head, the links)', points: rows.map((r) => ({ x: r.hosts, y: r.processCpuUsPerTask })) },
+    { name: 'wall time in the scheduling code', points: rows.map((r) => ({ x: r.hosts, y: r.schedUsPerTask })) },
+    { name: 'of which the head (global scheduler, its frames)', points: rows.map((r) => ({ x: r.hosts, y: r.headUsPerTask })) },
+    { name: 'garbage collection', points: rows.map((r) => ({ x: r.hosts, y: r.gcUsPerTask })) },
   ],
-  guide: { y: GOAL * first.schedUsPerTask, label: `goal: ${GOAL}x scheduling work at ${first.hosts} hosts` },
+  guide: { y: GOAL * first.processCpuUsPerTask, label: `goal: ${GOAL}x the CPU time at ${first.hosts} hosts` },
 });
 writeFileSync(svgPath, svg);
 console.log(`\n${fmt((performance.now() - t0) / 1000, 1)} s; load avg ${loadAtStart[0].toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}; JSON: ${outPath}; chart: ${svgPath}`);

@@ -1,5 +1,6 @@
 // One sim run: a head and N hosts in this process, tasks submitted by every `driverEvery`-th host
 // at about the cluster's capacity, until all have completed. Returns what it measured and checked.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { VirtualClock } from './clock.mjs';
 import { SimHead } from './head.mjs';
 import { SimHost } from './host.mjs';
@@ -35,6 +36,10 @@ export async function simulate(o) {
   const perTick = Math.max(1, Math.round((o.loadFactor * o.hosts * o.cpus) / MEAN_CPUS / o.taskTicks));
   const rand = random(o.seed);
 
+  // Garbage collection, wherever it fell: how much of the cost is memory, which grows with the sim's heap.
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMs += e.duration; });
+  gc.observe({ entryTypes: ['gc'] });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let submitted = 0;
@@ -52,6 +57,8 @@ export async function simulate(o) {
   while (net.inFlight > 0) await macrotask();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  await macrotask();
+  gc.disconnect();
 
   const perTask = (ms) => round((ms * 1000) / o.tasks, 3);
   const simulatedS = (clock.tick * o.tickMs) / 1000;
@@ -68,6 +75,7 @@ export async function simulate(o) {
     schedUsPerTask: perTask(meter.totalMs),
     byCategory,
     processCpuUsPerTask: round((cpu.user + cpu.system) / o.tasks, 3),
+    gcUsPerTask: perTask(gcMs),
     framesPerTask: round(net.framesSent / o.tasks, 3),
     frames: { ...net.sent },
     loadReportsPerHostPerS: round((net.sent.load ?? 0) / o.hosts / simulatedS, 2),
