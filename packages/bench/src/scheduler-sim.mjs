@@ -72,6 +72,7 @@ const rows = hostCounts.map((n) => {
     loadReportsPerHostPerS: med(rs, (r) => r.loadReportsPerHostPerS),
     spilledFraction: med(rs, (r) => r.spilledFraction),
     localityFraction: med(rs, (r) => r.localityFraction),
+    missedLocalityFraction: med(rs, (r) => r.missedLocalityFraction),
     imbalance: med(rs, (r) => r.imbalance),
     simulatedS: med(rs, (r) => r.simulatedS),
     wallS: med(rs, (r) => r.wallMs / 1000),
@@ -94,9 +95,9 @@ const goal = {
 goal.status = goal.ratio <= GOAL ? 'PASS' : 'FAIL';
 
 const fmt = (x, d) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const header = ['hosts', 'drivers', 'CPU us/task', 'sched code us/task', 'head us/task', 'GC us/task', 'msgs/task', 'load reports/host/s', 'spilled', 'by locality', 'imbalance max/mean', 'sim s', 'wall s', 'violations'];
+const header = ['hosts', 'drivers', 'CPU us/task', 'sched code us/task', 'head us/task', 'GC us/task', 'msgs/task', 'load reports/host/s', 'spilled', 'by locality', 'data host free, sent elsewhere', 'imbalance max/mean', 'sim s', 'wall s', 'violations'];
 const cells = rows.map((r) => [fmt(r.hosts, 0), r.drivers, fmt(r.processCpuUsPerTask, 1), fmt(r.schedUsPerTask, 1), fmt(r.headUsPerTask, 1), fmt(r.gcUsPerTask, 1), fmt(r.framesPerTask, 2),
-  fmt(r.loadReportsPerHostPerS, 1), `${fmt(r.spilledFraction * 100, 1)}%`, `${fmt(r.localityFraction * 100, 1)}%`, fmt(r.imbalance, 2), fmt(r.simulatedS, 2), fmt(r.wallS, 1), r.violations]);
+  fmt(r.loadReportsPerHostPerS, 1), `${fmt(r.spilledFraction * 100, 1)}%`, `${fmt(r.localityFraction * 100, 1)}%`, `${fmt(r.missedLocalityFraction * 100, 1)}%`, fmt(r.imbalance, 2), fmt(r.simulatedS, 2), fmt(r.wallS, 1), r.violations]);
 const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => String(c[i]).length)));
 const line = (c) => c.map((x, i) => String(x).padStart(widths[i])).join('  ');
 console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n'));

@@ -3,7 +3,7 @@
 import { GlobalScheduler } from '../../../webray/dist/scheduler/global.js';
 
 export class SimHead {
-  /** `observe(asker, tasks, hosts)`: the harness's locality check, run outside the timed work. */
+  /** `observe(tasks, hosts)`: the harness's locality check, run outside the timed work. */
   constructor(id, hosts, world, observe) {
     this.id = id;
     this.world = world;
@@ -20,7 +20,7 @@ export class SimHead {
         return;
       case 'place': {
         const hosts = f.tasks.map((t) => this.global.place(t.demand, t.args) ?? from);
-        this.world.meter.outside(() => this.observe(from, f.tasks, hosts));
+        this.world.meter.outside(() => this.observe(f.tasks, hosts));
         this.world.net.send(this.id, from, { t: 'placed', req: f.req, hosts });
         return;
       }

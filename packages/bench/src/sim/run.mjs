@@ -25,7 +25,7 @@ export async function simulate(o) {
   const hosts = Array.from({ length: o.hosts }, (_, i) => new SimHost(`h${i}`, o.cpus, world));
   const byId = new Map(hosts.map((h) => [h.id, h]));
   const hasRoom = (id, demand) => byId.get(id).scheduler.hasRoom(demand);
-  new SimHead('head', hosts, world, (asker, tasks, placed) => stats.placed(asker, tasks, placed, hasRoom));
+  new SimHead('head', hosts, world, (tasks, placed) => stats.placed(tasks, placed, hasRoom));
   // Every `driverEvery`-th host submits, `maxDrivers` at most: most tasks leave their driver at every N.
   const drivers = hosts.filter((_, i) => i % o.driverEvery === 0).slice(0, o.maxDrivers);
   for (const h of hosts) {
@@ -83,6 +83,7 @@ export async function simulate(o) {
     localityFraction: round(stats.ranByData / stats.withData, 4),
     dataHadRoom: stats.dataHadRoom,
     missedLocality: stats.missedLocality,
+    missedLocalityFraction: round(stats.missedLocality / stats.dataHadRoom, 4),
     imbalance: round(Math.max(...ran) / (ran.reduce((a, b) => a + b, 0) / ran.length), 3),
     links: net.links,
     checks: {

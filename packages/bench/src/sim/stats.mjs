@@ -32,8 +32,8 @@ export class SimStats {
     this.completed++;
   }
 
-  /** The head placed `tasks` for `asker`; `hasRoom(host, demand)` is the data host's own view. */
-  placed(asker, tasks, hosts, hasRoom) {
+  /** The head placed `tasks`; `hasRoom(host, demand)` is the data host's own view (tasks on their way to it not counted). */
+  placed(tasks, hosts, hasRoom) {
     this.placedByHead += tasks.length;
     tasks.forEach((t, i) => {
       if (!t.args.length) return;
