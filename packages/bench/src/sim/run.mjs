@@ -1,6 +1,7 @@
 // One sim run: a head and N hosts in this process, tasks submitted by every `driverEvery`-th host
 // at about the cluster's capacity, until all have completed. Returns what it measured and checked.
 import { PerformanceObserver } from 'node:perf_hooks';
+import { round } from '../harness.mjs';
 import { VirtualClock } from './clock.mjs';
 import { SimHead } from './head.mjs';
 import { SimHost } from './host.mjs';
@@ -10,7 +11,6 @@ import { SimStats } from './stats.mjs';
 import { MEAN_CPUS, makeTask, random } from './workload.mjs';
 
 const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));
-const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
  * A tick is `tickMs` of simulated time and at least one macrotask of real time, so a frame sent
