@@ -68,6 +68,7 @@ const rows = hostCounts.map((n) => {
     schedUsPerTask: med(rs, (r) => r.schedUsPerTask),
     headUsPerTask: med(rs, (r) => r.byCategory.head ?? 0),
     gcUsPerTask: med(rs, (r) => r.gcUsPerTask),
+    harnessUsPerTask: med(rs, (r) => r.harnessUsPerTask),
     framesPerTask: med(rs, (r) => r.framesPerTask),
     loadReportsPerHostPerS: med(rs, (r) => r.loadReportsPerHostPerS),
     spilledFraction: med(rs, (r) => r.spilledFraction),

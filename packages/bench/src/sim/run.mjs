@@ -48,8 +48,11 @@ export async function simulate(o) {
     clock.advance();
     for (const end = Math.min(o.tasks, submitted + perTick); submitted < end; submitted++) {
       const d = drivers[submitted % drivers.length];
-      const t = makeTask(submitted, d.id, hostIds, rand);
-      stats.submitted(t);
+      const t = meter.outside(() => {
+        const task = makeTask(submitted, d.id, hostIds, rand);
+        stats.submitted(task);
+        return task;
+      });
       meter.time('submit', () => d.submit(t));
     }
     await macrotask();
@@ -75,6 +78,7 @@ export async function simulate(o) {
     schedUsPerTask: perTask(meter.totalMs),
     byCategory,
     processCpuUsPerTask: round((cpu.user + cpu.system) / o.tasks, 3),
+    harnessUsPerTask: perTask(meter.outsideMs),
     gcUsPerTask: perTask(gcMs),
     framesPerTask: round(net.framesSent / o.tasks, 3),
     frames: { ...net.sent },
