@@ -84,7 +84,7 @@ function summarize(c, rs) {
   const roles = ['driver', ...Array.from({ length: c.others }, (_, i) => `tab-${i + 1}`), ...(c.node ? ['node'] : [])];
   const inTask = (role) => {
     const all = rs.map((m) => m.perRole[role]).filter(Boolean);
-    return round(all.reduce((s, v) => s + v.taskMs, 0) / all.reduce((s, v) => s + v.tasks, 0), 1);
+    return all.length ? round(all.reduce((s, v) => s + v.taskMs, 0) / all.reduce((s, v) => s + v.tasks, 0), 1) : null;
   };
   return {
     id: c.id, label: c.label, hosts: c.hosts, workers: c.hosts * WORKERS,
@@ -158,7 +158,7 @@ more hosts add no CPU here, and a cluster configuration can at best match the si
 ${TASKS} tasks per repetition, each ${STEPS.toLocaleString('en-US')} square roots, submitted at once by the driver tab with no placement rule.
 CPU ms/task: CPU time used by all the bench's processes (Chromium, Node hosts) during a repetition, per task;
 extra CPU ms: that beyond the single tab's, i.e. what spreading a task over the cluster (scheduling, WebRTC) costs.
-Mean wall time inside a task (time-slicing stretches it): ${summary.map((s) => `${s.id} ${Object.entries(s.inTaskMs).map(([r, v]) => `${r} ${v}`).join(' ')}`).join('; ')}.
+Mean wall time inside a task (time-slicing stretches it): ${summary.map((s) => `${s.id} ${Object.entries(s.inTaskMs).map(([r, v]) => `${r} ${v ?? '-'}`).join(' ')}`).join('; ')}.
 Load average ${load[0]} -> ${load[1]} on ${cores} cores.${Number(load[0]) > cores ? ` The machine was busy with other work: a configuration with more
 worker threads gets a bigger share of the contested cores, so tasks/s above the single tab here measure that share, not webray.` : ''}
 ${staleNote(summary)}The other configurations' hosts stay open (idle) while one runs. ${done} interleaved reps, median shown, after one warm-up each;
