@@ -6,14 +6,10 @@
 // Usage: node packages/bench/src/mesh.mjs [--reps N] [--pings N] [--out file.json]
 // Runs itself inside a loopback-only network namespace (`unshare -n`, as root) so no packet
 // leaves the machine; without it, it refuses to run.
-import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PeerServer } from 'peer';
-import { chromium } from 'playwright-core';
-import { createServer as createVite } from 'vite';
+import { enterLoopbackNamespace, startBrowserCluster } from './browser-cluster.mjs';
 import { median, percentile, round } from './harness.mjs';
 import { writeJson } from './report.mjs';
 
@@ -25,66 +21,18 @@ const PINGS = Number(args.pings ?? 200);
 const BYTES = 32 * 1024 * 1024;
 const outPath = args.out ?? fileURLToPath(new URL('../../../bench-results/mesh.json', import.meta.url));
 
-if (process.env.WEBRAY_NETNS !== '1') {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, self, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, WEBRAY_NETNS: '1' },
-  });
-  if (r.error || r.status === null) {
-    console.error('mesh bench: could not enter a loopback-only network namespace (unshare -n needs root); not running WebRTC outside one.');
-    process.exit(1);
-  }
-  process.exit(r.status);
-}
+enterLoopbackNamespace(import.meta.url, 'mesh bench');
 
 const log = (...a) => console.error(...a);
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
-const peerPort = await freePort();
-const peerHttp = await new Promise((resolve) => { PeerServer({ host: '127.0.0.1', port: peerPort, path: '/' }, resolve); });
-const signal = { host: '127.0.0.1', port: peerPort, path: '/' };
-const vite = await createVite({
-  configFile: false,
-  root: fileURLToPath(new URL('../pages/mesh/', import.meta.url)),
-  logLevel: 'warn',
-  server: {
-    host: '127.0.0.1', port: 0, hmr: false,
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-  },
-  optimizeDeps: { exclude: ['webray'] },
-});
-await vite.listen();
-const url = vite.resolvedUrls.local[0];
-const browser = await chromium.launch({
-  executablePath: process.env.WEBRAY_CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection'],
-});
-const context = await browser.newContext();
-await context.grantPermissions(['microphone'], { origin: new URL(url).origin });
-
-const ray = await import('webray');
-const keys = await ray.generateSubmitterKey();
-const cluster = { id: 'mesh-bench', token: 'mesh-bench-token', submitterPublicKey: keys.publicKey, signal, iceServers: [] };
-
-const tabs = [];
-async function tab(config) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => log('page error:', e.message));
-  await page.goto(`${url}#${encodeURIComponent(JSON.stringify(config))}`);
-  await page.waitForFunction(() => window.benchStatus !== 'loading', undefined, { timeout: 60_000 });
-  const status = await page.evaluate(() => window.benchStatus);
-  if (status !== 'ready') throw new Error(`tab did not start: ${status}`);
-  tabs.push(page);
-  return page;
-}
+const bc = await startBrowserCluster('mesh', log);
+const { signal, tabs } = bc;
+const { member, driver } = bc.cluster('mesh-bench');
+const tab = (config) => bc.openTab(config);
 
 let exitCode = 0;
 try {
-  await tab({ init: { numWorkers: 1, resources: { remote: 1 }, cluster }, rawId: 'raw-b', rawPeer: 'raw-a', signal });
-  const a = await tab({ init: { numWorkers: 1, cluster: { ...cluster, submitterKey: keys.privateKey } }, rawId: 'raw-a', rawPeer: 'raw-b', signal });
+  await tab({ init: { numWorkers: 1, resources: { remote: 1 }, cluster: member }, rawId: 'raw-b', rawPeer: 'raw-a', signal });
+  const a = await tab({ init: { numWorkers: 1, cluster: driver }, rawId: 'raw-a', rawPeer: 'raw-b', signal });
   await a.waitForFunction(async () => (await window.bench.hosts()) === 2, undefined, { timeout: 30_000, polling: 100 });
   await a.evaluate(() => window.bench.connectRaw());
   // Warm-up, unrecorded: code paths, function shipping, the first pull.
@@ -131,10 +79,6 @@ try {
   for (const [i, p] of tabs.entries()) log(`tab ${i}:`, JSON.stringify(await p.evaluate(() => window.bench.diag()).catch((x) => String(x))));
   exitCode = 1;
 } finally {
-  await context.close();
-  await browser.close();
-  await vite.close();
-  peerHttp.closeAllConnections?.();
-  peerHttp.close();
+  await bc.close();
 }
 process.exit(exitCode);
