@@ -1,9 +1,9 @@
 // A simulated host: webray's real LocalScheduler over simulated task nodes (no workers, no
-// store), wired the way host/runtime.ts and host/cluster-host.ts wire it. The bottom-up policy
-// below mirrors Runtime.enqueue / spills / spill / sendSpilled / dispatch and
-// ClusterHost.reportLoad / placeGlobally, which are private to the runtime; everything else
-// (queues, leases, pipelining, frames, links) is webray's code.
+// store), wired the way host/runtime.ts and host/cluster-host.ts wire it. The spill rule and the
+// load reports are webray's (scheduler/bottom-up.ts); the glue around them (one 'place' frame per
+// turn, sending placed tasks) mirrors the runtime's private methods.
 import { LocalScheduler } from '../../../webray/dist/scheduler/local.js';
+import { LoadReporter, spills } from '../../../webray/dist/scheduler/bottom-up.js';
 import { fromWire, toWire } from '../../../webray/dist/host/cluster-host.js';
 import { demandKey } from './workload.mjs';
 
@@ -12,8 +12,7 @@ export class SimHost {
   #asked = new Map();
   #nextReq = 1;
   #dispatchQueued = false;
-  #nextLoad = undefined;
-  #reporting = false;
+  #reporter;
   #lastReport = -Infinity;
 
   /** `world`: { net, clock, meter, headId, taskTicks, reportTicks, stats }. */
@@ -32,17 +31,15 @@ export class SimHost {
       this.scheduler.addNode({ id: `${id}-n${i}`, inflight: 0, blocked: 0, lease: null, leaseKey: null, alive: true, queue: [], current: null });
     }
     world.net.attach(id, 'host', (from, f) => this.#receive(from, f));
+    const tickMs = world.tickMs;
+    this.#reporter = new LoadReporter(() => world.clock.tick * tickMs, (load) => this.#sendLoad(load), world.reportTicks * tickMs);
+    this.#reportTicks();
   }
 
   /** A task submitted on this host (its driver): here while there is room, else to the head. */
   submit(t) {
-    if (this.#spills(t)) this.#spill(t);
+    if (spills(this.id, t.argBytes, this.scheduler.hasRoom(t.demand))) this.#spill(t);
     else this.#enqueueHere(t);
-  }
-
-  #spills(t) {
-    const here = t.argBytes.find((a) => a.host === this.id)?.bytes ?? 0;
-    return t.argBytes.some((a) => a.bytes > here) || !this.scheduler.hasRoom(t.demand);
   }
 
   #spill(t) {
@@ -87,25 +84,22 @@ export class SimHost {
   #dispatch() {
     this.#dispatchQueued = false;
     this.scheduler.dispatch((t, n) => this.#run(t, n));
-    this.#reportLoad({ free: this.scheduler.pool.available, queued: this.scheduler.queueLength });
+    this.#reporter.update({ free: this.scheduler.pool.available, queued: this.scheduler.queueLength });
   }
 
-  /** At most one 'load' frame per reportTicks, and only after a change (LOAD_REPORT_MS, in simulated time). */
-  #reportLoad(load) {
-    this.#nextLoad = load;
-    if (!this.#reporting) this.#sendLoad();
+  /** As a host's timer does: the reporter sends held-back changes and the periodic refresh. */
+  #reportTicks() {
+    this.world.clock.after(this.world.reportTicks, () => {
+      this.world.meter.time('report', () => this.#reporter.tick());
+      this.#reportTicks();
+    });
   }
 
-  #sendLoad() {
-    const load = this.#nextLoad;
-    this.#nextLoad = undefined;
-    if (!load) { this.#reporting = false; return; }
+  #sendLoad(load) {
     const tick = this.world.clock.tick;
     if (tick - this.#lastReport < this.world.reportTicks) this.reportsTooSoon++;
     this.#lastReport = tick;
     this.world.net.send(this.id, this.world.headId, { t: 'load', free: load.free, queued: load.queued });
-    this.#reporting = true;
-    this.world.clock.after(this.world.reportTicks, () => this.world.meter.time('report', () => this.#sendLoad()));
   }
 
   /** The node "runs" its tasks one at a time, each for taskTicks of simulated time. */
