@@ -5,36 +5,25 @@
  * (bottom-up: A's own CPUs first, then the head's global scheduler), and to where its data is.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from 'webray';
-import { launchChromium, newContext } from './support/chromium.js';
 import { ClusterTabs } from './support/cluster-tabs.js';
 import { startHost, stopHost } from './support/node-host.js';
-import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
-import { pageDir, startDevServer, type RunningServer } from './support/vite-server.js';
 
 const WORKERS = 2;
 const HOSTS = 4;
 
-let server: RunningServer;
-let peers: RunningPeerServer;
-let browser: Browser;
-let context: BrowserContext;
 let tabs: ClusterTabs;
 let d: ChildProcess | undefined;
 let a: Page;
 const ids: Record<'a' | 'b' | 'c' | 'd', string> = { a: '', b: '', c: '', d: '' };
 
 beforeAll(async () => {
-  peers = await startPeerServer();
-  server = await startDevServer({ root: pageDir('cluster') });
-  browser = await launchChromium();
-  context = await newContext(browser, server.origin);
-  tabs = new ClusterTabs(context, server.url);
+  tabs = await ClusterTabs.start();
   const keys = await ray.generateSubmitterKey();
-  const cluster = { id: 'scale-e2e', token: 'scale-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
+  const cluster = { id: 'scale-e2e', token: 'scale-token', submitterPublicKey: keys.publicKey, signal: tabs.peers.signal, iceServers: [] };
   for (const name of ['b', 'c'] as const) {
     const t = await tabs.open({ numWorkers: WORKERS, resources: { [`on-${name}`]: 1 }, cluster });
     expect(t.status, t.error ?? t.log.text()).toBe('ready');
@@ -53,11 +42,8 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
+  await tabs?.close();
   await stopHost(d);
-  await server?.close();
-  await peers?.close();
 });
 
 describe('three tabs and a Node host as one cluster', () => {

@@ -4,19 +4,12 @@
  * network namespace. Tab A is the driver (it holds the submitter key); tab B has only the join
  * token and a resource A lacks; a third tab with a wrong token is refused.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from 'webray';
-import { launchChromium, newContext } from './support/chromium.js';
 import { ClusterTabs } from './support/cluster-tabs.js';
-import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
-import { pageDir, startDevServer, type RunningServer } from './support/vite-server.js';
 
-let server: RunningServer;
-let peers: RunningPeerServer;
-let browser: Browser;
-let context: BrowserContext;
 let tabs: ClusterTabs;
 let cluster: Record<string, unknown>;
 let privateKey: string;
@@ -25,14 +18,10 @@ let bPage: Page;
 let bHost: string;
 
 beforeAll(async () => {
-  peers = await startPeerServer();
-  server = await startDevServer({ root: pageDir('cluster') });
-  browser = await launchChromium();
-  context = await newContext(browser, server.origin);
-  tabs = new ClusterTabs(context, server.url);
+  tabs = await ClusterTabs.start();
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
+  cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, signal: tabs.peers.signal, iceServers: [] };
   const b = await tabs.open({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   expect(b.status, b.error ?? b.log.text()).toBe('ready');
   bHost = await b.page.evaluate(() => window.clusterTests.hostId());
@@ -44,10 +33,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await server?.close();
-  await peers?.close();
+  await tabs?.close();
 });
 
 const logs = () => tabs.logs();

@@ -1,7 +1,12 @@
-/** Tabs of the cluster test page (e2e/pages/cluster): each one a host, its init options in the URL fragment. */
-import type { BrowserContext, Page } from 'playwright-core';
-import { capturePageLog, type PageLog } from './chromium.js';
+/**
+ * Tabs of the cluster test page (e2e/pages/cluster) in one Chromium, each tab a host, its init
+ * options in the URL fragment, with the local PeerJS server they meet through.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { capturePageLog, launchChromium, newContext, type PageLog } from './chromium.js';
+import { startPeerServer, type RunningPeerServer } from './peer-server.js';
 import { withTimeout } from './timeout.js';
+import { pageDir, startDevServer, type RunningServer } from './vite-server.js';
 
 export interface Tab {
   page: Page;
@@ -13,13 +18,26 @@ export interface Tab {
 export class ClusterTabs {
   readonly tabs: Tab[] = [];
 
-  constructor(private readonly context: BrowserContext, private readonly url: string) {}
+  private constructor(
+    readonly peers: RunningPeerServer,
+    private readonly server: RunningServer,
+    private readonly browser: Browser,
+    private readonly context: BrowserContext,
+  ) {}
+
+  /** A PeerJS server, the page's Vite server and Chromium, ready for tabs. */
+  static async start(): Promise<ClusterTabs> {
+    const peers = await startPeerServer();
+    const server = await startDevServer({ root: pageDir('cluster') });
+    const browser = await launchChromium();
+    return new ClusterTabs(peers, server, browser, await newContext(browser, server.origin));
+  }
 
   /** Opens a tab that joins with these init options; resolves once its init settled. */
   async open(options: Record<string, unknown>): Promise<Tab> {
     const page = await this.context.newPage();
     const log = capturePageLog(page);
-    await withTimeout('loading the tab', 30_000, page.goto(`${this.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
+    await withTimeout('loading the tab', 30_000, page.goto(`${this.server.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
     await withTimeout('ray.init in the tab', 60_000, page.waitForFunction(() => window.clusterStatus !== 'loading', undefined, { timeout: 60_000 }), () => log.text());
     const s = await page.evaluate(() => ({ status: window.clusterStatus, error: window.clusterError }));
     const tab = { page, log, ...s };
@@ -29,4 +47,11 @@ export class ClusterTabs {
 
   /** The last lines each tab logged, for failure messages. */
   readonly logs = (): string => this.tabs.map((t, i) => `--- tab ${i} ---\n${t.log.text(40)}`).join('\n');
+
+  async close(): Promise<void> {
+    await this.context.close();
+    await this.browser.close();
+    await this.server.close();
+    await this.peers.close();
+  }
 }
