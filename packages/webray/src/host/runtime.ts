@@ -16,10 +16,10 @@ import {
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
-import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskMsg } from '../shared/protocol.js';
+import { DONE_FIELDS, type CreateActorMsg, type FunctionDescriptor, type HostToNode, type NodeToHost, type SubmitMsg, type TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
-import { messagesOf, type Batch } from '../shared/outbox.js';
+import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
 import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
@@ -330,9 +330,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       case 'ready': node.setReady(); return;
       case 'done': this.taskEnded(node, m.id, m.values, !!m.n, m.start, m.end); return;
       case 'failed': this.taskEnded(node, m.id, undefined, false, m.start, m.end, m.error); return;
-      case 'dones':
-        for (const [id, values, start, end] of JSON.parse(m.j as string) as JsonDone[]) this.taskEnded(node, id, values, false, start, end);
+      case 'dones': {
+        const run = JSON.parse(m.j as string) as unknown[];
+        for (let i = 0; i < run.length; i += DONE_FIELDS) {
+          this.taskEnded(node, run[i] as TaskId, fromJsonField(run[i + 1] as JsonField), false, run[i + 2] as number, run[i + 3] as number);
+        }
         return;
+      }
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
       case 'blocked': this.nodeBlocked(node, m.task, true); return;
