@@ -27,7 +27,8 @@ import { StoreOwner, type StoreConfig } from './store-owner.js';
 import { ClusterHost, toWire, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
 import { hostState, mergeState, select } from './state.js';
-import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
+import { ACTOR_CREATION, ACTOR_TASK, NORMAL, TaskLog, type TaskRecord } from './task-record.js';
+import { now } from '../shared/clock.js';
 
 export interface HostOptions {
   /** Join a cluster of hosts (see ClusterConfig). */
@@ -200,7 +201,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     for (let i = 0; i < numReturns; i++) returns[i] = returnObjectId(id, i);
     const t: TaskRecord = {
       id, attempt: 0, type, fn, name, args, nested, argRefs, pinned, returns, parent, owner, remoteOwner: undefined,
-      demand: { CPU: 1 }, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
+      demand: ONE_CPU, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
       pendingDeps: 0, state: 'PENDING_ARGS_AVAIL', nodeId: null, actorId: null, method: undefined,
       children: undefined, cancelled: false, submittedAt: now(), startedAt: null, endedAt: null, error: undefined,
     };
@@ -215,13 +216,25 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return id;
   }
 
-  /** Records the task, creates its return objects, pins its arguments and waits for them. */
+  /**
+   * Records the task, creates its return objects, pins its arguments and waits for them.
+   * `refs`: 1 when the driver just minted the task's id and holds one ObjectRef per return (its
+   * return ids are new), 0 for a node's submission (which borrows, and may repeat ids on retry).
+   */
   private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue, refs = 0): void {
     this.tasks.set(t.id, t);
-    const parent = this.tasks.get(t.parent);
-    if (parent) (parent.children ??= []).push(t.id);
+    // The driver's own root task has no record.
+    if (t.parent !== this.driver.taskId) {
+      const parent = this.tasks.get(t.parent);
+      if (parent) (parent.children ??= []).push(t.id);
+    }
     // A task another host sent has its return objects there, with its owner.
-    if (t.remoteOwner === undefined) for (const r of t.returns) this.objects.create(r, t.owner, t).refs += refs;
+    if (t.remoteOwner === undefined) {
+      for (const r of t.returns) {
+        if (refs > 0) this.objects.add(r, t.owner, t).refs = refs;
+        else this.objects.create(r, t.owner, t);
+      }
+    }
     let lost: ObjectId | undefined;
     if (t.pinned) for (const id of t.pinned) { if (this.objects.get(id)) this.objects.pin(id); else lost ??= id; }
     if (lost !== undefined) {
@@ -678,7 +691,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return new Promise((resolve, reject) => {
       const out = new Array<unknown>(ids.length);
       let timer: ReturnType<typeof setTimeout> | undefined;
+      /** Entries not ready yet, and their places in `out` (filled when the last one settles, without a second lookup). */
       const pending: ObjectEntry[] = [];
+      const pendingAt: number[] = [];
       let done = false;
       const fail = (err: Error) => {
         if (done) return;
@@ -696,7 +711,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
           if (--w.remaining === 0) {
             done = true;
             if (timer !== undefined) clearTimeout(timer);
-            for (let i = 0; i < ids.length; i++) if (out[i] === unset) out[i] = this.valueOf(this.objects.get(ids[i]!)!, caller);
+            for (let k = 0; k < pending.length; k++) out[pendingAt[k]!] = this.valueOf(pending[k]!, caller);
             resolve(out);
           }
         },
@@ -707,11 +722,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         if (e.state === READY && e.place < SPILLED) out[i] = this.valueOf(e, caller);
         else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
         else {
-          out[i] = unset;
           w.remaining++;
+          pending.push(e);
+          pendingAt.push(i);
           // Pending: wait for it. Ready but not here (spilled, on another host): `settled` brings it first.
           if (e.state === READY) w.settled(e);
-          else { pending.push(e); this.objects.addWaiter(e, w); }
+          else this.objects.addWaiter(e, w);
         }
       }
       if (w.remaining === 0) { done = true; resolve(out); return; }
@@ -1208,7 +1224,8 @@ function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
   return isStoredMarker(v) ? IN_STORE : INLINE;
 }
 
-const unset = Symbol('unset');
+/** The default demand, shared by the records that keep it (demands are never changed in place). */
+const ONE_CPU: Resources = Object.freeze({ CPU: 1 });
 
 /** A get for at most this many pending objects spins, for at most SPIN_MS. */
 const SPIN_MAX_OBJECTS = 4;

@@ -8,15 +8,12 @@ import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
 import { encode, isJsonSafe, isPrimitive, type Encoded } from '../shared/codec.js';
 import { ObjectStoreFullError, RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import { now } from '../shared/clock.js';
 import { returnObjectId } from '../shared/ids.js';
 import { jsonField } from '../shared/outbox.js';
 import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
 import type { FunctionTable, Instantiate, RayProvider } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** One task running on this node: its caller state (child counters), abort signal and `ray`, made on demand. */
 class TaskRun implements Caller, RayProvider {
