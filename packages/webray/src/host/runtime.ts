@@ -130,6 +130,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   submitTask(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
     this.assertOpen();
+    this.drainWhileSubmitting();
     this.registerFunction(fn);
     const id = childTaskId(caller.taskId, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
@@ -744,17 +745,43 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
    * few objects spins briefly for them: a task's round trip then skips two event-loop wake-ups.
    */
   private spin(done: () => boolean): void {
-    const first = this.nodes.values().next().value;
-    if (!first?.endpoint.poll) return;
+    if (!this.platformPolls()) return;
+    this.sendNow();
+    const stop = performance.now() + SPIN_MS;
+    while (!done() && performance.now() < stop) this.pollNodes();
+  }
+
+  private platformPolls(): boolean {
+    return !!this.nodes.values().next().value?.endpoint.poll;
+  }
+
+  /** Dispatches what is queued and flushes every node's outbox, without waiting for the turn to end. */
+  private sendNow(): void {
     if (this.dispatchQueued) this.dispatch();
     for (const n of this.nodes.values()) n.outbox.flush();
-    const stop = performance.now() + SPIN_MS;
-    while (!done() && performance.now() < stop) {
-      for (const n of this.nodes.values()) {
-        const m = n.endpoint.poll!();
-        if (m !== undefined) this.receive(n, m as Batch);
-      }
+  }
+
+  /** Handles what the nodes sent so far, read synchronously (where the platform can). */
+  private pollNodes(): void {
+    for (const n of this.nodes.values()) {
+      if (!n.endpoint.poll) return;
+      for (let m = n.endpoint.poll(); m !== undefined; m = n.endpoint.poll()) this.receive(n, m as Batch);
     }
+  }
+
+  private sinceDrain = 0;
+
+  /**
+   * A caller submitting many tasks in one turn would leave the nodes idle until the turn ends
+   * (tasks are dispatched in a microtask) and keep every task's records alive until then, long
+   * enough for the collector to promote them. Every DRAIN_EVERY submissions the host takes the
+   * results that came in and sends what is ready, so work and results flow while it submits.
+   */
+  private drainWhileSubmitting(): void {
+    if (++this.sinceDrain < DRAIN_EVERY) return;
+    this.sinceDrain = 0;
+    this.pollNodes();
+    this.sendNow();
   }
 
   private valueOf(e: ObjectEntry, caller: Caller | undefined): unknown {
@@ -980,6 +1007,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
+    this.drainWhileSubmitting();
     const id = childTaskId(caller.taskId, caller.submitted++);
     const host = this.actors.get(actor) ? undefined : this.remoteActors.get(actor);
     if (host) return this.callRemoteActor(id, caller.taskId, host, actor, method, args, options);
@@ -1226,6 +1254,9 @@ function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
 
 /** The default demand, shared by the records that keep it (demands are never changed in place). */
 const ONE_CPU: Resources = Object.freeze({ CPU: 1 });
+
+/** Submissions between two reads of the nodes' results within one turn (see drainWhileSubmitting). */
+const DRAIN_EVERY = 256;
 
 /** A get for at most this many pending objects spins, for at most SPIN_MS. */
 const SPIN_MAX_OBJECTS = 4;
