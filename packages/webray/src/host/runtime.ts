@@ -1256,7 +1256,7 @@ function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
 const ONE_CPU: Resources = Object.freeze({ CPU: 1 });
 
 /** Submissions between two reads of the nodes' results within one turn (see drainWhileSubmitting). */
-const DRAIN_EVERY = 256;
+const DRAIN_EVERY = 128;
 
 /** A get for at most this many pending objects spins, for at most SPIN_MS. */
 const SPIN_MAX_OBJECTS = 4;
