@@ -9,14 +9,26 @@ import { currentCore } from './core.js';
 
 const brand: unique symbol = Symbol('webray.ObjectRef');
 
-const finalizer = new FinalizationRegistry<string>((id) => currentCore()?.removeLocalRef(id));
+/**
+ * What the collector hands back for a dead ref: its id, and whether `release()` already dropped
+ * the reference. Registering with an unregister token costs about twice as much (the registry
+ * keeps a hash table of tokens), and a driver mints one ref per task.
+ */
+interface Held {
+  readonly id: string;
+  released: boolean;
+}
+
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  if (!held.released) currentCore()?.removeLocalRef(held.id);
+});
 
 export class ObjectRef<T = unknown> {
   declare readonly [brand]: T;
   readonly id: string;
   /** The worker or driver that owns the object (holds its lineage and reference count). */
   readonly owner: string;
-  #released = false;
+  #held: Held | undefined;
 
   /** @internal `counted`: the core already counted this reference when it minted the id. */
   constructor(id: string, owner: string, counted = false) {
@@ -25,15 +37,16 @@ export class ObjectRef<T = unknown> {
     const core = currentCore();
     if (core) {
       if (!counted) core.addLocalRef(id);
-      finalizer.register(this, id, this);
+      this.#held = { id, released: false };
+      finalizer.register(this, this.#held);
     }
   }
 
   /** Drops this reference now instead of when it is garbage-collected; the object is freed once nothing refers to it. */
   release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    finalizer.unregister(this);
+    const held = this.#held;
+    if (!held || held.released) return;
+    held.released = true;
     currentCore()?.removeLocalRef(this.id);
   }
 

@@ -4,7 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { Endpoint, NodeProcess } from '../platform/types.js';
-import { Outbox } from '../shared/outbox.js';
+import { jsonField, Outbox } from '../shared/outbox.js';
 import type { HostToNode } from '../shared/protocol.js';
 import type { SchedNode } from '../scheduler/local.js';
 
@@ -55,9 +55,9 @@ export class NodeHandle implements SchedNode {
     this.outbox.post(m);
   }
 
-  /** A task whose arguments are plain JSON data, as a JsonTask written straight to JSON text. */
+  /** A task whose arguments are plain JSON data, as the TASK_FIELDS of a JSON run. */
   postJsonTask(id: string, fn: string, nret: number, attempt: number, args: unknown[], method?: string): void {
-    const tail = method === undefined ? ']' : ',' + JSON.stringify(method) + ']';
-    this.outbox.postJson('["' + id + '","' + fn + '",' + nret + ',' + attempt + ',' + JSON.stringify(args) + tail);
+    this.outbox.jsonRun().push(id, fn, nret, attempt, jsonField(args), method ?? null);
+    this.outbox.added();
   }
 }

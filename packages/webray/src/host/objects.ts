@@ -63,8 +63,11 @@ export class ObjectTable {
   }
 
   create(id: ObjectId, owner: string, task: TaskRecord | undefined): ObjectEntry {
-    const existing = this.entries.get(id);
-    if (existing) return existing;
+    return this.entries.get(id) ?? this.add(id, owner, task);
+  }
+
+  /** Creates an entry for an id just minted, which cannot be in the table yet (no lookup first). */
+  add(id: ObjectId, owner: string, task: TaskRecord | undefined): ObjectEntry {
     const e: ObjectEntry = {
       id, owner, state: PENDING, value: undefined, nested: false, error: undefined,
       refs: 0, pins: 0, waiters: undefined, task, contains: undefined, freed: false, place: INLINE,

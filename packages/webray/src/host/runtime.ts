@@ -16,10 +16,10 @@ import {
   type ActorId, type ObjectId, type TaskId,
 } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
-import type { CreateActorMsg, FunctionDescriptor, HostToNode, JsonDone, NodeToHost, SubmitMsg, TaskMsg } from '../shared/protocol.js';
+import { DONE_FIELDS, type CreateActorMsg, type FunctionDescriptor, type HostToNode, type NodeToHost, type SubmitMsg, type TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
-import { messagesOf, type Batch } from '../shared/outbox.js';
+import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
 import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
@@ -29,7 +29,8 @@ import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
 import { spills } from '../scheduler/bottom-up.js';
 import { hostState, mergeState, select } from './state.js';
-import { ACTOR_CREATION, ACTOR_TASK, NORMAL, now, TaskLog, type TaskRecord } from './task-record.js';
+import { ACTOR_CREATION, ACTOR_TASK, NORMAL, TaskLog, type TaskRecord } from './task-record.js';
+import { now } from '../shared/clock.js';
 
 export interface HostOptions {
   /** Join a cluster of hosts (see ClusterConfig). */
@@ -131,6 +132,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   submitTask(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
     this.assertOpen();
+    this.drainWhileSubmitting();
     this.registerFunction(fn);
     const id = childTaskId(caller.taskId, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
@@ -202,7 +204,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     for (let i = 0; i < numReturns; i++) returns[i] = returnObjectId(id, i);
     const t: TaskRecord = {
       id, attempt: 0, type, fn, name, args, nested, argRefs, pinned, returns, parent, owner, remoteOwner: undefined,
-      demand: { CPU: 1 }, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
+      demand: ONE_CPU, key: 'CPU:1', strategy: 'DEFAULT', retriesLeft: 0, retryExceptions: false,
       pendingDeps: 0, state: 'PENDING_ARGS_AVAIL', nodeId: null, actorId: null, method: undefined,
       children: undefined, cancelled: false, submittedAt: now(), startedAt: null, endedAt: null, error: undefined,
     };
@@ -217,13 +219,25 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return id;
   }
 
-  /** Records the task, creates its return objects, pins its arguments and waits for them. */
+  /**
+   * Records the task, creates its return objects, pins its arguments and waits for them.
+   * `refs`: 1 when the driver just minted the task's id and holds one ObjectRef per return (its
+   * return ids are new), 0 for a node's submission (which borrows, and may repeat ids on retry).
+   */
   private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue, refs = 0): void {
     this.tasks.set(t.id, t);
-    const parent = this.tasks.get(t.parent);
-    if (parent) (parent.children ??= []).push(t.id);
+    // The driver's own root task has no record.
+    if (t.parent !== this.driver.taskId) {
+      const parent = this.tasks.get(t.parent);
+      if (parent) (parent.children ??= []).push(t.id);
+    }
     // A task another host sent has its return objects there, with its owner.
-    if (t.remoteOwner === undefined) for (const r of t.returns) this.objects.create(r, t.owner, t).refs += refs;
+    if (t.remoteOwner === undefined) {
+      for (const r of t.returns) {
+        if (refs > 0) this.objects.add(r, t.owner, t).refs = refs;
+        else this.objects.create(r, t.owner, t);
+      }
+    }
     let lost: ObjectId | undefined;
     if (t.pinned) for (const id of t.pinned) { if (this.objects.get(id)) this.objects.pin(id); else lost ??= id; }
     if (lost !== undefined) {
@@ -397,9 +411,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       case 'ready': node.setReady(); return;
       case 'done': this.taskEnded(node, m.id, m.values, !!m.n, m.start, m.end); return;
       case 'failed': this.taskEnded(node, m.id, undefined, false, m.start, m.end, m.error); return;
-      case 'dones':
-        for (const [id, values, start, end] of JSON.parse(m.j as string) as JsonDone[]) this.taskEnded(node, id, values, false, start, end);
+      case 'dones': {
+        const run = JSON.parse(m.j as string) as unknown[];
+        for (let i = 0; i < run.length; i += DONE_FIELDS) {
+          this.taskEnded(node, run[i] as TaskId, fromJsonField(run[i + 1] as JsonField), false, run[i + 2] as number, run[i + 3] as number);
+        }
         return;
+      }
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
       case 'blocked': this.nodeBlocked(node, m.task, true); return;
@@ -802,7 +820,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return new Promise((resolve, reject) => {
       const out = new Array<unknown>(ids.length);
       let timer: ReturnType<typeof setTimeout> | undefined;
+      /** Entries not ready yet, and their places in `out` (filled when the last one settles, without a second lookup). */
       const pending: ObjectEntry[] = [];
+      const pendingAt: number[] = [];
       let done = false;
       const fail = (err: Error) => {
         if (done) return;
@@ -820,7 +840,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
           if (--w.remaining === 0) {
             done = true;
             if (timer !== undefined) clearTimeout(timer);
-            for (let i = 0; i < ids.length; i++) if (out[i] === unset) out[i] = this.valueOf(this.objects.get(ids[i]!)!, caller);
+            for (let k = 0; k < pending.length; k++) out[pendingAt[k]!] = this.valueOf(pending[k]!, caller);
             resolve(out);
           }
         },
@@ -831,11 +851,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         if (e.state === READY && e.place < SPILLED) out[i] = this.valueOf(e, caller);
         else if (e.state === FAILED) { fail(deserializeError(e.error!)); return; }
         else {
-          out[i] = unset;
           w.remaining++;
+          pending.push(e);
+          pendingAt.push(i);
           // Pending: wait for it. Ready but not here (spilled, on another host): `settled` brings it first.
           if (e.state === READY) w.settled(e);
-          else { pending.push(e); this.objects.addWaiter(e, w); }
+          else this.objects.addWaiter(e, w);
         }
       }
       if (w.remaining === 0) { done = true; resolve(out); return; }
@@ -852,17 +873,43 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
    * few objects spins briefly for them: a task's round trip then skips two event-loop wake-ups.
    */
   private spin(done: () => boolean): void {
-    const first = this.nodes.values().next().value;
-    if (!first?.endpoint.poll) return;
+    if (!this.platformPolls()) return;
+    this.sendNow();
+    const stop = performance.now() + SPIN_MS;
+    while (!done() && performance.now() < stop) this.pollNodes();
+  }
+
+  private platformPolls(): boolean {
+    return !!this.nodes.values().next().value?.endpoint.poll;
+  }
+
+  /** Dispatches what is queued and flushes every node's outbox, without waiting for the turn to end. */
+  private sendNow(): void {
     if (this.dispatchQueued) this.dispatch();
     for (const n of this.nodes.values()) n.outbox.flush();
-    const stop = performance.now() + SPIN_MS;
-    while (!done() && performance.now() < stop) {
-      for (const n of this.nodes.values()) {
-        const m = n.endpoint.poll!();
-        if (m !== undefined) this.receive(n, m as Batch);
-      }
+  }
+
+  /** Handles what the nodes sent so far, read synchronously (where the platform can). */
+  private pollNodes(): void {
+    for (const n of this.nodes.values()) {
+      if (!n.endpoint.poll) return;
+      for (let m = n.endpoint.poll(); m !== undefined; m = n.endpoint.poll()) this.receive(n, m as Batch);
     }
+  }
+
+  private sinceDrain = 0;
+
+  /**
+   * A caller submitting many tasks in one turn would leave the nodes idle until the turn ends
+   * (tasks are dispatched in a microtask) and keep every task's records alive until then, long
+   * enough for the collector to promote them. Every DRAIN_EVERY submissions the host takes the
+   * results that came in and sends what is ready, so work and results flow while it submits.
+   */
+  private drainWhileSubmitting(): void {
+    if (++this.sinceDrain < DRAIN_EVERY) return;
+    this.sinceDrain = 0;
+    this.pollNodes();
+    this.sendNow();
   }
 
   private valueOf(e: ObjectEntry, caller: Caller | undefined): unknown {
@@ -1088,6 +1135,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
+    this.drainWhileSubmitting();
     const id = childTaskId(caller.taskId, caller.submitted++);
     const host = this.actors.get(actor) ? undefined : this.remoteActors.get(actor);
     if (host) return this.callRemoteActor(id, caller.taskId, host, actor, method, args, options);
@@ -1333,7 +1381,11 @@ function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
   return isStoredMarker(v) ? IN_STORE : INLINE;
 }
 
-const unset = Symbol('unset');
+/** The default demand, shared by the records that keep it (demands are never changed in place). */
+const ONE_CPU: Resources = Object.freeze({ CPU: 1 });
+
+/** Submissions between two reads of the nodes' results within one turn (see drainWhileSubmitting). */
+const DRAIN_EVERY = 128;
 
 /** A get for at most this many pending objects spins, for at most SPIN_MS. */
 const SPIN_MAX_OBJECTS = 4;

@@ -46,10 +46,6 @@ export interface TaskRecord {
   error: SerializedError | undefined;
 }
 
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
-
 /** What the state API and timeline read of a task: live records and logged ones alike. */
 export type TaskView = Pick<TaskRecord, 'id' | 'attempt' | 'type' | 'name' | 'state' | 'parent' | 'nodeId' | 'actorId' | 'submittedAt' | 'startedAt' | 'endedAt'> & {
   error: { name: string; message: string; cause?: { name: string } } | undefined;

@@ -2,8 +2,8 @@
 import * as Comlink from 'comlink';
 import { setCurrentCore } from '../api/core.js';
 import type { NodeBootData } from '../platform/types.js';
-import { messagesOf, Outbox, type Batch } from '../shared/outbox.js';
-import type { HostToNode, JsonTask, NodeToHost } from '../shared/protocol.js';
+import { fromJsonField, messagesOf, Outbox, type Batch, type JsonField } from '../shared/outbox.js';
+import { TASK_FIELDS, type HostToNode, type NodeToHost } from '../shared/protocol.js';
 import { Executor } from './executor.js';
 import { FunctionTable } from './functions.js';
 import { NodeCore } from './node-core.js';
@@ -49,12 +49,16 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
       switch (m.t) {
         case 'fn': table.register(m.d); core.knownToHost(m.d.id); break;
         case 'task': exec.enqueue(m); break;
-        case 'tasks':
-          for (const [id, fn, nret, attempt, args, method] of JSON.parse(m.j as string) as JsonTask[]) {
-            exec.enqueue(method === undefined ? { t: 'task', id, fn, nret, attempt, args } : { t: 'task', id, fn, nret, attempt, args, method });
+        case 'tasks': {
+          const run = JSON.parse(m.j as string) as unknown[];
+          for (let i = 0; i < run.length; i += TASK_FIELDS) {
+            const id = run[i] as string, fn = run[i + 1] as string, nret = run[i + 2] as number, attempt = run[i + 3] as number;
+            const args = fromJsonField(run[i + 4] as JsonField), method = run[i + 5] as string | null;
+            exec.enqueue(method === null ? { t: 'task', id, fn, nret, attempt, args } : { t: 'task', id, fn, nret, attempt, args, method });
             count++;
           }
           break;
+        }
         case 'actor': void exec.createActor(m); break;
         case 'objects': core.settle(m.req, true, m.values, undefined); break;
         case 'reply': core.settle(m.req, m.ok, m.value, m.error); break;
@@ -95,7 +99,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
 
 const isNodeThread = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
 
-/** Node worker_threads: data port, wake counter and control port come in workerData. */
+/** Node worker_threads: data port, wake counter (+ sleeping flag) and control port come in workerData. */
 function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('node:worker_threads')): void {
   const data = workerData.data as import('node:worker_threads').MessagePort;
   const wake = workerData.wake as Int32Array;
@@ -112,7 +116,10 @@ function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('nod
         const m = receiveMessageOnPort(data);
         if (m) return m.message;
       } while (performance.now() < pollUntil);
+      // The host notifies only a worker that says it sleeps: a notify is a syscall per batch sent.
+      Atomics.store(wake, 1, 1);
       Atomics.wait(wake, 0, seen, ms);
+      Atomics.store(wake, 1, 0);
       return receiveMessageOnPort(data)?.message;
     },
   }, workerData.control as Comlink.Endpoint, gc, () => process.memoryUsage().heapUsed);

@@ -8,14 +8,12 @@ import type { Caller } from '../api/core.js';
 import { reviveValue } from '../api/revive.js';
 import { encode, isJsonSafe, isPrimitive, type Encoded } from '../shared/codec.js';
 import { ObjectStoreFullError, RayTaskError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import { now } from '../shared/clock.js';
 import { returnObjectId } from '../shared/ids.js';
+import { jsonField } from '../shared/outbox.js';
 import type { CreateActorMsg, TaskMsg } from '../shared/protocol.js';
 import type { FunctionTable, Instantiate, RayProvider } from './functions.js';
 import type { NodeCore, Outbox } from './node-core.js';
-
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** One task running on this node: its caller state (child counters), abort signal and `ray`, made on demand. */
 class TaskRun implements Caller, RayProvider {
@@ -209,8 +207,10 @@ export class Executor {
     }
     const end = now();
     if (nested) this.out.post({ t: 'done', id: m.id, values, n: 1, start, end });
-    // A JsonDone, written straight to JSON text.
-    else if (isJsonSafe(values)) this.out.postJson('["' + m.id + '",' + JSON.stringify(values) + ',' + start + ',' + end + ']');
+    else if (isJsonSafe(values)) {
+      this.out.jsonRun().push(m.id, jsonField(values), start, end); // DONE_FIELDS
+      this.out.added();
+    }
     else this.out.post({ t: 'done', id: m.id, values, start, end });
     return undefined;
   }

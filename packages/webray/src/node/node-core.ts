@@ -16,7 +16,8 @@ import type { FunctionTable } from './functions.js';
 
 export interface Outbox {
   post(m: NodeToHost): void;
-  postJson(json: string): void;
+  jsonRun(): unknown[];
+  added(): void;
 }
 
 /** Told when a task starts or stops waiting on the host (so the node can run other work). */

@@ -40,7 +40,8 @@ export const nodePlatform: Platform = {
     // Tasks and results go over their own port, which the host can also read synchronously
     // (receiveMessageOnPort), and a shared counter wakes a worker that waits idle in Atomics.wait.
     const data = new MessageChannel();
-    const wake = new Int32Array(new SharedArrayBuffer(4));
+    // [0]: bumped per batch sent; [1]: set while the worker sleeps in Atomics.wait.
+    const wake = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(workerEntry(), {
       workerData: { boot, control: control.port2, data: data.port2, wake },
       transferList: [control.port2 as unknown as NodeMessagePort, data.port2],
@@ -60,7 +61,8 @@ export const nodePlatform: Platform = {
         send: (m, t) => {
           data.port1.postMessage(m, t as any[]);
           Atomics.add(wake, 0, 1);
-          Atomics.notify(wake, 0);
+          // Sequentially consistent: a worker that set the flag after this load sees the new count and does not sleep.
+          if (Atomics.load(wake, 1) !== 0) Atomics.notify(wake, 0);
         },
         listen: (r) => { data.port1.on('message', r); },
         poll: () => receiveMessageOnPort(data.port1)?.message,

@@ -67,13 +67,15 @@ export interface CreateActorMsg {
 
 /**
  * A run of tasks whose arguments are plain JSON data, sent as one JSON string: for tiny tasks
- * JSON is several times cheaper to send than structured clone of one object per task.
- * Each element: [id, fn, nret, attempt, args, method?] (an actor node hosts one actor: no actor id needed).
+ * JSON is several times cheaper to send than structured clone of one object per task. The run
+ * is one flat array, TASK_FIELDS values per task (no array per task to make and collect):
+ * id, fn, nret, attempt, args (a JsonField), method (null for a normal task; an actor node hosts
+ * one actor, so no actor id is needed).
  */
-export type JsonTask = [id: TaskId, fn: string, nret: number, attempt: number, args: unknown[], method?: string];
+export const TASK_FIELDS = 6;
 
-/** A run of successful results with plain JSON values: [id, values, start, end]. */
-export type JsonDone = [id: TaskId, values: unknown[], start: number, end: number];
+/** A run of successful results with plain JSON values, flat, DONE_FIELDS per task: id, values (a JsonField), start, end. */
+export const DONE_FIELDS = 4;
 
 export type HostToNode =
   | { t: 'fn'; d: FunctionDescriptor }
