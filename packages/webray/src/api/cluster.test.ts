@@ -229,9 +229,15 @@ describe('two hosts as one cluster', () => {
     await c.shutdown();
   });
 
-  it('ends the actors a departed host\'s job placed elsewhere, except detached ones', async () => {
+  it('ends a departed host\'s job: the actors it placed elsewhere stop, except detached ones, and its objects kept elsewhere are freed', async () => {
     const c = await startServingHost({ numWorkers: 1, cluster: { ...base, submitterKey: privateKey } });
     await until(() => c.cluster!.member.linked(b.hostId));
+    // A large result of C's task, made on B: B keeps it for C until C fetches or frees it.
+    const bObjectsBefore = b.store!.store.wasm.stats().objects;
+    const make = describeFunction((n: number) => new Float64Array(n).fill(1), undefined).d;
+    const [kept] = c.submitTask(c.currentCaller(), make, [200_000], { resources: { webgpu: 1 } });
+    await c.wait([kept!], 1, 30_000);
+    expect(b.store!.store.wasm.stats().objects).toBe(bObjectsBefore + 1);
     class Worker {
       ping() { return ray.getRuntimeContext().hostId; }
     }
@@ -244,6 +250,7 @@ describe('two hosts as one cluster', () => {
     await c.shutdown();
     await until(async () => (await state(plain)) === 'DEAD');
     expect(await state(detached)).toBe('ALIVE');
+    await until(() => b.store!.store.wasm.stats().objects === bObjectsBefore);
   });
 
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {
