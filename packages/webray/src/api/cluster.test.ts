@@ -229,6 +229,22 @@ describe('two hosts as one cluster', () => {
     await c.shutdown();
   });
 
+  it('keeps a fetch of a function entry from the head alive when a forged entry for the same id arrives first', async () => {
+    const hostA = currentCore() as HostRuntime;
+    const fresh = ray.remote((x: number) => x * 11).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(fresh.remote(2))).toBe(22); // the signed entry reaches the head (B)
+    const genuine = [...hostA.functions.values()].find((d): d is Extract<typeof d, { kind: 'source' }> => d.kind === 'source' && d.source.includes('x * 11'))!;
+    const c = await startServingHost({ numWorkers: 1, cluster: base });
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    // C gets a task whose entry it lacks (it asks the head), then a forged entry for that id, before the head answers.
+    const id = `${ray.getRuntimeContext().jobId}00000000000000fe`;
+    hostA.cluster!.member.send(c.hostId, { t: 'task', id, fn: genuine.id, name: 'fetched-despite-forgery', args: toWire([3]), nret: 1, attempt: 0, demand: { CPU: 1 } });
+    hostA.cluster!.member.send(c.hostId, { t: 'fn', d: { ...genuine, source: '(x) => x * 666' }, sig: '00'.repeat(64) });
+    await until(async () => ((await c.state('tasks', { filters: { name: 'fetched-despite-forgery' } })) as { state: string }[]).some((t) => t.state === 'FINISHED'));
+    expect(c.cluster!.member.drops.reasons.some((r) => r.includes('is not signed by the submitter key'))).toBe(true);
+    await c.shutdown();
+  });
+
   it('ends a departed host\'s job: the actors it placed elsewhere stop, except detached ones, and its objects kept elsewhere are freed', async () => {
     const c = await startServingHost({ numWorkers: 1, cluster: { ...base, submitterKey: privateKey } });
     await until(() => c.cluster!.member.linked(b.hostId));

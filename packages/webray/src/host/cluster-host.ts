@@ -376,7 +376,8 @@ export class ClusterHost {
             this.rt.registerFunction(f.d);
             if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
           } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
-          this.fetching.get(f.d.id)?.(ok);
+          // Only a genuine entry ends a fetch: a forged one arriving meanwhile must not fail the tasks waiting for it.
+          if (ok) this.fetching.get(f.d.id)?.(true);
           return ok;
         });
         if (this.fetching.has(f.d.id)) return;
@@ -432,14 +433,17 @@ export class ClusterHost {
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
         this.member.send(from, { t: 'found', req: f.req, actor: this.gcs.name(f.namespace, f.name) });
         return;
-      case 'fn-get': {
-        const entry = this.member.isHead ? this.gcs.fn(f.id) : undefined;
-        if (!entry) return;
-        // The head asking itself takes the entry as if it had arrived.
-        if (from === this.self.hostId) this.receive(from, { t: 'fn', d: entry.d, sig: entry.sig });
-        else this.member.send(from, { t: 'fn', d: entry.d, sig: entry.sig });
+      case 'fn-get':
+        if (!this.member.isHead) return;
+        // An entry the head is still checking is in its table once the check is done.
+        void (this.verified.get(f.id) ?? Promise.resolve()).then(() => {
+          const entry = this.gcs.fn(f.id);
+          if (!entry) return;
+          // The head asking itself takes the entry as if it had arrived.
+          if (from === this.self.hostId) this.receive(from, { t: 'fn', d: entry.d, sig: entry.sig });
+          else this.member.send(from, { t: 'fn', d: entry.d, sig: entry.sig });
+        });
         return;
-      }
       case 'job':
         if (!this.member.isHead) { this.member.drops.add(`'job' sent to a host that is not the head`); return; }
         if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, Date.now());
