@@ -16,6 +16,12 @@ export class DropCounter {
   }
 }
 
+/**
+ * Frames a channel keeps while nobody reads them (during the handshake, a peer has no reason to
+ * send more than one or two): a peer that sends more is cut off.
+ */
+const MAX_UNREAD = 64;
+
 export class FrameChannel {
   private frameReceiver: ((f: Frame) => void) | undefined = undefined;
   private bytesReceiver: ((b: Uint8Array) => void) | undefined;
@@ -31,7 +37,11 @@ export class FrameChannel {
       const p = parseFrame(d);
       if (!p.ok) { drops.add(p.why); return; }
       if (this.frameReceiver) this.deliver(p.frame);
-      else this.queued.push(p.frame);
+      else if (this.queued.push(p.frame) > MAX_UNREAD) {
+        drops.add(`more than ${MAX_UNREAD} frames before this host read any: link closed`);
+        this.queued.length = 0;
+        link.close();
+      }
     });
   }
 
