@@ -85,25 +85,18 @@ export async function startBrowserCluster(page, log = (...a) => console.error(..
       return p;
     },
 
-    /**
-     * A webray host in a Node process (in this namespace); resolves with its host id once joined.
-     * A join the cluster refused is tried again (at most 3 times, each logged): on a loaded machine
-     * webray's join handshake now and then gets no answer within its 10 s.
-     */
+    /** A webray host in a Node process (in this namespace); resolves with its host id once joined. */
     async startNodeHost(init) {
-      for (let attempt = 1; ; attempt++) {
-        const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'inherit'] });
-        hosts.push(child);
-        const line = new Promise((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]); });
-          child.once('exit', (code) => reject(new Error(`Node host exited with ${code}: ${out}`)));
-        });
-        const first = await withTimeout(line, 60_000, 'Node host joining');
-        if (first.startsWith('ready ')) return first.slice(6);
-        if (attempt === 3) throw new Error(`Node host did not start: ${first}`);
-        log(`Node host did not start (attempt ${attempt} of 3, trying again): ${first}`);
-      }
+      const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      hosts.push(child);
+      const line = new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]); });
+        child.once('exit', (code) => reject(new Error(`Node host exited with ${code}: ${out}`)));
+      });
+      const first = await withTimeout(line, 60_000, 'Node host joining');
+      if (!first.startsWith('ready ')) throw new Error(`Node host did not start: ${first}`);
+      return first.slice(6);
     },
 
     /** Ends the Node hosts as their user would (stdin closed; bounded), then the browser and servers. */
