@@ -96,6 +96,9 @@ export class ClusterHost {
   private readonly heldFor = new Map<string, string>();
   /** Members at the last change: who left since. */
   private knownHosts = new Set<string>();
+  /** Other members linked to this host, and SPREAD's turn order (a host once per task node, this one first): kept from the last change, read per task. */
+  private reachable: HostInfo[] = [];
+  private spreadOrder: string[] = [];
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
   /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
@@ -143,6 +146,8 @@ export class ClusterHost {
       this.pulls?.hostLost(host);
     }
     this.knownHosts = live;
+    this.reachable = hosts.filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
+    this.spreadOrder = [this.self, ...this.reachable].flatMap((h) => h.nodes.map(() => h.hostId));
     this.rt.hostsChanged(hosts);
   }
 
@@ -224,7 +229,7 @@ export class ClusterHost {
 
   /** Other hosts this one can reach: members it has a link to (a new member is announced before it links to everyone). */
   others(): HostInfo[] {
-    return this.member.hosts().filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
+    return this.reachable;
   }
 
   /**
@@ -243,8 +248,7 @@ export class ClusterHost {
     if (!feasibleHere) return others.find((h) => covers(h.resources, t.demand))?.hostId;
     if (s === 'SPREAD') {
       // Round robin over every task node of the cluster: hosts get work in proportion to their nodes.
-      const all = [...this.self.nodes.map(() => this.self.hostId), ...others.flatMap((h) => h.nodes.map(() => h.hostId))];
-      const pick = all[this.spreadNext++ % all.length]!;
+      const pick = this.spreadOrder[this.spreadNext++ % this.spreadOrder.length]!;
       return pick === this.self.hostId ? undefined : pick;
     }
     return undefined;

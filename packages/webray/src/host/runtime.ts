@@ -273,16 +273,24 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
    * another host wait for placement when the task may go there (enqueueHere brings them if not).
    */
   private bringsFirst(t: TaskRecord, e: ObjectEntry): boolean {
-    return e.place === SPILLED || (e.place === REMOTE && !(this.cluster && t.type === NORMAL && t.remoteOwner === undefined));
+    return e.place === SPILLED || (e.place === REMOTE && !this.placesAcrossHosts(t));
+  }
+
+  /** May the cluster place this task on another host? (This host's own normal tasks, in a cluster.) */
+  private placesAcrossHosts(t: TaskRecord): boolean {
+    return this.cluster !== undefined && t.type === NORMAL && t.remoteOwner === undefined;
   }
 
   private readonly enqueue = (t: TaskRecord): void => {
     const c = this.cluster;
-    if (c && t.type === NORMAL && t.remoteOwner === undefined && this.sendsAnywhere(t)) {
+    if (c && this.placesAcrossHosts(t) && this.sendsAnywhere(t)) {
       const host = c.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
       // Bottom-up: the global scheduler places what this host should not run itself.
-      if (t.strategy === 'DEFAULT' && c.sendsWork && spills(this.hostId, this.argBytes(t), this.scheduler.hasRoom(t.demand))) { this.spill(t); return; }
+      if (t.strategy === 'DEFAULT' && c.sendsWork) {
+        const args = this.argBytes(t);
+        if (spills(this.hostId, args, this.scheduler.hasRoom(t.demand))) { this.spill(t, args); return; }
+      }
     }
     this.enqueueHere(t);
   };
@@ -290,8 +298,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   /** Runs a task on this host, once arguments still on other hosts are here. */
   private enqueueHere(t: TaskRecord): void {
     t.state = 'PENDING_NODE_ASSIGNMENT';
-    const away = t.argRefs?.map((i) => this.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
-    if (away?.length) {
+    // Only a cluster has objects on other hosts: the hot path without one allocates nothing here.
+    const away = this.cluster && t.argRefs?.map((i) => this.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
+    if (away && away.length) {
       Promise.all(away.map((e) => this.resident(e))).then(
         () => { if (t.state === 'PENDING_NODE_ASSIGNMENT') this.enqueueHere(t); },
         (err) => this.finish(t, serializeError(err)),
@@ -302,19 +311,19 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.scheduleDispatch();
   }
 
-  /** Tasks waiting for the global scheduler's answer, sent together at the end of this turn. */
-  private spilling: TaskRecord[] = [];
+  /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
+  private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
 
-  private spill(t: TaskRecord): void {
+  private spill(t: TaskRecord, args: ArgBytes[]): void {
     t.state = 'PENDING_NODE_ASSIGNMENT';
-    if (this.spilling.push(t) === 1) queueMicrotask(() => this.sendSpilled());
+    if (this.spilling.push({ t, args }) === 1) queueMicrotask(() => this.sendSpilled());
   }
 
   private sendSpilled(): void {
     const batch = this.spilling;
     this.spilling = [];
-    void this.cluster!.placeGlobally(batch.map((t) => ({ demand: t.demand, args: this.argBytes(t) }))).then((hosts) => {
-      batch.forEach((t, i) => {
+    void this.cluster!.placeGlobally(batch.map(({ t, args }) => ({ demand: t.demand, args }))).then((hosts) => {
+      batch.forEach(({ t }, i) => {
         // Cancelled (or the runtime closed) while the head decided.
         if (t.state !== 'PENDING_NODE_ASSIGNMENT' || this.closed) return;
         const host = hosts[i];
@@ -1137,7 +1146,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.assertOpen();
     this.drainWhileSubmitting();
     const id = childTaskId(caller.taskId, caller.submitted++);
-    const host = this.actors.get(actor) ? undefined : this.remoteActors.get(actor);
+    // An actor on another host (never also one of this host's).
+    const host = this.remoteActors.get(actor);
     if (host) return this.callRemoteActor(id, caller.taskId, host, actor, method, args, options);
     return this.submitActorTaskWithId(id, this.nodeId, caller.taskId, actor, method, args, options, 1);
   }
@@ -1205,7 +1215,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   async kill(actorId: ActorId, noRestart: boolean): Promise<void> {
-    const remote = this.actors.get(actorId) ? undefined : this.remoteActors.get(actorId);
+    const remote = this.remoteActors.get(actorId);
     if (remote) {
       // After the calls already sent, as in one host.
       remote.sent = remote.sent.then(() => this.cluster?.member.send(remote.host, { t: 'actor-kill', actor: actorId, noRestart })).catch(() => undefined);

@@ -24,6 +24,27 @@ export interface Link {
 }
 
 /**
+ * What arrives for a link's single receiver, kept until it listens: the other side may speak as
+ * soon as its end is open.
+ */
+export class Inbox {
+  private receive: ((data: LinkData) => void) | undefined;
+  private readonly early: LinkData[] = [];
+
+  /** Hands `data` to the receiver, or keeps it; how many are kept. */
+  deliver(data: LinkData): number {
+    if (!this.receive) return this.early.push(data);
+    this.receive(data);
+    return 0;
+  }
+
+  listen(receive: (data: LinkData) => void): void {
+    this.receive = receive;
+    for (const d of this.early.splice(0)) receive(d);
+  }
+}
+
+/**
  * Two connected in-memory links, each with its heartbeat channel. Delivery is asynchronous (a
  * macrotask later, in order), as on a network; bytes are copied, as a data channel would.
  */
@@ -48,8 +69,7 @@ class MemoryLink implements Link {
   peer: MemoryLink | undefined;
   heartbeat: MemoryLink | undefined;
   bulk: MemoryLink | undefined;
-  private receive: ((d: LinkData) => void) | undefined;
-  private readonly early: LinkData[] = [];
+  private readonly inbox = new Inbox();
   private closedListeners: (() => void)[] = [];
   private closed = false;
   buffered = 0;
@@ -75,19 +95,13 @@ class MemoryLink implements Link {
     const peer = this.peer!;
     setTimeout(() => {
       this.buffered -= size;
-      if (!peer.closed) peer.deliver(copy);
+      if (!peer.closed) peer.inbox.deliver(copy);
       this.wakeDrained();
     }, 0);
   }
 
-  private deliver(d: LinkData): void {
-    if (this.receive) this.receive(d);
-    else this.early.push(d);
-  }
-
   onData(receive: (data: LinkData) => void): void {
-    this.receive = receive;
-    for (const d of this.early.splice(0)) receive(d);
+    this.inbox.listen(receive);
   }
 
   onClose(closed: () => void): void {

@@ -5,7 +5,7 @@
  * PeerJS is loaded only when a cluster is joined.
  */
 import type { DataConnection, Peer, PeerOptions } from 'peerjs';
-import type { Link, LinkData } from './link.js';
+import { Inbox, type Link, type LinkData } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
 
 export interface SignalServer {
@@ -102,15 +102,12 @@ class PeerLink implements Link {
   private closedListeners: (() => void)[] = [];
   heartbeat?: PeerLink;
   bulk?: PeerLink;
-  private receive: ((data: LinkData) => void) | undefined;
-  /** What arrived before anyone listened (PeerJS drops data events that have no listener). */
-  private early: LinkData[] = [];
+  /** Keeps what arrives before anyone listens (PeerJS drops data events that have no listener). */
+  private readonly inbox = new Inbox();
 
   constructor(private readonly conn: DataConnection) {
     conn.on('data', (d) => {
-      const data = typeof d === 'string' ? d : new Uint8Array(d as ArrayBuffer);
-      if (this.receive) { this.receive(data); return; }
-      if (this.early.push(data) > MAX_EARLY) conn.close();
+      if (this.inbox.deliver(typeof d === 'string' ? d : new Uint8Array(d as ArrayBuffer)) > MAX_EARLY) conn.close();
     });
     conn.on('close', () => {
       this.heartbeat?.close();
@@ -131,8 +128,7 @@ class PeerLink implements Link {
   }
 
   onData(receive: (data: LinkData) => void): void {
-    this.receive = receive;
-    for (const d of this.early.splice(0)) receive(d);
+    this.inbox.listen(receive);
   }
 
   onClose(closed: () => void): void {

@@ -56,17 +56,16 @@ export class ObjectStore {
    */
   write(id: string, value: EncodedValue, pinned = true): PutResult {
     const size = value.byteLength;
-    let e = this.wasm.create(id, size, META_VALUE, pinned);
-    if (e === 'full' && this.makeRoom(size)) e = this.wasm.create(id, size, META_VALUE, pinned);
-    if (e === 'full') return 'full';
-    if (e === 'exists') return { size };
+    const at = this.beginWrite(id, size, pinned);
+    if (at === 'full') return 'full';
+    if (at === 'exists') return { size };
     try {
-      value.writeTo(this.wasm.bytes(), e.data);
+      value.writeTo(this.wasm.bytes(), at);
     } catch (err) {
-      this.wasm.abort(id);
+      this.abort(id);
       throw err;
     }
-    this.wasm.seal(id, this.options.checks ? this.wasm.checksum(e.data, size) : 0);
+    this.seal(id, at, size);
     return { size };
   }
 
