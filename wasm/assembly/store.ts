@@ -181,6 +181,14 @@ function extendHeap(): void {
   free(b + 16);
 }
 
+/** Grows the memory by `pages` within the maximum (under the lock) and adds them to the heap. */
+function growPages(pages: u32): bool {
+  const ok = <u32>memory.size() + pages <= hdr(MAX_PAGES) && memory.grow(pages) >= 0;
+  // Another thread may have grown the memory: adopt whatever lies past the heap's end.
+  extendHeap();
+  return ok;
+}
+
 // ---- table ----
 
 @inline function keyHash(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32): u32 {
@@ -296,8 +304,14 @@ export function create(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6:
   if (find(k0, k1, k2, k3, k4, k5, k6, k7)) { unlock(); return -1; }
   let cap = hdr(TABLE_CAP);
   if ((hdr(COUNT) + hdr(TOMBSTONES) + 1) * 4 > cap * 3) {
-    // Mostly tombstones: rebuild at the same size; otherwise double.
-    if (!rehash(hdr(COUNT) * 2 + 2 > cap ? cap * 2 : cap)) { unlock(); return 0; }
+    // Mostly tombstones: rebuild at the same size; otherwise double. The new table needs one
+    // block, which a fragmented heap may lack though the object fits: grow for it (callers make
+    // room for their object, not for the table), and while a slot is free, rebuild later.
+    const want = hdr(COUNT) * 2 + 2 > cap ? cap * 2 : cap;
+    if (!rehash(want) && !(growPages((want * ENTRY_SIZE + OVERHEAD + 0xffff) >> 16) && rehash(want)) && hdr(COUNT) + 1 >= cap) {
+      unlock();
+      return 0;
+    }
     cap = hdr(TABLE_CAP);
   }
   const data = alloc(size);
@@ -437,13 +451,9 @@ export function evict(bytes: u32): u32 {
 /** Grows the memory by `pages` (64 KiB each) within the maximum and adds them to the heap. Returns 1 on success. */
 export function grow(pages: u32): u32 {
   lock();
-  const now = <u32>memory.size();
-  let ok: u32 = 0;
-  if (now + pages <= hdr(MAX_PAGES) && memory.grow(pages) >= 0) ok = 1;
-  // Another thread may have grown the memory: adopt whatever lies past the heap's end.
-  extendHeap();
+  const ok = growPages(pages);
   unlock();
-  return ok;
+  return u32(ok);
 }
 
 /** Largest free block's payload, for error messages and growth decisions. */
