@@ -42,8 +42,8 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await tabs?.close();
   await stopHost(d);
+  await tabs?.close();
 });
 
 describe('three tabs and a Node host as one cluster', () => {

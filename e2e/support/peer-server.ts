@@ -1,5 +1,6 @@
 /** A local PeerJS server (the `peer` package) on 127.0.0.1 and a free port, for mesh tests. */
-import { createServer } from 'node:net';
+import type { Server } from 'node:http';
+import { createServer, type Socket } from 'node:net';
 import { PeerServer } from 'peer';
 
 export interface RunningPeerServer {
@@ -22,12 +23,18 @@ async function freePort(): Promise<number> {
 export async function startPeerServer(): Promise<RunningPeerServer> {
   const port = await freePort();
   // The callback gets the http server (what can be closed); PeerServer returns the express app.
-  const http = await new Promise<{ close(cb: () => void): void; closeAllConnections?(): void }>((resolve) => {
-    PeerServer({ host: '127.0.0.1', port, path: '/' }, (s) => resolve(s));
+  const http = await new Promise<Server>((resolve) => {
+    PeerServer({ host: '127.0.0.1', port, path: '/' }, (s) => resolve(s as Server));
   });
+  // Hosts' signalling sockets are upgraded connections, which closing the server waits for: end them.
+  const sockets = new Set<Socket>();
+  http.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
   return {
     port,
     signal: { host: '127.0.0.1', port, path: '/', secure: false },
-    close: () => new Promise((resolve) => { http.closeAllConnections?.(); http.close(() => resolve()); }),
+    close: () => new Promise((resolve) => {
+      http.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
   };
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterMember, type Timers } from './cluster.js';
 import type { HostInfo } from './frames.js';
-import { MemorySignaling } from './signaling.js';
+import type { Link } from './link.js';
+import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
 
 /** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
 class ManualTimers implements Timers {
@@ -30,7 +31,19 @@ async function until(cond: () => boolean): Promise<void> {
 let members: ClusterMember[] = [];
 afterEach(() => { for (const m of members) m.close(); members = []; });
 
-function member(signaling: MemorySignaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number> } = {}): ClusterMember {
+/** A signalling service that can be down (a PeerServer restarting): claims and connects fail meanwhile. */
+class FlakySignaling implements Signaling {
+  down = false;
+  constructor(private readonly inner: Signaling) {}
+  claim(peerId: string, accept: (link: Link) => void): Promise<Claim | undefined> {
+    return this.down ? Promise.reject(new Error('Lost connection to server.')) : this.inner.claim(peerId, accept);
+  }
+  connect(peerId: string): Promise<Link> {
+    return this.down ? Promise.reject(new Error('Lost connection to server.')) : this.inner.connect(peerId);
+  }
+}
+
+function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number> } = {}): ClusterMember {
   const m = new ClusterMember({
     cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
     timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000,
@@ -122,5 +135,23 @@ describe('cluster membership', () => {
     await until(() => [b, c].some((m) => m!.isHead) && ids(b!).length === 2 && ids(c!).length === 2);
     expect([b, c].filter((m) => m!.isHead)).toHaveLength(1);
     expect(ids(b!)).toEqual(['b', 'c']);
+  });
+
+  it('keeps trying to take over when the head leaves while the signalling server is down, and does once it is back', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const timers = new ManualTimers();
+    const [a, b] = ['a', 'b'].map((id) => member(s, id, { timers }));
+    for (const m of [a, b]) await m!.join();
+    await until(() => ids(b!).length === 2);
+    s.down = true;
+    a!.close();
+    await until(() => b!.drops.reasons.some((r) => r.startsWith('re-election')));
+    timers.tick(100);
+    await settle();
+    expect(b!.isHead).toBe(false);
+    s.down = false;
+    timers.tick(100);
+    await until(() => b!.isHead);
+    expect(ids(b!)).toEqual(['b']);
   });
 });

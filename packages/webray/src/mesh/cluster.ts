@@ -60,6 +60,9 @@ export class ClusterMember {
    * 'members' it takes. Any member may send one, with any epoch; only the head holds that id.
    */
   private registeredWith = '';
+  /** The head left and no election has succeeded since: heartbeats retry it. */
+  private headless = false;
+  private electing = false;
   private claims: Claim[] = [];
   private stopTimers: (() => void) | undefined;
   private closed = false;
@@ -226,6 +229,7 @@ export class ClusterMember {
   }
 
   private beat(): void {
+    if (this.headless) this.reelect();
     const now = this.timers.now();
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
@@ -274,8 +278,19 @@ export class ClusterMember {
     if (hostId === this.head) {
       // The head is gone: the first member to claim its id takes over.
       this.head = '';
-      void this.electOrRegister().catch((e) => this.drops.add(`re-election: ${(e as Error).message}`));
+      this.headless = true;
+      this.reelect();
     }
+  }
+
+  /** One election at a time; a failed one (signalling server down) is tried again on the next heartbeat. */
+  private reelect(): void {
+    if (this.electing || this.closed) return;
+    this.electing = true;
+    this.electOrRegister()
+      .then(() => { this.headless = false; })
+      .catch((e) => this.drops.add(`re-election: ${(e as Error).message}`))
+      .finally(() => { this.electing = false; });
   }
 
   close(): void {
