@@ -21,12 +21,13 @@ beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
   cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
+  // A first: it is the head, whose leaving the last test plays.
+  await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   b = host.child;
   const line = await host.line;
   expect(line).toMatch(/^ready /);
   bHost = line.slice(6);
-  await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   for (let i = 0; i < 200 && (await ray.nodes()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
 }, 60_000);
 
@@ -92,4 +93,18 @@ describe('two Node.js processes as one cluster (WebRTC, local PeerJS server)', (
     expect((await ray.nodes()).every((n) => n.hostId !== 'guessed')).toBe(true);
     expect(new Set((await ray.nodes()).map((n) => n.hostId))).toEqual(new Set([ray.getRuntimeContext().hostId, bHost]));
   });
+
+  it('keep B through a restart of the PeerJS server while its head (A) leaves: B rejoins, and a new A finds it', async () => {
+    await server.close();
+    await ray.shutdown();
+    // B lost its head while it cannot reach the server: it keeps trying, and claims its id back.
+    server = await startPeerServer(server.port);
+    await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
+    const hasB = async () => (await ray.nodes()).some((n) => n.hostId === bHost);
+    for (let i = 0; i < 1200 && !(await hasB()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(b.exitCode).toBeNull();
+    expect(await hasB()).toBe(true);
+    const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(where.remote(), { timeout: 30_000 })).toBe(bHost);
+  }, 90_000);
 });

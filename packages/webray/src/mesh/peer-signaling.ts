@@ -16,6 +16,8 @@ export interface SignalServer {
 }
 
 const OPEN_MS = 15_000;
+/** How long a host waits before claiming its id again on a signalling server it lost. */
+const RECLAIM_MS = 1_000;
 const LANES = ['main', 'beats', 'bulk'] as const;
 type Lane = (typeof LANES)[number];
 
@@ -60,10 +62,18 @@ export class PeerSignaling implements Signaling {
           }
           parts.set(key, h);
         }));
-        resolve({ release: () => { if (this.own === peer) this.own = undefined; peer.destroy(); } });
+        let retry: ReturnType<typeof setTimeout> | undefined;
+        // A signalling server that went away (restarts, a network blip) forgot this id: claim it
+        // again until it is back, so others can open links to it. Links already open stay open.
+        peer.on('disconnected', () => {
+          if (!peer.destroyed && !lost) retry = setTimeout(() => { if (!peer.destroyed && peer.disconnected) peer.reconnect(); }, RECLAIM_MS);
+        });
+        resolve({ release: () => { if (this.own === peer) this.own = undefined; peer.destroy(); clearTimeout(retry); } });
       });
+      // Someone else took the id while the server had forgotten it: stop claiming it back.
+      let lost = false;
       peer.on('error', (e: Error & { type?: string }) => {
-        if (open) return;
+        if (open) { if (e.type === 'unavailable-id') lost = true; return; }
         clearTimeout(timer);
         peer.destroy();
         if (e.type === 'unavailable-id') resolve(undefined);
@@ -82,6 +92,7 @@ export class PeerSignaling implements Signaling {
   private open(peerId: string, pair: string, lane: Lane): Promise<PeerLink> {
     const own = this.own;
     if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
+    if (own.disconnected) return Promise.reject(new Error(`cannot reach ${peerId}: this host lost its signalling server and is reconnecting`));
     return new Promise((resolve, reject) => {
       const conn = own.connect(peerId, { reliable: true, serialization: 'raw', metadata: { pair, lane } });
       const timer = setTimeout(() => { conn.close(); reject(new Error(`no connection to ${peerId} within ${OPEN_MS} ms`)); }, OPEN_MS);
