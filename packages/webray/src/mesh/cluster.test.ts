@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterMember, type Timers } from './cluster.js';
+import { ClusterMember, headPeerId, hostPeerId, type Timers } from './cluster.js';
 import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
@@ -31,14 +31,31 @@ async function until(cond: () => boolean): Promise<void> {
 let members: ClusterMember[] = [];
 afterEach(() => { for (const m of members) m.close(); members = []; });
 
-/** A signalling service that can be down (a PeerServer restarting): claims and connects fail meanwhile. */
+/**
+ * A signalling service that can be down (a PeerServer restarting): claims and connects fail
+ * meanwhile; and one that can forget who holds an id, so that another host claims it.
+ */
 class FlakySignaling implements Signaling {
   down = false;
+  private readonly held = new Map<string, { claim: Claim; lost?: () => void }>();
   constructor(private readonly inner: Signaling) {}
-  claim(peerId: string, accept: (link: Link) => void): Promise<Claim | undefined> {
-    return this.down ? Promise.reject(new Error('Lost connection to server.')) : this.inner.claim(peerId, accept);
+  async claim(peerId: string, accept: (link: Link) => void, lost?: () => void): Promise<Claim | undefined> {
+    if (this.down) throw new Error('Lost connection to server.');
+    const claim = await this.inner.claim(peerId, accept);
+    if (claim) this.held.set(peerId, { claim, lost });
+    return claim;
   }
+  /** The service forgets who holds `peerId`; the returned function tells that holder it lost the id. */
+  forget(peerId: string): () => void {
+    const h = this.held.get(peerId)!;
+    this.held.delete(peerId);
+    h.claim.release();
+    return () => h.lost?.();
+  }
+  /** Peer ids whose next connect fails (a connection that did not open). */
+  readonly failOnce = new Set<string>();
   connect(peerId: string): Promise<Link> {
+    if (this.failOnce.delete(peerId)) return Promise.reject(new Error(`no connection to ${peerId} within 15000 ms`));
     return this.down ? Promise.reject(new Error('Lost connection to server.')) : this.inner.connect(peerId);
   }
 }
@@ -153,5 +170,38 @@ describe('cluster membership', () => {
     timers.tick(100);
     await until(() => b!.isHead);
     expect(ids(b!)).toEqual(['b']);
+  });
+
+  it('opens a link to a member again on the next heartbeat when the first attempt failed', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const timers = new ManualTimers();
+    const [a, b] = ['a', 'b'].map((id) => member(s, id, { timers }));
+    for (const m of [a, b]) await m!.join();
+    // b links to c (the smaller id opens) when the head announces c: that first attempt fails.
+    s.failOnce.add(hostPeerId('c1', 'c'));
+    const c = member(s, 'c', { timers });
+    const joined = c.join();
+    await until(() => b!.drops.reasons.some((r) => r.startsWith('could not link to c')));
+    expect(b!.linked('c')).toBe(false);
+    timers.tick(100);
+    await until(() => b!.linked('c') && c.linked('b'));
+    await joined;
+  });
+
+  it('has one head again when another host took the head id while the server had forgotten it: the old head steps down', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    const tellA = s.forget(headPeerId('c1'));
+    const d = member(s, 'd');
+    await d.join();
+    expect(d.isHead).toBe(true);
+    expect(a!.isHead).toBe(true);
+    // a tries to claim the head id back and is told it is taken.
+    tellA();
+    const all = ['a', 'b', 'c', 'd'];
+    await until(() => [a, b, c, d].every((m) => ids(m!).join() === all.join()));
+    expect([a, b, c, d].filter((m) => m!.isHead)).toEqual([d]);
   });
 });

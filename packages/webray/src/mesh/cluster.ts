@@ -63,6 +63,8 @@ export class ClusterMember {
   /** The head left and no election has succeeded since: heartbeats retry it. */
   private headless = false;
   private electing = false;
+  /** Members this host is opening a link to now. */
+  private readonly opening = new Set<string>();
   private claims: Claim[] = [];
   private stopTimers: (() => void) | undefined;
   private closed = false;
@@ -124,7 +126,7 @@ export class ClusterMember {
 
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
-    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l));
+    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
     if (claim) {
       this.claims.push(claim);
       this.head = this.hostId;
@@ -211,8 +213,11 @@ export class ClusterMember {
   /** Members link pairwise; the smaller id opens the link, so each pair gets one. */
   private linkToMembers(): void {
     for (const id of this.members.keys()) {
-      if (id === this.hostId || this.peers.has(id) || this.hostId > id) continue;
-      void this.open(hostPeerId(this.o.cluster, id)).catch((e) => this.drops.add(`could not link to ${id}: ${(e as Error).message}`));
+      if (id === this.hostId || this.peers.has(id) || this.hostId > id || this.opening.has(id)) continue;
+      this.opening.add(id);
+      this.open(hostPeerId(this.o.cluster, id))
+        .catch((e) => this.drops.add(`could not link to ${id}: ${(e as Error).message}`))
+        .finally(() => this.opening.delete(id));
     }
   }
 
@@ -229,7 +234,9 @@ export class ClusterMember {
   }
 
   private beat(): void {
+    // Elections and links that failed (signalling server away, a connection that did not open) are tried again.
     if (this.headless) this.reelect();
+    else this.linkToMembers();
     const now = this.timers.now();
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
@@ -281,6 +288,22 @@ export class ClusterMember {
       this.headless = true;
       this.reelect();
     }
+  }
+
+  /**
+   * Another host holds the head id now (it claimed it while the signalling server had forgotten
+   * this one's): two heads would split the cluster. Step down; every link is closed, so this host's
+   * members, like this host, elect again and find the one head.
+   */
+  private deposed(claim: Claim): void {
+    if (this.closed || !this.isHead) return;
+    this.claims = this.claims.filter((c) => c !== claim);
+    claim.release();
+    this.head = '';
+    this.members = new Map([[this.hostId, this.o.host]]);
+    for (const p of this.peers.values()) p.channel.link.close();
+    this.headless = true;
+    this.reelect();
   }
 
   /** One election at a time; a failed one (signalling server down) is tried again on the next heartbeat. */

@@ -37,7 +37,7 @@ export class PeerSignaling implements Signaling {
     });
   }
 
-  claim(peerId: string, accept: (link: Link) => void): Promise<Claim | undefined> {
+  claim(peerId: string, accept: (link: Link) => void, onLost?: () => void): Promise<Claim | undefined> {
     const peer = new this.PeerCtor(peerId, this.options);
     return new Promise((resolve, reject) => {
       let open = false;
@@ -73,7 +73,10 @@ export class PeerSignaling implements Signaling {
       // Someone else took the id while the server had forgotten it: stop claiming it back.
       let lost = false;
       peer.on('error', (e: Error & { type?: string }) => {
-        if (open) { if (e.type === 'unavailable-id') lost = true; return; }
+        if (open) {
+          if (e.type === 'unavailable-id' && !lost) { lost = true; onLost?.(); }
+          return;
+        }
         clearTimeout(timer);
         peer.destroy();
         if (e.type === 'unavailable-id') resolve(undefined);

@@ -10,8 +10,11 @@ export interface Claim {
 }
 
 export interface Signaling {
-  /** Claims `peerId`; links others open to it arrive at `accept`. Undefined if someone holds it. */
-  claim(peerId: string, accept: (link: Link) => void): Promise<Claim | undefined>;
+  /**
+   * Claims `peerId`; links others open to it arrive at `accept`. Undefined if someone holds it.
+   * `lost` runs if the claim is lost later (another took the id while the service had forgotten it).
+   */
+  claim(peerId: string, accept: (link: Link) => void, lost?: () => void): Promise<Claim | undefined>;
   /** Opens a link to whoever holds `peerId`; rejects if nobody does. */
   connect(peerId: string): Promise<Link>;
 }
