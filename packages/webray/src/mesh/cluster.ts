@@ -299,8 +299,8 @@ export class ClusterMember {
     if (this.closed || !this.isHead) return;
     this.claims = this.claims.filter((c) => c !== claim);
     claim.release();
+    // Members stay as they were until the new head announces its own (no one is taken for gone).
     this.head = '';
-    this.members = new Map([[this.hostId, this.o.host]]);
     for (const p of this.peers.values()) p.channel.link.close();
     this.headless = true;
     this.reelect();
