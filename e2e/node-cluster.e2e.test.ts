@@ -21,13 +21,12 @@ beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
   cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
-  // A first: it is the head, whose leaving the last test plays.
-  await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   b = host.child;
   const line = await host.line;
   expect(line).toMatch(/^ready /);
   bHost = line.slice(6);
+  await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   for (let i = 0; i < 200 && (await ray.nodes()).length < 4; i++) await new Promise((r) => setTimeout(r, 25));
 }, 60_000);
 
