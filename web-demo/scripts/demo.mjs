@@ -2,10 +2,11 @@
 /**
  * `pnpm demo` (on a fresh machine: `npx -y pnpm@12.4.2 demo`): installs the workspace if it is
  * not installed yet, builds webray, starts a local PeerJS server on 127.0.0.1 (port 9000 or the
- * next free one) with a fresh cluster id, join token and submitter key, and serves the demo page
+ * next free one) with a fresh cluster id and join token, and serves the demo page
  * with Vite, cross-origin isolated, on http://127.0.0.1:5173 (or the next free port) until Ctrl-C.
- * It prints two links: the driver tab (holds the submitter key) and a link for more tabs, which
- * join the cluster with the token only (as volunteers would).
+ * It prints the driver link (cluster id, join token and signalling server in the URL fragment).
+ * The driver tab makes its own submitter key — a key that signs code never goes in a link — and
+ * shows the link more tabs join with (the token and its public key only, as volunteers get).
  *
  *   --check      start the server, fetch the page and its modules once over HTTP, check the
  *                COOP/COEP headers, then exit (0 = served correctly): a quick smoke test.
@@ -75,7 +76,6 @@ if (!existsSync(path.join(repo, 'packages', 'webray', 'dist', 'index.js'))) fail
 
 // 3. The local PeerJS server tabs meet through, and this run's cluster credentials.
 const { PeerServer } = await import(pathToFileURL(path.join(demoDir, 'node_modules', 'peer', 'dist', 'module.mjs')).href);
-const { generateSubmitterKey } = await import(pathToFileURL(path.join(repo, 'packages', 'webray', 'dist', 'index.js')).href);
 const net = await import('node:net');
 const freeFrom = async (first) => {
   for (let p = first; p < first + 100; p++) {
@@ -86,11 +86,10 @@ const freeFrom = async (first) => {
 };
 const signalPort = await freeFrom(9000);
 const peerHttp = await new Promise((resolve) => { PeerServer({ host: '127.0.0.1', port: signalPort, path: '/' }, resolve); });
-const keys = await generateSubmitterKey();
 const clusterId = `demo-${Math.random().toString(16).slice(2, 8)}`;
-const join = { id: clusterId, token: crypto.randomUUID(), submitterPublicKey: keys.publicKey, signal: { host: '127.0.0.1', port: signalPort, path: '/' }, iceServers: [] };
-// Credentials go in the URL fragment, which the browser never sends to a server.
-const fragment = (cluster) => `#${encodeURIComponent(JSON.stringify({ cluster }))}`;
+const cluster = { id: clusterId, token: crypto.randomUUID(), signal: { host: '127.0.0.1', port: signalPort, path: '/' }, iceServers: [] };
+// The token goes in the URL fragment, which the browser never sends to a server.
+const driverFragment = `#${encodeURIComponent(JSON.stringify({ cluster, role: 'driver' }))}`;
 
 // 4. The Vite dev server, with the root config (COOP/COEP headers, worker format, …).
 process.chdir(repo);
@@ -108,8 +107,8 @@ const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${server.config.s
 
 if (!check) {
   log(`webray demo running at \x1b[1m${url}\x1b[0m  (Ctrl-C to stop); PeerJS server on 127.0.0.1:${signalPort}`);
-  log(`as a cluster — driver tab: ${url}${fragment({ ...join, submitterKey: keys.privateKey })}`);
-  log(`more tabs join with:      ${url}${fragment(join)}`);
+  log(`as a cluster — driver tab: ${url}${driverFragment}`);
+  log('more tabs join with the link the driver tab shows (it holds the token and the driver\'s public key, never its private key)');
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(130);

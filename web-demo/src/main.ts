@@ -5,6 +5,7 @@
  */
 import * as ray from 'webray';
 import type { ActorHandle, NodeState, ObjectRef, TaskState, TraceEvent } from 'webray';
+import { clusterFromLink } from './cluster-link.ts';
 import { ParameterServer, samplePi, trainWorker, type PiBatch, type TrainResult } from './work.ts';
 import './style.css';
 
@@ -402,12 +403,17 @@ async function main(): Promise<void> {
   $('pi-what').textContent = `${PI_TASKS} tasks × ${fmt(PI_SAMPLES)} samples, submitted at once; the page waits with ray.wait(refs, { numReturns: 1 }) and colours each task by the node that ran it.`;
   $('actor-what').textContent = `ParameterServer is an actor; ${TRAIN_WORKERS} trainWorker tasks receive its handle as an argument, each pulling weights and pushing ${TRAIN_STEPS} SGD gradients to fit y = 3x − 2.`;
 
-  // `pnpm demo` prints links whose fragment holds a cluster config: then this tab joins the others.
-  const fromLink = location.hash.length > 1 ? (JSON.parse(decodeURIComponent(location.hash.slice(1))) as { cluster?: ray.ClusterConfig }) : {};
-  remotes = makeRemotes(fromLink.cluster !== undefined);
+  // `pnpm demo` prints a driver link whose fragment holds a cluster config: then this tab joins the others.
+  const link = await clusterFromLink();
+  remotes = makeRemotes(link !== undefined);
   const t0 = performance.now();
-  await ray.init({ numWorkers, cluster: fromLink.cluster });
-  const role = fromLink.cluster ? (fromLink.cluster.submitterKey ? ' · cluster driver (its π tasks spread over every tab)' : ' · joined the cluster (runs tasks for the driver tab)') : '';
+  await ray.init({ numWorkers, cluster: link?.cluster });
+  if (link?.joinLink) {
+    const a = $<HTMLAnchorElement>('join-link');
+    a.href = a.textContent = link.joinLink;
+    $('join').hidden = false;
+  }
+  const role = link ? (link.driver ? ' · cluster driver (its π tasks spread over every tab)' : ' · joined the cluster (runs tasks for the driver tab)') : '';
   $('workers').textContent = `${numWorkers} workers (navigator.hardwareConcurrency) · ray.init in ${fmt(performance.now() - t0, 0)} ms${role}`;
   learnNodes(await ray.nodes());
   // For trying the API in DevTools: `await ray.get(ray.put(42))`.

@@ -1,0 +1,79 @@
+/**
+ * The cluster config a tab gets from its link. `pnpm demo` prints a driver link whose fragment
+ * holds the cluster id, join token and signalling server; the driver tab makes its own submitter
+ * key (a key that signs code never travels in a link) and shows the join link for other tabs:
+ * the same fields plus the public key. The fragment is read once, checked, kept in
+ * sessionStorage (so a reload stays in the cluster, with the same key) and removed from the
+ * address bar, so the token is not copied along with the page's address.
+ */
+import * as ray from 'webray';
+
+interface LinkData {
+  cluster: Omit<ray.ClusterConfig, 'submitterKey' | 'submitterPublicKey'> & { submitterPublicKey?: string };
+  role?: 'driver';
+}
+
+export interface ClusterRole {
+  cluster: ray.ClusterConfig;
+  driver: boolean;
+  /** The link other tabs join with (drivers only). */
+  joinLink?: string;
+}
+
+const STORAGE_KEY = 'webray-demo-cluster';
+
+/** Whether a fragment holds what a link must, and nothing that must never be in one. */
+function parseLink(fragment: string): LinkData {
+  let data: unknown;
+  try {
+    data = JSON.parse(decodeURIComponent(fragment));
+  } catch {
+    throw new Error('the link\'s fragment (after #) is not the JSON `pnpm demo` prints: copy the whole link again.');
+  }
+  const c = (data as { cluster?: Record<string, unknown> } | null)?.cluster;
+  if (typeof c !== 'object' || c === null) throw new Error('the link has no cluster config: open a link that `pnpm demo` printed.');
+  if ('submitterKey' in c) {
+    throw new Error('this link carries a private submitter key, which signs the code every host runs: never put it in a link. ' +
+      'Open the driver link that `pnpm demo` prints (the driver tab makes its own key).');
+  }
+  for (const k of ['id', 'token'] as const) {
+    if (typeof c[k] !== 'string' || c[k] === '') throw new Error(`the link's cluster config lacks '${k}': copy the whole link again.`);
+  }
+  const role = (data as { role?: unknown }).role;
+  if (role !== 'driver' && typeof c.submitterPublicKey !== 'string') {
+    throw new Error('a join link must carry the submitter\'s public key: copy the join link the driver tab shows.');
+  }
+  return data as LinkData;
+}
+
+/** The driver's key pair, kept for this tab's session so a reload signs with the same key. */
+async function driverKeys(): Promise<{ privateKey: string; publicKey: string }> {
+  const saved = sessionStorage.getItem(`${STORAGE_KEY}-keys`);
+  if (saved) return JSON.parse(saved) as { privateKey: string; publicKey: string };
+  const keys = await ray.generateSubmitterKey();
+  sessionStorage.setItem(`${STORAGE_KEY}-keys`, JSON.stringify(keys));
+  return keys;
+}
+
+/** The cluster this tab joins, from its link (or from before a reload); undefined for a tab on its own. */
+export async function clusterFromLink(): Promise<ClusterRole | undefined> {
+  let link: LinkData;
+  if (location.hash.length > 1) {
+    const text = location.hash.slice(1);
+    history.replaceState(null, '', location.pathname + location.search);
+    link = parseLink(text);
+    sessionStorage.setItem(STORAGE_KEY, text);
+  } else {
+    const text = sessionStorage.getItem(STORAGE_KEY);
+    if (text === null) return undefined;
+    link = parseLink(text);
+  }
+  if (link.role !== 'driver') return { cluster: link.cluster as ray.ClusterConfig, driver: false };
+  const keys = await driverKeys();
+  const joining = { cluster: { ...link.cluster, submitterPublicKey: keys.publicKey } };
+  return {
+    cluster: { ...joining.cluster, submitterKey: keys.privateKey },
+    driver: true,
+    joinLink: `${location.origin}${location.pathname}#${encodeURIComponent(JSON.stringify(joining))}`,
+  };
+}
