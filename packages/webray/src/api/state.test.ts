@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 beforeAll(() => ray.init({ numWorkers: 2, resources: { webgpu: 1 } }));
 afterAll(() => ray.shutdown());
@@ -58,5 +61,20 @@ describe('state API', () => {
       expect(events.some((m) => m.ph === 'M' && m.name === 'thread_name' && m.tid === e.tid)).toBe(true);
     }
     expect(() => JSON.parse(JSON.stringify(events))).not.toThrow();
+  });
+
+  it('writes the timeline as Chrome-trace JSON to a filename (Node), and returns the events too', async () => {
+    const f = ray.remote(function traced2() { return 1; });
+    await ray.get(f.remote());
+    const dir = mkdtempSync(join(tmpdir(), 'webray-timeline-'));
+    try {
+      const file = join(dir, 'trace.json');
+      const events = await ray.timeline(file);
+      expect(events.some((e) => e.name === 'traced2')).toBe(true);
+      const written = JSON.parse(readFileSync(file, 'utf8')) as ray.TraceEvent[];
+      expect(written.filter((e) => e.name === 'traced2')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
