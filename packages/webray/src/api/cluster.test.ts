@@ -88,6 +88,27 @@ describe('two hosts as one cluster', () => {
     expect(((err as Error).cause as Error).message).toBe('remote kaboom');
   });
 
+  it('brings back every numReturns (1, 2, 3) from the other host, large values (in its store) and small ones mixed', async () => {
+    const N = 20_000; // 160 KB: kept in B's store
+    const make = ray.remote((k: number, large: number[]) => {
+      const out = Array.from({ length: k }, (_, i) => (large.includes(i) ? new Float64Array(20_000).fill(i + 1) : { small: i + 1 }));
+      return k === 1 ? out[0] : out;
+    });
+    const cases: [number, number[]][] = [[1, [0]], [1, []], [2, [0]], [2, [1]], [2, [0, 1]], [2, []], [3, [1]], [3, [0, 2]], [3, [0, 1, 2]], [3, []]];
+    for (const [k, large] of cases) {
+      const f = make.options({ resources: { webgpu: 1 }, numReturns: k });
+      const refs = f.remote(k, large) as unknown as ray.ObjectRef<unknown> | ray.ObjectRef<unknown>[];
+      const got = await ray.get(Array.isArray(refs) ? refs : [refs]);
+      expect(got).toHaveLength(k);
+      got.forEach((v, i) => {
+        if (large.includes(i)) {
+          const a = v as Float64Array;
+          expect([a.length, a[0], a[N - 1]]).toEqual([N, i + 1, i + 1]);
+        } else expect(v).toEqual({ small: i + 1 });
+      });
+    }
+  });
+
   it('pulls a 32 MiB Float64Array made on the other host into this host\'s store, once for concurrent gets, and frees the other copy', async () => {
     const hostA = currentCore() as HostRuntime;
     const bObjectsBefore = b.store!.store.wasm.stats().objects;

@@ -6,7 +6,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, isPrimitive, isStoredMarker, makeStoredMarker, refsInside } from '../shared/codec.js';
+import { encode, hasMarkers, isJsonSafe, isPrimitive, isStoredMarker, makeStoredMarker, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, NodeDiedError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
@@ -733,13 +733,16 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     let out = values;
     const remote: { i: number; size: number }[] = [];
     if (values && nested) {
-      if (values.some((v) => !isStoredMarker(v) || refsInside(v).length)) {
+      // Large values are stored markers (kept here for the owner to pull); the others cross inline
+      // unless a ref, a handle or a function is inside one.
+      if (values.some((v) => (isStoredMarker(v) ? refsInside(v).length > 0 : hasMarkers(v)))) {
         for (const v of values) if (isStoredMarker(v)) this.store?.store.delete((v as { id: string }).id);
         error = serializeError(new RayUsageError(`task ${t.name} ran on host ${this.hostId} and returned ObjectRefs or actor handles: results with refs do not cross hosts yet`));
         out = undefined;
       } else {
         // Results in this host's store stay here until the owner pulls and frees them.
         out = values.map((v, i) => {
+          if (!isStoredMarker(v)) return v;
           const m = v as { id: string; size: number };
           this.cluster!.holdFor(m.id, t.remoteOwner!);
           remote.push({ i, size: m.size });
