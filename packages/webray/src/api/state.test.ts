@@ -40,6 +40,16 @@ describe('state API', () => {
     expect(o).toMatchObject({ state: 'READY', refCount: 1, owner: ray.getRuntimeContext().nodeId });
   });
 
+  it('lists objects with the name of the task that made them: the function\'s, or options({ name })', async () => {
+    const f = ray.remote(function makesObject() { return 1; });
+    const plain = f.remote();
+    const named = f.options({ name: 'renamed' }).remote();
+    await ray.get([plain, named]);
+    const rows = await ray.state.listObjects();
+    expect(rows.find((o) => o.objectId === plain.id)?.taskName).toBe('makesObject');
+    expect(rows.find((o) => o.objectId === named.id)?.taskName).toBe('renamed');
+  });
+
   it('lists nodes and resources, custom ones included', async () => {
     const nodes = await ray.nodes();
     expect(nodes.filter((n) => n.kind === 'task' && n.alive)).toHaveLength(2);
