@@ -283,7 +283,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   private readonly enqueue = (t: TaskRecord): void => {
     const c = this.cluster;
-    if (c && this.placesAcrossHosts(t) && this.sendsAnywhere(t)) {
+    if (c && this.placesAcrossHosts(t)) {
+      const sendable = this.sendsAnywhere(t);
+      const refusal = typeof t.strategy === 'object' ? c.pinnedElsewhereRefusal(t.name, t.strategy, sendable) : undefined;
+      if (refusal) { this.finish(t, serializeError(refusal)); return; }
+      if (!sendable) { this.enqueueHere(t); return; }
       const host = c.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
       // Bottom-up: the global scheduler places what this host should not run itself.
