@@ -1013,8 +1013,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     t.cancelled = true;
     const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
     if (!node) return;
-    if (force) await this.killNode(node, 'force-cancelled');
-    else node.post({ t: 'cancel', id: t.id });
+    if (force) { await this.killNode(node, 'force-cancelled'); return; }
+    // JavaScript cannot interrupt a running task: its result fails now, but the task keeps its
+    // lease (the node's CPU) until the node says it ended, so nothing else is run beside it.
+    const cancelled = serializeError(new TaskCancelledError(t.id));
+    for (const r of t.returns) { const e = this.objects.get(r); if (e) this.objects.fail(e, cancelled); }
+    node.post({ t: 'cancel', id: t.id });
   }
 
   // ---- actors -----------------------------------------------------------------------------
