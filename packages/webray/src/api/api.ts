@@ -8,6 +8,7 @@ import { RayUsageError } from '../shared/errors.js';
 import { functionIdFor } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { analyzeSource } from '../shared/source.js';
+import { writeTextFile } from '../platform/text-file.js';
 import type { Caller, CoreWorker, RuntimeContext, StateFilter, WaitOptions } from './core.js';
 import { isObjectRef, ObjectRef } from './object-ref.js';
 import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
@@ -211,9 +212,17 @@ export class RayApi {
     return this.core().state('available') as Promise<Record<string, number>>;
   }
 
-  /** Chrome-trace events of recent tasks (open in chrome://tracing or Perfetto). */
-  timeline(): Promise<TraceEvent[]> {
-    return this.core().state('timeline') as Promise<TraceEvent[]>;
+  /**
+   * Chrome-trace events of recent tasks (open in chrome://tracing or Perfetto). With a filename
+   * (Node), also writes them there as JSON, as Ray's `ray.timeline(filename)`; a browser refuses one.
+   */
+  async timeline(filename?: string): Promise<TraceEvent[]> {
+    if (filename !== undefined && (typeof filename !== 'string' || filename === '')) {
+      throw new RayUsageError(`ray.timeline(filename): filename must be a non-empty path string, got ${typeof filename === 'string' ? "''" : typeof filename}. Omit it to only get the events.`);
+    }
+    const events = (await this.core().state('timeline')) as TraceEvent[];
+    if (filename !== undefined) await writeTextFile(filename, JSON.stringify(events), 'ray.timeline(filename)');
+    return events;
   }
 }
 

@@ -28,6 +28,31 @@ describe('ray.cancel', () => {
     await expect(ray.get(r)).rejects.toBeInstanceOf(ray.TaskCancelledError);
   });
 
+  it('fails a running CPU-bound task\'s result at once, and runs nothing beside it until it returns', async () => {
+    // flags[0]: 1 lets the busy task return; flags[1]: 1 while it runs, 2 once it returned.
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const busy = ray.remote((f: Int32Array) => {
+      Atomics.store(f, 1, 1);
+      Atomics.notify(f, 1);
+      while (Atomics.load(f, 0) === 0) { /* CPU-bound: no await, nothing can interrupt it */ }
+      Atomics.store(f, 1, 2);
+      return 'ended';
+    });
+    const r = busy.remote(flags);
+    await Atomics.waitAsync(flags, 1, 0).value;
+    await ray.cancel(r);
+    // Without the fix this waits for the task to end: the timeout turns that into another error.
+    await expect(ray.get(r, { timeout: 10_000 })).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    expect(Atomics.load(flags, 1)).toBe(1);
+    // The only worker's CPU is still the cancelled task's: a next task waits for it, not beside it.
+    const next = ray.remote(function afterCancelled(f: Int32Array) { return Atomics.load(f, 1); }).remote(flags);
+    expect((await ray.availableResources()).CPU ?? 0).toBe(0);
+    const [row] = await ray.state.listTasks({ filters: { name: 'afterCancelled' } });
+    expect(row!.state).toBe('PENDING_NODE_ASSIGNMENT');
+    Atomics.store(flags, 0, 1);
+    expect(await ray.get(next)).toBe(2);
+  });
+
   it('stops a running synchronous task with force, and the pool keeps its size', async () => {
     const r = spin.remote(60_000);
     await new Promise((res) => setTimeout(res, 50));
@@ -47,9 +72,11 @@ describe('ray.cancel', () => {
     expect(ready).toEqual([]);
     await ray.cancel(r, { recursive: true });
     await expect(ray.get(r)).rejects.toBeInstanceOf(ray.TaskCancelledError);
-    const children = await ray.state.listTasks({ filters: { parentTaskId: r.id.slice(0, 24) } });
-    expect(children.map((t) => t.state)).toEqual(['FAILED']);
-    expect(children[0]!.errorType).toBe('TaskCancelledError');
+    // The results fail at once; the records end when the node says the tasks stopped.
+    const children = () => ray.state.listTasks({ filters: { parentTaskId: r.id.slice(0, 24) } });
+    for (let i = 0; i < 2000 && (await children()).some((t) => t.state !== 'FAILED'); i++) await new Promise((res) => setTimeout(res, 1));
+    expect((await children()).map((t) => t.state)).toEqual(['FAILED']);
+    expect((await children())[0]!.errorType).toBe('TaskCancelledError');
   });
 
   it('is a no-op for a finished task', async () => {

@@ -1,7 +1,7 @@
 // Two hosts in one process, joined over the in-memory transport: the driver's host A (which holds
 // the submitter key) and a serving host B (join token only, like a volunteer tab) with a resource
 // A lacks. Real workers on both; only the links between hosts are in memory.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
 import { toWire } from '../host/cluster-host.js';
@@ -67,6 +67,39 @@ describe('two hosts as one cluster', () => {
     expect(got).toEqual({ hostId: b.hostId, nodeId: target });
   });
 
+  it('fails at once a task pinned to the other host\'s node whose arguments cannot cross hosts (nested refs, actor handles)', async () => {
+    const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
+    const pinned = ray.remote((x: unknown) => typeof x).options({ schedulingStrategy: { nodeId: target, soft: false } });
+    const Box = ray.remote(class Box { get() { return 1; } });
+    for (const arg of [{ nested: ray.put(1) }, Box.remote()]) {
+      // A timeout well below the test's: hanging would end in GetTimeoutError, not the refusal.
+      const err = await ray.get(pinned.remote(arg), { timeout: 10_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ray.RayUsageError);
+      expect((err as Error).message).toMatch(new RegExp(`pinned to node ${target.replace('.', '\\.')} of host ${b.hostId}.*do not cross hosts yet`));
+    }
+  });
+
+  it('fails at once a task that a host without the submitter key pins to another host\'s node, naming submitterKey; its SPREAD work stays, said once', async () => {
+    const hostA = currentCore() as HostRuntime;
+    const target = [...hostA.nodes.values()].find((n) => n.kind === 'task')!.id;
+    const { d } = describeFunction(() => 1, undefined);
+    const [id] = b.submitTask(b.currentCaller(), d, [], { schedulingStrategy: { nodeId: target, soft: false } });
+    const err = await b.get([id!], 10_000, undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.RayUsageError);
+    expect((err as Error).message).toMatch(new RegExp(`host ${b.hostId} has no submitterKey`));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const spread = b.submitTask(b.currentCaller(), d, [], { schedulingStrategy: 'SPREAD' });
+      const again = b.submitTask(b.currentCaller(), d, [], { schedulingStrategy: 'SPREAD' });
+      expect(await b.get([...spread, ...again], 10_000, undefined)).toEqual([1, 1]);
+      const said = warn.mock.calls.filter((c) => String(c[0]).includes('no submitterKey'));
+      expect(said).toHaveLength(1);
+      expect(String(said[0]![0])).toMatch(/SPREAD tasks and actors stay on this host/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('run a task that needs a resource only the other host has there', async () => {
     const got = await ray.get(where.options({ resources: { webgpu: 1 } }).remote());
     expect(got.hostId).toBe(b.hostId);
@@ -86,6 +119,27 @@ describe('two hosts as one cluster', () => {
     expect(err).toBeInstanceOf(ray.RayTaskError);
     expect((err as Error).cause).toBeInstanceOf(RangeError);
     expect(((err as Error).cause as Error).message).toBe('remote kaboom');
+  });
+
+  it('brings back every numReturns (1, 2, 3) from the other host, large values (in its store) and small ones mixed', async () => {
+    const N = 20_000; // 160 KB: kept in B's store
+    const make = ray.remote((k: number, large: number[]) => {
+      const out = Array.from({ length: k }, (_, i) => (large.includes(i) ? new Float64Array(20_000).fill(i + 1) : { small: i + 1 }));
+      return k === 1 ? out[0] : out;
+    });
+    const cases: [number, number[]][] = [[1, [0]], [1, []], [2, [0]], [2, [1]], [2, [0, 1]], [2, []], [3, [1]], [3, [0, 2]], [3, [0, 1, 2]], [3, []]];
+    for (const [k, large] of cases) {
+      const f = make.options({ resources: { webgpu: 1 }, numReturns: k });
+      const refs = f.remote(k, large) as unknown as ray.ObjectRef<unknown> | ray.ObjectRef<unknown>[];
+      const got = await ray.get(Array.isArray(refs) ? refs : [refs]);
+      expect(got).toHaveLength(k);
+      got.forEach((v, i) => {
+        if (large.includes(i)) {
+          const a = v as Float64Array;
+          expect([a.length, a[0], a[N - 1]]).toEqual([N, i + 1, i + 1]);
+        } else expect(v).toEqual({ small: i + 1 });
+      });
+    }
   });
 
   it('pulls a 32 MiB Float64Array made on the other host into this host\'s store, once for concurrent gets, and frees the other copy', async () => {

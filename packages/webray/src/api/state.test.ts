@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 beforeAll(() => ray.init({ numWorkers: 2, resources: { webgpu: 1 } }));
 afterAll(() => ray.shutdown());
@@ -37,6 +40,16 @@ describe('state API', () => {
     expect(o).toMatchObject({ state: 'READY', refCount: 1, owner: ray.getRuntimeContext().nodeId });
   });
 
+  it('lists objects with the name of the task that made them: the function\'s, or options({ name })', async () => {
+    const f = ray.remote(function makesObject() { return 1; });
+    const plain = f.remote();
+    const named = f.options({ name: 'renamed' }).remote();
+    await ray.get([plain, named]);
+    const rows = await ray.state.listObjects();
+    expect(rows.find((o) => o.objectId === plain.id)?.taskName).toBe('makesObject');
+    expect(rows.find((o) => o.objectId === named.id)?.taskName).toBe('renamed');
+  });
+
   it('lists nodes and resources, custom ones included', async () => {
     const nodes = await ray.nodes();
     expect(nodes.filter((n) => n.kind === 'task' && n.alive)).toHaveLength(2);
@@ -58,5 +71,20 @@ describe('state API', () => {
       expect(events.some((m) => m.ph === 'M' && m.name === 'thread_name' && m.tid === e.tid)).toBe(true);
     }
     expect(() => JSON.parse(JSON.stringify(events))).not.toThrow();
+  });
+
+  it('writes the timeline as Chrome-trace JSON to a filename (Node), and returns the events too', async () => {
+    const f = ray.remote(function traced2() { return 1; });
+    await ray.get(f.remote());
+    const dir = mkdtempSync(join(tmpdir(), 'webray-timeline-'));
+    try {
+      const file = join(dir, 'trace.json');
+      const events = await ray.timeline(file);
+      expect(events.some((e) => e.name === 'traced2')).toBe(true);
+      const written = JSON.parse(readFileSync(file, 'utf8')) as ray.TraceEvent[];
+      expect(written.filter((e) => e.name === 'traced2')).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -153,6 +153,23 @@ describe('errors', () => {
     expect(e.message).toMatch(/retryExceptions/);
   });
 
+  it('keep a thrown error\'s own properties that can be sent (code, data) on .cause, and drop the rest', async () => {
+    const f = ray.remote(() => {
+      const e = new Error('no such file') as Error & Record<string, unknown>;
+      e.code = 'E_X';
+      e.info = { path: '/x', tries: [1, 2] };
+      e.callback = () => 1;
+      throw e;
+    });
+    const err = (await ray.get(f.remote()).catch((e: unknown) => e)) as ray.RayTaskError;
+    expect(err).toBeInstanceOf(ray.RayTaskError);
+    const cause = err.cause as Error & Record<string, unknown>;
+    expect(cause.message).toBe('no such file');
+    expect(cause.code).toBe('E_X');
+    expect(cause.info).toEqual({ path: '/x', tries: [1, 2] });
+    expect('callback' in cause).toBe(false);
+  });
+
   it('fail tasks that depend on a failed task with the same cause', async () => {
     const boom = ray.remote(function boom(): number { throw new Error('first'); });
     const inc = ray.remote((x: number) => x + 1);

@@ -232,14 +232,23 @@ export class ClusterHost {
     return this.reachable;
   }
 
+  /** Has this host said that its SPREAD work stays here for want of a submitter key? */
+  private warnedUnsigned = false;
+
   /**
    * The host a ready task should run on, or undefined for this one. Only a host that can sign
    * code sends work elsewhere.
    */
   place(t: Placeable, feasibleHere: boolean): string | undefined {
-    if (!this.signer) return undefined;
     const others = this.others();
     if (others.length === 0) return undefined;
+    if (!this.signer) {
+      if (t.strategy === 'SPREAD' && !this.warnedUnsigned) {
+        this.warnedUnsigned = true;
+        console.warn(`webray: host ${this.self.hostId} has no submitterKey, so it cannot sign code for other hosts: its SPREAD tasks and actors stay on this host. Give init({ cluster: { submitterKey } }) to spread them across the cluster.`);
+      }
+      return undefined;
+    }
     const s = t.strategy;
     if (typeof s === 'object' && s !== null && 'nodeId' in s) {
       const target = (s as { nodeId: string }).nodeId;
@@ -250,6 +259,28 @@ export class ClusterHost {
       // Round robin over every task node of the cluster: hosts get work in proportion to their nodes.
       const pick = this.spreadOrder[this.spreadNext++ % this.spreadOrder.length]!;
       return pick === this.self.hostId ? undefined : pick;
+    }
+    return undefined;
+  }
+
+  /**
+   * Why a task pinned by a hard `{ nodeId, soft: false }` to another host's node cannot go there
+   * (`sendable`: its arguments can cross hosts), or undefined if it can, or names no such node.
+   * It could run nowhere else: its caller must hear at once, not at its timeout.
+   */
+  pinnedElsewhereRefusal(name: string, strategy: unknown, sendable: boolean): RayUsageError | undefined {
+    if (typeof strategy !== 'object' || strategy === null || !('nodeId' in strategy) || (strategy as { soft?: boolean }).soft) return undefined;
+    const node = (strategy as { nodeId: string }).nodeId;
+    const host = this.others().find((h) => h.nodes.includes(node))?.hostId;
+    if (host === undefined) return undefined;
+    const pinned = `task ${name} is pinned to node ${node} of host ${host} ({ nodeId, soft: false })`;
+    if (!this.signer) {
+      return new RayUsageError(`${pinned}, but host ${this.self.hostId} has no submitterKey, so it cannot sign the code other hosts run. ` +
+        `Give init({ cluster: { submitterKey } }) on this host, submit the task from a host that has it, or pin it to a node of this host.`);
+    }
+    if (!sendable) {
+      return new RayUsageError(`${pinned}, but its arguments hold ObjectRefs nested inside values, actor handles, remote functions or spilled objects, ` +
+        `which do not cross hosts yet. Pass plain values or top-level ObjectRefs, or pin it to a node of this host (or give soft: true).`);
     }
     return undefined;
   }

@@ -40,8 +40,10 @@ export interface ObjectEntry {
   pins: number;
   /** Who waits for it to settle: one waiter (the common case) or several. */
   waiters: Waiter | Waiter[] | undefined;
-  /** The task that makes it: its lineage. */
+  /** The task that makes it: its lineage (dropped once the object settles). */
   task: TaskRecord | undefined;
+  /** That task's name, kept for the state API after `task` is dropped ('' for puts and arguments). */
+  readonly taskName: string;
   /** Refs nested in the value: pinned while this object lives. */
   contains: ObjectId[] | undefined;
   /** Set once the object was freed; late results for it are dropped. */
@@ -70,7 +72,7 @@ export class ObjectTable {
   add(id: ObjectId, owner: string, task: TaskRecord | undefined): ObjectEntry {
     const e: ObjectEntry = {
       id, owner, state: PENDING, value: undefined, nested: false, error: undefined,
-      refs: 0, pins: 0, waiters: undefined, task, contains: undefined, freed: false, place: INLINE,
+      refs: 0, pins: 0, waiters: undefined, task, taskName: task?.name ?? '', contains: undefined, freed: false, place: INLINE,
     };
     this.entries.set(id, e);
     return e;

@@ -6,7 +6,7 @@
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
-import { encode, isJsonSafe, isPrimitive, isStoredMarker, makeStoredMarker, refsInside } from '../shared/codec.js';
+import { encode, hasMarkers, isJsonSafe, isPrimitive, isStoredMarker, makeStoredMarker, refsInside } from '../shared/codec.js';
 import {
   deserializeError, GetTimeoutError, NodeDiedError, ObjectLostError, PendingCallsLimitExceededError, RayActorError, RayUsageError,
   serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError,
@@ -283,7 +283,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   private readonly enqueue = (t: TaskRecord): void => {
     const c = this.cluster;
-    if (c && this.placesAcrossHosts(t) && this.sendsAnywhere(t)) {
+    if (c && this.placesAcrossHosts(t)) {
+      const sendable = this.sendsAnywhere(t);
+      const refusal = typeof t.strategy === 'object' ? c.pinnedElsewhereRefusal(t.name, t.strategy, sendable) : undefined;
+      if (refusal) { this.finish(t, serializeError(refusal)); return; }
+      if (!sendable) { this.enqueueHere(t); return; }
       const host = c.place(t, this.scheduler.pool.feasible(t.demand));
       if (host) { this.sendRemote(t, host); return; }
       // Bottom-up: the global scheduler places what this host should not run itself.
@@ -733,13 +737,16 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     let out = values;
     const remote: { i: number; size: number }[] = [];
     if (values && nested) {
-      if (values.some((v) => !isStoredMarker(v) || refsInside(v).length)) {
+      // Large values are stored markers (kept here for the owner to pull); the others cross inline
+      // unless a ref, a handle or a function is inside one.
+      if (values.some((v) => (isStoredMarker(v) ? refsInside(v).length > 0 : hasMarkers(v)))) {
         for (const v of values) if (isStoredMarker(v)) this.store?.store.delete((v as { id: string }).id);
         error = serializeError(new RayUsageError(`task ${t.name} ran on host ${this.hostId} and returned ObjectRefs or actor handles: results with refs do not cross hosts yet`));
         out = undefined;
       } else {
         // Results in this host's store stay here until the owner pulls and frees them.
         out = values.map((v, i) => {
+          if (!isStoredMarker(v)) return v;
           const m = v as { id: string; size: number };
           this.cluster!.holdFor(m.id, t.remoteOwner!);
           remote.push({ i, size: m.size });
@@ -1006,8 +1013,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     t.cancelled = true;
     const node = t.nodeId ? this.nodes.get(t.nodeId) : undefined;
     if (!node) return;
-    if (force) await this.killNode(node, 'force-cancelled');
-    else node.post({ t: 'cancel', id: t.id });
+    if (force) { await this.killNode(node, 'force-cancelled'); return; }
+    // JavaScript cannot interrupt a running task: its result fails now, but the task keeps its
+    // lease (the node's CPU) until the node says it ended, so nothing else is run beside it.
+    const cancelled = serializeError(new TaskCancelledError(t.id));
+    for (const r of t.returns) { const e = this.objects.get(r); if (e) this.objects.fail(e, cancelled); }
+    node.post({ t: 'cancel', id: t.id });
   }
 
   // ---- actors -----------------------------------------------------------------------------

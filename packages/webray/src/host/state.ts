@@ -47,7 +47,7 @@ function* objects(h: HostRuntime): IterableIterator<ObjectState> {
   for (const e of h.objects.entries.values()) {
     yield {
       objectId: e.id, owner: e.owner, state: e.state === READY ? 'READY' : e.state === FAILED ? 'FAILED' : 'PENDING',
-      refCount: e.refs, pins: e.pins, taskName: e.task?.name ?? '',
+      refCount: e.refs, pins: e.pins, taskName: e.taskName,
       location: e.place === IN_STORE ? 'SHARED_MEMORY' : e.place === SPILLED ? 'SPILLED' : e.place === REMOTE ? 'REMOTE' : 'INLINE',
     };
   }

@@ -41,6 +41,16 @@ describe('joining a cluster: challenge–response on the join token', () => {
     expect(String((a as PromiseRejectedResult).reason.message)).toMatch(/does not know this cluster's join token/);
   });
 
+  it('names the refused host (the one with the wrong token), on both sides', async () => {
+    const [ca, cb] = channels();
+    const [a, b] = await Promise.allSettled([authenticateInitiator(ca, creds('intruder', 'guess')), authenticateResponder(cb, creds('host-b'))]);
+    for (const r of [a, b]) {
+      const message = String((r as PromiseRejectedResult).reason.message);
+      expect(message).toMatch(/host intruder does not know this cluster's join token/);
+      expect(message).not.toMatch(/host host-b does not know/);
+    }
+  });
+
   it('refuses a host of another cluster', async () => {
     const [ca, cb] = channels();
     const [, b] = await Promise.allSettled([authenticateInitiator(ca, creds('a', 'join-secret', 'other')), authenticateResponder(cb, creds('host-b'))]);

@@ -76,13 +76,18 @@ async function step<T extends Frame['t']>(ch: FrameChannel, t: T, ms: number): P
   return f as Extract<Frame, { t: T }>;
 }
 
+/** Why `joining` is refused: its join token is not the one `member` holds. */
+const tokensDiffer = (joining: string, member: string) =>
+  `host ${joining} does not know this cluster's join token (it differs from host ${member}'s): give host ${joining} the cluster's token`;
+
 /** The side that opened the link. Resolves with the other host's id once both are proven. */
 export async function authenticateInitiator(ch: FrameChannel, c: Credentials, ms = HANDSHAKE_MS): Promise<string> {
   const mine = nonce();
   ch.send({ t: 'hello', cluster: c.cluster, host: c.host, nonce: mine });
   const ch1 = await step(ch, 'challenge', ms);
   if (!(await verify(c.token, statement('responder', mine, ch1.nonce, ch1.host, c.host, c.cluster), ch1.mac))) {
-    return refuse(ch, `host ${ch1.host} does not know this cluster's join token`);
+    // This host asked to join: it is the one refused, whichever token is the cluster's.
+    return refuse(ch, tokensDiffer(c.host, ch1.host));
   }
   ch.send({ t: 'answer', mac: await mac(c.token, statement('initiator', ch1.nonce, mine, c.host, ch1.host, c.cluster)) });
   await step(ch, 'welcome', ms);
@@ -99,7 +104,7 @@ export async function authenticateResponder(ch: FrameChannel, c: Credentials, ms
   ch.send({ t: 'challenge', host: c.host, nonce: mine, mac: await mac(c.token, statement('responder', hello.nonce, mine, c.host, hello.host, c.cluster)) });
   const answer = await step(ch, 'answer', ms);
   if (!(await verify(c.token, statement('initiator', mine, hello.nonce, hello.host, c.host, c.cluster), answer.mac))) {
-    return refuse(ch, `host ${hello.host} does not know this cluster's join token`);
+    return refuse(ch, tokensDiffer(hello.host, c.host));
   }
   ch.send({ t: 'welcome' });
   return hello.host;

@@ -191,6 +191,14 @@ export function refsInside(v: unknown): string[] {
   return ids;
 }
 
+/** Does an encoded value hold any marker (a ref, an actor handle, a remote function, a stored value)? */
+export function hasMarkers(v: unknown): boolean {
+  if (isPrimitive(v)) return false;
+  let found = false;
+  rebuild(v, (o) => (isMarker(o) ? ((found = true), o) : undefined), new Map());
+  return found;
+}
+
 export function isStoredMarker(v: unknown): boolean {
   return typeof v === 'object' && v !== null && isMarker(v) && v[KEY] === 'stored';
 }

@@ -10,6 +10,8 @@ export interface SerializedError {
   stack?: string;
   /** Extra fields of webray errors (taskId, functionName, ...). */
   fields?: Record<string, unknown>;
+  /** A user error's own enumerable properties (e.g. `code`) that structured cloning can carry. */
+  props?: Record<string, unknown>;
   cause?: SerializedError;
 }
 
@@ -217,8 +219,22 @@ export function serializeError(err: unknown): SerializedError {
   const fields: Record<string, unknown> = {};
   for (const k of fieldNames) if (k in err) fields[k] = (err as any)[k];
   if (Object.keys(fields).length) out.fields = fields;
+  if (!rayErrors[err.name]) {
+    const props = ownProps(err);
+    if (props) out.props = props;
+  }
   if (err.cause !== undefined) out.cause = serializeError(err.cause);
   return out;
+}
+
+/** Own enumerable properties of an error that survive structured cloning (the others are left out, one by one). */
+function ownProps(err: Error): Record<string, unknown> | undefined {
+  let props: Record<string, unknown> | undefined;
+  for (const k of Object.keys(err)) {
+    if (k === 'name' || k === 'message' || k === 'stack' || k === 'cause') continue;
+    try { (props ??= {})[k] = structuredClone((err as unknown as Record<string, unknown>)[k]); } catch { /* a function, a DOM node…: not sendable */ }
+  }
+  return props;
 }
 
 /** Rebuilds an error from its record: webray errors and built-in error types keep their class. */
@@ -234,5 +250,6 @@ export function deserializeError(s: SerializedError): Error {
   const e = new Ctor(s.message, cause ? { cause } : undefined);
   if (!builtinErrors[s.name]) e.name = s.name;
   e.stack = s.stack;
+  if (s.props) Object.assign(e, s.props);
   return e;
 }
