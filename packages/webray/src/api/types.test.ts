@@ -78,8 +78,8 @@ describe('types', () => {
     const c = C.remote();
     expectTypeOf(c.inc.remote(1)).toEqualTypeOf<ray.ObjectRef<number>>();
     expectTypeOf(c.load.remote('u')).toEqualTypeOf<ray.ObjectRef<string[]>>();
-    // @ts-expect-error no such method
-    void c.missing;
+    // @ts-expect-error no such method (and at run time a RayUsageError names it)
+    expect(() => c.missing).toThrow(/has no method 'missing'/);
     // @ts-expect-error wrong argument type
     c.inc.remote('one');
   });
