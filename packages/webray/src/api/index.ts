@@ -45,7 +45,7 @@ export interface InitOptions {
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'cluster', 'platform',
+  'objectStoreChecks', 'maxInlineBytes', 'cluster',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -119,7 +119,7 @@ const MiB = 1024 * 1024;
 
 /** Refuses what init cannot use, before anything starts: unknown keys, values of the wrong type. */
 function checkInitOptions(o: InitOptions): void {
-  checkKeys('ray.init', o, initKeys);
+  checkKeys('ray.init', o, initKeys, ['platform']);
   if (o.numWorkers !== undefined && (typeof o.numWorkers !== 'number' || !Number.isInteger(o.numWorkers) || o.numWorkers < 1)) {
     throw new RayUsageError(`ray.init: numWorkers must be an integer ≥ 1, got ${describeValue(o.numWorkers)}. Omit it for one worker per logical CPU.`);
   }

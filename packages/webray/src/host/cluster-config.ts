@@ -8,13 +8,13 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import type { ClusterConfig } from './cluster-host.js';
 
 const clusterKeys = [
-  'id', 'token', 'submitterPublicKey', 'submitterKey', 'signal', 'iceServers', 'signaling', 'heartbeatMs', 'deadAfterMs',
+  'id', 'token', 'submitterPublicKey', 'submitterKey', 'signal', 'iceServers', 'heartbeatMs', 'deadAfterMs',
 ] as const satisfies readonly (keyof ClusterConfig)[];
 const signalKeys = ['host', 'port', 'path', 'secure'];
 const what = 'ray.init({ cluster })';
 
 export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
-  checkKeys(what, c, clusterKeys);
+  checkKeys(what, c, clusterKeys, ['signaling']);
   for (const k of ['id', 'token'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') {
       throw new RayUsageError(`${what}: '${k}' must be a non-empty string, got ${describeValue(c[k])}. Every host of one cluster gives the same id and join token.`);

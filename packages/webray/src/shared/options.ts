@@ -62,7 +62,7 @@ export function checkResources(what: string, numCpus: unknown, resources: unknow
   }
   if (resources === undefined) return;
   if (typeof resources !== 'object' || resources === null) {
-    throw new RayUsageError(`${what}: option 'resources' must be an object like { webgpu: 1 }.`);
+    throw new RayUsageError(`${what}: option 'resources' must be an object like { webgpu: 1 }, got ${describeValue(resources)}.`);
   }
   for (const [k, v] of Object.entries(resources)) {
     if (k === 'CPU') throw new RayUsageError(`${what}: give CPUs with 'numCpus', not resources.CPU.`);

@@ -40,16 +40,16 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Refuses keys `o` does not allow, naming the closest valid one. `o` must be a plain object
- * (or undefined: no options).
+ * (or undefined: no options). `internal` keys are allowed but not offered.
  */
-export function checkKeys(what: string, o: unknown, allowed: Iterable<string>): void {
+export function checkKeys(what: string, o: unknown, allowed: Iterable<string>, internal: readonly string[] = []): void {
   if (o === undefined) return;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new RayUsageError(`${what}: options must be an object like { ${[...allowed][0]}: … }, got ${describeValue(o)}.`);
   }
+  const valid = [...allowed];
   for (const k of Object.keys(o)) {
-    const valid = [...allowed];
-    if (valid.includes(k)) continue;
+    if (valid.includes(k) || internal.includes(k)) continue;
     const near = closestKey(k, valid);
     throw new RayUsageError(
       `${what}: unknown option '${k}'.${near ? ` Did you mean '${near}'?` : ''} Options here are: ${valid.join(', ')}.`,
