@@ -108,6 +108,8 @@ describe('every mistake is answered', () => {
     await expectUsageError(() => ray.get(old), /ray\.get: ObjectRef\(.*\) belongs to a webray session that was shut down \(ray\.shutdown\(\)\).*submit the task or put the value again/);
     await expectUsageError(() => ray.wait([old]), /ray\.wait: .* belongs to a webray session that was shut down/);
     await expectUsageError(() => ray.cancel(old), /ray\.cancel: .* belongs to a webray session that was shut down/);
+    const inc = ray.remote(function inc(x: number) { return x + 1; });
+    await expectUsageError(() => inc.remote(old as ray.ObjectRef<number>), /inc\.remote: .* belongs to a webray session that was shut down/);
     old.release(); // harmless: it does not touch the new session
     expect(await ray.get(ray.put(3))).toBe(3);
   });
