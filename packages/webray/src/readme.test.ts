@@ -24,7 +24,7 @@ const readmePath = fileURLToPath(new URL('../../../README.md', import.meta.url))
 const require = createRequire(import.meta.url);
 
 /** Fenced blocks (also indented ones, inside list items), with their language tag. */
-export function codeBlocks(markdown: string): Block[] {
+function codeBlocks(markdown: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {

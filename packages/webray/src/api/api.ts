@@ -270,12 +270,26 @@ export interface JobState {
   endedAt: number | null;
 }
 
+const stateFilterKeys = ['filters', 'limit'] as const satisfies readonly (keyof StateFilter)[];
+
+/** A state query, its filter checked first: record fields belong under `filters`. */
+function listed(what: string, query: 'tasks' | 'actors' | 'objects' | 'jobs', f: StateFilter | undefined): Promise<unknown> {
+  const field = f && typeof f === 'object' ? Object.keys(f).find((k) => !(stateFilterKeys as readonly string[]).includes(k)) : undefined;
+  if (field !== undefined) {
+    throw new RayUsageError(
+      `ray.state.${what}: unknown option '${field}'. Options here are: filters, limit; to keep records by a field, write { filters: { ${field}: ${describeValue((f as Record<string, unknown>)[field]).replace(/ \(a \w+\)$/, '')} } }.`,
+    );
+  }
+  checkKeys(`ray.state.${what}`, f, stateFilterKeys);
+  return requireCore().state(query, f);
+}
+
 const stateApi: StateApi = {
-  listTasks: (f) => requireCore().state('tasks', f) as Promise<TaskState[]>,
-  listActors: (f) => requireCore().state('actors', f) as Promise<ActorState[]>,
-  listObjects: (f) => requireCore().state('objects', f) as Promise<ObjectState[]>,
+  listTasks: (f) => listed('listTasks', 'tasks', f) as Promise<TaskState[]>,
+  listActors: (f) => listed('listActors', 'actors', f) as Promise<ActorState[]>,
+  listObjects: (f) => listed('listObjects', 'objects', f) as Promise<ObjectState[]>,
   objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
-  listJobs: (f) => requireCore().state('jobs', f) as Promise<JobState[]>,
+  listJobs: (f) => listed('listJobs', 'jobs', f) as Promise<JobState[]>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {

@@ -85,6 +85,8 @@ describe('every mistake is answered', () => {
     await expectUsageError(() => (ray.getActor as () => unknown)(), /ray\.getActor expects the actor's name \(given with \.options\(\{ name \}\) when it was created\), got undefined/);
     await expectUsageError(() => ray.getActor('c1', { namspace: 'x' } as never), /ray\.getActor: unknown option 'namspace'\. Did you mean 'namespace'\?/);
     await expectUsageError(() => ray.remote(Counter).options({ max_restarts: 1 } as never), /unknown option 'max_restarts'\. Did you mean 'maxRestarts'\?/);
+    await expectUsageError(() => ray.state.listTasks({ state: 'FINISHED' } as never), /ray\.state\.listTasks: unknown option 'state'\. Options here are: filters, limit; to keep records by a field, write \{ filters: \{ state: 'FINISHED' \} \}/);
+    await expectUsageError(() => ray.state.listObjects('FINISHED' as never), /ray\.state\.listObjects: options must be an object .*got 'FINISHED' \(a string\)/);
     expect(await ray.get(counter.inc.remote(2))).toBe(2);
   });
 
@@ -109,7 +111,7 @@ describe('every mistake is answered', () => {
     await expectUsageError(() => ray.wait([old]), /ray\.wait: .* belongs to a webray session that was shut down/);
     await expectUsageError(() => ray.cancel(old), /ray\.cancel: .* belongs to a webray session that was shut down/);
     const inc = ray.remote(function inc(x: number) { return x + 1; });
-    await expectUsageError(() => inc.remote(old as ray.ObjectRef<number>), /inc\.remote: .* belongs to a webray session that was shut down/);
+    await expectUsageError(() => inc.remote(old as never), /inc\.remote: .* belongs to a webray session that was shut down/);
     old.release(); // harmless: it does not touch the new session
     expect(await ray.get(ray.put(3))).toBe(3);
   });
