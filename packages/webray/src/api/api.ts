@@ -9,6 +9,7 @@ import { functionIdFor } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { analyzeSource } from '../shared/source.js';
 import { writeTextFile } from '../platform/text-file.js';
+import { checkKeys, describeValue } from '../shared/usage.js';
 import type { Caller, CoreWorker, RuntimeContext, StateFilter, WaitOptions } from './core.js';
 import { isObjectRef, ObjectRef } from './object-ref.js';
 import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
@@ -72,17 +73,28 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
   };
 }
 
-/** `ray.get` accepts one ref or an array of refs. */
-function idsOf(what: string, refs: unknown): string[] {
-  if (isObjectRef(refs)) return [refs.id];
+/** `ray.get` accepts one ref or an array of refs; `ray.wait` only an array (as Ray). */
+function idsOf(what: string, refs: unknown, single: boolean): string[] {
+  if (isObjectRef(refs)) {
+    if (!single) throw new RayUsageError(`${what} expects an array of ObjectRefs, got one ObjectRef (${refs}). Wrap it: ${what}([ref]).`);
+    refs.checkSession(what);
+    return [refs.id];
+  }
   if (Array.isArray(refs)) {
     return refs.map((r, i) => {
-      if (!isObjectRef(r)) throw new RayUsageError(`${what}: element ${i} is not an ObjectRef (${typeof r}). Pass refs returned by .remote() or ray.put().`);
+      if (!isObjectRef(r)) throw new RayUsageError(`${what}: element ${i} is not an ObjectRef, got ${describeValue(r)}. Pass refs returned by .remote() or ray.put().`);
+      r.checkSession(what);
       return r.id;
     });
   }
-  throw new RayUsageError(`${what} expects an ObjectRef or an array of ObjectRefs, got ${refs === null ? 'null' : typeof refs}.`);
+  throw new RayUsageError(`${what} expects ${single ? 'an ObjectRef or ' : ''}an array of ObjectRefs, got ${describeValue(refs)}. Pass refs returned by .remote() or ray.put().`);
 }
+
+const getKeys = ['timeout'];
+const waitKeys = ['numReturns', 'timeout', 'fetchLocal'] as const satisfies readonly (keyof WaitOptions)[];
+const cancelKeys = ['force', 'recursive'];
+const killKeys = ['noRestart'];
+const getActorKeys = ['namespace'];
 
 /** Classes reachable as `ray.X` inside shipped code, e.g. `e instanceof ray.RayTaskError`. */
 const classes = {
@@ -95,7 +107,8 @@ const classes = {
   RayUsageError: errors.RayUsageError,
 };
 
-type Values<T> = { [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never };
+/** The values of a tuple of refs: a mutable tuple, so it fits `number[]` as well as `[number, string]`. */
+type Values<T> = { -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never };
 
 export class RayApi {
   /** @internal */ readonly caller: Caller | undefined;
@@ -128,26 +141,33 @@ export class RayApi {
   get<const R extends readonly ObjectRef<unknown>[]>(refs: R, options?: { timeout?: number }): Promise<Values<R>>;
   get<T>(refs: ObjectRef<T>[], options?: { timeout?: number }): Promise<T[]>;
   async get(refs: ObjectRef | readonly ObjectRef[], options?: { timeout?: number }): Promise<unknown> {
-    const ids = idsOf('ray.get', refs);
+    checkKeys('ray.get', options, getKeys);
+    const ids = idsOf('ray.get', refs, true);
     const core = this.core();
     const values = await core.get(ids, timeoutOf('ray.get', options?.timeout), this.caller ?? core.currentCaller());
     return isObjectRef(refs) ? values[0] : values;
   }
 
-  /** Returns `[ready, notReady]`, each in input order, once `numReturns` are ready or `timeout` ms passed. */
-  async wait<T>(refs: ObjectRef<T>[], options: WaitOptions = {}): Promise<[ObjectRef<T>[], ObjectRef<T>[]]> {
-    const ids = idsOf('ray.wait', refs);
+  /**
+   * Returns `[ready, notReady]`, each in input order, once `numReturns` are ready or `timeout` ms
+   * passed. Refs of different types may be mixed: each list is typed as their union.
+   */
+  async wait<R extends ObjectRef<unknown>>(refs: readonly R[], options: WaitOptions = {}): Promise<[R[], R[]]> {
+    checkKeys('ray.wait', options, waitKeys);
+    const ids = idsOf('ray.wait', refs, false);
+    // As Ray: nothing to wait for is two empty lists, whatever numReturns says.
+    if (ids.length === 0) return [[], []];
     if (new Set(ids).size !== ids.length) throw new RayUsageError('ray.wait: the refs must be distinct.');
     const numReturns = options.numReturns ?? 1;
-    if (!Number.isInteger(numReturns) || numReturns < 0 || numReturns > ids.length) {
-      throw new RayUsageError(`ray.wait: numReturns must be an integer from 0 to the number of refs (${ids.length}), got ${numReturns}.`);
+    if (typeof numReturns !== 'number' || !Number.isInteger(numReturns) || numReturns < 0 || numReturns > ids.length) {
+      throw new RayUsageError(`ray.wait: numReturns must be an integer from 0 to the number of refs (${ids.length}), got ${describeValue(numReturns)}.`);
     }
     const core = this.core();
     const readyIdx = await core.wait(ids, numReturns, timeoutOf('ray.wait', options.timeout), this.caller ?? core.currentCaller());
     const isReady = new Uint8Array(refs.length);
     for (const i of readyIdx) isReady[i] = 1;
-    const ready: ObjectRef<T>[] = [];
-    const notReady: ObjectRef<T>[] = [];
+    const ready: R[] = [];
+    const notReady: R[] = [];
     refs.forEach((r, i) => (isReady[i] ? ready : notReady).push(r));
     return [ready, notReady];
   }
@@ -178,18 +198,28 @@ export class RayApi {
 
   /** Cancels the task that makes `ref`: a queued task never runs; a running one is aborted (`force` stops its worker). */
   cancel(ref: ObjectRef, options: { force?: boolean; recursive?: boolean } = {}): Promise<void> {
-    if (!isObjectRef(ref)) throw new RayUsageError('ray.cancel expects the ObjectRef returned by .remote().');
+    if (!isObjectRef(ref)) throw new RayUsageError(`ray.cancel expects the ObjectRef returned by .remote(), got ${describeValue(ref)}.`);
+    checkKeys('ray.cancel', options, cancelKeys);
+    ref.checkSession('ray.cancel');
     return this.core().cancel(ref.id, options.force ?? false, options.recursive ?? true);
   }
 
   /** Stops an actor now. Pending calls fail with RayActorError. With `noRestart: false` it may restart (maxRestarts). */
   kill(actor: ActorHandleBase, options: { noRestart?: boolean } = {}): Promise<void> {
-    if (!(actor instanceof ActorHandleBase)) throw new RayUsageError('ray.kill expects an actor handle.');
+    if (!(actor instanceof ActorHandleBase)) throw new RayUsageError(`ray.kill expects an actor handle (what ActorClass.remote() or ray.getActor() returns), got ${describeValue(actor)}.`);
+    checkKeys('ray.kill', options, killKeys);
     return this.core().kill(actor.actorId, options.noRestart ?? true);
   }
 
   /** The handle of a named actor (created with `.options({ name })`). */
   async getActor<T = any>(name: string, options: { namespace?: string } = {}): Promise<ActorHandle<T>> {
+    if (typeof name !== 'string' || name === '') {
+      throw new RayUsageError(`ray.getActor expects the actor's name (given with .options({ name }) when it was created), got ${describeValue(name)}.`);
+    }
+    checkKeys('ray.getActor', options, getActorKeys);
+    if (options.namespace !== undefined && (typeof options.namespace !== 'string' || options.namespace === '')) {
+      throw new RayUsageError(`ray.getActor: namespace must be a non-empty string, got ${describeValue(options.namespace)}.`);
+    }
     const info = await this.core().getActor(name, options.namespace);
     return new ActorHandleBase(info.actorId, info.className, info.methods, info.asyncMethods, this.caller) as ActorHandle<T>;
   }
@@ -249,17 +279,31 @@ export interface JobState {
   endedAt: number | null;
 }
 
+const stateFilterKeys = ['filters', 'limit'] as const satisfies readonly (keyof StateFilter)[];
+
+/** A state query, its filter checked first: record fields belong under `filters`. */
+function listed(what: string, query: 'tasks' | 'actors' | 'objects' | 'jobs', f: StateFilter | undefined): Promise<unknown> {
+  const field = f && typeof f === 'object' ? Object.keys(f).find((k) => !(stateFilterKeys as readonly string[]).includes(k)) : undefined;
+  if (field !== undefined) {
+    throw new RayUsageError(
+      `ray.state.${what}: unknown option '${field}'. Options here are: filters, limit; to keep records by a field, write { filters: { ${field}: ${describeValue((f as Record<string, unknown>)[field]).replace(/ \(a \w+\)$/, '')} } }.`,
+    );
+  }
+  checkKeys(`ray.state.${what}`, f, stateFilterKeys);
+  return requireCore().state(query, f);
+}
+
 const stateApi: StateApi = {
-  listTasks: (f) => requireCore().state('tasks', f) as Promise<TaskState[]>,
-  listActors: (f) => requireCore().state('actors', f) as Promise<ActorState[]>,
-  listObjects: (f) => requireCore().state('objects', f) as Promise<ObjectState[]>,
+  listTasks: (f) => listed('listTasks', 'tasks', f) as Promise<TaskState[]>,
+  listActors: (f) => listed('listActors', 'actors', f) as Promise<ActorState[]>,
+  listObjects: (f) => listed('listObjects', 'objects', f) as Promise<ObjectState[]>,
   objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
-  listJobs: (f) => requireCore().state('jobs', f) as Promise<JobState[]>,
+  listJobs: (f) => listed('listJobs', 'jobs', f) as Promise<JobState[]>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {
   if (t === undefined || t === null) return undefined;
-  if (typeof t !== 'number' || !(t >= 0)) throw new RayUsageError(`${what}: timeout is in milliseconds and must be ≥ 0, got ${String(t)}.`);
+  if (typeof t !== 'number' || !(t >= 0)) throw new RayUsageError(`${what}: timeout is in milliseconds and must be ≥ 0, got ${describeValue(t)}.`);
   return t;
 }
 

@@ -22,7 +22,7 @@ describe('ray.get', () => {
   });
 
   it('refuses what is not a ref, saying what it got', async () => {
-    await expect(ray.get(42 as never)).rejects.toThrow(/expects an ObjectRef or an array of ObjectRefs, got number/);
+    await expect(ray.get(42 as never)).rejects.toThrow(/expects an ObjectRef or an array of ObjectRefs, got 42 \(a number\)/);
     await expect(ray.get([ray.put(1), 'x'] as never)).rejects.toThrow(/element 1 is not an ObjectRef/);
   });
 });

@@ -4,11 +4,13 @@
  */
 import { RayUsageError } from '../shared/errors.js';
 import { newJobId } from '../shared/ids.js';
-import type { Resources } from '../shared/options.js';
+import { checkResources, type Resources } from '../shared/options.js';
+import { checkKeys, describeValue } from '../shared/usage.js';
 import { loadPlatform } from '../platform/detect.js';
 import type { Platform } from '../platform/types.js';
 import { HostRuntime } from '../host/runtime.js';
 import type { ClusterConfig } from '../host/cluster-host.js';
+import { checkClusterConfig } from '../host/cluster-config.js';
 import { apiNames, RayApi } from './api.js';
 import { currentCore, setCurrentCore } from './core.js';
 
@@ -41,6 +43,11 @@ export interface InitOptions {
   platform?: Platform;
 }
 
+const initKeys = [
+  'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
+  'objectStoreChecks', 'maxInlineBytes', 'cluster',
+] as const satisfies readonly (keyof InitOptions)[];
+
 let host: HostRuntime | undefined;
 let starting: Promise<void> | undefined;
 let isolationNoted = false;
@@ -66,6 +73,7 @@ export async function init(options: InitOptions = {}): Promise<void> {
 
 /** A host runtime for these options, not yet started. */
 async function createHost(options: InitOptions): Promise<HostRuntime> {
+  checkInitOptions(options);
   const platform = options.platform ?? (await loadPlatform());
   if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
     isolationNoted = true;
@@ -75,7 +83,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     );
   }
   const numWorkers = options.numWorkers ?? Math.max(1, platform.cpuCount);
-  if (!Number.isInteger(numWorkers) || numWorkers < 1) throw new RayUsageError(`init: numWorkers must be an integer ≥ 1, got ${numWorkers}.`);
+  if (options.cluster !== undefined) await checkClusterConfig(options.cluster);
   return new HostRuntime(platform, {
     numWorkers,
     resources: options.resources ?? {},
@@ -109,9 +117,30 @@ export async function startServingHost(options: InitOptions): Promise<HostRuntim
 
 const MiB = 1024 * 1024;
 
+/** Refuses what init cannot use, before anything starts: unknown keys, values of the wrong type. */
+function checkInitOptions(o: InitOptions): void {
+  checkKeys('ray.init', o, initKeys, ['platform']);
+  if (o.numWorkers !== undefined && (typeof o.numWorkers !== 'number' || !Number.isInteger(o.numWorkers) || o.numWorkers < 1)) {
+    throw new RayUsageError(`ray.init: numWorkers must be an integer ≥ 1, got ${describeValue(o.numWorkers)}. Omit it for one worker per logical CPU.`);
+  }
+  if (o.resources !== undefined && typeof o.resources === 'object' && o.resources !== null && 'CPU' in o.resources) {
+    throw new RayUsageError('ray.init: give CPUs with numWorkers (one task node per CPU), not resources.CPU; resources are custom ones, e.g. { webgpu: 1 }.');
+  }
+  checkResources('ray.init', undefined, o.resources);
+  if (o.namespace !== undefined && (typeof o.namespace !== 'string' || o.namespace === '')) {
+    throw new RayUsageError(`ray.init: namespace must be a non-empty string, got ${describeValue(o.namespace)}.`);
+  }
+  if (o.taskLogSize !== undefined && (typeof o.taskLogSize !== 'number' || !Number.isInteger(o.taskLogSize) || o.taskLogSize < 0)) {
+    throw new RayUsageError(`ray.init: taskLogSize must be an integer ≥ 0 (finished tasks remembered), got ${describeValue(o.taskLogSize)}.`);
+  }
+  if (o.objectStoreChecks !== undefined && typeof o.objectStoreChecks !== 'boolean') {
+    throw new RayUsageError(`ray.init: objectStoreChecks must be true or false, got ${describeValue(o.objectStoreChecks)}.`);
+  }
+}
+
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new RayUsageError(`init: ${name} must be a positive number of bytes, got ${v}.`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RayUsageError(`ray.init: ${name} must be a positive number of bytes, got ${describeValue(v)}.`);
   return v;
 }
 

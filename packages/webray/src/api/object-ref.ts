@@ -5,7 +5,8 @@
  * last one is released (explicitly or by the garbage collector).
  */
 import { makeMarker, toMarker, type Marker } from '../shared/codec.js';
-import { currentCore } from './core.js';
+import { RayUsageError } from '../shared/errors.js';
+import { currentCore, type CoreWorker } from './core.js';
 
 const brand: unique symbol = Symbol('webray.ObjectRef');
 
@@ -17,10 +18,12 @@ const brand: unique symbol = Symbol('webray.ObjectRef');
 interface Held {
   readonly id: string;
   released: boolean;
+  /** The session (core) that counted it: a ref outliving `shutdown` must not touch the next one. */
+  readonly core: CoreWorker;
 }
 
 const finalizer = new FinalizationRegistry<Held>((held) => {
-  if (!held.released) currentCore()?.removeLocalRef(held.id);
+  if (!held.released && held.core === currentCore()) held.core.removeLocalRef(held.id);
 });
 
 export class ObjectRef<T = unknown> {
@@ -37,7 +40,7 @@ export class ObjectRef<T = unknown> {
     const core = currentCore();
     if (core) {
       if (!counted) core.addLocalRef(id);
-      this.#held = { id, released: false };
+      this.#held = { id, released: false, core };
       finalizer.register(this, this.#held);
     }
   }
@@ -47,7 +50,17 @@ export class ObjectRef<T = unknown> {
     const held = this.#held;
     if (!held || held.released) return;
     held.released = true;
-    currentCore()?.removeLocalRef(this.id);
+    if (held.core === currentCore()) held.core.removeLocalRef(this.id);
+  }
+
+  /** @internal Throws if this ref was made by a webray session that has been shut down since. */
+  checkSession(what: string): void {
+    const held = this.#held;
+    if (!held || held.core === currentCore()) return;
+    throw new RayUsageError(
+      `${what}: ${this} belongs to a webray session that was shut down (ray.shutdown()), and its object went with it. ` +
+        'Refs do not outlive their session: after ray.init() again, submit the task or put the value again for a new ref.',
+    );
   }
 
   [Symbol.dispose](): void {

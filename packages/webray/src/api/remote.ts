@@ -107,6 +107,8 @@ export class ActorHandleBase {
       if (m in this) continue;
       Object.defineProperty(this, m, { value: makeMethod(actorId, m, {}, caller), enumerable: false });
     }
+    // A method the class lacks is named at once, not as "Cannot read properties of undefined".
+    return new Proxy(this, missingMethod);
   }
 
   [toMarker](): Marker {
@@ -117,6 +119,25 @@ export class ActorHandleBase {
     return `ActorHandle(${this.className}, ${this.actorId})`;
   }
 }
+
+/**
+ * Names that tools probe on any object (promise resolution, JSON, inspectors, test matchers,
+ * module interop): they read as undefined, so a handle stays non-thenable and printable.
+ */
+const probed = new Set(['then', 'toJSON', 'inspect', 'asymmetricMatch', 'nodeType', 'tagName', 'length']);
+
+const missingMethod: ProxyHandler<ActorHandleBase> = {
+  get(target, key, receiver) {
+    if (typeof key === 'symbol' || key in target || probed.has(key) || key.startsWith('$$') || key.startsWith('@@') || key.startsWith('__')) {
+      return Reflect.get(target, key, receiver);
+    }
+    const methods = target.methodNames.length ? target.methodNames.join(', ') : 'none';
+    throw new RayUsageError(
+      `Actor class ${target.className} has no method '${key}' (its methods: ${methods}). ` +
+        'Call one of those as handle.method.remote(...); a method must be defined in the class (not assigned in the constructor) to be callable.',
+    );
+  },
+};
 
 function makeMethod(actorId: string, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
   return {

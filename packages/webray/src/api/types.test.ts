@@ -38,9 +38,39 @@ describe('types', () => {
     const a = ray.put(1);
     const b = ray.put('x');
     expectTypeOf(ray.get(a)).toEqualTypeOf<Promise<number>>();
-    expectTypeOf(ray.get([a, b])).toEqualTypeOf<Promise<readonly [number, string]>>();
+    expectTypeOf(ray.get([a, b])).toEqualTypeOf<Promise<[number, string]>>();
     const many: ray.ObjectRef<number>[] = [a, a];
     expectTypeOf(ray.get(many)).toEqualTypeOf<Promise<number[]>>();
+  });
+
+  it('return get of a literal list as a mutable tuple, assignable to an array', async () => {
+    const a = ray.put(1);
+    const b = ray.put(2);
+    const xs: number[] = await ray.get([a, b]);
+    xs.push(3);
+    const [first, second] = await ray.get([a, ray.put('s')]);
+    expectTypeOf(first).toEqualTypeOf<number>();
+    expectTypeOf(second).toEqualTypeOf<string>();
+    // @ts-expect-error the second value is a string, not a number
+    const wrong: number[] = await ray.get([a, ray.put('s')]);
+    void wrong;
+  });
+
+  it('type wait over refs of different types without a type argument', async () => {
+    const n = ray.put(1);
+    const s = ray.put('x');
+    const [ready, notReady] = await ray.wait([n, s], { numReturns: 2 });
+    expectTypeOf(ready).toEqualTypeOf<(ray.ObjectRef<number> | ray.ObjectRef<string>)[]>();
+    expectTypeOf(notReady).toEqualTypeOf<(ray.ObjectRef<number> | ray.ObjectRef<string>)[]>();
+    const nums: ray.ObjectRef<number>[] = [n];
+    const [done] = await ray.wait(nums);
+    expectTypeOf(await ray.get(done)).toEqualTypeOf<number[]>();
+    // Never called: only the compiler looks at these.
+    // @ts-expect-error wait takes an array of refs, not one ref
+    const single = () => ray.wait(n);
+    // @ts-expect-error not a wait option
+    const misspelt = () => ray.wait([n], { num_returns: 1 });
+    void single; void misspelt;
   });
 
   it('give actor handles every method of the class', () => {
@@ -48,8 +78,8 @@ describe('types', () => {
     const c = C.remote();
     expectTypeOf(c.inc.remote(1)).toEqualTypeOf<ray.ObjectRef<number>>();
     expectTypeOf(c.load.remote('u')).toEqualTypeOf<ray.ObjectRef<string[]>>();
-    // @ts-expect-error no such method
-    void c.missing;
+    // @ts-expect-error no such method (and at run time a RayUsageError names it)
+    expect(() => c.missing).toThrow(/has no method 'missing'/);
     // @ts-expect-error wrong argument type
     c.inc.remote('one');
   });

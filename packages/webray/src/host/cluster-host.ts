@@ -217,7 +217,7 @@ export class ClusterHost {
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
-    if (!c.signaling && !c.signal) throw new RayUsageError('init: cluster.signal is required: the PeerJS server hosts meet through, e.g. { host: \'127.0.0.1\', port: 9000, path: \'/\' }.');
+    // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,

@@ -1,5 +1,6 @@
 /** Options of tasks and actors, as Ray names them (camelCase), with their checks and defaults. */
 import { RayUsageError } from './errors.js';
+import { checkKeys, describeValue } from './usage.js';
 
 export type Resources = Record<string, number>;
 
@@ -49,31 +50,23 @@ const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'r
 const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy']);
 const methodKeys = new Set(['numReturns', 'name']);
 
-function checkKeys(what: string, o: object, allowed: Set<string>): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) {
-      throw new RayUsageError(`${what}: unknown option '${k}'. Options here are: ${[...allowed].join(', ')}.`);
-    }
-  }
-}
-
 function checkInt(what: string, name: string, v: unknown, min: number): void {
   if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-    throw new RayUsageError(`${what}: option '${name}' must be an integer ≥ ${min}, got ${String(v)}.`);
+    throw new RayUsageError(`${what}: option '${name}' must be an integer ≥ ${min}, got ${describeValue(v)}.`);
   }
 }
 
-function checkResources(what: string, numCpus: unknown, resources: unknown): void {
+export function checkResources(what: string, numCpus: unknown, resources: unknown): void {
   if (numCpus !== undefined && (typeof numCpus !== 'number' || !(numCpus >= 0))) {
-    throw new RayUsageError(`${what}: option 'numCpus' must be a number ≥ 0, got ${String(numCpus)}.`);
+    throw new RayUsageError(`${what}: option 'numCpus' must be a number ≥ 0, got ${describeValue(numCpus)}.`);
   }
   if (resources === undefined) return;
   if (typeof resources !== 'object' || resources === null) {
-    throw new RayUsageError(`${what}: option 'resources' must be an object like { webgpu: 1 }.`);
+    throw new RayUsageError(`${what}: option 'resources' must be an object like { webgpu: 1 }, got ${describeValue(resources)}.`);
   }
   for (const [k, v] of Object.entries(resources)) {
     if (k === 'CPU') throw new RayUsageError(`${what}: give CPUs with 'numCpus', not resources.CPU.`);
-    if (typeof v !== 'number' || !(v >= 0)) throw new RayUsageError(`${what}: resource '${k}' must be a number ≥ 0, got ${String(v)}.`);
+    if (typeof v !== 'number' || !(v >= 0)) throw new RayUsageError(`${what}: resource '${k}' must be a number ≥ 0, got ${describeValue(v)}.`);
   }
 }
 
