@@ -6,7 +6,7 @@
 import * as errors from '../shared/errors.js';
 import { RayUsageError } from '../shared/errors.js';
 import { functionIdFor } from '../shared/ids.js';
-import type { FunctionDescriptor } from '../shared/protocol.js';
+import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
 import { analyzeSource } from '../shared/source.js';
 import { writeTextFile } from '../platform/text-file.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
@@ -31,6 +31,18 @@ export interface ModuleOptions {
   exportName?: string;
 }
 
+/** Options of `ray.remote(fn, { uses, self })` for a function shipped by its source text. */
+export interface SourceOptions {
+  /**
+   * The remote functions and actor classes the function calls, by the names it uses for them:
+   * `ray.remote((x) => ray.get(sq.remote(x)), { uses: { sq } })`. JavaScript cannot read a
+   * closure's values, so they are named here (the webray/vite plugin adds this option for you).
+   */
+  uses?: Record<string, RemoteFunction<any, any, any> | ActorClass<any>>;
+  /** The name the function calls itself by (recursion): `const fib = ray.remote(fn, { self: 'fib' })`. */
+  self?: string;
+}
+
 type AnyFunction = (...args: any[]) => any;
 type AnyClass = abstract new (...args: any[]) => any;
 
@@ -52,9 +64,70 @@ function isClass(fn: AnyFunction | AnyClass): boolean {
   return /^class[\s{]/.test(Function.prototype.toString.call(fn));
 }
 
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** Splits `ray.remote`'s second argument into the module form or the source form, refusing what is neither. */
+function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: SourceOptions } {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new RayUsageError(`ray.remote(fn, options): options must be an object ({ uses, self } or { module, exportName }), got ${options === null ? 'null' : typeof options}.`);
+  }
+  const keys = Object.keys(options);
+  const moduleKeys = ['module', 'exportName'];
+  const sourceKeys = ['uses', 'self'];
+  const unknown = keys.filter((k) => !moduleKeys.includes(k) && !sourceKeys.includes(k));
+  if (unknown.length > 0) {
+    throw new RayUsageError(`ray.remote(fn, options): unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; the options are { uses, self } for a function shipped by its source, or { module, exportName }.`);
+  }
+  if ('module' in options) {
+    const mixed = keys.filter((k) => sourceKeys.includes(k));
+    if (mixed.length > 0) throw new RayUsageError(`ray.remote(fn, { module }): ${mixed.map((k) => `'${k}'`).join(', ')} apply only to functions shipped by their source; a module imports what it uses.`);
+    return { mod: options as ModuleOptions };
+  }
+  if ('exportName' in options) throw new RayUsageError("ray.remote(fn, { exportName }): exportName needs { module } too (the URL of the module that exports it).");
+  const src = options as SourceOptions;
+  if (src.uses !== undefined) {
+    if (typeof src.uses !== 'object' || src.uses === null || Array.isArray(src.uses)) {
+      throw new RayUsageError(`ray.remote(fn, { uses }): uses maps names to remote functions or actor classes, e.g. { uses: { sq } }; got ${src.uses === null ? 'null' : Array.isArray(src.uses) ? 'an array' : typeof src.uses}.`);
+    }
+    for (const [name, v] of Object.entries(src.uses as Record<string, unknown>)) {
+      if (!IDENTIFIER.test(name)) throw new RayUsageError(`ray.remote(fn, { uses }): '${name}' is not a variable name.`);
+      if (!(v instanceof RemoteFunction) && !(v instanceof ActorClass)) {
+        throw new RayUsageError(
+          `ray.remote(fn, { uses }): uses.${name} must be a remote function or actor class (what ray.remote returns), got ${v === null ? 'null' : typeof v === 'function' ? `the plain function ${v.name || '(anonymous)'}` : typeof v}. ` +
+            'Wrap it with ray.remote first; pass other values as arguments.',
+        );
+      }
+    }
+  }
+  if (src.self !== undefined && (typeof src.self !== 'string' || !IDENTIFIER.test(src.self))) {
+    throw new RayUsageError(`ray.remote(fn, { self }): self is the variable name the function calls itself by, e.g. { self: 'fib' }; got ${typeof src.self === 'string' ? `'${src.self}'` : typeof src.self}.`);
+  }
+  if (src.self !== undefined && src.uses && src.self in src.uses) throw new RayUsageError(`ray.remote(fn, { uses, self }): '${src.self}' is named in both; name it once.`);
+  return { src };
+}
+
+function usesBinding(v: RemoteFunction<any, any, any> | ActorClass<any>): Binding {
+  if (v instanceof RemoteFunction) return { fn: v.descriptor, options: v.taskOptions };
+  const { fn, className, methods, asyncMethods } = v.spec;
+  return { actor: fn, className, methods, asyncMethods, options: v.actorOptions };
+}
+
+/** Generators would need streaming results, which webray does not have yet. */
+function isGeneratorFunction(fn: AnyFunction | AnyClass): boolean {
+  const kind = Object.getPrototypeOf(fn)?.constructor?.name;
+  return kind === 'GeneratorFunction' || kind === 'AsyncGeneratorFunction';
+}
+
 /** Builds what a node needs to run `fn`, refusing closures at definition time. */
-export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
+export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined, src: SourceOptions = {}): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
   if (typeof fn !== 'function') throw new RayUsageError(`ray.remote expects a function or a class, got ${fn === null ? 'null' : typeof fn}.`);
+  if (isGeneratorFunction(fn)) {
+    throw new RayUsageError(
+      `ray.remote(${fn.name || '<anonymous>'}): generator functions cannot be tasks yet (webray has no streaming results). ` +
+        'Collect the values and return an array instead (e.g. Array.from(gen()) or a for await loop).',
+    );
+  }
   const cls = isClass(fn);
   if (mod) {
     const url = String(mod.module);
@@ -63,11 +136,24 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
     const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
     return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
   }
-  const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, name: fn.name });
+  const uses = src.uses ?? {};
+  const provided = [...Object.keys(uses), ...(src.self === undefined ? [] : [src.self])];
+  const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, name: fn.name, provided });
   const name = fn.name || a.name || 'anonymous';
+  const unused = provided.filter((n) => !a.provided.includes(n));
+  if (unused.length > 0) {
+    throw new RayUsageError(
+      `ray.remote(${name}, { uses, self }): the ${cls ? 'class' : 'function'} uses no variable ${unused.map((n) => `'${n}'`).join(', ')} from outside it. ` +
+        'Name only the remote functions and actor classes it calls, by the names it calls them.',
+    );
+  }
+  const bindings: Record<string, Binding> = { ...a.bindings };
+  for (const n of a.provided) bindings[n] = n === src.self ? 'self' : usesBinding(uses[n]!);
+  // Content-addressed: the same source bound to other remote functions is another function.
+  const id = functionIdFor(a.provided.length > 0 ? `${a.source}\n${JSON.stringify(bindings)}` : a.source);
   const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
   return {
-    d: { kind: 'source', id: functionIdFor(a.source), name, source: a.source, bindings: a.bindings },
+    d: { kind: 'source', id, name, source: a.source, bindings },
     methods: cls ? m.methods : [],
     asyncMethods: cls ? m.asyncMethods : [],
   };
@@ -128,10 +214,11 @@ export class RayApi {
   }
 
   /** Makes a function a remote function, or a class an actor class. */
-  remote<C extends AnyClass>(cls: C, module?: ModuleOptions): ActorClass<C>;
-  remote<F extends AnyFunction>(fn: F, module?: ModuleOptions): RemoteFunction<Parameters<F>, ReturnType<F>>;
-  remote(fn: AnyFunction | AnyClass, module?: ModuleOptions): unknown {
-    const { d, methods, asyncMethods } = describeFunction(fn, module);
+  remote<C extends AnyClass>(cls: C, options?: ModuleOptions | SourceOptions): ActorClass<C>;
+  remote<F extends AnyFunction>(fn: F, options?: ModuleOptions | SourceOptions): RemoteFunction<Parameters<F>, ReturnType<F>>;
+  remote(fn: AnyFunction | AnyClass, options?: ModuleOptions | SourceOptions): unknown {
+    const { mod, src } = remoteOptions(options);
+    const { d, methods, asyncMethods } = describeFunction(fn, mod, src);
     if (methods.length || isClass(fn)) return new ActorClass({ fn: d, className: d.name, methods, asyncMethods }, {}, this.caller);
     return new RemoteFunction(d, {}, this.caller);
   }

@@ -183,4 +183,8 @@ export class ActorClass<C extends Ctor> {
     checkActorOptions(`${this.spec.className}.options`, options);
     return new ActorClass(this.spec, { ...this.actorOptions, ...options }, this.caller);
   }
+
+  [toMarker](): Marker {
+    return makeMarker('cls', { spec: this.spec, options: this.actorOptions });
+  }
 }

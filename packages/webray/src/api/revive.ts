@@ -1,10 +1,10 @@
 /** Turns markers received from another thread back into live webray objects, bound to a caller. */
 import { decode, markerKind, type Marker } from '../shared/codec.js';
-import type { FunctionDescriptor } from '../shared/protocol.js';
-import type { TaskOptions } from '../shared/options.js';
-import type { Caller, CoreWorker } from './core.js';
+import type { FunctionDescriptor, UsesBinding } from '../shared/protocol.js';
+import type { ActorOptions, TaskOptions } from '../shared/options.js';
+import type { ActorSpec, Caller, CoreWorker } from './core.js';
 import { ObjectRef } from './object-ref.js';
-import { actorHandle, RemoteFunction } from './remote.js';
+import { ActorClass, actorHandle, RemoteFunction } from './remote.js';
 
 export function reviveMarker(core: CoreWorker, m: Marker, caller: Caller | undefined): unknown {
   switch (markerKind(m)) {
@@ -22,6 +22,12 @@ export function reviveMarker(core: CoreWorker, m: Marker, caller: Caller | undef
       core.registerFunction(d);
       return new RemoteFunction(d, f.options as TaskOptions, caller);
     }
+    case 'cls': {
+      const c = m as Extract<Marker, { spec: unknown }>;
+      const spec = c.spec as ActorSpec;
+      core.registerFunction(spec.fn);
+      return new ActorClass(spec, c.options as ActorOptions, caller);
+    }
     case 'stored': {
       const s = m as Extract<Marker, { size: number }>;
       const v = core.readStored(s.id);
@@ -32,4 +38,11 @@ export function reviveMarker(core: CoreWorker, m: Marker, caller: Caller | undef
 
 export function reviveValue(core: CoreWorker, v: unknown, caller: Caller | undefined): unknown {
   return decode(v, (m) => reviveMarker(core, m, caller));
+}
+
+/** A name bound by `ray.remote(fn, { uses, self })`, as the code running `self` on a node sees it. */
+export function usedRemote(b: UsesBinding, self: FunctionDescriptor, caller: Caller | undefined): RemoteFunction<unknown[], unknown> | ActorClass<any> {
+  if (b === 'self') return new RemoteFunction(self, {}, caller);
+  if ('fn' in b) return new RemoteFunction(b.fn, b.options, caller);
+  return new ActorClass({ fn: b.actor, className: b.className, methods: b.methods, asyncMethods: b.asyncMethods }, b.options, caller);
 }

@@ -44,6 +44,91 @@ describe('source shipping', () => {
   });
 });
 
+describe('remote functions a task uses', () => {
+  it('refuses a task that calls a module-level remote function it was not told about, showing the uses form', () => {
+    const sq = ray.remote((x: number) => x * x);
+    const f = () => ray.remote(async (x: number) => ray.get(sq.remote(x)));
+    expect(f).toThrow(ray.UnshippableFunctionError);
+    expect(f).toThrow(/'sq'.*ray\.remote\(fn, \{ uses: \{ sq \} \}\)/s);
+  });
+
+  it('runs a task that calls remote functions named in uses, with their options', async () => {
+    const sq = ray.remote((x: number) => x * x);
+    const pair = ray.remote((x: number) => [x, -x]).options({ numReturns: 2 });
+    const f = ray.remote(async (x: number) => {
+      const [a, b] = pair.remote(x);
+      return ray.get([sq.remote(x), a, b]);
+    }, { uses: { sq, pair } });
+    expect(await ray.get(f.remote(7))).toEqual([49, 7, -7]);
+  });
+
+  it('tells functions with the same source but other uses apart', async () => {
+    const sq = ray.remote((x: number) => x * x);
+    const cube = ray.remote((x: number) => x * x * x);
+    const source = async (x: number) => ray.get(g.remote(x));
+    let g = sq;
+    const viaSq = ray.remote(source, { uses: { g: sq } });
+    g = cube;
+    const viaCube = ray.remote(source, { uses: { g: cube } });
+    expect(await ray.get([viaSq.remote(2), viaCube.remote(2)])).toEqual([4, 8]);
+  });
+
+  it('lets a task call itself through self (recursion)', async () => {
+    const fib = ray.remote(async (n: number): Promise<number> => {
+      if (n < 2) return n;
+      const [a, b] = await ray.get([fib.remote(n - 1), fib.remote(n - 2)]);
+      return a + b;
+    }, { self: 'fib' });
+    expect(await ray.get(fib.remote(7))).toBe(13);
+  });
+
+  it('creates actors inside a task from an actor class named in uses', async () => {
+    class Acc { total = 0; add(x: number) { return (this.total += x); } }
+    const Accumulator = ray.remote(Acc);
+    const f = ray.remote(async (xs: number[]) => {
+      const acc = Accumulator.remote();
+      let last = 0;
+      for (const x of xs) last = await ray.get(acc.add.remote(x));
+      return last;
+    }, { uses: { Accumulator } });
+    expect(await ray.get(f.remote([1, 2, 3]))).toBe(6);
+  });
+
+  it('refuses uses that are not remote functions, names the function does not use, and unknown options', () => {
+    const sq = ray.remote((x: number) => x * x);
+    const plain = (x: number) => x;
+    expect(() => ray.remote((x: number) => plain(x), { uses: { plain } } as never)).toThrow(/uses\.plain must be a remote function or actor class.*plain function plain/);
+    expect(() => ray.remote((x: number) => x, { uses: { sq } })).toThrow(/uses no variable 'sq'/);
+    expect(() => ray.remote((x: number) => x, { use: { sq } } as never)).toThrow(/unknown option 'use'/);
+    expect(() => ray.remote((x: number) => x, { self: 'not a name' })).toThrow(ray.RayUsageError);
+  });
+});
+
+describe('actor classes as arguments', () => {
+  it('revives an actor class passed to a task, which creates an actor from it', async () => {
+    class Counter { n = 0; inc() { return ++this.n; } }
+    const C = ray.remote(Counter);
+    const f = ray.remote(async (cls: typeof C) => {
+      const c = cls.remote();
+      await ray.get(c.inc.remote());
+      return ray.get(c.inc.remote());
+    });
+    expect(await ray.get(f.remote(C))).toBe(2);
+  });
+});
+
+describe('generators', () => {
+  it('refuses generator functions at ray.remote time', () => {
+    expect(() => ray.remote(function* count() { yield 1; })).toThrow(/ray\.remote\(count\): generator functions cannot be tasks yet/);
+    expect(() => ray.remote(async function* () { yield 1; })).toThrow(ray.RayUsageError);
+  });
+
+  it('fails a task that returns a generator object, instead of hanging', async () => {
+    const f = ray.remote(() => (function* () { yield 1; })());
+    await expect(ray.get(f.remote(), { timeout: 30_000 })).rejects.toThrow(/generator or iterator object/);
+  });
+});
+
 describe('module shipping', () => {
   const module = new URL('../../test-support/fixtures/tasks-with-imports.mjs', import.meta.url);
 

@@ -115,17 +115,26 @@ const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const wire: Check = (v) => typeof v === 'string' && v.length <= MAX_FRAME_CHARS && B64.test(v);
 const opt = (c: Check): Check => (v) => v === undefined || c(v);
 /**
- * A source function's free names and what each is bound to (shared/source.ts): flat values, so
- * the signature check (which serialises them) never recurses into a depth the sender chose.
+ * A source function's free names and what each is bound to (shared/source.ts). Remote functions
+ * and actor classes named in `uses` carry their own descriptors: nesting is bounded, so the
+ * signature check (which serialises them) never recurses into a depth the sender chose.
  */
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/;
-const binding: Check = (v) => v === 'ray' || v === 'name-helper' || v === 'coverage' || (isPlain(v) && Object.keys(v).length === 1 && text(200)(v.api));
-const bindings: Check = (v) => isPlain(v) && Object.keys(v).length <= 256 && Object.entries(v).every(([k, b]) => IDENT.test(k) && binding(b));
-const descriptor: Check = (v) =>
+const MAX_USES_DEPTH = 8;
+const usedOptions: Check = (v) => isPlain(v) && Object.keys(v).length <= 16;
+const binding = (depth: number): Check => (v) =>
+  v === 'ray' || v === 'name-helper' || v === 'coverage' || v === 'self' ||
+  (isPlain(v) && Object.keys(v).length === 1 && text(200)(v.api)) ||
+  (depth > 0 && isPlain(v) && Object.keys(v).length === 2 && usedOptions(v.options) && descriptorAt(depth - 1)(v.fn)) ||
+  (depth > 0 && isPlain(v) && Object.keys(v).length === 5 && usedOptions(v.options) && descriptorAt(depth - 1)(v.actor) &&
+    text(200)(v.className) && list(text(200), 1000)(v.methods) && list(text(200), 1000)(v.asyncMethods));
+const bindings = (depth: number): Check => (v) => isPlain(v) && Object.keys(v).length <= 256 && Object.entries(v).every(([k, b]) => IDENT.test(k) && binding(depth)(b));
+const descriptorAt = (depth: number): Check => (v) =>
   isPlain(v) && id(v.id) && text(200)(v.name) && (
-    (v.kind === 'source' && text(512 * 1024)(v.source) && bindings(v.bindings)) ||
+    (v.kind === 'source' && text(512 * 1024)(v.source) && bindings(depth)(v.bindings)) ||
     (v.kind === 'module' && text(2000)(v.url) && text(200)(v.exportName))
   );
+const descriptor: Check = descriptorAt(MAX_USES_DEPTH);
 const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
 
 const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000) });

@@ -5,6 +5,7 @@
  */
 import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
 import type { RayApi } from '../api/api.js';
+import { usedRemote } from '../api/revive.js';
 
 /** Gives an execution its own `ray`, made only if the code uses it. */
 export interface RayProvider {
@@ -23,11 +24,13 @@ const coverageSink: any = new Proxy(function () {}, {
   apply: () => coverageSink,
 });
 
-function bindingValue(b: Binding, ray: RayProvider): unknown {
+function bindingValue(b: Binding, ray: RayProvider, self: FunctionDescriptor): unknown {
   if (b === 'ray') return ray.api();
   if (b === 'name-helper') return nameHelper;
   if (b === 'coverage') return coverageSink;
   const api = ray.api();
+  // `uses` and `self`: bound to this call, so what they submit derives from this task.
+  if (b === 'self' || !('api' in b)) return usedRemote(b, self, api.caller);
   const v = (api as unknown as Record<string, unknown>)[b.api];
   // Methods are bound to this call's ray; classes (ObjectRef, the errors) are passed as they are.
   return typeof v === 'function' && !/^[A-Z]/.test(b.api) ? (v as Function).bind(api) : v;
@@ -41,7 +44,7 @@ function compileSource(d: Extract<FunctionDescriptor, { kind: 'source' }>): Inst
     return () => fn;
   }
   const bindings = names.map((n) => d.bindings[n]!);
-  return (ray) => factory(...bindings.map((b) => bindingValue(b, ray)));
+  return (ray) => factory(...bindings.map((b) => bindingValue(b, ray, d)));
 }
 
 export class FunctionTable {

@@ -1,7 +1,7 @@
 /**
  * Values crossing threads go by structured clone, which keeps Map, Set, Date, BigInt, undefined,
  * typed arrays and cycles. Two things it cannot do are done here: webray objects (ObjectRef,
- * actor handles, remote functions) are swapped for plain markers and revived on the other side,
+ * actor handles, remote functions, actor classes) are swapped for plain markers and revived on the other side,
  * and values structured clone would reject or silently break (functions, symbols, promises)
  * are refused up front with a `NonSerializableError` naming where they are.
  */
@@ -20,6 +20,8 @@ export type Marker =
   | { [KEY]: 'ref'; id: string; owner: string }
   | { [KEY]: 'actor'; id: string; cls: string; methods: string[]; asyncMethods: string[] }
   | { [KEY]: 'fn'; fn: unknown; options: unknown }
+  /** An actor class (`ray.remote(Class)`): its spec (descriptor, class name, methods) and options. */
+  | { [KEY]: 'cls'; spec: unknown; options: unknown }
   /** A value in the host's object store, read there as views of shared memory; `refs`: ObjectRefs inside it. */
   | { [KEY]: 'stored'; id: string; size: number; refs?: string[] };
 
@@ -77,6 +79,10 @@ function scan(v: unknown, seen: Set<object>, found: { markable: boolean }): void
   if (isMarkable(v)) { found.markable = true; return; }
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Date || v instanceof RegExp) return;
   if (v instanceof Promise) throw new Unsendable('a Promise (await it first, or pass an ObjectRef)');
+  // A generator's values would need streaming results, which webray does not have yet.
+  if (typeof (v as { next?: unknown }).next === 'function' && (Symbol.iterator in v || Symbol.asyncIterator in v)) {
+    throw new Unsendable('a generator or iterator object (webray cannot stream values yet: collect them into an array, e.g. Array.from(it), and return that)');
+  }
   if (v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) throw new Unsendable(`a ${v.constructor.name}`);
   const DomNode = (globalThis as { Node?: new () => unknown }).Node;
   if (DomNode && v instanceof DomNode) throw new Unsendable('a DOM node');

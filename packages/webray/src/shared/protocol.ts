@@ -5,6 +5,7 @@
  */
 import type { SerializedError } from './errors.js';
 import type { ActorId, JobId, NodeId, ObjectId, TaskId } from './ids.js';
+import type { ActorOptions, TaskOptions } from './options.js';
 
 /** What a worker needs to join its host's object store (both cross postMessage). */
 export interface StoreHandle {
@@ -28,7 +29,16 @@ export type FunctionDescriptor =
   | { kind: 'source'; id: string; name: string; source: string; bindings: Record<string, Binding> }
   | { kind: 'module'; id: string; name: string; url: string; exportName: string };
 
-export type Binding = 'ray' | 'name-helper' | 'coverage' | { api: string };
+export type Binding = 'ray' | 'name-helper' | 'coverage' | { api: string } | UsesBinding;
+
+/**
+ * A name the user bound with `ray.remote(fn, { uses, self })`: a remote function or an actor
+ * class, shipped inside the descriptor (so a signature over it covers them), or the function itself.
+ */
+export type UsesBinding =
+  | 'self'
+  | { fn: FunctionDescriptor; options: TaskOptions }
+  | { actor: FunctionDescriptor; className: string; methods: string[]; asyncMethods: string[]; options: ActorOptions };
 
 /** A value as it crosses threads. `n` is set when markers for refs/handles are nested inside. */
 export interface Payload {

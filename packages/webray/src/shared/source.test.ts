@@ -66,10 +66,10 @@ describe('closures', () => {
     expect(refusal('(x) => x + k', 'scaleBy').message).toMatch(/^ray\.remote\(scaleBy\): the function uses 'k'/);
   });
 
-  it('refuses writes to outer variables, typeof of undeclared names, and top-level `arguments` in arrows', () => {
+  it('refuses writes to outer variables, a name used beyond typeof, and top-level `arguments` in arrows', () => {
     expect(refusal('() => { count++; }').variable).toBe('count');
     expect(refusal('() => { [a, b] = [1, 2]; }').variables).toEqual(['a', 'b']);
-    expect(refusal("() => typeof maybeDefined === 'undefined'").variable).toBe('maybeDefined');
+    expect(refusal("() => typeof maybeDefined === 'undefined' ? 0 : maybeDefined").variable).toBe('maybeDefined');
     expect(refusal('() => arguments[0]').variable).toBe('arguments');
     expect(analyze('function f() { return () => arguments[0]; }').bindings).toEqual({});
   });
@@ -111,6 +111,57 @@ describe('globals', () => {
     const isGlobal = (n: string) => n === 'workerConfig';
     expect(analyzeSource('() => workerConfig.size', { apiNames, isGlobal }).bindings).toEqual({});
     expect(() => analyzeSource('() => Math.PI', { apiNames, isGlobal })).toThrow(/'Math'/);
+  });
+});
+
+describe('worker globals and feature detection', () => {
+  it('accepts globals only a worker has, although this thread lacks them', () => {
+    const a = analyze("() => { if (self instanceof WorkerGlobalScope) importScripts('x.js'); postMessage(DedicatedWorkerGlobalScope.name); }");
+    expect(a.bindings).toEqual({});
+  });
+
+  it('accepts a name used only as the operand of typeof (feature detection)', () => {
+    expect(analyze("() => typeof window !== 'undefined' && typeof someBrowserOnlyThing === 'function'").bindings).toEqual({});
+  });
+});
+
+describe('remote functions from the defining scope', () => {
+  it('refuses `sq.remote(x)` instead of binding sq to the ray namespace, showing the uses and self forms', () => {
+    const err = refusal('async (x) => ray.get(sq.remote(x))');
+    expect(err.variable).toBe('sq');
+    expect(err.message).toContain('ray.remote(fn, { uses: { sq } })');
+    expect(err.message).toContain("{ self: 'sq' }");
+    expect(err.message).toContain('webray/vite');
+  });
+
+  it('still binds a renamed namespace used only for .remote', () => {
+    expect(analyze('(f) => __vite_ssr_import_0__.remote(f)').bindings).toEqual({ __vite_ssr_import_0__: 'ray' });
+    expect(analyze('(f) => ray$1.remote(f)').bindings).toEqual({ ray$1: 'ray' });
+  });
+
+  it('leaves provided names to the caller and reports which ones the source uses', () => {
+    const a = analyzeSource('async (n) => n < 2 ? n : (await ray.get(fib.remote(n - 1))) + sq', { apiNames, provided: ['fib', 'sq', 'other'] });
+    expect(a.bindings).toEqual({ ray: 'ray' });
+    expect(a.provided).toEqual(['fib', 'sq']);
+  });
+});
+
+describe('hints for code a tool transformed', () => {
+  it('says to add the webray/vite plugin when a minified name is free', () => {
+    const err = refusal('async (r) => { const v = await Q(r); return v + 1; }');
+    expect(err.variable).toBe('Q');
+    expect(err.message).toMatch(/add the webray\/vite plugin/);
+  });
+
+  it('says to target ES2017 or later when TypeScript inserted __awaiter/__generator', () => {
+    const err = refusal('function (x) { return __awaiter(this, void 0, void 0, function () { return __generator(this, function (_a) { return [2, x]; }); }); }');
+    expect(err.variables).toEqual(['__awaiter', '__generator']);
+    expect(err.message).toMatch(/target to 'ES2017' or later/);
+    expect(err.message).not.toMatch(/webray\/vite/);
+  });
+
+  it('adds no hint to a plain closure', () => {
+    expect(refusal('(x) => x + offset').message).not.toMatch(/webray\/vite|ES2017|uses:/);
   });
 });
 

@@ -33,6 +33,8 @@ export interface SourceAnalysis {
   asyncMethods: string[];
   /** source such that `new Function(..., 'return (' + source + ')')` evaluates to the function/class */
   source: string;
+  /** the `provided` names the source uses as free variables */
+  provided: string[];
 }
 
 export interface AnalyzeSourceOptions {
@@ -42,6 +44,8 @@ export interface AnalyzeSourceOptions {
   isGlobal?: (name: string) => boolean;
   /** `fn.name`, used in messages only (arrow source text carries no name) */
   name?: string;
+  /** names the caller binds itself (`ray.remote(fn, { uses, self })`): neither refused nor listed in `bindings` */
+  provided?: readonly string[];
 }
 
 export class UnshippableFunctionError extends Error {
@@ -67,8 +71,18 @@ const COVERAGE = /^cov_[a-zA-Z0-9_]+$/;
 const RENAME_SUFFIX = /(?:\$\d+|_\d+|\d+)$/;
 // Globals a worker may have although this thread lacks them: SharedArrayBuffer and Atomics are
 // missing from pages that are not cross-origin isolated.
-const WELL_KNOWN_GLOBALS = new Set(['undefined', 'NaN', 'Infinity', 'globalThis', 'self', 'SharedArrayBuffer', 'Atomics']);
+// The analysis runs on a page's main thread or in Node, so the globals only a worker has are listed too.
+const WELL_KNOWN_GLOBALS = new Set([
+  'undefined', 'NaN', 'Infinity', 'globalThis', 'self', 'SharedArrayBuffer', 'Atomics',
+  'WorkerGlobalScope', 'DedicatedWorkerGlobalScope', 'SharedWorkerGlobalScope', 'ServiceWorkerGlobalScope',
+  'WorkerNavigator', 'WorkerLocation', 'importScripts', 'postMessage', 'close', 'onmessage', 'onmessageerror',
+  'onerror', 'onunhandledrejection', 'onrejectionhandled', 'FileReaderSync',
+]);
 const MODULE_HINT = 'put the function in a module and use ray.remote(fn, { module, exportName })';
+/** A renamed `import * as ray`, as Vite SSR, Vitest and bundlers spell it. */
+const NAMESPACE_NAME = /^(?:__vite_ssr_(?:dynamic_)?import_\d+__|__vi_import_\d+__|[\w$]*_exports(?:\$\d+|\d+)?|(?:web)?ray(?:\$\d+|_\d+|\d+))$/;
+/** Helpers TypeScript (or Babel) inserts when it compiles to a target below ES2017 / ES2015. */
+const DOWNLEVEL_HELPER = /^_?__(?:awaiter|generator|assign|rest|spread|spreadArray|spreadArrays|values|read|await|asyncGenerator|asyncValues|asyncDelegator|extends|decorate|classPrivateField\w*|makeTemplateObject)(?:\$\d+|\d+)?$/;
 
 function defaultIsGlobal(name: string): boolean {
   return WELL_KNOWN_GLOBALS.has(name) || name in globalThis;
@@ -94,8 +108,13 @@ export function analyzeSource(src: string, opts: AnalyzeSourceOptions): SourceAn
 
   const isGlobal = opts.isGlobal ?? defaultIsGlobal;
   const bindings: Record<string, SourceBinding> = {};
+  const provided: string[] = [];
   const offending: string[] = [];
   for (const [name, uses] of free) {
+    if (opts.provided?.includes(name)) {
+      provided.push(name);
+      continue;
+    }
     const binding = classify(name, uses, opts.apiNames, isGlobal);
     if (binding === 'global') continue;
     if (binding) bindings[name] = binding;
@@ -107,7 +126,8 @@ export function analyzeSource(src: string, opts: AnalyzeSourceOptions): SourceAn
     fail(
       `the ${kind} uses ${quoted}, ${one ? 'a variable' : 'variables'} from the scope where it was defined. ` +
         `${kind === 'class' ? 'Classes' : 'Functions'} run on other workers by their source text, so closures are not shipped. ` +
-        `Pass ${one ? quoted + ' as an argument' : 'them as arguments'}, define ${one ? 'it' : 'them'} inside the ${kind}, or ${MODULE_HINT}.`,
+        `Pass ${one ? quoted + ' as an argument' : 'them as arguments'}, define ${one ? 'it' : 'them'} inside the ${kind}, or ${MODULE_HINT}.` +
+        hints(offending, free),
       offending,
     );
   }
@@ -135,10 +155,43 @@ export function analyzeSource(src: string, opts: AnalyzeSourceOptions): SourceAn
     }
   }
 
-  return { kind, name: target.name, bindings, methods, asyncMethods, source };
+  return { kind, name: target.name, bindings, methods, asyncMethods, source, provided };
 }
 
-type Use = string | null; // member name for `X.name` / `X['name']`, null for any other use
+/** How one occurrence uses a free name: `X.name` / `X['name']` (the member name), `X(...)`, `typeof X`, or anything else. */
+type Use = string | typeof CALL | typeof TYPEOF | null;
+const CALL = Symbol('call');
+const TYPEOF = Symbol('typeof');
+
+/** What else to tell the user about the offending names, beyond "closures are not shipped". */
+function hints(offending: readonly string[], free: ReadonlyMap<string, readonly Use[]>): string {
+  const out: string[] = [];
+  const remotes = offending.filter((n) => free.get(n)!.some((u) => u === 'remote' || u === 'options'));
+  if (remotes.length > 0) {
+    const list = remotes.join(', ');
+    out.push(
+      `If ${remotes.map((n) => `'${n}'`).join(', ')} ${remotes.length === 1 ? 'is a remote function or actor class' : 'are remote functions or actor classes'} (made by ray.remote), ` +
+        `name ${remotes.length === 1 ? 'it' : 'them'} in the options: ray.remote(fn, { uses: { ${list} } }); ` +
+        `a task that calls itself names itself: const ${remotes[0]} = ray.remote(fn, { self: '${remotes[0]}' }). ` +
+        'The webray/vite plugin adds these options for you where it sees the module.',
+    );
+  }
+  const helpers = offending.filter((n) => DOWNLEVEL_HELPER.test(n));
+  if (helpers.length > 0) {
+    out.push(
+      `'${helpers[0]}' is a helper TypeScript inserts when it compiles async functions or generators for a target below ES2017: ` +
+        "set compilerOptions.target to 'ES2017' or later (e.g. 'ES2022') in tsconfig.json.",
+    );
+  }
+  // A minifier renames `ray` (or the API functions a bundle inlined) to one or two letters.
+  if (offending.some((n) => n.length <= 2 && !DOWNLEVEL_HELPER.test(n))) {
+    out.push(
+      "If this is a production build, the minifier probably renamed ray's API inside the function: add the webray/vite plugin " +
+        "(import webray from 'webray/vite'; plugins: [webray()]), which keeps webray's API names unmangled so shipped functions still find them.",
+    );
+  }
+  return out.length > 0 ? ' ' + out.join(' ') : '';
+}
 
 function classify(
   name: string,
@@ -151,8 +204,13 @@ function classify(
   if (COVERAGE.test(name)) return 'coverage';
   // Globals before the API rules: `Reflect.get(...)` and `Atomics.wait(...)` look like namespace use.
   if (isGlobal(name)) return 'global';
+  // Feature detection (`typeof importScripts === 'undefined'`) reads no value from the scope.
+  if (uses.every((u) => u === TYPEOF)) return 'global';
+  // `sq.remote(x)` is a remote function (or actor class) from the defining scope, unless the
+  // name is how a tool spells a renamed `import * as ray`: it is refused, pointing to `uses`.
+  if (uses.every((u) => u === 'remote') && !NAMESPACE_NAME.test(name)) return undefined;
   // A renamed `import * as ray` (`__vite_ssr_import_0__`, `webray_exports`, `ray$1`, minified `e`).
-  if (uses.every((u) => u !== null && apiNames.includes(u))) return 'ray';
+  if (uses.every((u) => typeof u === 'string' && apiNames.includes(u))) return 'ray';
   // A bundle that inlined the namespace calls the API functions directly (`get$1(r)`, `remote(f)`).
   if (apiNames.includes(name)) return { api: name };
   const base = name.replace(RENAME_SUFFIX, '');
@@ -253,6 +311,11 @@ class Scope {
   }
 }
 
+/** The free identifiers of a function or class expression parsed elsewhere (the webray/vite plugin's module AST), in source order. */
+export function freeNames(node: Target['node']): string[] {
+  return [...freeVariables(node).keys()];
+}
+
 /** Free identifiers of `root`, in source order, with how each occurrence uses them. */
 function freeVariables(root: Target['node']): Map<string, Use[]> {
   const refs: { name: string; scope: Scope; use: Use }[] = [];
@@ -327,6 +390,15 @@ function freeVariables(root: Target['node']): Map<string, Use[]> {
     switch (node.type) {
       case 'Identifier':
         ref(node.name, scope, null);
+        return;
+      case 'UnaryExpression':
+        if (node.operator === 'typeof' && node.argument.type === 'Identifier') ref(node.argument.name, scope, TYPEOF);
+        else visit(node.argument, scope);
+        return;
+      case 'CallExpression':
+        if (node.callee.type === 'Identifier') ref(node.callee.name, scope, CALL);
+        else visit(node.callee, scope);
+        visitAll(node.arguments, scope);
         return;
       case 'MemberExpression':
         if (node.object.type === 'Identifier') {
