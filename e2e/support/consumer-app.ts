@@ -90,8 +90,8 @@ export interface ConsumerApp {
   viteVersion: string;
   /** The app's own Vite (node_modules/vite), to run its dev and preview servers. */
   vite(): Promise<ViteApi>;
-  /** `npm ls --all` in the app: exit code and output (non-zero on an invalid peer range). */
-  npmLs(): { code: number; output: string };
+  /** `npm ls --all` in the app: exit code and its problem lines (non-zero on an invalid peer range). */
+  npmLs(): { code: number; problems: string };
   /**
    * `vite build` in a child process (a clean NODE_ENV, as a user's CLI run) with `config` as the
    * app's vite.config.js: an object (written as JSON) or the file's source text. Returns the
@@ -129,9 +129,11 @@ export function createConsumerApp(options: { vite?: ViteMajor; /** a webray tarb
   copyDependencies(viteDir, viteDir, nodeModules, seen);
   const viteVersion = (JSON.parse(readFileSync(join(nodeModules, 'vite', 'package.json'), 'utf8')) as { version: string }).version;
   if (!viteVersion.startsWith(`${major}.`)) throw new Error(`expected Vite ${major} from ${viteDir}, got ${viteVersion}`);
+  // The app's manifest as after `npm install webray vite` (npm ls checks what is installed against it).
+  const webrayVersion = (JSON.parse(readFileSync(join(nodeModules, 'webray', 'package.json'), 'utf8')) as { version: string }).version;
   const appManifest = join(dir, 'package.json');
   const app = JSON.parse(readFileSync(appManifest, 'utf8')) as { dependencies: Record<string, string> };
-  writeFileSync(appManifest, JSON.stringify({ ...app, dependencies: { ...app.dependencies, vite: viteVersion } }, null, 2));
+  writeFileSync(appManifest, JSON.stringify({ ...app, dependencies: { ...app.dependencies, webray: `^${webrayVersion}`, vite: `^${viteVersion}` } }, null, 2));
   // A sanity check that this really is the packed package, not a link into the workspace.
   const manifest = JSON.parse(readFileSync(join(nodeModules, 'webray', 'package.json'), 'utf8')) as { name: string };
   if (manifest.name !== 'webray' || !existsSync(join(nodeModules, 'webray', 'dist', 'node', 'entry.js'))) {
@@ -145,7 +147,8 @@ export function createConsumerApp(options: { vite?: ViteMajor; /** a webray tarb
     vite: async () => (await import(pathToFileURL(join(nodeModules, 'vite', 'dist', 'node', 'index.js')).href)) as ViteApi,
     npmLs: () => {
       const r = spawnSync('npm', ['ls', '--all'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-      return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+      const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /invalid|missing|extraneous|error/i.test(l) && !/UNMET OPTIONAL/.test(l));
+      return { code: r.status ?? -1, problems: problems.join('\n') };
     },
     build: (config, name) => viteBuild(dir, viteBin, config, name),
     plugin: async () => {
