@@ -8,16 +8,23 @@
  *   minified) binding, and shipped function source refers to it. The app's main.ts has a remote
  *   function that calls ray.remote/ray.get inside (a nested task) to exercise that.
  *
- * The documented setup is the `webray/vite` plugin (README). Without it, the tests check what
- * the plugin's settings are for, one by one.
+ * - Under the dev server webray is kept out of pre-bundling, so its CommonJS dependencies (PeerJS
+ *   -> webrtc-adapter -> sdp) must be pre-bundled through it: two tabs form a cluster.
+ *
+ * The documented setup is the `webray/vite` plugin (README), checked with a Vite 8 app and a Vite 7
+ * app (Rollup, esbuild minification). Without the plugin (Vite 8 app), the tests check what the
+ * plugin's settings are for, one by one.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturePageLog, launchChromium, newContext } from './support/chromium.js';
-import { createConsumerApp, type ConsumerApp } from './support/consumer-app.js';
+import * as ray from 'webray';
+import { createConsumerApp, packWebray, type ConsumerApp, type ViteMajor } from './support/consumer-app.js';
+import { startPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
 import { ISOLATION_HEADERS, startDevServer, startPreviewServer, type RunningServer } from './support/vite-server.js';
 
@@ -39,17 +46,24 @@ const MANUAL_CONFIG = {
   worker: { format: 'es' },
 };
 
+let tarballDir: string;
 let app: ConsumerApp;
+let app7: ConsumerApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  app = createConsumerApp();
+  tarballDir = mkdtempSync(join(tmpdir(), 'webray-consumer-pack-'));
+  const tarball = packWebray(tarballDir);
+  app = createConsumerApp({ vite: 8, tarball });
+  app7 = createConsumerApp({ vite: 7, tarball });
   browser = await launchChromium();
-});
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
   app?.remove();
+  app7?.remove();
+  if (tarballDir) rmSync(tarballDir, { recursive: true, force: true });
 });
 
 interface Outcome {
@@ -86,6 +100,39 @@ function expectWorks(o: Outcome): void {
   expect(JSON.parse(o.text)).toEqual(EXPECTED);
 }
 
+/**
+ * Two tabs of the app's cluster page under its dev server (with the plugin) form a cluster
+ * through a local PeerJS server; the driver tab spreads tasks over both. Returns the number of
+ * hosts the tasks ran on.
+ */
+async function clusterUnderDev(target: ConsumerApp): Promise<number> {
+  const webray = await target.plugin();
+  const peers = await startPeerServer();
+  const server = await startDevServer({ root: target.dir, vite: await target.vite(), excludeWebray: false, isolationHeaders: false, config: { plugins: [webray()] } });
+  const context = await newContext(browser, server.origin);
+  try {
+    const keys = await ray.generateSubmitterKey();
+    const cluster = { id: `consumer-vite${target.viteVersion.split('.')[0]}`, token: 'consumer-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
+    const open = async (options: Record<string, unknown>) => {
+      const page = await context.newPage();
+      const log = capturePageLog(page);
+      await withTimeout('loading the cluster page', 30_000, page.goto(`${server.url}cluster.html#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
+      await withTimeout('ray.init with a cluster', 60_000, page.waitForSelector('#result[data-state]', { timeout: 60_000 }), () => log.text());
+      const o: Outcome = { state: (await page.getAttribute('#result', 'data-state')) as Outcome['state'], text: (await page.textContent('#result')) ?? '', log: log.text() };
+      expect(o.state, explain(o)).toBe('done');
+      return { page, log };
+    };
+    await open({ numWorkers: 1, cluster });
+    const driver = await open({ numWorkers: 1, cluster: { ...cluster, submitterKey: keys.privateKey } });
+    await withTimeout('both hosts known', 30_000, driver.page.waitForFunction(async () => (await window.consumerCluster.hosts()) === 2, undefined, { timeout: 30_000, polling: 100 }), () => driver.log.text());
+    return await driver.page.evaluate(() => window.consumerCluster.spread(8));
+  } finally {
+    await context.close();
+    await server.close();
+    await peers.close();
+  }
+}
+
 async function serve<T>(server: RunningServer, use: (s: RunningServer) => Promise<T>): Promise<T> {
   try {
     return await use(server);
@@ -118,10 +165,8 @@ describe('webray as a dependency of a separate Vite app', () => {
   });
 
   describe('dev server', () => {
-    it('works with the documented setup: the webray/vite plugin', async () => {
-      const webray = await app.plugin();
-      const o = await serve(await startDevServer({ root: app.dir, excludeWebray: false, isolationHeaders: false, config: { plugins: [webray()] } }), openApp);
-      expectWorks(o);
+    it('forms a cluster of two tabs with the plugin (webray\'s CommonJS dependencies pre-bundled through it)', async () => {
+      expect(await clusterUnderDev(app)).toBe(2);
     });
 
     it('works with optimizeDeps.exclude: [\'webray\'] set by hand', async () => {
@@ -135,10 +180,6 @@ describe('webray as a dependency of a separate Vite app', () => {
   });
 
   describe('production build (vite build + vite preview)', () => {
-    it('works with the documented setup: the webray/vite plugin, minified, nested tasks included', async () => {
-      const configFile = await app.build(PLUGIN_CONFIG('dist-plugin'), 'vite.plugin.config.js');
-      expectWorks(await serve(await startPreviewServer({ root: app.dir, outDir: 'dist-plugin', configFile }), openApp));
-    });
 
     it('works unminified without the plugin (renamed imports such as get$1 are recognised)', async () => {
       await app.build({ ...MANUAL_CONFIG, build: { outDir: 'dist-unminified', minify: false } });
@@ -161,3 +202,33 @@ describe('webray as a dependency of a separate Vite app', () => {
     });
   });
 });
+
+/** The documented setup (the webray/vite plugin), in an app with Vite 7 and one with Vite 8. */
+for (const major of [8, 7] as const satisfies readonly ViteMajor[]) {
+  describe(`webray in a Vite ${major} app, with the webray/vite plugin`, () => {
+    const target = () => (major === 7 ? app7 : app);
+
+    it('has a valid dependency tree for npm (webray\'s peer range accepts this Vite)', () => {
+      expect(target().viteVersion.startsWith(`${major}.`)).toBe(true);
+      const ls = target().npmLs();
+      expect(ls.code, ls.problems).toBe(0);
+    });
+
+    it('works under the dev server', async () => {
+      const webray = await target().plugin();
+      const vite = await target().vite();
+      expectWorks(await serve(await startDevServer({ root: target().dir, vite, excludeWebray: false, isolationHeaders: false, config: { plugins: [webray()] } }), openApp));
+    });
+
+    if (major === 7) {
+      it('forms a cluster of two tabs under the dev server', async () => {
+        expect(await clusterUnderDev(app7)).toBe(2);
+      });
+    }
+
+    it('works in a minified production build, nested tasks included', async () => {
+      const configFile = await target().build(PLUGIN_CONFIG('dist-plugin'), 'vite.plugin.config.js');
+      expectWorks(await serve(await startPreviewServer({ root: target().dir, outDir: 'dist-plugin', configFile, vite: await target().vite() }), openApp));
+    });
+  });
+}

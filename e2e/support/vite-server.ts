@@ -6,7 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, mergeConfig, preview, type InlineConfig, type PreviewServer, type ViteDevServer } from 'vite';
+import * as workspaceVite from 'vite';
+import type { InlineConfig, PreviewServer, ViteDevServer } from 'vite';
+
+/** The parts of Vite's API used here (the same in Vite 7 and 8). */
+export type ViteApi = Pick<typeof workspaceVite, 'createServer' | 'preview' | 'mergeConfig'>;
 
 export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -35,6 +39,8 @@ export interface DevServerOptions {
   isolationHeaders?: boolean;
   /** Merged over the defaults. */
   config?: InlineConfig;
+  /** The Vite to run (e.g. an app's own); default the workspace's. */
+  vite?: ViteApi;
 }
 
 function serverUrl(server: ViteDevServer | PreviewServer): RunningServer['url'] {
@@ -59,6 +65,7 @@ export async function startDevServer(options: DevServerOptions): Promise<Running
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null, ...(isolationHeaders ? { headers: ISOLATION_HEADERS } : {}) },
     optimizeDeps: excludeWebray ? { exclude: ['webray'] } : {},
   };
+  const { createServer, mergeConfig } = options.vite ?? workspaceVite;
   const server = await createServer(mergeConfig(base, options.config ?? {}));
   await server.listen();
   const url = serverUrl(server);
@@ -83,12 +90,14 @@ export interface PreviewOptions {
    * serve with COOP/COEP headers set here.
    */
   configFile?: string | false;
+  /** The Vite to run (e.g. an app's own); default the workspace's. */
+  vite?: ViteApi;
 }
 
 /** `vite preview` of an already built folder. */
 export async function startPreviewServer(options: PreviewOptions): Promise<RunningServer> {
   const { root, outDir = 'dist', configFile = false } = options;
-  const server = await preview({
+  const server = await (options.vite ?? workspaceVite).preview({
     configFile,
     root,
     logLevel: 'warn',

@@ -7,14 +7,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, createLogger, resolveConfig, type InlineConfig, type PluginOption, type ResolvedConfig, type Rolldown } from 'vite';
+import { build, createLogger, resolveConfig, type ConfigEnv, type InlineConfig, type PluginOption, type ResolvedConfig, type Rolldown, type UserConfig } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiNames } from './api/api.js';
 import { analyzeSource, UnshippableFunctionError, type SourceAnalysis } from './shared/source.js';
 import webray, { reservedNames, webray as namedWebray, type WebrayPluginOptions } from './vite.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+/** webray's runtime dependencies: the dev server must pre-bundle each through the excluded webray. */
+const DEPENDENCIES = Object.keys((JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 const COOP = 'Cross-Origin-Opener-Policy';
 const COEP = 'Cross-Origin-Embedder-Policy';
 
@@ -61,6 +64,7 @@ describe('webray/vite: config', () => {
   it('sets everything webray needs on an empty config', async () => {
     const { config, warnings } = await resolve();
     expect(config.optimizeDeps.exclude).toContain('webray');
+    expect(config.optimizeDeps.include).toEqual(DEPENDENCIES.map((d) => `webray > ${d}`));
     expect(config.worker.format).toBe('es');
     expect(config.server.headers).toMatchObject({ [COOP]: 'same-origin', [COEP]: 'require-corp' });
     expect(config.preview.headers).toMatchObject({ [COOP]: 'same-origin', [COEP]: 'require-corp' });
@@ -101,6 +105,13 @@ describe('webray/vite: config', () => {
     const { config } = await resolve({ preview: { headers: { [COOP]: 'same-origin-allow-popups' } }, optimizeDeps: { include: ['webray'] } });
     expect(config.preview.headers).toEqual({ [COOP]: 'same-origin-allow-popups', [COEP]: 'require-corp' });
     expect(config.optimizeDeps.exclude ?? []).not.toContain('webray');
+    expect(config.optimizeDeps.include).toEqual(['webray']); // Vite pre-bundles webray's dependencies with it
+  });
+
+  it('pre-bundles webray’s dependencies through it when the user excluded webray by hand', async () => {
+    const { config } = await resolve({ optimizeDeps: { exclude: ['webray'], include: ['webray > peerjs', 'other'] } });
+    expect(config.optimizeDeps.exclude).toEqual(['webray']);
+    expect([...config.optimizeDeps.include!].sort()).toEqual(['other', ...DEPENDENCIES.map((d) => `webray > ${d}`)].sort());
   });
 
   it('respects minification the user turned off', async () => {
@@ -137,7 +148,35 @@ describe('webray/vite: config', () => {
     expect(buildOutput(terser.config).minify).toBeUndefined(); // terser minifies, not Rolldown
 
     const esbuild = await resolve({ build: { minify: 'esbuild' } });
-    expect(esbuild.warnings.join('\n')).toMatch(/build\.minify 'esbuild'/);
+    expect(esbuild.config.esbuild).toMatchObject({ minifyIdentifiers: false });
+    // (Vite 8 itself notes that its `esbuild` option is deprecated: the user chose esbuild.)
+    expect(esbuild.warnings.filter((w) => w.includes('[webray]'))).toEqual([]);
+    // A user's explicit identifier minification is kept, and warned about.
+    const forced = await resolve({ build: { minify: 'esbuild' }, esbuild: { minifyIdentifiers: true } });
+    expect(forced.config.esbuild).toMatchObject({ minifyIdentifiers: true });
+    expect(forced.warnings.join('\n')).toMatch(/build\.minify 'esbuild'.*renames webray's imports/s);
+    // The dev server's esbuild TypeScript transform is left alone.
+    const serve = await resolve({ build: { minify: 'esbuild' } }, {}, 'serve');
+    expect(serve.config.esbuild).not.toMatchObject({ minifyIdentifiers: false });
+  });
+
+  it('under Vite 7 (Rollup, esbuild minifies by default): turns off esbuild identifier minification, sets no Rolldown options', () => {
+    const plugin = webray();
+    const hook = plugin.config as (this: unknown, c: UserConfig, e: ConfigEnv) => UserConfig;
+    const vite7 = { meta: { viteVersion: '7.3.8', rollupVersion: '4.53.0' } };
+    const patch = hook.call(vite7, {}, { command: 'build', mode: 'production' });
+    expect(patch.esbuild).toEqual({ minifyIdentifiers: false });
+    expect(patch.build?.rolldownOptions).toBeUndefined();
+    expect(patch.worker).toEqual({ format: 'es' });
+    // Rollup's own outputs are not given Rolldown-only options.
+    const outputs = [{ entryFileNames: 'a.js' }];
+    hook.call(vite7, { build: { rollupOptions: { output: outputs } } }, { command: 'build', mode: 'production' });
+    expect(outputs).toEqual([{ entryFileNames: 'a.js' }]);
+    // terser still gets its reserved names.
+    expect(hook.call(vite7, { build: { minify: 'terser' } }, { command: 'build', mode: 'production' }).build?.terserOptions).toMatchObject({
+      mangle: { reserved: [...reservedNames] },
+    });
+    expect(hook.call(vite7, {}, { command: 'serve', mode: 'development' }).esbuild).toBeUndefined();
   });
 
   it('has options to turn off mangling, name keeping and the isolation headers', async () => {
@@ -183,6 +222,8 @@ interface Run {
   captured: { name: string; source: string }[];
   error: { name: string; message: string } | null;
   jsBytes: number;
+  /** the same JS files, gzipped one by one */
+  gzipBytes: number;
   entryCode: string;
 }
 
@@ -196,13 +237,16 @@ async function buildAndRun(name: string, plugins: PluginOption[], manual: Inline
   const result = (await build({ root, configFile: false, logLevel: 'silent', plugins, ...manual })) as Rolldown.RolldownOutput;
   const entry = result.output.find((o): o is Rolldown.OutputChunk => o.type === 'chunk' && o.isEntry)!;
   const assets = path.join(root, 'dist', 'assets');
-  const jsBytes = fs.readdirSync(assets).filter((f) => f.endsWith('.js')).reduce((n, f) => n + fs.statSync(path.join(assets, f)).size, 0);
+  const js = fs.readdirSync(assets).filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(assets, f)));
+  const jsBytes = js.reduce((n, b) => n + b.length, 0);
+  const gzipBytes = js.reduce((n, b) => n + zlib.gzipSync(b).length, 0);
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', RUNNER, pathToFileURL(path.join(root, 'dist', entry.fileName)).href], {
     encoding: 'utf8',
   });
-  return { ...(JSON.parse(out) as Pick<Run, 'captured' | 'error'>), jsBytes, entryCode: entry.code };
+  return { ...(JSON.parse(out) as Pick<Run, 'captured' | 'error'>), jsBytes, gzipBytes, entryCode: entry.code };
 }
 
+const percent = (bigger: number, base: number) => `${(((bigger - base) / base) * 100).toFixed(1)}%`;
 const analyze = (source: string): SourceAnalysis => analyzeSource(source, { apiNames });
 /** The API names a function's free identifiers were bound to. */
 function apiBindings(a: SourceAnalysis): string[] {
@@ -217,6 +261,8 @@ describe('webray/vite: production build', () => {
   let withPlugin: Run;
   let withoutPlugin: Run;
   let noMangle: Run;
+  let esbuildWithout: Run;
+  let esbuildWith: Run;
   beforeAll(async () => {
     withoutPlugin = await buildAndRun('without-plugin', [], manual);
     withPlugin = await buildAndRun('with-plugin', [webray()]);
@@ -225,9 +271,19 @@ describe('webray/vite: production build', () => {
       `test app JS bytes: default minify ${withoutPlugin.jsBytes}, webray() ${withPlugin.jsBytes} ` +
         `(+${withPlugin.jsBytes - withoutPlugin.jsBytes}), webray({ mangle: false }) ${noMangle.jsBytes} (+${noMangle.jsBytes - withoutPlugin.jsBytes})`,
     );
-  }, 60_000);
+    // esbuild, Vite 7's default minifier (Vite 8 still offers it).
+    const esbuildMinify: InlineConfig = { build: { minify: 'esbuild' } };
+    esbuildWithout = await buildAndRun('esbuild-without-plugin', [], { ...manual, ...esbuildMinify });
+    esbuildWith = await buildAndRun('esbuild-with-plugin', [webray()], esbuildMinify);
+    console.log(
+      `test app JS bytes with build.minify 'esbuild': plain ${esbuildWithout.jsBytes}, webray() ${esbuildWith.jsBytes} ` +
+        `(+${percent(esbuildWith.jsBytes, esbuildWithout.jsBytes)}); gzipped: plain ${esbuildWithout.gzipBytes}, webray() ${esbuildWith.gzipBytes} ` +
+        `(+${percent(esbuildWith.gzipBytes, esbuildWithout.gzipBytes)}); Oxc gzipped: plain ${withoutPlugin.gzipBytes}, webray() ${withPlugin.gzipBytes}`,
+    );
+  }, 120_000);
 
-  it('without the plugin, the minified functions are refused (so the plugin matters)', () => {
+  it('without the plugin, the minified functions are refused (so the plugin matters), with Oxc and with esbuild', () => {
+    expect(esbuildWithout.error).toMatchObject({ name: 'UnshippableFunctionError' });
     expect(withoutPlugin.error).toMatchObject({ name: 'UnshippableFunctionError' });
     expect(withoutPlugin.error!.message).toMatch(/a variable from the scope where it was defined/);
     const [f] = find(withoutPlugin, /nodeId/);
@@ -244,7 +300,8 @@ describe('webray/vite: production build', () => {
     for (const v of variables) expect(apiNames as readonly string[]).not.toContain(v.replace(/\$\d+$/, '')); // mangled, e.g. 'Vi'
   });
 
-  for (const [label, run] of [['webray()', () => withPlugin], ['webray({ mangle: false })', () => noMangle]] as const) {
+  const runs = [['webray()', () => withPlugin], ['webray({ mangle: false })', () => noMangle], ["webray() with build.minify 'esbuild'", () => esbuildWith]] as const;
+  for (const [label, run] of runs) {
     it(`with ${label}, the minified functions pass the analysis and bind the API`, () => {
       const r = run();
       expect(r.error).toBeNull(); // the bundled webray accepted all three at ray.remote()

@@ -11,7 +11,11 @@
  *
  * - `optimizeDeps.exclude: ['webray']`: webray starts its workers with
  *   `new URL('../node/entry.js', import.meta.url)`, which dependency pre-bundling breaks.
- *   Left alone if the user lists 'webray' in `optimizeDeps.include` or `exclude`.
+ *   Its own browser dependencies are then pre-bundled through it, in Vite's nested form
+ *   (`optimizeDeps.include: ['webray > peerjs', ...]`): the dev server would otherwise serve
+ *   their CommonJS dependencies raw (peerjs -> webrtc-adapter -> sdp: "does not provide an
+ *   export named 'default'"). Both left alone if the user lists 'webray' in
+ *   `optimizeDeps.include` (then Vite pre-bundles webray with its dependencies).
  * - `worker.format: 'es'` (webray's worker entry is an ES module that imports chunks),
  *   unless the user chose a format: a different one gets a warning.
  * - Production builds: webray ships a remote function by its source text and, at
@@ -26,8 +30,12 @@
  *   names stay readable in the state API, timeline and errors.
  *   An explicit user choice wins: `output.minify: false | 'dce-only'`, `mangle: false`,
  *   `build.minify: false`, `output.keepNames: false` are kept as they are; a user's own
- *   `mangle.reserved` list is extended, not replaced. `build.minify: 'esbuild'` cannot be
- *   configured this way (webray warns; set `esbuild.minifyIdentifiers: false` yourself).
+ *   `mangle.reserved` list is extended, not replaced.
+ *   Vite 7 (Rollup) minifies with esbuild by default, as does `build.minify: 'esbuild'` in
+ *   Vite 8; esbuild has no list of names to keep, so the plugin sets
+ *   `esbuild.minifyIdentifiers: false` for builds (whitespace and syntax are still minified;
+ *   names stay as the bundler wrote them, so keepNames has nothing to do). A user's own
+ *   `minifyIdentifiers: true` is kept, with a warning.
  * - Dev and preview servers: `Cross-Origin-Opener-Policy: same-origin` and
  *   `Cross-Origin-Embedder-Policy: require-corp`, so the page is cross-origin isolated
  *   and SharedArrayBuffer is available. A header the user already sets (any case) is kept
@@ -60,6 +68,12 @@ export interface WebrayPluginOptions {
 }
 
 const PACKAGE = 'webray';
+
+/**
+ * webray's `dependencies` that its browser code imports (all of them today): pre-bundled
+ * through webray as `webray > name`. A Node-only dependency must not be listed.
+ */
+const BROWSER_DEPENDENCIES = (['acorn', 'comlink', 'idb-keyval', 'peerjs']);
 
 /**
  * The names shipped code may call on `ray`: the same list as `apiNames` in api/api.ts
@@ -177,26 +191,42 @@ export function webray(options: WebrayPluginOptions = {}): Plugin {
   return {
     name: 'webray',
 
-    config(config) {
+    config(config, env) {
       const patch: UserConfig = {};
 
       const deps = config.optimizeDeps;
-      if (!deps?.exclude?.includes(PACKAGE) && !deps?.include?.includes(PACKAGE)) {
-        patch.optimizeDeps = { exclude: [PACKAGE] };
+      if (!deps?.include?.includes(PACKAGE)) {
+        const nested = BROWSER_DEPENDENCIES.map((name) => `${PACKAGE} > ${name}`).filter((entry) => !deps?.include?.includes(entry));
+        patch.optimizeDeps = {
+          ...(deps?.exclude?.includes(PACKAGE) ? {} : { exclude: [PACKAGE] }),
+          ...(nested.length > 0 ? { include: nested } : {}),
+        };
       }
 
       if (config.worker?.format === undefined) patch.worker = { format: 'es' };
 
-      // Production minification. build.minify: undefined/true/'oxc' -> Rolldown's Oxc minifier.
+      // Production minification. Vite 8 builds with Rolldown and minifies with Oxc by default;
+      // Vite 7 builds with Rollup and minifies with esbuild by default.
+      const rolldown = Boolean(this?.meta?.rolldownVersion);
       const minifier = config.build?.minify;
-      const oxc = minifier === undefined || minifier === true || minifier === 'oxc';
-      const plan: OutputPlan = { keepNames, mangle, minifiedByDefault: oxc };
-      const build = rolldownPatch(config.build, plan);
-      if (build) patch.build = { rolldownOptions: build };
-      const worker = rolldownPatch(config.worker, plan);
-      if (worker) patch.worker = { ...patch.worker, rolldownOptions: worker };
+      const effective = minifier === undefined || minifier === true ? (rolldown ? 'oxc' : 'esbuild') : minifier;
+      if (rolldown) {
+        const plan: OutputPlan = { keepNames, mangle, minifiedByDefault: effective === 'oxc' };
+        const build = rolldownPatch(config.build, plan);
+        if (build) patch.build = { rolldownOptions: build };
+        const worker = rolldownPatch(config.worker, plan);
+        if (worker) patch.worker = { ...patch.worker, rolldownOptions: worker };
+      }
 
-      if (minifier === 'terser') {
+      // esbuild has no list of names to keep: its identifier minification is the one part
+      // of its minify that must go (whitespace and syntax minification stay). Only for builds:
+      // the same options drive esbuild's TypeScript transform in dev.
+      const esbuild = config.esbuild;
+      if (effective === 'esbuild' && env.command === 'build' && esbuild !== false && esbuild?.minifyIdentifiers === undefined) {
+        patch.esbuild = { minifyIdentifiers: false };
+      }
+
+      if (effective === 'terser') {
         // Vite types terserOptions from terser, which may not be installed: read the fields we need loosely.
         const terser = config.build?.terserOptions as { mangle?: unknown; keep_fnames?: unknown; keep_classnames?: unknown } | undefined;
         const terserPatch: Record<string, unknown> = {};
@@ -218,10 +248,11 @@ export function webray(options: WebrayPluginOptions = {}): Plugin {
     },
 
     configResolved(config) {
-      if (config.build.minify === 'esbuild') {
+      if (config.command === 'build' && config.build.minify === 'esbuild' && (config.esbuild === false || config.esbuild.minifyIdentifiers !== false)) {
         config.logger.warn(
-          "[webray] build.minify 'esbuild' renames webray's imports inside functions passed to ray.remote(), so they would be " +
-            "refused at runtime. Use the default minifier ('oxc'), or set esbuild.minifyIdentifiers: false.",
+          "[webray] build.minify 'esbuild' with esbuild identifier minification renames webray's imports inside functions passed " +
+            'to ray.remote(), so they would be refused at runtime. Leave esbuild.minifyIdentifiers unset (webray/vite turns it ' +
+            'off) or set it to false.',
         );
       }
       if (config.worker.format !== 'es') {
