@@ -11,7 +11,7 @@ export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStr
 export {
   RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
   OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,
-  ClusterAuthError,
+  ClusterAuthError, ModuleChangedError,
 } from './shared/errors.js';
 export { UnshippableFunctionError } from './shared/source.js';
 export { generateSubmitterKey } from './mesh/signing.js';

@@ -42,9 +42,13 @@
  *   (e.g. `Cross-Origin-Embedder-Policy: credentialless`). `preview.headers` is only
  *   touched when the user set it; otherwise preview inherits `server.headers` as usual.
  *   Opt out with `webray({ crossOriginIsolation: false })`.
+ * - Task modules (`ray.remote(fn, { module: new URL('./tasks.ts', import.meta.url) })`, or a
+ *   `./tasks.ts?webray-module` import) are built as chunks of their own with every export
+ *   kept: see vite/module-tasks.ts.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin, Rolldown, UserConfig } from 'vite';
+import { moduleTasks } from './vite/module-tasks.js';
 
 export interface WebrayPluginOptions {
   /**
@@ -185,8 +189,12 @@ function rolldownPatch(
   return delta && { output: delta };
 }
 
-/** The Vite plugin; see the module comment for what it configures. */
-export function webray(options: WebrayPluginOptions = {}): Plugin {
+/** The Vite plugins; see the module comment for what they configure. */
+export function webray(options: WebrayPluginOptions = {}): Plugin[] {
+  return [configPlugin(options), moduleTasks()];
+}
+
+function configPlugin(options: WebrayPluginOptions): Plugin {
   const { crossOriginIsolation = true, keepNames = true, mangle = true } = options;
   return {
     name: 'webray',

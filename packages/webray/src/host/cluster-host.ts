@@ -4,7 +4,8 @@
  * first task that needs them, and turning task/done frames into the runtime's calls. Values
  * cross hosts in the store's value codec.
  */
-import { RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import { ModuleChangedError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import { moduleDigest } from '../shared/module-digest.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
@@ -88,7 +89,10 @@ export class ClusterHost {
   private readonly shipped = new Map<string, Set<string>>();
   /** Signature checks of function entries received (frames arrive in order: an entry before its tasks). */
   private readonly verified = new Map<string, Promise<boolean>>();
-  private readonly signatures = new Map<string, Promise<string>>();
+  /** Entries as signed and shipped (a module's with its content digest), by function id. */
+  private readonly signatures = new Map<string, Promise<{ d: FunctionDescriptor; sig: string }>>();
+  /** Received module entries: whether the module still has the content that was signed (an error if not). */
+  private readonly moduleChecks = new Map<string, Promise<ModuleChangedError | undefined>>();
   private spreadNext = 0;
   /** Moves objects between this host's store and others'. */
   readonly pulls: ObjectPulls | undefined;
@@ -346,10 +350,32 @@ export class ClusterHost {
     let known = this.shipped.get(host);
     if (!known) this.shipped.set(host, (known = new Set()));
     if (known.has(fn.id)) return;
-    let sig = this.signatures.get(fn.id);
-    if (!sig) this.signatures.set(fn.id, (sig = this.signer!.sign(fn)));
-    this.member.send(host, { t: 'fn', d: fn, sig: await sig });
+    let signed = this.signatures.get(fn.id);
+    if (!signed) {
+      this.signatures.set(fn.id, (signed = this.seal(fn)));
+      signed.catch(() => this.signatures.delete(fn.id));
+    }
+    const { d, sig } = await signed;
+    this.member.send(host, { t: 'fn', d, sig });
     known.add(fn.id);
+  }
+
+  /** Signs an entry; a module's entry first gets the digest of the content its URL serves now. */
+  private async seal(fn: FunctionDescriptor): Promise<{ d: FunctionDescriptor; sig: string }> {
+    const d = fn.kind === 'module' ? { ...fn, sha256: await moduleDigest(fn.url) } : fn;
+    return { d, sig: await this.signer!.sign(d) };
+  }
+
+  /** Does a (signed) module entry's URL still serve the content it was signed with? */
+  private async checkModule(d: Extract<FunctionDescriptor, { kind: 'module' }>): Promise<ModuleChangedError | undefined> {
+    if (!d.sha256) return new ModuleChangedError(d.url, 'was signed without a digest of its content');
+    let now: string;
+    try {
+      now = await moduleDigest(d.url);
+    } catch (e) {
+      return new ModuleChangedError(d.url, `cannot be read by host ${this.self.hostId} to check its content (${(e as Error)?.message ?? e})`);
+    }
+    return now === d.sha256 ? undefined : new ModuleChangedError(d.url, `serves content with SHA-256 ${now}, not ${d.sha256} as when it was signed`);
   }
 
   /** A function entry this host lacks, from the head's table (checked like any entry). */
@@ -397,8 +423,10 @@ export class ClusterHost {
   private receive(from: string, f: Frame): void {
     switch (f.t) {
       case 'actor-create':
-        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then((ok) => {
-          if (ok) this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
+        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then(async (ok) => {
+          const changed = ok ? await this.moduleChecks.get(f.fn) : undefined;
+          if (changed) this.member.drops.add(`actor class ${f.fn} from ${from}: ${changed.message}`);
+          else if (ok) this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
           else this.member.drops.add(`actor class ${f.fn} from ${from} is not signed by the submitter key`);
         }));
         return;
@@ -408,6 +436,7 @@ export class ClusterHost {
       case 'fn': {
         const check = this.verifier.verify(f.d, f.sig).then((ok) => {
           if (ok) {
+            if (f.d.kind === 'module' && !this.moduleChecks.has(f.d.id)) this.moduleChecks.set(f.d.id, this.checkModule(f.d));
             this.rt.registerFunction(f.d);
             if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
           } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
@@ -424,12 +453,14 @@ export class ClusterHost {
       case 'task':
         // An actor call runs code this host already runs (the actor's class, checked when it was created here).
         if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
-        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then((ok) => {
+        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then(async (ok) => {
           if (!ok) {
             this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
               `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
             return;
           }
+          const changed = await this.moduleChecks.get(f.fn);
+          if (changed) { this.sendDone(from, f.id, undefined, [], serializeError(changed), 0, 0); return; }
           this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
         }));
         return;

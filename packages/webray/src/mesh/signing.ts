@@ -18,9 +18,9 @@ export async function generateSubmitterKey(): Promise<{ privateKey: string; publ
   };
 }
 
-/** What is signed: everything that decides which code runs. */
+/** What is signed: everything that decides which code runs (for a module, its content's digest too). */
 function canonical(d: FunctionDescriptor): Uint8Array {
-  const what = d.kind === 'source' ? [d.kind, d.id, d.name, d.source, JSON.stringify(d.bindings)] : [d.kind, d.id, d.name, d.url, d.exportName];
+  const what = d.kind === 'source' ? [d.kind, d.id, d.name, d.source, JSON.stringify(d.bindings)] : [d.kind, d.id, d.name, d.url, d.exportName, d.sha256 ?? ''];
   return enc.encode(JSON.stringify(what));
 }
 

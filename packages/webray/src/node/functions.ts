@@ -1,11 +1,13 @@
 /**
  * A node's function table: code arrives by source (compiled once per function id into a
- * factory) or by module URL (imported once). Each execution gets its own `ray`, because a node
+ * factory) or by module URL (imported once; in Node, http(s) URLs through loader hooks). Each
+ * execution gets its own `ray`, because a node
  * interleaves many async tasks and a shared "current task" would be wrong after an `await`.
  */
 import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
 import type { RayApi } from '../api/api.js';
 import { usedRemote } from '../api/revive.js';
+import { enableHttpImports } from '../platform/node-http-imports.js';
 
 /** Gives an execution its own `ray`, made only if the code uses it. */
 export interface RayProvider {
@@ -77,7 +79,8 @@ export class FunctionTable {
     }
     let p = this.loading.get(id);
     if (!p) {
-      p = import(/* @vite-ignore */ d.url).then((mod: Record<string, unknown>) => {
+      const ready = /^https?:/.test(d.url) ? enableHttpImports() : Promise.resolve();
+      p = ready.then(() => import(/* @vite-ignore */ d.url)).then((mod: Record<string, unknown>) => {
         const target = mod[d.exportName];
         if (typeof target !== 'function') {
           throw new Error(`module ${d.url} has no exported function or class '${d.exportName}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);

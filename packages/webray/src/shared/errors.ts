@@ -173,6 +173,18 @@ export class ClusterAuthError extends RayError {
   }
 }
 
+/** A task module's URL serves other code than when its entry was signed: the host refuses to run it. */
+export class ModuleChangedError extends RayError {
+  override name = 'ModuleChangedError';
+  constructor(readonly url: string, detail: string) {
+    super(
+      `The task module ${url} ${detail}, so host code signed for the old content will not run it. ` +
+        'Serve each version of a task module at its own URL (a production build names chunks by content hash), ' +
+        'and restart the driver after changing it, so its tasks are signed again.',
+    );
+  }
+}
+
 /** The API was used wrongly (bad option, not initialised, ...). Thrown synchronously, never from a worker. */
 export class RayUsageError extends RayError {
   override name = 'RayUsageError';
@@ -199,6 +211,7 @@ const rayErrors: Record<string, ErrorFactory> = {
   PendingCallsLimitExceededError: (m) => withMessage(new PendingCallsLimitExceededError('', 0), m),
   RayUsageError: (m) => new RayUsageError(m),
   ClusterAuthError: (m) => withMessage(new ClusterAuthError(''), m),
+  ModuleChangedError: (m, f) => withMessage(new ModuleChangedError(f.url, ''), m),
 };
 
 function withMessage<E extends Error>(e: E, message: string): E {
@@ -206,7 +219,7 @@ function withMessage<E extends Error>(e: E, message: string): E {
   return e;
 }
 
-const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId'] as const;
+const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId', 'url'] as const;
 
 /** Turns any thrown value into a record that survives structured clone. */
 export function serializeError(err: unknown): SerializedError {

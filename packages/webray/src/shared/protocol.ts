@@ -27,7 +27,11 @@ export interface StoreBoot extends StoreHandle {
 /** How a function or class reaches a node: by its source text, or by a module URL every node imports. */
 export type FunctionDescriptor =
   | { kind: 'source'; id: string; name: string; source: string; bindings: Record<string, Binding> }
-  | { kind: 'module'; id: string; name: string; url: string; exportName: string };
+  /**
+   * `sha256`: the module's content digest, set (and signed) when a host first ships the entry to
+   * another; the executing host checks the module still has it before running it.
+   */
+  | { kind: 'module'; id: string; name: string; url: string; exportName: string; sha256?: string };
 
 export type Binding = 'ray' | 'name-helper' | 'coverage' | { api: string } | UsesBinding;
 

@@ -1,0 +1,81 @@
+/**
+ * Task modules (`ray.remote(fn, { module, exportName })`) in production builds. Every node
+ * `import()`s the module by URL and runs one of its exports, so a build must emit the module
+ * as a chunk of its own, compiled, with all its exports kept. Left to Vite, a
+ * `new URL('./tasks.ts', import.meta.url)` is copied (or inlined as a data URL) as an
+ * uncompiled asset, and a module the app also imports has its unused exports tree-shaken.
+ *
+ * Two forms are recognised, for .js/.mjs/.ts/.mts/.jsx/.tsx files:
+ *
+ * - `module: new URL('./tasks.ts', import.meta.url)` (the `module` option written in place);
+ * - `import tasksUrl from './tasks.ts?webray-module'` (the module's URL as a string, for a
+ *   URL built elsewhere than in the `ray.remote` call).
+ *
+ * In a build both become the URL of a chunk emitted with `preserveSignature: 'strict'`
+ * (resolved against `import.meta.url`: Vite writes it relative to `base`).
+ * The dev server needs nothing: it serves and compiles the file at that URL already.
+ */
+import type { Plugin } from 'vite';
+
+/** The query that turns an import into the URL of a task module. */
+export const MODULE_QUERY = 'webray-module';
+
+const SCRIPT = String.raw`\.(?:[cm]?[jt]sx?)`;
+/** `module: new URL('./x.ts', import.meta.url)`: the relative path is group 2. */
+const MODULE_URL = new RegExp(String.raw`(\bmodule\s*:\s*)new\s+URL\(\s*(['"\x60])(\.{1,2}/[^'"\x60\n]+?${SCRIPT})\2\s*,\s*import\.meta\.url\s*\)`, 'g');
+const QUERY = new RegExp(String.raw`[?&]${MODULE_QUERY}(?:&|$)`);
+
+function withoutQuery(id: string): string {
+  return id.replace(/\?.*$/, '');
+}
+
+/** The chunk's name: the file's base name without its extension. */
+function chunkName(file: string): string {
+  return file.replace(/^.*\//, '').replace(new RegExp(`${SCRIPT}$`), '');
+}
+
+/** The plugin `webray()` includes; see the module comment. */
+export function moduleTasks(): Plugin {
+  let building = false;
+  return {
+    name: 'webray:module-tasks',
+
+    configResolved(config) {
+      building = config.command === 'build';
+    },
+
+    async resolveId(source, importer) {
+      if (!QUERY.test(source)) return null;
+      const target = await this.resolve(withoutQuery(source), importer, { skipSelf: true });
+      if (!target) return null;
+      return `${target.id}?${MODULE_QUERY}`;
+    },
+
+    load(id) {
+      if (!QUERY.test(id)) return null;
+      const file = withoutQuery(id);
+      if (!building) {
+        // The dev server serves this virtual module beside the file, at the same path with a query.
+        return `export default new URL(${JSON.stringify(`./${file.replace(/^.*\//, '')}`)}, import.meta.url).href;\n`;
+      }
+      const ref = this.emitFile({ type: 'chunk', id: file, name: chunkName(file), preserveSignature: 'strict' });
+      return `export default new URL(import.meta.ROLLUP_FILE_URL_${ref}, import.meta.url).href;\n`;
+    },
+
+    async transform(code, id) {
+      if (!building || id.startsWith('\0') || !code.includes('import.meta.url')) return null;
+      const found = [...code.matchAll(MODULE_URL)];
+      if (found.length === 0) return null;
+      let out = '';
+      let last = 0;
+      for (const m of found) {
+        const target = await this.resolve(m[3]!, id);
+        if (!target) this.error(`[webray] task module ${m[3]} (imported by ${id}) was not found.`);
+        const ref = this.emitFile({ type: 'chunk', id: target.id, name: chunkName(target.id), preserveSignature: 'strict' });
+        out += code.slice(last, m.index) + `${m[1]}new URL(import.meta.ROLLUP_FILE_URL_${ref}, import.meta.url)`;
+        last = m.index! + m[0].length;
+      }
+      return { code: out + code.slice(last), map: null };
+    },
+  };
+}
