@@ -16,3 +16,4 @@ export {
 export { UnshippableFunctionError } from './shared/source.js';
 export { generateSubmitterKey } from './mesh/signing.js';
 export type { ClusterConfig } from './host/cluster-host.js';
+export type { IceServer, SignalServer } from './mesh/peer-signaling.js';

@@ -10,6 +10,14 @@ import { currentCore, type CoreWorker } from './core.js';
 
 const brand: unique symbol = Symbol('webray.ObjectRef');
 
+// `using ref` needs Symbol.dispose, which ES2022 projects without esnext.disposable or @types/node
+// do not declare; declared here (as @types/node does) so the published types check in any project.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /**
  * What the collector hands back for a dead ref: its id, and whether `release()` already dropped
  * the reference. Registering with an unregister token costs about twice as much (the registry

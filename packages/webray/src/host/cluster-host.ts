@@ -12,7 +12,7 @@ import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
 import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
 import type { Timers } from '../platform/types.js';
-import { PeerSignaling, type SignalServer } from '../mesh/peer-signaling.js';
+import { PeerSignaling, type IceServer, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -39,7 +39,7 @@ export interface ClusterConfig {
   /** The PeerJS server hosts meet through (the `peer` package runs one: `{ host: '127.0.0.1', port, path }`). */
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
-  iceServers?: RTCIceServer[];
+  iceServers?: IceServer[];
   /** @internal Another way for hosts to find each other (in-memory, in tests). */
   signaling?: Signaling;
   heartbeatMs?: number;

@@ -8,6 +8,13 @@ import type { DataConnection, Peer, PeerOptions } from 'peerjs';
 import { Inbox, type Link, type LinkData } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
 
+/** An ICE (STUN/TURN) server, as RTCPeerConnection takes it; declared here so users need no DOM typings. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
 export interface SignalServer {
   host: string;
   port: number;
@@ -27,7 +34,7 @@ export class PeerSignaling implements Signaling {
 
   private constructor(private readonly PeerCtor: typeof Peer, private readonly options: PeerOptions) {}
 
-  static async create(server: SignalServer, iceServers: RTCIceServer[] = []): Promise<PeerSignaling> {
+  static async create(server: SignalServer, iceServers: IceServer[] = []): Promise<PeerSignaling> {
     // Bundlers see the ES module's named export; Node loads PeerJS's CommonJS build (exports under default).
     const mod = (await import('peerjs')) as unknown as { Peer?: typeof Peer; default?: { Peer: typeof Peer } };
     const PeerCtor = mod.Peer ?? mod.default!.Peer;

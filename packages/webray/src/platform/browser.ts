@@ -62,7 +62,7 @@ export const browserPlatform: Platform = {
     worker.postMessage({ boot, control: control.port2 }, [control.port2]);
     return {
       endpoint: {
-        send: (m, t) => worker.postMessage(m, t ?? []),
+        send: (m, t) => worker.postMessage(m, (t ?? []) as Transferable[]),
         listen: (r) => worker.addEventListener('message', (e: MessageEvent) => r(e.data)),
         close: () => worker.terminate(),
       },

@@ -59,7 +59,7 @@ export const nodePlatform: Platform = {
     return {
       endpoint: {
         send: (m, t) => {
-          data.port1.postMessage(m, t as any[]);
+          data.port1.postMessage(m, t as NodeMessagePort[]);
           Atomics.add(wake, 0, 1);
           // Sequentially consistent: a worker that set the flag after this load sees the new count and does not sleep.
           if (Atomics.load(wake, 1) !== 0) Atomics.notify(wake, 0);
@@ -68,7 +68,7 @@ export const nodePlatform: Platform = {
         poll: () => receiveMessageOnPort(data.port1)?.message,
         close: () => { void worker.terminate(); },
       },
-      control: control.port1 as unknown as MessagePort,
+      control: control.port1,
       onExit: (l) => { exitListener = l; },
       terminate: async () => {
         terminating = true;

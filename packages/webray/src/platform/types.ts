@@ -4,9 +4,15 @@
  */
 import type { StoreBoot } from '../shared/protocol.js';
 
+/**
+ * What moves to the receiver with a message (ArrayBuffers, MessagePorts). Typed structurally, as
+ * is `control` below, so the published declarations need neither DOM nor Node typings.
+ */
+export type Transfer = object;
+
 /** One end of a message channel: a MessagePort, a Worker, or an in-memory pair in tests. */
 export interface Endpoint {
-  send(message: unknown, transfer?: Transferable[]): void;
+  send(message: unknown, transfer?: Transfer[]): void;
   /** Sets the single receiver of incoming messages. */
   listen(receiver: (message: unknown) => void): void;
   close(): void;
@@ -17,8 +23,8 @@ export interface Endpoint {
 /** A worker the host started: its message endpoint, a control port for comlink, and its death. */
 export interface NodeProcess {
   readonly endpoint: Endpoint;
-  /** A second channel for control RPC (comlink): stats, gc. */
-  readonly control: MessagePort;
+  /** A second channel for control RPC (comlink): stats, gc. A MessagePort. */
+  readonly control: object;
   /** Called once when the worker dies for any reason other than `terminate()`. */
   onExit(listener: (reason: string) => void): void;
   terminate(): Promise<void>;

@@ -9,7 +9,10 @@ import type { ActorOptions, TaskOptions } from './options.js';
 
 /** What a worker needs to join its host's object store (both cross postMessage). */
 export interface StoreHandle {
+  // Internal: kept out of the published declarations, which must not need WebAssembly typings.
+  /** @internal */
   module: WebAssembly.Module;
+  /** @internal */
   memory: WebAssembly.Memory;
   /** Address of the store's header in the memory. */
   base: number;
