@@ -161,7 +161,7 @@ describe('webray/vite: config', () => {
   });
 
   it('under Vite 7 (Rollup, esbuild minifies by default): turns off esbuild identifier minification, sets no Rolldown options', () => {
-    const plugin = webray();
+    const plugin = webray()[0]!;
     const hook = plugin.config as (this: unknown, c: UserConfig, e: ConfigEnv) => UserConfig;
     const vite7 = { meta: { viteVersion: '7.3.8', rollupVersion: '4.53.0' } };
     const patch = hook.call(vite7, {}, { command: 'build', mode: 'production' });

@@ -39,7 +39,8 @@ describe('ray.cancel', () => {
       return 'ended';
     });
     const r = busy.remote(flags);
-    await Atomics.waitAsync(flags, 1, 0).value;
+    // Atomics.waitAsync is ES2024 (Node 20 has it; the project's lib is ES2023).
+    await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: unknown } }).waitAsync(flags, 1, 0).value;
     await ray.cancel(r);
     // Without the fix this waits for the task to end: the timeout turns that into another error.
     await expect(ray.get(r, { timeout: 10_000 })).rejects.toBeInstanceOf(ray.TaskCancelledError);
