@@ -154,6 +154,7 @@ export class RayApi {
   async wait<R extends ObjectRef<unknown>>(refs: readonly R[], options: WaitOptions = {}): Promise<[R[], R[]]> {
     checkKeys('ray.wait', options, waitKeys);
     const ids = idsOf('ray.wait', refs, false);
+    const core = this.core();
     // As Ray: nothing to wait for is two empty lists, whatever numReturns says.
     if (ids.length === 0) return [[], []];
     if (new Set(ids).size !== ids.length) throw new RayUsageError('ray.wait: the refs must be distinct.');
@@ -161,7 +162,6 @@ export class RayApi {
     if (typeof numReturns !== 'number' || !Number.isInteger(numReturns) || numReturns < 0 || numReturns > ids.length) {
       throw new RayUsageError(`ray.wait: numReturns must be an integer from 0 to the number of refs (${ids.length}), got ${describeValue(numReturns)}.`);
     }
-    const core = this.core();
     const readyIdx = await core.wait(ids, numReturns, timeoutOf('ray.wait', options.timeout), this.caller ?? core.currentCaller());
     const isReady = new Uint8Array(refs.length);
     for (const i of readyIdx) isReady[i] = 1;
@@ -207,7 +207,7 @@ export class RayApi {
   kill(actor: ActorHandleBase, options: { noRestart?: boolean } = {}): Promise<void> {
     if (!(actor instanceof ActorHandleBase)) throw new RayUsageError(`ray.kill expects an actor handle (what ActorClass.remote() or ray.getActor() returns), got ${describeValue(actor)}.`);
     checkKeys('ray.kill', options, killKeys);
-    return this.core().kill(actor.actorId, options.noRestart ?? true);
+    return actor.liveCore('ray.kill').kill(actor.actorId, options.noRestart ?? true);
   }
 
   /** The handle of a named actor (created with `.options({ name })`). */

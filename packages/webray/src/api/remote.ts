@@ -5,6 +5,7 @@
  */
 import { makeMarker, toMarker, type Marker } from '../shared/codec.js';
 import { RayUsageError } from '../shared/errors.js';
+import { endedSessionError } from '../shared/usage.js';
 import { checkActorOptions, checkMethodOptions, checkTaskOptions, type ActorOptions, type MethodOptions, type TaskOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { currentCore, type ActorSpec, type Caller, type CoreWorker } from './core.js';
@@ -96,6 +97,11 @@ export class ActorHandleBase {
   /** @internal */ readonly className: string;
   /** @internal */ readonly methodNames: string[];
   /** @internal */ readonly asyncMethodNames: string[];
+  /**
+   * @internal The session that made it: a handle kept across shutdown/init is refused by name.
+   * Not enumerable, so printing or serialising a handle does not walk the whole runtime.
+   */
+  declare readonly core: CoreWorker | undefined;
 
   /** @internal */
   constructor(actorId: string, className: string, methods: string[], asyncMethods: string[], caller: Caller | undefined) {
@@ -103,9 +109,10 @@ export class ActorHandleBase {
     this.className = className;
     this.methodNames = methods;
     this.asyncMethodNames = asyncMethods;
+    Object.defineProperty(this, 'core', { value: currentCore(), enumerable: false });
     for (const m of methods) {
       if (m in this) continue;
-      Object.defineProperty(this, m, { value: makeMethod(actorId, m, {}, caller), enumerable: false });
+      Object.defineProperty(this, m, { value: makeMethod(this, m, {}, caller), enumerable: false });
     }
     // A method the class lacks is named at once, not as "Cannot read properties of undefined".
     return new Proxy(this, missingMethod);
@@ -117,6 +124,13 @@ export class ActorHandleBase {
 
   toString(): string {
     return `ActorHandle(${this.className}, ${this.actorId})`;
+  }
+
+  /** @internal The core to call it through, if this handle belongs to the running session. */
+  liveCore(what: string): CoreWorker {
+    const core = requireCore();
+    if (this.core && this.core !== core) throw endedSessionError(what, String(this), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
+    return core;
   }
 }
 
@@ -139,16 +153,16 @@ const missingMethod: ProxyHandler<ActorHandleBase> = {
   },
 };
 
-function makeMethod(actorId: string, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
+function makeMethod(handle: ActorHandleBase, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
   return {
     remote(...args: unknown[]) {
-      const core = requireCore();
-      const ids = core.submitActorTask(caller ?? core.currentCaller(), actorId, method, args, options);
+      const core = handle.liveCore(`${method}.remote`);
+      const ids = core.submitActorTask(caller ?? core.currentCaller(), handle.actorId, method, args, options);
       return refsFor(core, ids, options.numReturns ?? 1) as never;
     },
     options(o: MethodOptions) {
       checkMethodOptions(`${method}.options`, o);
-      return makeMethod(actorId, method, { ...options, ...o }, caller) as never;
+      return makeMethod(handle, method, { ...options, ...o }, caller) as never;
     },
   };
 }
