@@ -11,7 +11,7 @@ import { analyzeSource } from '../shared/source.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
 import type { Caller, CoreWorker, RuntimeContext, StateFilter, WaitOptions } from './core.js';
 import { isObjectRef, ObjectRef } from './object-ref.js';
-import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
+import { ActorClass, ActorHandleBase, handleCore, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
 
 /** The names code shipped to a node may call on `ray` (also used to recognise renamed imports). */
 export const apiNames = [
@@ -207,7 +207,7 @@ export class RayApi {
   kill(actor: ActorHandleBase, options: { noRestart?: boolean } = {}): Promise<void> {
     if (!(actor instanceof ActorHandleBase)) throw new RayUsageError(`ray.kill expects an actor handle (what ActorClass.remote() or ray.getActor() returns), got ${describeValue(actor)}.`);
     checkKeys('ray.kill', options, killKeys);
-    return actor.liveCore('ray.kill').kill(actor.actorId, options.noRestart ?? true);
+    return handleCore(actor, 'ray.kill').kill(actor.actorId, options.noRestart ?? true);
   }
 
   /** The handle of a named actor (created with `.options({ name })`). */

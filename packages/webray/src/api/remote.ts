@@ -92,16 +92,19 @@ export type ActorHandle<T> = {
   readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
 } & ActorHandleBase;
 
+/**
+ * The session (core) that made a handle, so one kept across shutdown/init is refused by name. A
+ * symbol, non-enumerable: it cannot shadow a method, and printing a handle does not walk the runtime.
+ */
+const madeBy: unique symbol = Symbol('webray.session');
+
 export class ActorHandleBase {
   /** @internal */ readonly actorId: string;
   /** @internal */ readonly className: string;
   /** @internal */ readonly methodNames: string[];
   /** @internal */ readonly asyncMethodNames: string[];
-  /**
-   * @internal The session that made it: a handle kept across shutdown/init is refused by name.
-   * Not enumerable, so printing or serialising a handle does not walk the whole runtime.
-   */
-  declare readonly core: CoreWorker | undefined;
+  /** @internal See `madeBy`. */
+  declare readonly [madeBy]: CoreWorker | undefined;
 
   /** @internal */
   constructor(actorId: string, className: string, methods: string[], asyncMethods: string[], caller: Caller | undefined) {
@@ -109,7 +112,7 @@ export class ActorHandleBase {
     this.className = className;
     this.methodNames = methods;
     this.asyncMethodNames = asyncMethods;
-    Object.defineProperty(this, 'core', { value: currentCore(), enumerable: false });
+    Object.defineProperty(this, madeBy, { value: currentCore(), enumerable: false });
     for (const m of methods) {
       if (m in this) continue;
       Object.defineProperty(this, m, { value: makeMethod(this, m, {}, caller), enumerable: false });
@@ -125,13 +128,14 @@ export class ActorHandleBase {
   toString(): string {
     return `ActorHandle(${this.className}, ${this.actorId})`;
   }
+}
 
-  /** @internal The core to call it through, if this handle belongs to the running session. */
-  liveCore(what: string): CoreWorker {
-    const core = requireCore();
-    if (this.core && this.core !== core) throw endedSessionError(what, String(this), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
-    return core;
-  }
+/** The core to call `handle` through, if it belongs to the running session. */
+export function handleCore(handle: ActorHandleBase, what: string): CoreWorker {
+  const core = requireCore();
+  const made = handle[madeBy];
+  if (made && made !== core) throw endedSessionError(what, String(handle), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
+  return core;
 }
 
 /**
@@ -156,7 +160,7 @@ const missingMethod: ProxyHandler<ActorHandleBase> = {
 function makeMethod(handle: ActorHandleBase, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
   return {
     remote(...args: unknown[]) {
-      const core = handle.liveCore(`${method}.remote`);
+      const core = handleCore(handle, `${method}.remote`);
       const ids = core.submitActorTask(caller ?? core.currentCaller(), handle.actorId, method, args, options);
       return refsFor(core, ids, options.numReturns ?? 1) as never;
     },
