@@ -12,7 +12,7 @@ import { writeTextFile } from '../platform/text-file.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
 import type { Caller, CoreWorker, RuntimeContext, StateFilter, WaitOptions } from './core.js';
 import { isObjectRef, ObjectRef } from './object-ref.js';
-import { ActorClass, ActorHandleBase, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
+import { ActorClass, ActorHandleBase, handleCore, RemoteFunction, requireCore, type ActorHandle } from './remote.js';
 
 /** The names code shipped to a node may call on `ray` (also used to recognise renamed imports). */
 export const apiNames = [
@@ -242,6 +242,7 @@ export class RayApi {
   async wait<R extends ObjectRef<unknown>>(refs: readonly R[], options: WaitOptions = {}): Promise<[R[], R[]]> {
     checkKeys('ray.wait', options, waitKeys);
     const ids = idsOf('ray.wait', refs, false);
+    const core = this.core();
     // As Ray: nothing to wait for is two empty lists, whatever numReturns says.
     if (ids.length === 0) return [[], []];
     if (new Set(ids).size !== ids.length) throw new RayUsageError('ray.wait: the refs must be distinct.');
@@ -249,7 +250,6 @@ export class RayApi {
     if (typeof numReturns !== 'number' || !Number.isInteger(numReturns) || numReturns < 0 || numReturns > ids.length) {
       throw new RayUsageError(`ray.wait: numReturns must be an integer from 0 to the number of refs (${ids.length}), got ${describeValue(numReturns)}.`);
     }
-    const core = this.core();
     const readyIdx = await core.wait(ids, numReturns, timeoutOf('ray.wait', options.timeout), this.caller ?? core.currentCaller());
     const isReady = new Uint8Array(refs.length);
     for (const i of readyIdx) isReady[i] = 1;
@@ -295,7 +295,7 @@ export class RayApi {
   kill(actor: ActorHandleBase, options: { noRestart?: boolean } = {}): Promise<void> {
     if (!(actor instanceof ActorHandleBase)) throw new RayUsageError(`ray.kill expects an actor handle (what ActorClass.remote() or ray.getActor() returns), got ${describeValue(actor)}.`);
     checkKeys('ray.kill', options, killKeys);
-    return this.core().kill(actor.actorId, options.noRestart ?? true);
+    return handleCore(actor, 'ray.kill').kill(actor.actorId, options.noRestart ?? true);
   }
 
   /** The handle of a named actor (created with `.options({ name })`). */

@@ -5,7 +5,7 @@
  * last one is released (explicitly or by the garbage collector).
  */
 import { makeMarker, toMarker, type Marker } from '../shared/codec.js';
-import { RayUsageError } from '../shared/errors.js';
+import { endedSessionError } from '../shared/usage.js';
 import { currentCore, type CoreWorker } from './core.js';
 
 const brand: unique symbol = Symbol('webray.ObjectRef');
@@ -65,10 +65,7 @@ export class ObjectRef<T = unknown> {
   checkSession(what: string): void {
     const held = this.#held;
     if (!held || held.core === currentCore()) return;
-    throw new RayUsageError(
-      `${what}: ${this} belongs to a webray session that was shut down (ray.shutdown()), and its object went with it. ` +
-        'Refs do not outlive their session: after ray.init() again, submit the task or put the value again for a new ref.',
-    );
+    throw endedSessionError(what, String(this), 'Refs do not outlive their session: after ray.init() again, submit the task or put the value again for a new ref.');
   }
 
   [Symbol.dispose](): void {

@@ -5,6 +5,7 @@
  */
 import { makeMarker, toMarker, type Marker } from '../shared/codec.js';
 import { RayUsageError } from '../shared/errors.js';
+import { endedSessionError } from '../shared/usage.js';
 import { checkActorOptions, checkMethodOptions, checkTaskOptions, type ActorOptions, type MethodOptions, type TaskOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { currentCore, type ActorSpec, type Caller, type CoreWorker } from './core.js';
@@ -91,11 +92,19 @@ export type ActorHandle<T> = {
   readonly [K in MethodKeys<T>]: T[K] extends (...args: infer A) => infer R ? ActorMethod<A, R> : never;
 } & ActorHandleBase;
 
+/**
+ * The session (core) that made a handle, so one kept across shutdown/init is refused by name. A
+ * symbol, non-enumerable: it cannot shadow a method, and printing a handle does not walk the runtime.
+ */
+const madeBy: unique symbol = Symbol('webray.session');
+
 export class ActorHandleBase {
   /** @internal */ readonly actorId: string;
   /** @internal */ readonly className: string;
   /** @internal */ readonly methodNames: string[];
   /** @internal */ readonly asyncMethodNames: string[];
+  /** @internal See `madeBy`. */
+  declare readonly [madeBy]: CoreWorker | undefined;
 
   /** @internal */
   constructor(actorId: string, className: string, methods: string[], asyncMethods: string[], caller: Caller | undefined) {
@@ -103,9 +112,10 @@ export class ActorHandleBase {
     this.className = className;
     this.methodNames = methods;
     this.asyncMethodNames = asyncMethods;
+    Object.defineProperty(this, madeBy, { value: currentCore(), enumerable: false });
     for (const m of methods) {
       if (m in this) continue;
-      Object.defineProperty(this, m, { value: makeMethod(actorId, m, {}, caller), enumerable: false });
+      Object.defineProperty(this, m, { value: makeMethod(this, m, {}, caller), enumerable: false });
     }
     // A method the class lacks is named at once, not as "Cannot read properties of undefined".
     return new Proxy(this, missingMethod);
@@ -118,6 +128,14 @@ export class ActorHandleBase {
   toString(): string {
     return `ActorHandle(${this.className}, ${this.actorId})`;
   }
+}
+
+/** The core to call `handle` through, if it belongs to the running session. */
+export function handleCore(handle: ActorHandleBase, what: string): CoreWorker {
+  const core = requireCore();
+  const made = handle[madeBy];
+  if (made && made !== core) throw endedSessionError(what, String(handle), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
+  return core;
 }
 
 /**
@@ -139,16 +157,16 @@ const missingMethod: ProxyHandler<ActorHandleBase> = {
   },
 };
 
-function makeMethod(actorId: string, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
+function makeMethod(handle: ActorHandleBase, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
   return {
     remote(...args: unknown[]) {
-      const core = requireCore();
-      const ids = core.submitActorTask(caller ?? core.currentCaller(), actorId, method, args, options);
+      const core = handleCore(handle, `${method}.remote`);
+      const ids = core.submitActorTask(caller ?? core.currentCaller(), handle.actorId, method, args, options);
       return refsFor(core, ids, options.numReturns ?? 1) as never;
     },
     options(o: MethodOptions) {
       checkMethodOptions(`${method}.options`, o);
-      return makeMethod(actorId, method, { ...options, ...o }, caller) as never;
+      return makeMethod(handle, method, { ...options, ...o }, caller) as never;
     },
   };
 }

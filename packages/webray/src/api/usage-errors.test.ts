@@ -103,8 +103,9 @@ describe('every mistake is answered', () => {
     expect(await ray.get(ray.remote((c: ray.ActorHandle<Counter>) => ray.get(c.read.remote())).remote(counter))).toBe(0);
   });
 
-  it('a ref kept across shutdown and a new init says its session was shut down', async () => {
+  it('a ref or actor handle kept across shutdown and a new init says its session was shut down', async () => {
     const old = ray.put('from the first session');
+    const oldCounter = ray.remote(Counter).remote();
     await ray.shutdown();
     await ray.init({ numWorkers: 1 });
     await expectUsageError(() => ray.get(old), /ray\.get: ObjectRef\(.*\) belongs to a webray session that was shut down \(ray\.shutdown\(\)\).*submit the task or put the value again/);
@@ -112,6 +113,8 @@ describe('every mistake is answered', () => {
     await expectUsageError(() => ray.cancel(old), /ray\.cancel: .* belongs to a webray session that was shut down/);
     const inc = ray.remote(function inc(x: number) { return x + 1; });
     await expectUsageError(() => inc.remote(old as never), /inc\.remote: .* belongs to a webray session that was shut down/);
+    await expectUsageError(() => oldCounter.inc.remote(1), /inc\.remote: ActorHandle\(Counter, .*\) belongs to a webray session that was shut down .*Create the actor again after ray\.init\(\)/);
+    await expectUsageError(() => ray.kill(oldCounter), /ray\.kill: ActorHandle\(Counter, .*\) belongs to a webray session that was shut down/);
     old.release(); // harmless: it does not touch the new session
     expect(await ray.get(ray.put(3))).toBe(3);
   });

@@ -56,3 +56,10 @@ export function checkKeys(what: string, o: unknown, allowed: Iterable<string>, i
     );
   }
 }
+
+/** `item` (a ref or handle) was made by a webray session that has been shut down since. */
+export function endedSessionError(what: string, item: string, fix: string): RayUsageError {
+  return new RayUsageError(
+    `${what}: ${item} belongs to a webray session that was shut down (ray.shutdown()), and everything it held went with it. ${fix}`,
+  );
+}
