@@ -34,9 +34,12 @@
  *   (e.g. `Cross-Origin-Embedder-Policy: credentialless`). `preview.headers` is only
  *   touched when the user set it; otherwise preview inherits `server.headers` as usual.
  *   Opt out with `webray({ crossOriginIsolation: false })`.
+ * - The app's modules: `ray.remote(fn)` calls whose function calls a module-level remote
+ *   function get `{ uses: { ... } }` (or `{ self }` for recursion) added (vite/uses.ts).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin, Rolldown, UserConfig } from 'vite';
+import { usesPlugin } from './vite/uses.js';
 
 export interface WebrayPluginOptions {
   /**
@@ -172,7 +175,11 @@ function rolldownPatch(
 }
 
 /** The Vite plugin; see the module comment for what it configures. */
-export function webray(options: WebrayPluginOptions = {}): Plugin {
+export function webray(options: WebrayPluginOptions = {}): Plugin[] {
+  return [configPlugin(options), usesPlugin()];
+}
+
+function configPlugin(options: WebrayPluginOptions): Plugin {
   const { crossOriginIsolation = true, keepNames = true, mangle = true } = options;
   return {
     name: 'webray',
