@@ -51,7 +51,7 @@ const mangleOf = (o: Rolldown.OutputOptions) => (o.minify as { mangle?: unknown 
 describe('webray/vite: config', () => {
   it('exports the plugin as default and as `webray`', () => {
     expect(webray).toBe(namedWebray);
-    expect(webray().map((p) => p.name)).toEqual(['webray', 'webray:module-tasks']);
+    expect(webray().map((p) => p.name)).toEqual(['webray', 'webray:module-tasks', 'webray:uses']);
   });
 
   it('reserves exactly webray’s API names, their renamed forms and __name', () => {

@@ -45,10 +45,13 @@
  * - Task modules (`ray.remote(fn, { module: new URL('./tasks.ts', import.meta.url) })`, or a
  *   `./tasks.ts?webray-module` import) are built as chunks of their own with every export
  *   kept: see vite/module-tasks.ts.
+ * - The app's modules: `ray.remote(fn)` calls whose function calls a module-level remote
+ *   function get `{ uses: { ... } }` (or `{ self }` for recursion) added (vite/uses.ts).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin, Rolldown, UserConfig } from 'vite';
 import { moduleTasks } from './vite/module-tasks.js';
+import { usesPlugin } from './vite/uses.js';
 
 export interface WebrayPluginOptions {
   /**
@@ -191,7 +194,7 @@ function rolldownPatch(
 
 /** The Vite plugins; see the module comment for what they configure. */
 export function webray(options: WebrayPluginOptions = {}): Plugin[] {
-  return [configPlugin(options), moduleTasks()];
+  return [configPlugin(options), moduleTasks(), usesPlugin()];
 }
 
 function configPlugin(options: WebrayPluginOptions): Plugin {

@@ -2,6 +2,7 @@
 import { transformSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
+import { addUses } from '../vite/uses.js';
 
 beforeAll(() => ray.init({ numWorkers: 2 }));
 afterAll(() => ray.shutdown());
@@ -101,6 +102,17 @@ describe('remote functions a task uses', () => {
     expect(() => ray.remote((x: number) => x, { uses: { sq } })).toThrow(/uses no variable 'sq'/);
     expect(() => ray.remote((x: number) => x, { use: { sq } } as never)).toThrow(/unknown option 'use'/);
     expect(() => ray.remote((x: number) => x, { self: 'not a name' })).toThrow(ray.RayUsageError);
+  });
+});
+
+describe('the webray/vite uses transform', () => {
+  it('runs a module the plugin gave uses and self, without the user naming them', async () => {
+    const importLine = "import * as ray from 'webray';\n";
+    const transformed = addUses(importLine +
+      'const sq = ray.remote((x) => x * x);\n' +
+      'const sumSquares = ray.remote(async (n) => n === 0 ? 0 : (await ray.get(sq.remote(n))) + (await ray.get(sumSquares.remote(n - 1))));\n');
+    const sumSquares = new Function('ray', transformed.replace(importLine, '') + 'return sumSquares;')(ray);
+    expect(await ray.get(sumSquares.remote(3))).toBe(14);
   });
 });
 
