@@ -114,6 +114,11 @@ export async function installConsumerApp(options: InstallOptions): Promise<Consu
     const manifestFile = join(dir, 'package.json');
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { dependencies: Record<string, string> };
     writeFileSync(manifestFile, JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, vite: viteVersion } }, null, 2));
+    if (options.manager === 'pnpm') {
+      // pnpm 12 fails an install whose dependencies have unapproved build scripts (Vite 7's esbuild);
+      // esbuild's binary comes as an optional package, so skip its script, as this workspace does.
+      writeFileSync(join(dir, 'pnpm-workspace.yaml'), 'allowBuilds:\n  esbuild: false\n');
+    }
     const [cmd, args] = installCommand(options.manager, options.registry, dir);
     const result = await run(cmd, args, dir);
     if (result.code !== 0) throw new Error(`${options.manager} install of webray and vite@${viteVersion} failed (exit ${result.code}):\n${result.output}`);
