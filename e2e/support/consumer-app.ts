@@ -1,13 +1,12 @@
 /**
  * A separate app that depends on webray as a user's would: outside the workspace (under the OS
- * temp dir), with node_modules/webray unpacked from the `pnpm pack` tarball, and its own Vite
- * (7 or 8, the workspace's copies: e2e depends on `vite` and `vite7`), webray's and Vite's
- * dependencies copied in beside them: a flat, npm-style node_modules, no symlinks into the
- * workspace. (The e2e tests run in a loopback-only network namespace, so no registry install
- * here; `npm ls` checks the tree, peer ranges included, as npm would at install.)
+ * temp dir), with `webray` (the packed tarball) and `vite` (7 or 8) installed by a real
+ * `npm install` or `pnpm install`. The e2e tests run in a loopback-only network namespace, so
+ * the registry is a local one serving the workspace's installed packages (local-registry.ts;
+ * e2e depends on `vite` and `vite7` so both are there).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,46 +42,15 @@ export function packWebray(destination: string): string {
   return join(destination, tgz);
 }
 
-/** The folder holding package `name` as seen from `fromDir` (Node's lookup: every node_modules up the tree). */
-function findPackageDir(name: string, fromDir: string): string {
-  for (let dir = fromDir; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
-    if (dirname(dir) === dir) throw new Error(`cannot find package ${name} from ${fromDir}`);
-  }
-}
-
-/** The folder holding package `name` from `fromDir`, or undefined (an optional dependency not installed on this platform). */
-function findOptionalPackageDir(name: string, fromDir: string): string | undefined {
-  try {
-    return findPackageDir(name, fromDir);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Copies the dependencies named in `pkgDir`'s manifest (transitively, optional ones where
- * installed), as installed beside `installedDir`, into `nodeModules`, flat, as npm would lay them out.
- */
-function copyDependencies(pkgDir: string, installedDir: string, nodeModules: string, seen = new Set<string>()): void {
-  const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
-  const optional = new Set(Object.keys(manifest.optionalDependencies ?? {}));
-  for (const name of [...Object.keys(manifest.dependencies ?? {}), ...optional]) {
-    if (seen.has(name)) continue;
-    const from = optional.has(name) ? findOptionalPackageDir(name, installedDir) : findPackageDir(name, installedDir);
-    if (!from) continue;
-    seen.add(name);
-    const to = join(nodeModules, name);
-    cpSync(from, to, { recursive: true, dereference: true, filter: (src) => !src.includes(`${from}/node_modules`) });
-    copyDependencies(from, from, nodeModules, seen);
-  }
-}
-
 /** The Vite versions an app can have; the e2e workspace has each installed (`vite`, `vite7`). */
 export type ViteMajor = 7 | 8;
 const VITE_PACKAGE: Record<ViteMajor, string> = { 7: 'vite7', 8: 'vite' };
+export type PackageManager = 'npm' | 'pnpm';
 
+/** The exact Vite version the workspace installed as `VITE_PACKAGE[major]`. */
+function workspaceViteVersion(major: ViteMajor): string {
+  return (JSON.parse(readFileSync(join(here, '..', 'node_modules', VITE_PACKAGE[major], 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export interface ConsumerApp {
   dir: string;
@@ -90,8 +58,6 @@ export interface ConsumerApp {
   viteVersion: string;
   /** The app's own Vite (node_modules/vite), to run its dev and preview servers. */
   vite(): Promise<ViteApi>;
-  /** `npm ls --all` in the app: exit code and its problem lines (non-zero on an invalid peer range). */
-  npmLs(): { code: number; problems: string };
   /**
    * `vite build` in a child process (a clean NODE_ENV, as a user's CLI run) with `config` as the
    * app's vite.config.js: an object (written as JSON) or the file's source text. Returns the
@@ -103,56 +69,78 @@ export interface ConsumerApp {
   remove(): void;
 }
 
+/** Runs a command without blocking this process (the local registry answers from it). */
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** The install command: peer ranges enforced (npm refuses with ERESOLVE; pnpm only when strict). */
+function installCommand(manager: PackageManager, registry: string, dir: string): [string, string[]] {
+  if (manager === 'npm') return ['npm', ['install', '--no-audit', '--no-fund', '--no-update-notifier', `--registry=${registry}`, `--cache=${join(dir, '.npm-cache')}`]];
+  const [cmd, pre] = pnpmCommand() ?? ['npx', ['--offline', '-y', 'pnpm@12.4.2']];
+  return [cmd, [...pre, 'install', `--registry=${registry}`, `--store-dir=${join(dir, '.pnpm-store')}`, '--config.strict-peer-dependencies=true']];
+}
+
+export interface InstallOptions {
+  vite: ViteMajor;
+  manager: PackageManager;
+  /** the packed webray */
+  tarball: string;
+  /** the npm registry to install from (a local one: see local-registry.ts) */
+  registry: string;
+}
+
 /**
- * The app from e2e/fixtures/consumer-app, in a fresh temp dir, with webray installed from its
- * tarball and Vite `vite` (default 8).
+ * The app from e2e/fixtures/consumer-app in a fresh temp dir, `webray` (file:webray.tgz) and
+ * `vite` installed by `manager`. Throws with the package manager's output if the install fails.
  */
-export function createConsumerApp(options: { vite?: ViteMajor; /** a webray tarball to reuse (else packed here) */ tarball?: string } = {}): ConsumerApp {
-  const major = options.vite ?? 8;
-  const dir = mkdtempSync(join(realpathSync(tmpdir()), `webray-consumer-vite${major}-`));
-  cpSync(FIXTURE, dir, { recursive: true });
-  if (options.tarball) {
-    mkdirSync(join(dir, '.pack'));
+export async function installConsumerApp(options: InstallOptions): Promise<ConsumerApp> {
+  const viteVersion = workspaceViteVersion(options.vite);
+  const dir = mkdtempSync(join(realpathSync(tmpdir()), `webray-consumer-vite${options.vite}-${options.manager}-`));
+  try {
+    cpSync(FIXTURE, dir, { recursive: true });
     cpSync(options.tarball, join(dir, 'webray.tgz'));
-  } else {
-    renameSync(packWebray(join(dir, '.pack')), join(dir, 'webray.tgz'));
+    const manifestFile = join(dir, 'package.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { dependencies: Record<string, string> };
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, dependencies: { ...manifest.dependencies, vite: viteVersion } }, null, 2));
+    if (options.manager === 'pnpm') {
+      // pnpm 12 fails an install whose dependencies have unapproved build scripts (Vite 7's esbuild);
+      // esbuild's binary comes as an optional package, so skip its script, as this workspace does.
+      writeFileSync(join(dir, 'pnpm-workspace.yaml'), 'allowBuilds:\n  esbuild: false\n');
+    }
+    const [cmd, args] = installCommand(options.manager, options.registry, dir);
+    const result = await run(cmd, args, dir);
+    if (result.code !== 0) throw new Error(`${options.manager} install of webray and vite@${viteVersion} failed (exit ${result.code}):\n${result.output}`);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   const nodeModules = join(dir, 'node_modules');
-  mkdirSync(nodeModules, { recursive: true });
-  execFileSync('tar', ['-xzf', join(dir, 'webray.tgz'), '-C', join(dir, '.pack')]);
-  renameSync(join(dir, '.pack', 'package'), join(nodeModules, 'webray'));
-  // The workspace installed webray's dependencies for its own package.json; the packed one names the same.
-  const seen = new Set<string>(['vite']);
-  copyDependencies(join(nodeModules, 'webray'), WEBRAY_DIR, nodeModules, seen);
-  const viteDir = findPackageDir(VITE_PACKAGE[major], here);
-  cpSync(viteDir, join(nodeModules, 'vite'), { recursive: true, dereference: true, filter: (src) => !src.includes(`${viteDir}/node_modules`) });
-  copyDependencies(viteDir, viteDir, nodeModules, seen);
-  const viteVersion = (JSON.parse(readFileSync(join(nodeModules, 'vite', 'package.json'), 'utf8')) as { version: string }).version;
-  if (!viteVersion.startsWith(`${major}.`)) throw new Error(`expected Vite ${major} from ${viteDir}, got ${viteVersion}`);
-  // The app's manifest as after `npm install webray vite` (npm ls checks what is installed against it).
-  const webrayVersion = (JSON.parse(readFileSync(join(nodeModules, 'webray', 'package.json'), 'utf8')) as { version: string }).version;
-  const appManifest = join(dir, 'package.json');
-  const app = JSON.parse(readFileSync(appManifest, 'utf8')) as { dependencies: Record<string, string> };
-  writeFileSync(appManifest, JSON.stringify({ ...app, dependencies: { ...app.dependencies, webray: `^${webrayVersion}`, vite: `^${viteVersion}` } }, null, 2));
   // A sanity check that this really is the packed package, not a link into the workspace.
-  const manifest = JSON.parse(readFileSync(join(nodeModules, 'webray', 'package.json'), 'utf8')) as { name: string };
-  if (manifest.name !== 'webray' || !existsSync(join(nodeModules, 'webray', 'dist', 'node', 'entry.js'))) {
-    throw new Error(`the packed webray in ${nodeModules}/webray has no dist/node/entry.js: was it built before packing?`);
+  const webray = realpathSync(join(nodeModules, 'webray'));
+  if (webray.startsWith(realpathSync(WEBRAY_DIR)) || !existsSync(join(webray, 'dist', 'node', 'entry.js'))) {
+    throw new Error(`the installed webray (${webray}) is not the packed package with dist/node/entry.js: was it built before packing?`);
   }
   const viteBin = join(nodeModules, 'vite', 'bin', 'vite.js');
   return {
     dir,
     tarball: join(dir, 'webray.tgz'),
     viteVersion,
-    vite: async () => (await import(pathToFileURL(join(nodeModules, 'vite', 'dist', 'node', 'index.js')).href)) as ViteApi,
-    npmLs: () => {
-      const r = spawnSync('npm', ['ls', '--all'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-      const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => /invalid|missing|extraneous|error/i.test(l) && !/UNMET OPTIONAL/.test(l));
-      return { code: r.status ?? -1, problems: problems.join('\n') };
-    },
+    vite: async () => (await import(pathToFileURL(join(realpathSync(join(nodeModules, 'vite')), 'dist', 'node', 'index.js')).href)) as ViteApi,
     build: (config, name) => viteBuild(dir, viteBin, config, name),
     plugin: async () => {
-      const file = join(nodeModules, 'webray', 'dist', 'vite.js');
+      const file = join(webray, 'dist', 'vite.js');
       if (!existsSync(file)) throw new Error(`the packed webray has no dist/vite.js (the 'webray/vite' plugin the README documents)`);
       return ((await import(pathToFileURL(file).href)) as { default: (o?: Record<string, unknown>) => PluginOption }).default;
     },
