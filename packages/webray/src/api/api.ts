@@ -133,6 +133,13 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
     const url = String(mod.module);
     const exportName = mod.exportName ?? fn.name;
     if (!exportName) throw new RayUsageError('ray.remote(fn, { module }): the function has no name; pass { exportName } too.');
+    if (/^data:/i.test(url) && !/^data:(?:text|application)\/javascript[;,]/i.test(url)) {
+      throw new RayUsageError(
+        `ray.remote(${exportName}, { module }): the module URL is a data: URL of type '${url.slice(5, url.search(/[;,]/))}', not JavaScript: ` +
+          'a production build without the webray/vite plugin inlines the module as an uncompiled asset. ' +
+          "Add webray() from 'webray/vite' to your Vite config's plugins (it builds task modules as chunks of their own).",
+      );
+    }
     const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
     return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
   }

@@ -71,3 +71,11 @@ describe('module tasks on Node hosts', () => {
     expect((err as Error).message).toMatch(/not [0-9a-f]{64} as when it was signed/);
   });
 });
+
+describe('ray.remote(fn, { module }) given what a build without the plugin produces', () => {
+  it('refuses a data: URL that is not JavaScript (an inlined .ts asset) and names the webray/vite plugin', () => {
+    const url = `data:video/mp2t;base64,${btoa('export function double(x: number) { return 2 * x; }')}`;
+    expect(() => ray.remote((x: number) => x, { module: url, exportName: 'double' })).toThrow(ray.RayUsageError);
+    expect(() => ray.remote((x: number) => x, { module: url, exportName: 'double' })).toThrow(/data: URL of type 'video\/mp2t', not JavaScript.*webray\/vite/);
+  });
+});

@@ -83,7 +83,10 @@ export class FunctionTable {
       p = ready.then(() => import(/* @vite-ignore */ d.url)).then((mod: Record<string, unknown>) => {
         const target = mod[d.exportName];
         if (typeof target !== 'function') {
-          throw new Error(`module ${d.url} has no exported function or class '${d.exportName}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+          const exports = Object.keys(mod);
+          // A bundle that treats the module as part of the app keeps only the exports the app uses (none if it imports none).
+          throw new Error(`module ${d.url} has no exported function or class '${d.exportName}' (exports: ${exports.join(', ') || 'none'}). ` +
+            `If this is a production build, add webray() from 'webray/vite' to the Vite config's plugins: it builds task modules with all their exports.`);
         }
         const inst: Instantiate = () => target;
         this.compiled.set(id, inst);
