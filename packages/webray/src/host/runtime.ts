@@ -84,7 +84,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     );
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.held(this.startNow());
+  }
+
+  private async startNow(): Promise<void> {
     this.store = await StoreOwner.create(this.options.store, this.platform.spillTarget(this.hostId), this.objects);
     this.objects.onFree = (e) => this.bytesFreed(e);
     const spawned = [];
@@ -227,6 +231,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
    */
   private admit(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue, refs = 0): void {
     this.tasks.set(t.id, t);
+    this.tasksChanged();
     // The driver's own root task has no record.
     if (t.parent !== this.driver.taskId) {
       const parent = this.tasks.get(t.parent);
@@ -617,6 +622,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     t.state = error ? 'FAILED' : 'FINISHED';
     t.endedAt ??= now();
     this.tasks.delete(t.id);
+    this.tasksChanged();
     if (t.type === ACTOR_TASK) {
       const a = this.actors.get(t.actorId!);
       if (a) a.pendingCalls--;
@@ -841,9 +847,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       const pending: ObjectEntry[] = [];
       const pendingAt: number[] = [];
       let done = false;
+      let release: (() => void) | undefined;
       const fail = (err: Error) => {
         if (done) return;
         done = true;
+        release?.();
         if (timer !== undefined) clearTimeout(timer);
         for (const e of pending) this.objects.removeWaiter(e, w);
         reject(err);
@@ -856,6 +864,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
           if (e.place >= SPILLED) { this.resident(e).then(() => w.settled(e), (err) => fail(err)); return; }
           if (--w.remaining === 0) {
             done = true;
+            release?.();
             if (timer !== undefined) clearTimeout(timer);
             for (let k = 0; k < pending.length; k++) out[pendingAt[k]!] = this.valueOf(pending[k]!, caller);
             resolve(out);
@@ -879,6 +888,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       if (w.remaining === 0) { done = true; resolve(out); return; }
       if (w.remaining <= SPIN_MAX_OBJECTS) this.spin(() => done);
       if (done) return;
+      release = this.holdProcess();
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => fail(new GetTimeoutError(pending.filter((e) => e.state === PENDING).map((e) => e.id), timeoutMs)), timeoutMs);
       }
@@ -952,7 +962,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       let count = now0.length;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const entries: ObjectEntry[] = [];
+      const release = this.holdProcess();
       const finish = () => {
+        release();
         if (timer !== undefined) clearTimeout(timer);
         for (const e of entries) this.objects.removeWaiter(e, w);
         resolve(readyIdx());
@@ -1000,7 +1012,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.objects.removeRef(id);
   }
 
-  async cancel(objectId: ObjectId, force: boolean, recursive: boolean): Promise<void> {
+  cancel(objectId: ObjectId, force: boolean, recursive: boolean): Promise<void> {
+    return this.held(this.cancelNow(objectId, force, recursive));
+  }
+
+  private async cancelNow(objectId: ObjectId, force: boolean, recursive: boolean): Promise<void> {
     const t = this.tasks.get(taskOfObject(objectId));
     if (!t) return;
     if (t.type !== NORMAL && force) throw new RayUsageError('ray.cancel: force is not supported for actor calls; use ray.kill(actor) to stop the actor.');
@@ -1142,6 +1158,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       a.creation.state = 'FINISHED';
       a.creation.endedAt = now();
       this.tasks.delete(a.creation.id);
+      this.tasksChanged();
       this.log.add(a.creation);
     }
     this.pumpActor(a);
@@ -1226,7 +1243,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     }
   }
 
-  async kill(actorId: ActorId, noRestart: boolean): Promise<void> {
+  kill(actorId: ActorId, noRestart: boolean): Promise<void> {
+    return this.held(this.killNow(actorId, noRestart));
+  }
+
+  private async killNow(actorId: ActorId, noRestart: boolean): Promise<void> {
     const remote = this.remoteActors.get(actorId);
     if (remote) {
       // After the calls already sent, as in one host.
@@ -1285,7 +1306,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.startActorNode(a, true);
   }
 
-  async getActor(name: string, namespace: string | undefined): Promise<ActorInfo> {
+  getActor(name: string, namespace: string | undefined): Promise<ActorInfo> {
+    return this.held(this.getActorNow(name, namespace));
+  }
+
+  private async getActorNow(name: string, namespace: string | undefined): Promise<ActorInfo> {
     const ns = namespace ?? this.namespace;
     const a = this.actors.byName(ns, name);
     if ((!a || a.state === 'DEAD') && this.cluster) {
@@ -1364,7 +1389,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     };
   }
 
-  async state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+  state(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
+    return this.held(this.stateNow(query, filter));
+  }
+
+  private async stateNow(query: Parameters<CoreWorker['state']>[0], filter?: StateFilter): Promise<unknown> {
     if (query === 'available' && this.cluster) return this.cluster.availableResources(this.scheduler.pool.available);
     if (query === 'jobs') {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
@@ -1381,13 +1410,43 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     return hostState(this, query, filters ? { filters } : undefined) as unknown[];
   }
 
+  // ---- keeping a Node process alive while work is pending ----------------------------------
+
+  private taskHold: (() => void) | undefined;
+
+  private holdProcess(): () => void {
+    return this.platform.holdProcess?.() ?? noRelease;
+  }
+
+  /** Holds the process while tasks (actor calls and creations included) are in flight here. */
+  private tasksChanged(): void {
+    if (this.tasks.size > 0) this.taskHold ??= this.holdProcess();
+    else if (this.taskHold) { this.taskHold(); this.taskHold = undefined; }
+  }
+
+  /** Holds the process until `p` settles: its answer comes from a worker or a peer. */
+  private async held<T>(p: Promise<T>): Promise<T> {
+    const release = this.holdProcess();
+    try {
+      return await p;
+    } finally {
+      release();
+    }
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new RayUsageError('webray was shut down: call ray.init() again to submit work.');
   }
 
-  async shutdown(): Promise<void> {
+  shutdown(): Promise<void> {
+    return this.held(this.shutdownNow());
+  }
+
+  private async shutdownNow(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.taskHold?.();
+    this.taskHold = undefined;
     const nodes = [...this.nodes.values()];
     for (const n of nodes) n.alive = false;
     await Promise.all(nodes.map((n) => n.proc.terminate().catch(() => undefined)));
@@ -1402,6 +1461,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 function placeOf(v: unknown): typeof INLINE | typeof IN_STORE {
   return isStoredMarker(v) ? IN_STORE : INLINE;
 }
+
+const noRelease = (): void => {};
 
 /** The default demand, shared by the records that keep it (demands are never changed in place). */
 const ONE_CPU: Resources = Object.freeze({ CPU: 1 });

@@ -27,6 +27,24 @@ function fileSpill(hostId: string): SpillTarget {
   };
 }
 
+/**
+ * Holds of the process (every host in it): while any is held, one timer keeps the event loop
+ * running. Workers and their ports are unref'd, so without a hold the process ends when the
+ * script's own work does.
+ */
+let holds = 0;
+let holdTimer: ReturnType<typeof setInterval> | undefined;
+
+function holdProcess(): () => void {
+  if (holds++ === 0) holdTimer = setInterval(() => {}, 1 << 30);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holds === 0) { clearInterval(holdTimer); holdTimer = undefined; }
+  };
+}
+
 export const nodePlatform: Platform = {
   name: 'node',
   timers: {
@@ -34,6 +52,7 @@ export const nodePlatform: Platform = {
     every: (ms, run) => { const t = setInterval(run, ms); t.unref(); return () => clearInterval(t); },
   },
   cpuCount: availableParallelism(),
+  holdProcess,
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData): NodeProcess {
     const control = new MessageChannel();
@@ -47,6 +66,10 @@ export const nodePlatform: Platform = {
       transferList: [control.port2 as unknown as NodeMessagePort, data.port2],
       name: `webray-${boot.kind}-${boot.nodeId}`,
     });
+    worker.unref();
+    // comlink listens on the control port as the host wraps it, just after this returns; a
+    // listener refs a port again, so unref it once that is done.
+    queueMicrotask(() => control.port1.unref());
     let terminating = false;
     let exitListener: ((reason: string) => void) | undefined;
     let lastError: Error | undefined;
@@ -64,7 +87,7 @@ export const nodePlatform: Platform = {
           // Sequentially consistent: a worker that set the flag after this load sees the new count and does not sleep.
           if (Atomics.load(wake, 1) !== 0) Atomics.notify(wake, 0);
         },
-        listen: (r) => { data.port1.on('message', r); },
+        listen: (r) => { data.port1.on('message', r); data.port1.unref(); },
         poll: () => receiveMessageOnPort(data.port1)?.message,
         close: () => { void worker.terminate(); },
       },

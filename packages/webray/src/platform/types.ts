@@ -67,4 +67,10 @@ export interface Platform {
   spillTarget(hostId: string): SpillTarget;
   /** Timers for heartbeats and failure detection. */
   readonly timers: Timers;
+  /**
+   * Node: keeps the process running until the returned release is called. Idle workers and their
+   * ports do not (a script that never calls shutdown() still exits, as Ray's driver does); the
+   * host holds the process while tasks, actor calls or waits are pending. Absent in browsers.
+   */
+  holdProcess?(): () => void;
 }
