@@ -5,7 +5,7 @@
  * cross hosts in the store's value codec.
  */
 import { ModuleChangedError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { moduleDigest } from '../shared/module-digest.js';
+import { moduleDigest } from '../platform/module-digest.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';

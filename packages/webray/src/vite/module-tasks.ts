@@ -18,7 +18,7 @@
 import type { Plugin } from 'vite';
 
 /** The query that turns an import into the URL of a task module. */
-export const MODULE_QUERY = 'webray-module';
+const MODULE_QUERY = 'webray-module';
 
 const SCRIPT = String.raw`\.(?:[cm]?[jt]sx?)`;
 /** `module: new URL('./x.ts', import.meta.url)`: the relative path is group 2. */
