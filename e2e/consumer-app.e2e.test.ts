@@ -71,10 +71,13 @@ beforeAll(async () => {
   const [main8, main7, ...rest] = await Promise.allSettled([install(8, MANAGER[8]), install(7, MANAGER[7]), ...others.map((o) => install(o.vite, o.manager))]);
   installOnly = others.map((o, i) => ({ ...o, result: rest[i]! }));
   for (const r of installOnly) if (r.result.status === 'fulfilled') r.result.value.remove();
-  if (main8!.status === 'rejected') throw main8!.reason;
-  if (main7!.status === 'rejected') throw main7!.reason;
-  app = main8!.value;
-  app7 = main7!.value;
+  const failed = [main8!, main7!].find((r) => r.status === 'rejected');
+  if (failed) {
+    for (const r of [main8!, main7!]) if (r.status === 'fulfilled') r.value.remove();
+    throw failed.reason;
+  }
+  app = (main8 as PromiseFulfilledResult<ConsumerApp>).value;
+  app7 = (main7 as PromiseFulfilledResult<ConsumerApp>).value;
   browser = await launchChromium();
 }, 300_000);
 
