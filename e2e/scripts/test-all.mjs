@@ -16,7 +16,7 @@
  *
  * Environment: WEBRAY_CHROMIUM (Chromium binary, default /usr/bin/chromium), WEBRAY_NO_NETNS=1
  * (run e2e without the network namespace), WEBRAY_TEST_SUITES=unit,e2e (which suites to run),
- * WEBRAY_TEST_LIMIT_SCALE (multiplies the time limits: install 6, build 3, unit 5, e2e 6 minutes).
+ * WEBRAY_TEST_LIMIT_SCALE (multiplies the time limits: install 6, build 3, unit 8, e2e 15 minutes).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ const started = Date.now();
 
 /** Per-step limits (WEBRAY_TEST_LIMIT_SCALE multiplies them); a normal run takes a few minutes. */
 const SCALE = Number(process.env.WEBRAY_TEST_LIMIT_SCALE) || 1;
-const LIMITS = Object.fromEntries(Object.entries({ install: 6, build: 3, unit: 5, e2e: 6 }).map(([k, min]) => [k, min * 60_000 * SCALE]));
+const LIMITS = Object.fromEntries(Object.entries({ install: 6, build: 3, unit: 8, e2e: 15 }).map(([k, min]) => [k, min * 60_000 * SCALE]));
 
 const say = (msg) => console.log(`[test-all] ${msg}`);
 const warn = (msg) => console.log(`[test-all] WARNING: ${msg}`);
