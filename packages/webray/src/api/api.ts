@@ -158,6 +158,9 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
     const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
     return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
   }
+  if (cls && src.self !== undefined) {
+    throw new RayUsageError(`ray.remote(${fn.name || '<anonymous>'}, { self }): self is for a task that calls itself; a class cannot name itself. Pass its actor class to the methods that need it as an argument.`);
+  }
   const uses = src.uses ?? {};
   const provided = [...Object.keys(uses), ...(src.self === undefined ? [] : [src.self])];
   const a = analyzeSource(Function.prototype.toString.call(fn), { apiNames, name: fn.name, provided });

@@ -123,7 +123,8 @@ export function addUses(code: string): string {
     if (fn?.type !== 'FunctionExpression' && fn?.type !== 'ArrowFunctionExpression' && fn?.type !== 'ClassExpression') return;
     const defined = defines.get(n);
     const free = freeNames(fn);
-    const self = defined !== undefined && free.includes(defined) ? defined : undefined;
+    // A class cannot name itself (ray.remote refuses `self` for classes, saying why).
+    const self = defined !== undefined && fn.type !== 'ClassExpression' && free.includes(defined) ? defined : undefined;
     const uses = free.filter((x) => x !== self && (consts.get(x)?.end ?? Infinity) <= n.start);
     if (uses.length === 0 && !self) return;
     const e = edit(n, uses, self);
