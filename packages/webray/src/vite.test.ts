@@ -203,7 +203,10 @@ const g = ray.remote(async (x: number) => {
 function square(x: number) { return x * x; }
 const s = ray.remote(square);
 function get(key: string) { return key.length; }
-Object.assign(globalThis, { app: { f, g, s, get } });
+// A task calling another module-level remote function: the plugin names it in { uses }.
+const cube = ray.remote((x: number) => x * x * x);
+const viaCube = ray.remote((x: number) => ray.get(cube.remote(x)));
+Object.assign(globalThis, { app: { f, g, s, get, viaCube } });
 `;
 
 /** Runs the built entry in a fresh Node process and records every fn.toString() (webray's ray.remote reads the source). */
@@ -286,6 +289,7 @@ describe('webray/vite: production build', () => {
     expect(esbuildWithout.error).toMatchObject({ name: 'UnshippableFunctionError' });
     expect(withoutPlugin.error).toMatchObject({ name: 'UnshippableFunctionError' });
     expect(withoutPlugin.error!.message).toMatch(/a variable from the scope where it was defined/);
+    expect(withoutPlugin.error!.message).toMatch(/add the webray\/vite plugin/);
     const [f] = find(withoutPlugin, /nodeId/);
     expect(f).toBeDefined();
     let thrown: unknown;

@@ -36,12 +36,17 @@ export interface SourceOptions {
   /**
    * The remote functions and actor classes the function calls, by the names it uses for them:
    * `ray.remote((x) => ray.get(sq.remote(x)), { uses: { sq } })`. JavaScript cannot read a
-   * closure's values, so they are named here (the webray/vite plugin adds this option for you).
+   * closure's values, so they are named here (the webray/vite plugin adds this option for you,
+   * as `uses: () => [sq]`: an arrow returning the variables, whose source text gives their names
+   * as a minifier left them).
    */
-  uses?: Record<string, RemoteFunction<any, any, any> | ActorClass<any>>;
-  /** The name the function calls itself by (recursion): `const fib = ray.remote(fn, { self: 'fib' })`. */
-  self?: string;
+  uses?: Record<string, RemoteFunction<any, any, any> | ActorClass<any>> | (() => readonly (RemoteFunction<any, any, any> | ActorClass<any>)[]);
+  /** The name the function calls itself by (recursion): `const fib = ray.remote(fn, { self: 'fib' })`, or `self: () => fib` (never called). */
+  self?: string | (() => unknown);
 }
+
+/** SourceOptions with the arrow forms read as names. */
+type NamedUses = { uses?: Record<string, RemoteFunction<any, any, any> | ActorClass<any>>; self?: string };
 
 type AnyFunction = (...args: any[]) => any;
 type AnyClass = abstract new (...args: any[]) => any;
@@ -67,7 +72,7 @@ function isClass(fn: AnyFunction | AnyClass): boolean {
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** Splits `ray.remote`'s second argument into the module form or the source form, refusing what is neither. */
-function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: SourceOptions } {
+function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: NamedUses } {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) {
     throw new RayUsageError(`ray.remote(fn, options): options must be an object ({ uses, self } or { module, exportName }), got ${options === null ? 'null' : typeof options}.`);
@@ -85,7 +90,7 @@ function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: SourceOpt
     return { mod: options as ModuleOptions };
   }
   if ('exportName' in options) throw new RayUsageError("ray.remote(fn, { exportName }): exportName needs { module } too (the URL of the module that exports it).");
-  const src = options as SourceOptions;
+  const src = namedForms(options as SourceOptions);
   if (src.uses !== undefined) {
     if (typeof src.uses !== 'object' || src.uses === null || Array.isArray(src.uses)) {
       throw new RayUsageError(`ray.remote(fn, { uses }): uses maps names to remote functions or actor classes, e.g. { uses: { sq } }; got ${src.uses === null ? 'null' : Array.isArray(src.uses) ? 'an array' : typeof src.uses}.`);
@@ -103,8 +108,27 @@ function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: SourceOpt
   if (src.self !== undefined && (typeof src.self !== 'string' || !IDENTIFIER.test(src.self))) {
     throw new RayUsageError(`ray.remote(fn, { self }): self is the variable name the function calls itself by, e.g. { self: 'fib' }; got ${typeof src.self === 'string' ? `'${src.self}'` : typeof src.self}.`);
   }
-  if (src.self !== undefined && src.uses && src.self in src.uses) throw new RayUsageError(`ray.remote(fn, { uses, self }): '${src.self}' is named in both; name it once.`);
-  return { src };
+  if (src.self !== undefined && src.uses && (src.self as string) in src.uses) throw new RayUsageError(`ray.remote(fn, { uses, self }): '${String(src.self)}' is named in both; name it once.`);
+  return { src: src as NamedUses };
+}
+
+/** The arrow forms `uses: () => [a, b]` and `self: () => f` as names: their source text says which variables they read. */
+function namedForms(o: SourceOptions): { uses?: Record<string, unknown>; self?: unknown } {
+  let uses: Record<string, unknown> | undefined = o.uses as Record<string, unknown> | undefined;
+  if (typeof o.uses === 'function') {
+    const m = /^\(\)\s*=>\s*\[\s*((?:[A-Za-z_$][\w$]*\s*,\s*)*[A-Za-z_$][\w$]*)\s*,?\s*\]$/.exec(Function.prototype.toString.call(o.uses));
+    if (!m) throw new RayUsageError('ray.remote(fn, { uses }): uses is an object ({ uses: { sq } }) or an arrow returning an array of variables (() => [sq, cube]).');
+    const names = m[1]!.split(',').map((n) => n.trim());
+    const values = o.uses();
+    uses = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  }
+  let self = o.self;
+  if (typeof o.self === 'function') {
+    const m = /^\(\)\s*=>\s*([A-Za-z_$][\w$]*)$/.exec(Function.prototype.toString.call(o.self));
+    if (!m) throw new RayUsageError("ray.remote(fn, { self }): self is the function's variable name ('fib') or an arrow returning it (() => fib).");
+    self = m[1];
+  }
+  return { uses, self };
 }
 
 function usesBinding(v: RemoteFunction<any, any, any> | ActorClass<any>): Binding {
@@ -120,7 +144,7 @@ function isGeneratorFunction(fn: AnyFunction | AnyClass): boolean {
 }
 
 /** Builds what a node needs to run `fn`, refusing closures at definition time. */
-export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined, src: SourceOptions = {}): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
+export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions | undefined, src: NamedUses = {}): { d: FunctionDescriptor; methods: string[]; asyncMethods: string[] } {
   if (typeof fn !== 'function') throw new RayUsageError(`ray.remote expects a function or a class, got ${fn === null ? 'null' : typeof fn}.`);
   if (isGeneratorFunction(fn)) {
     throw new RayUsageError(
@@ -142,6 +166,9 @@ export function describeFunction(fn: AnyFunction | AnyClass, mod: ModuleOptions 
     }
     const m = cls ? ownMethods(fn.prototype) : { methods: [], asyncMethods: [] };
     return { d: { kind: 'module', id: functionIdFor(url + '#' + exportName), name: fn.name || exportName, url, exportName }, ...m };
+  }
+  if (cls && src.self !== undefined) {
+    throw new RayUsageError(`ray.remote(${fn.name || '<anonymous>'}, { self }): self is for a task that calls itself; a class cannot name itself. Pass its actor class to the methods that need it as an argument.`);
   }
   const uses = src.uses ?? {};
   const provided = [...Object.keys(uses), ...(src.self === undefined ? [] : [src.self])];

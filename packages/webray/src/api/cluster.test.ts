@@ -9,6 +9,8 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { describeFunction } from './api.js';
+import { Signer, Verifier } from '../mesh/signing.js';
+import type { FunctionDescriptor } from '../shared/protocol.js';
 
 let b: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
@@ -297,6 +299,21 @@ describe('two hosts as one cluster', () => {
     await until(async () => ((await c.state('tasks', { filters: { name: 'fetched-despite-forgery' } })) as { state: string }[]).some((t) => t.state === 'FINISHED'));
     expect(c.cluster!.member.drops.reasons.some((r) => r.includes('is not signed by the submitter key'))).toBe(true);
     await c.shutdown();
+  });
+
+  it('runs a task with uses on another host, its descriptor (with the used functions inside) signed as one entry', async () => {
+    const sq = ray.remote((x: number) => ({ v: x * x, hostId: ray.getRuntimeContext().hostId }));
+    const onB = ray.remote(async (x: number) => ray.get(sq.remote(x)), { uses: { sq } }).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(onB.remote(6))).toEqual({ v: 36, hostId: b.hostId });
+
+    const signer = await Signer.fromJwk(privateKey);
+    const verifier = await Verifier.fromJwk(base.submitterPublicKey);
+    const d = onB.descriptor as Extract<FunctionDescriptor, { kind: 'source' }>;
+    const sig = await signer.sign(d);
+    expect(await verifier.verify(d, sig)).toBe(true);
+    const used = d.bindings.sq as { fn: Extract<FunctionDescriptor, { kind: 'source' }>; options: object };
+    const tampered = { ...d, bindings: { ...d.bindings, sq: { ...used, fn: { ...used.fn, source: '(x) => x * 666' } } } };
+    expect(await verifier.verify(tampered, sig)).toBe(false);
   });
 
   it('ends a departed host\'s job: the actors it placed elsewhere stop, except detached ones, and its objects kept elsewhere are freed', async () => {

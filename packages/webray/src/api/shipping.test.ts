@@ -102,6 +102,8 @@ describe('remote functions a task uses', () => {
     expect(() => ray.remote((x: number) => x, { uses: { sq } })).toThrow(/uses no variable 'sq'/);
     expect(() => ray.remote((x: number) => x, { use: { sq } } as never)).toThrow(/unknown option 'use'/);
     expect(() => ray.remote((x: number) => x, { self: 'not a name' })).toThrow(ray.RayUsageError);
+    expect(() => ray.remote(class Node { next() { return Node; } }, { self: 'Node' })).toThrow(/a class cannot name itself/);
+    expect(() => ray.remote((x: number) => sq.remote(x), { uses: () => [sq.options({})] })).toThrow(/an arrow returning an array of variables/);
   });
 });
 

@@ -13,19 +13,19 @@ describe('webray/vite: uses', () => {
     expect(addUses(code)).toBe(ns +
       'const sq = ray.remote((x) => x * x);\n' +
       'const add = ray.remote((a, b) => a + b).options({ numCpus: 1 });\n' +
-      'export const f = ray.remote(async (x) => ray.get(add.remote(sq.remote(x), 1)), { uses: { add, sq } });\n');
+      'export const f = ray.remote(async (x) => ray.get(add.remote(sq.remote(x), 1)), { uses: () => [add, sq] });\n');
   });
 
   it('names the function itself for recursion, also behind .options(...)', () => {
     const code = ns + 'const fib = ray.remote(async (n) => n < 2 ? n : (await ray.get(fib.remote(n - 1))) + 1).options({ maxRetries: 0 });\n';
-    expect(addUses(code)).toContain("ray.get(fib.remote(n - 1))) + 1, { self: 'fib' }).options({ maxRetries: 0 })");
+    expect(addUses(code)).toContain("ray.get(fib.remote(n - 1))) + 1, { self: () => fib }).options({ maxRetries: 0 })");
   });
 
   it('works with a named import of remote and with actor classes, and merges into an options literal', () => {
     const code = "import { remote as r, get } from 'webray';\n" +
       'const Counter = r(class { n = 0; inc() { return ++this.n; } });\n' +
       'const f = r(async () => { const c = Counter.remote(); return get(c.inc.remote()); }, {});\n';
-    expect(addUses(code)).toContain('return get(c.inc.remote()); }, { uses: { Counter },});');
+    expect(addUses(code)).toContain('return get(c.inc.remote()); }, { uses: () => [Counter],});');
   });
 
   it('leaves alone what it must not touch', () => {
@@ -49,7 +49,7 @@ describe('webray/vite: uses', () => {
     const plugin = usesPlugin();
     const transform = plugin.transform as (code: string, id: string) => { code: string } | null;
     const code = ns + 'const sq = ray.remote((x) => x);\nconst f = ray.remote((x) => sq.remote(x));\n';
-    expect(transform(code, '/app/src/main.ts?v=1')?.code).toContain('{ uses: { sq } }');
+    expect(transform(code, '/app/src/main.ts?v=1')?.code).toContain('{ uses: () => [sq] }');
     expect(transform(code, '/app/node_modules/lib/index.js')).toBeNull();
     expect(transform(code, '/app/src/style.css')).toBeNull();
   });

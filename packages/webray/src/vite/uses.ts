@@ -7,7 +7,7 @@
  * It looks for module-level `const X = ray.remote(...)` (or `remote(...)` imported from webray,
  * with any `.options(...)` after it) and, in every `ray.remote(<function or class>)` call whose
  * function uses such an X as a free variable, adds X to `uses` (or `self` when the call defines
- * X). Only names declared before the call are added (a later one is not initialised yet when
+ * X), in the form that survives minification (`uses: () => [sq]`, `self: () => fib`). Only names declared before the call are added (a later one is not initialised yet when
  * the call runs); a call whose options are not an object literal, or already name `uses`,
  * `self` or `module`, is left as it is.
  */
@@ -84,9 +84,14 @@ function walk(node: Node, visit: (n: AnyNode) => void): void {
   }
 }
 
-/** The option text for one call, and where it goes. */
+/**
+ * The option text for one call, and where it goes. A production build's minifier renames `sq`
+ * in the function and in the options alike, but would keep a key or string 'sq': so the names
+ * go as arrow functions, whose source text webray reads (and `self`'s is never called: the
+ * function is not defined yet when ray.remote runs).
+ */
 function edit(call: CallExpression, uses: string[], self: string | undefined): { at: number; text: string } | undefined {
-  const parts = [...(uses.length > 0 ? [`uses: { ${uses.join(', ')} }`] : []), ...(self ? [`self: '${self}'`] : [])];
+  const parts = [...(uses.length > 0 ? [`uses: () => [${uses.join(', ')}]`] : []), ...(self ? [`self: () => ${self}`] : [])];
   if (call.arguments.length === 1) return { at: call.arguments[0]!.end, text: `, { ${parts.join(', ')} }` };
   const opts = call.arguments[1];
   if (call.arguments.length !== 2 || opts?.type !== 'ObjectExpression') return undefined;
@@ -97,17 +102,18 @@ function edit(call: CallExpression, uses: string[], self: string | undefined): {
 
 /** Adds `uses` / `self` to the module's `ray.remote(fn)` calls; returns the code unchanged when there is nothing to add. */
 export function addUses(code: string): string {
-  if (!code.includes(PACKAGE)) return code;
+  const unchanged = code;
+  if (!code.includes(PACKAGE)) return unchanged;
   let program: Program;
   try {
     program = parse(code, { ecmaVersion: 'latest', sourceType: 'module' });
   } catch {
-    return code; // not plain JavaScript (yet): leave it to the tools that understand it
+    return unchanged; // not plain JavaScript (yet): leave it to the tools that understand it
   }
   const names = remoteNames(program);
-  if (names.namespaces.size === 0 && names.functions.size === 0) return code;
+  if (names.namespaces.size === 0 && names.functions.size === 0) return unchanged;
   const consts = remoteConsts(program, names);
-  if (consts.size === 0) return code;
+  if (consts.size === 0) return unchanged;
   const defines = new Map([...consts].map(([name, c]) => [c.call, name]));
 
   const edits: { at: number; text: string }[] = [];
@@ -117,7 +123,8 @@ export function addUses(code: string): string {
     if (fn?.type !== 'FunctionExpression' && fn?.type !== 'ArrowFunctionExpression' && fn?.type !== 'ClassExpression') return;
     const defined = defines.get(n);
     const free = freeNames(fn);
-    const self = defined !== undefined && free.includes(defined) ? defined : undefined;
+    // A class cannot name itself (ray.remote refuses `self` for classes, saying why).
+    const self = defined !== undefined && fn.type !== 'ClassExpression' && free.includes(defined) ? defined : undefined;
     const uses = free.filter((x) => x !== self && (consts.get(x)?.end ?? Infinity) <= n.start);
     if (uses.length === 0 && !self) return;
     const e = edit(n, uses, self);
