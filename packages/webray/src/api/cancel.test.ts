@@ -4,6 +4,9 @@ import * as ray from '../index.js';
 beforeAll(() => ray.init({ numWorkers: 1 }));
 afterAll(() => ray.shutdown());
 
+/** Resolves once the task given `flags` says it runs (flags[1] leaves 0). */
+const runs = (flags: Int32Array) => (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: unknown } }).waitAsync(flags, 1, 0).value;
+
 const spin = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end) { /* busy */ } return ms; });
 
 describe('ray.cancel', () => {
@@ -39,7 +42,7 @@ describe('ray.cancel', () => {
       return 'ended';
     });
     const r = busy.remote(flags);
-    await Atomics.waitAsync(flags, 1, 0).value;
+    await runs(flags);
     await ray.cancel(r);
     // Without the fix this waits for the task to end: the timeout turns that into another error.
     await expect(ray.get(r, { timeout: 10_000 })).rejects.toBeInstanceOf(ray.TaskCancelledError);

@@ -396,6 +396,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const { args, nested } = this.resolvedArgs(t);
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = node.id;
+    // A node with nothing else to run starts the task on arrival; one that is busy says when it
+    // starts it ('started'; node/executor.ts reportStart). An earlier attempt's start does not count.
+    t.startedAt = node.taskCount === node.blockedTasks.size ? now() : null;
     node.taskCount++;
     if (!nested && isJsonSafe(args)) {
       node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.method);
@@ -431,6 +434,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         }
         return;
       }
+      case 'started': { const t = this.tasks.get(m.id); if (t && this.isOn(t, node)) t.startedAt = m.at; return; }
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
       case 'blocked': this.nodeBlocked(node, m.task, true); return;
