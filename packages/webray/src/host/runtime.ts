@@ -19,6 +19,7 @@ import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, typ
 import { DONE_FIELDS, type CreateActorMsg, type FunctionDescriptor, type HostToNode, type NodeToHost, type SubmitMsg, type TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
+import { ActorHoldings } from '../scheduler/resources.js';
 import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
@@ -310,6 +311,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         (err) => this.finish(t, serializeError(err)),
       );
       return;
+    }
+    if (this.holdings.count > 0) {
+      const held = this.holdings.waitsForActors(t.name, t.key, t.demand, this.scheduler.pool.total);
+      if (held) console.warn(held);
     }
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
@@ -1097,6 +1102,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   private pendingActors: ActorRecord[] = [];
+  /** What live actors hold of this host's resources. */
+  private readonly holdings = new ActorHoldings();
 
   private placeActor(a: ActorRecord): void {
     if (a.state === 'DEAD') return;
@@ -1106,6 +1113,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       if (!this.scheduler.pool.feasible(a.held)) console.warn(`webray: actor ${a.spec.className} needs ${JSON.stringify(a.held)}, which this host does not have; it stays pending.`);
       this.pendingActors.push(a);
       return;
+    }
+    if (a.held) {
+      this.holdings.add(a.held);
+      // The cluster's view of what is free (availableResources, placement) must see it taken.
+      this.scheduleDispatch();
     }
     this.startActorNode(a, false);
   }
@@ -1258,7 +1270,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     a.deathCause = cause;
     a.node = null;
     this.actors.releaseName(a);
-    if (a.held) { this.scheduler.pool.release(a.held); a.held = null; this.retryPendingActors(); this.scheduleDispatch(); }
+    if (a.held) {
+      // A pending actor holds nothing yet.
+      if (!this.pendingActors.includes(a)) { this.scheduler.pool.release(a.held); this.holdings.remove(a.held); }
+      a.held = null;
+      this.retryPendingActors();
+      this.scheduleDispatch();
+    }
     const err = serializeError(new RayActorError(a.id, cause, error));
     if (a.creation.state !== 'FINISHED') this.finish(a.creation, err);
     else if (a.creation.pinned) for (const id of a.creation.pinned) this.objects.unpin(id);
