@@ -102,6 +102,24 @@ describe('two hosts as one cluster', () => {
     }
   });
 
+  it('counts what an actor holds as taken (availableResources), and says why a task needing it waits', async () => {
+    await until(async () => (await ray.availableResources()).webgpu === 1);
+    const Holder = ray.remote(class GpuHolder { ping() { return 'held'; } }).options({ resources: { webgpu: 1 } });
+    const holder = Holder.remote();
+    expect(await ray.get(holder.ping.remote())).toBe('held');
+    await until(async () => ((await ray.availableResources()).webgpu ?? 0) === 0);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const needs = ray.remote(() => 'ran').options({ resources: { webgpu: 1 } }).remote();
+      await until(() => warn.mock.calls.some((c) => String(c[0]).includes('actors on this host hold {"webgpu":1}')));
+      await ray.kill(holder);
+      expect(await ray.get(needs)).toBe('ran');
+    } finally {
+      warn.mockRestore();
+    }
+    await until(async () => (await ray.availableResources()).webgpu === 1);
+  });
+
   it('run a task that needs a resource only the other host has there', async () => {
     const got = await ray.get(where.options({ resources: { webgpu: 1 } }).remote());
     expect(got.hostId).toBe(b.hostId);
@@ -222,7 +240,7 @@ describe('two hosts as one cluster', () => {
       return { hostId: ray.getRuntimeContext().hostId, attempt: ray.getRuntimeContext().attempt };
     }).options({ schedulingStrategy: { nodeId: cNode, soft: true } });
     const ref = slow.remote();
-    await until(async () => (await ray.state.listTasks()).some((t) => t.name === 'anonymous' && !!t.nodeId?.startsWith(c.hostId) && t.state === 'SUBMITTED_TO_WORKER'));
+    await until(async () => (await ray.state.listTasks()).some((t) => t.name === 'anonymous' && !!t.nodeId?.startsWith(c.hostId) && t.state === 'RUNNING'));
     await c.shutdown();
     const got = await ray.get(ref);
     expect(got.hostId).not.toBe(c.hostId);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
+import { deserializeError, type SerializedError } from '../shared/errors.js';
 
 beforeAll(() => ray.init({ numWorkers: 2 }));
 afterAll(() => ray.shutdown());
@@ -168,6 +169,13 @@ describe('errors', () => {
     expect(cause.code).toBe('E_X');
     expect(cause.info).toEqual({ path: '/x', tries: [1, 2] });
     expect('callback' in cause).toBe(false);
+  });
+
+  it('rebuilds a received error\'s properties as plain ones: a \'__proto__\' key does not change its prototype', () => {
+    const e = deserializeError(JSON.parse('{"name":"Error","message":"m","props":{"__proto__":{"polluted":1},"code":"E_Y"}}') as SerializedError);
+    expect(Object.getPrototypeOf(e)).toBe(Error.prototype);
+    expect((e as Error & { code?: string }).code).toBe('E_Y');
+    expect((e as Error & { polluted?: number }).polluted).toBeUndefined();
   });
 
   it('fail tasks that depend on a failed task with the same cause', async () => {

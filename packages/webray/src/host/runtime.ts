@@ -19,6 +19,7 @@ import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, typ
 import { DONE_FIELDS, type CreateActorMsg, type FunctionDescriptor, type HostToNode, type NodeToHost, type SubmitMsg, type TaskMsg } from '../shared/protocol.js';
 import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
+import { ActorHoldings } from '../scheduler/resources.js';
 import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
@@ -317,6 +318,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       );
       return;
     }
+    if (this.holdings.count > 0) {
+      const held = this.holdings.waitsForActors(t.name, t.key, t.demand, this.scheduler.pool.total);
+      if (held) console.warn(held);
+    }
     this.scheduler.enqueue(t);
     this.scheduleDispatch();
   }
@@ -402,6 +407,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const { args, nested } = this.resolvedArgs(t);
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = node.id;
+    // A node with nothing else to run starts the task on arrival; one that is busy says when it
+    // starts it ('started'; node/executor.ts reportStart). An earlier attempt's start does not count.
+    t.startedAt = node.taskCount === node.blockedTasks.size ? now() : null;
     node.taskCount++;
     if (!nested && isJsonSafe(args)) {
       node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.method);
@@ -437,6 +445,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         }
         return;
       }
+      case 'started': { const t = this.tasks.get(m.id); if (t && this.isOn(t, node)) t.startedAt = m.at; return; }
       case 'submit': this.nodeSubmit(node, m); return;
       case 'get': this.nodeGet(node, m.req, m.ids); return;
       case 'blocked': this.nodeBlocked(node, m.task, true); return;
@@ -1110,6 +1119,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   }
 
   private pendingActors: ActorRecord[] = [];
+  /** What live actors hold of this host's resources. */
+  private readonly holdings = new ActorHoldings();
 
   private placeActor(a: ActorRecord): void {
     if (a.state === 'DEAD') return;
@@ -1119,6 +1130,11 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       if (!this.scheduler.pool.feasible(a.held)) console.warn(`webray: actor ${a.spec.className} needs ${JSON.stringify(a.held)}, which this host does not have; it stays pending.`);
       this.pendingActors.push(a);
       return;
+    }
+    if (a.held) {
+      this.holdings.add(a.held);
+      // The cluster's view of what is free (availableResources, placement) must see it taken.
+      this.scheduleDispatch();
     }
     this.startActorNode(a, false);
   }
@@ -1276,7 +1292,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     a.deathCause = cause;
     a.node = null;
     this.actors.releaseName(a);
-    if (a.held) { this.scheduler.pool.release(a.held); a.held = null; this.retryPendingActors(); this.scheduleDispatch(); }
+    if (a.held) {
+      // A pending actor holds nothing yet.
+      if (!this.pendingActors.includes(a)) { this.scheduler.pool.release(a.held); this.holdings.remove(a.held); }
+      a.held = null;
+      this.retryPendingActors();
+      this.scheduleDispatch();
+    }
     const err = serializeError(new RayActorError(a.id, cause, error));
     if (a.creation.state !== 'FINISHED') this.finish(a.creation, err);
     else if (a.creation.pinned) for (const id of a.creation.pinned) this.objects.unpin(id);

@@ -31,7 +31,7 @@ const MAX_SPIN_MS = 50;
 
 function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: (() => void) | undefined, heapUsed: () => number): void {
   const out = new Outbox<NodeToHost>((batch) => port.post(batch), 'dones');
-  out.onFlushed = () => core.flushed();
+  out.onFlushed = () => { core.flushed(); exec.flushed(); };
   const table = new FunctionTable();
   const store = boot.store ? new ObjectStore(WasmStore.attach(boot.store), boot.store) : undefined;
   const core = new NodeCore(boot, out, table, store);

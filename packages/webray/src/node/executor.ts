@@ -38,6 +38,9 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
+/** A task that starts this long after the node's last message is reported first (see reportStart). */
+const REPORT_AFTER_MS = 1;
+
 export class Executor {
   private readonly queue: TaskMsg[] = [];
   private head = 0;
@@ -48,6 +51,10 @@ export class Executor {
   private maxConcurrency = 1;
   private actorCaller: Caller | undefined;
   tasksRun = 0;
+  /** When the outbox last sent. */
+  private flushedAt = 0;
+  /** How long each function's (or actor method's) last run took, in ms. */
+  private readonly lastRunMs = new Map<string, number>();
 
   constructor(
     private readonly kind: 'task' | 'actor',
@@ -110,10 +117,33 @@ export class Executor {
       if (this.head === this.queue.length) { this.queue.length = 0; this.head = 0; }
       else if (this.head > 4096) { this.queue.splice(0, this.head); this.head = 0; }
       this.active++;
+      const start = this.reportStart(m);
       const r = this.execute(m);
-      if (r) r.then(() => { this.finishRun(m.id); this.pump(); });
-      else this.finishRun(m.id);
+      if (r) r.then(() => { this.lastRunMs.set(m.method ?? m.fn, now() - start); this.finishRun(m.id); this.pump(); });
+      else { this.lastRunMs.set(m.method ?? m.fn, now() - start); this.finishRun(m.id); }
     }
+  }
+
+  /**
+   * Tells the host that a task starts, so the state API can say RUNNING. A running synchronous
+   * task holds this thread, so it must be said before it runs, with a flush (which also sends the
+   * results before it). Said when the task may be slow (its function's last run took
+   * REPORT_AFTER_MS or more, or it never ran here) or this node's last message is that old: a
+   * stream of tiny tasks then costs at most one message per millisecond, and a call-and-wait loop
+   * none (a task that reaches an idle node is counted as started when the host sends it; see
+   * host/runtime.ts `send`). Returns the start time.
+   */
+  private reportStart(m: TaskMsg): number {
+    const t = now();
+    if (t - this.flushedAt < REPORT_AFTER_MS && (this.lastRunMs.get(m.method ?? m.fn) ?? Infinity) < REPORT_AFTER_MS) return t;
+    this.out.post({ t: 'started', id: m.id, at: t });
+    this.out.flush();
+    return t;
+  }
+
+  /** The outbox sent its batch. */
+  flushed(): void {
+    this.flushedAt = now();
   }
 
   /** Frees a task's slot, once (a cancelled task may end later). */

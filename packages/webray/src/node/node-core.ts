@@ -18,6 +18,8 @@ export interface Outbox {
   post(m: NodeToHost): void;
   jsonRun(): unknown[];
   added(): void;
+  /** Sends what is queued now. */
+  flush(): void;
 }
 
 /** Told when a task starts or stops waiting on the host (so the node can run other work). */

@@ -40,3 +40,37 @@ export function covers(have: Readonly<Resources>, demand: Readonly<Resources>): 
   for (const k in demand) if (demand[k]! > 0 && !((have[k] ?? 0) >= demand[k]! - 1e-9)) return false;
   return true;
 }
+
+/**
+ * Resources actors hold for their lives. A task that needs more than the rest of its host's
+ * total waits until one of those actors exits: Ray warns about such pending tasks, and so does
+ * `waitsForActors` (once per demand, the first time a task with it queues).
+ */
+export class ActorHoldings {
+  private readonly held: Resources = {};
+  /** Actors holding something now: zero keeps the check off the hot path. */
+  count = 0;
+  private readonly told = new Set<string>();
+
+  add(demand: Resources): void {
+    this.count++;
+    for (const k in demand) this.held[k] = (this.held[k] ?? 0) + demand[k]!;
+  }
+
+  remove(demand: Resources): void {
+    this.count--;
+    for (const k in demand) this.held[k] = (this.held[k] ?? 0) - demand[k]!;
+  }
+
+  /** What to tell the user if a task with `demand` (keyed `key`) cannot run while the actors hold theirs; undefined if it can, or was told. */
+  waitsForActors(name: string, key: string, demand: Resources, total: Resources): string | undefined {
+    if (this.told.has(key)) return undefined;
+    const rest: Resources = {};
+    for (const k in total) rest[k] = total[k]! - (this.held[k] ?? 0);
+    if (covers(rest, demand) || !covers(total, demand)) return undefined;
+    this.told.add(key);
+    const held = Object.fromEntries(Object.keys(demand).filter((k) => (this.held[k] ?? 0) > 0).map((k) => [k, this.held[k]]));
+    return `webray: task ${name} needs ${JSON.stringify(demand)}, but actors on this host hold ${JSON.stringify(held)} of ${JSON.stringify(total)} for their lives: ` +
+      `it waits until one of them exits. Kill an actor that holds it (ray.kill), or give the task fewer resources.`;
+  }
+}

@@ -263,6 +263,9 @@ export function deserializeError(s: SerializedError): Error {
   const e = new Ctor(s.message, cause ? { cause } : undefined);
   if (!builtinErrors[s.name]) e.name = s.name;
   e.stack = s.stack;
-  if (s.props) Object.assign(e, s.props);
+  // Defined, not assigned: a key like '__proto__' from another host stays a plain property.
+  if (s.props && typeof s.props === 'object') {
+    for (const [k, v] of Object.entries(s.props)) Object.defineProperty(e, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   return e;
 }

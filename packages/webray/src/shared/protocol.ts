@@ -131,6 +131,8 @@ export interface SubmitMsg {
 export type NodeToHost =
   | { t: 'ready' }
   | { t: 'dones'; j: string }
+  /** A task (or actor call) starts at `at`: sent only at a flush (see Executor.reportStart). */
+  | { t: 'started'; id: TaskId; at: number }
   | { t: 'fn'; d: FunctionDescriptor }
   | TaskDone
   | { t: 'actor-ready'; actor: ActorId; id: TaskId }
