@@ -1,13 +1,12 @@
 /**
- * Two Node.js processes form one cluster over real WebRTC (@roamhq/wrtc) through a local PeerJS
+ * Two Node.js processes form one cluster over real WebRTC (node-datachannel, loaded by init) through a local PeerJS
  * server: this process is host A (the driver, with the submitter key); a child process is host B
  * (join token only) with a resource A lacks. Runs inside the loopback-only network namespace.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '@webray/node-host/src/webrtc-globals.mjs';
 import * as ray from 'webray';
-import { startHost, stopHost } from './support/node-host.js';
+import { LOOPBACK_RTC, startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 
 let server: RunningPeerServer;
@@ -20,7 +19,7 @@ beforeAll(async () => {
   server = await startPeerServer();
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
+  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [], rtcConfig: LOOPBACK_RTC };
   const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   b = host.child;
   const line = await host.line;

@@ -39,6 +39,12 @@ export interface ClusterConfig {
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
   iceServers?: IceServer[];
+  /**
+   * More RTCPeerConnection settings, for the WebRTC implementation in use: e.g. Node's
+   * node-datachannel gathers no loopback address unless given `{ bindAddress: '127.0.0.1' }`,
+   * which a machine with no other network interface needs.
+   */
+  rtcConfig?: Record<string, unknown>;
   /** @internal Another way for hosts to find each other (in-memory, in tests). */
   signaling?: Signaling;
   heartbeatMs?: number;
@@ -218,7 +224,7 @@ export class ClusterHost {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
     if (!c.signaling && !c.signal) throw new RayUsageError('init: cluster.signal is required: the PeerJS server hosts meet through, e.g. { host: \'127.0.0.1\', port: 9000, path: \'/\' }.');
-    const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
+    const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);

@@ -94,6 +94,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const spawned = [];
     for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
     await Promise.all(spawned.map((n) => n.ready));
+    if (this.options.cluster && !this.options.cluster.signaling) await this.platform.prepareSignaling?.();
     if (this.options.cluster) this.cluster = await ClusterHost.start(this, this.hostInfo(), this.options.cluster, this.store?.store, this.platform.timers);
   }
 
