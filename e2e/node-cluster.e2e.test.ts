@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from 'webray';
-import { LOOPBACK_RTC, startHost, stopHost } from './support/node-host.js';
+import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 
 let server: RunningPeerServer;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   server = await startPeerServer();
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [], rtcConfig: LOOPBACK_RTC };
+  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
   const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
   b = host.child;
   const line = await host.line;

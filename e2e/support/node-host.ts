@@ -6,16 +6,13 @@ const BIN = fileURLToPath(new URL('../../packages/webray/dist/bin/webray.js', im
 
 interface HostConfig { cluster: { token: string } & Record<string, unknown>; [option: string]: unknown }
 
-/** The tests run in a loopback-only network: node-datachannel must be told to use it. */
-export const LOOPBACK_RTC = { bindAddress: '127.0.0.1' };
-
 /**
  * Starts a host process; `line` resolves with the first line it prints (`ready <id>` or `error ...`).
  * The token goes in WEBRAY_TOKEN, as a user's would; the rest of the config on the command line.
  */
 export function startHost(config: HostConfig): { child: ChildProcess; line: Promise<string> } {
   const { token, ...cluster } = config.cluster;
-  const child = spawn(process.execPath, [BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...config, cluster: { rtcConfig: LOOPBACK_RTC, ...cluster } })], {
+  const child = spawn(process.execPath, [BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...config, cluster })], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, WEBRAY_TOKEN: token },
   });

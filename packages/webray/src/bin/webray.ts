@@ -12,10 +12,8 @@ import type { InitOptions } from '../api/index.js';
 
 const USAGE = `usage: webray host --signal HOST:PORT[/PATH] --cluster ID --public-key FILE|JSON
                    [--token-file FILE] [--submitter-key FILE|JSON] [--workers N] [--resources JSON]
-                   [--bind-address ADDR]
        webray host --config JSON          (InitOptions without the token)
 The join token: the environment variable WEBRAY_TOKEN, or --token-file.
---bind-address: the local address WebRTC uses (127.0.0.1 where only loopback exists).
 --control-stdin: lines 'call <actor> <method> <JSON args>' on stdin call a named actor; the host
 stops when stdin ends (for scripts and tests).
 Prints 'ready <hostId>' once joined, or 'error <name>: <message>' and exits 1.`;
@@ -36,7 +34,6 @@ function parse(argv: string[]) {
       'token-file': { type: 'string' },
       workers: { type: 'string' },
       resources: { type: 'string' },
-      'bind-address': { type: 'string' },
       'control-stdin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -73,7 +70,6 @@ function options(a: Args): InitOptions {
     cluster: {
       id: a.cluster, token: token(a), submitterPublicKey: key(a['public-key'])!, submitterKey: key(a['submitter-key']),
       signal: { host, port: Number(port), path: `/${path.join('/')}`, secure: false }, iceServers: [],
-      rtcConfig: a['bind-address'] ? { bindAddress: a['bind-address'] } : undefined,
     },
   };
 }

@@ -39,11 +39,7 @@ export interface ClusterConfig {
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
   iceServers?: IceServer[];
-  /**
-   * More RTCPeerConnection settings, for the WebRTC implementation in use: e.g. Node's
-   * node-datachannel gathers no loopback address unless given `{ bindAddress: '127.0.0.1' }`,
-   * which a machine with no other network interface needs.
-   */
+  /** @internal RTCPeerConnection settings the platform's WebRTC implementation needs (see Platform.prepareSignaling). */
   rtcConfig?: Record<string, unknown>;
   /** @internal Another way for hosts to find each other (in-memory, in tests). */
   signaling?: Signaling;

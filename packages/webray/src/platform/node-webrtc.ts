@@ -4,6 +4,7 @@
  * globals when a Node host joins a cluster; loaded only by the Node platform, so neither package
  * enters a browser bundle. Globals the program already set (another polyfill) are kept.
  */
+import { networkInterfaces } from 'node:os';
 import { RayUsageError } from '../shared/errors.js';
 
 /** The package that provides WebRTC in Node; users install it to join clusters from Node. */
@@ -30,8 +31,16 @@ const importModule: Importer = (specifier) => import(specifier);
 
 let installing: Promise<void> | undefined;
 
-/** Sets `RTCPeerConnection`, `RTCSessionDescription`, `RTCIceCandidate` and `WebSocket` where missing. */
-export function installWebRtcGlobals(): Promise<void> {
+/**
+ * Sets `RTCPeerConnection`, `RTCSessionDescription`, `RTCIceCandidate` and `WebSocket` where
+ * missing; answers the RTCPeerConnection settings to use.
+ */
+export async function prepareWebRtc(): Promise<Record<string, unknown>> {
+  await installWebRtcGlobals();
+  return rtcSettings();
+}
+
+function installWebRtcGlobals(): Promise<void> {
   return (installing ??= install(globalThis as Record<string, unknown>, importModule).catch((e: unknown) => {
     installing = undefined;
     throw e;
@@ -59,6 +68,16 @@ export async function install(g: Record<string, unknown>, load: Importer): Promi
     const { WebSocket } = (await load(wsSpecifier)) as { WebSocket: SocketClass };
     g.WebSocket = signallingSocket(WebSocket);
   }
+}
+
+/**
+ * RTCPeerConnection settings for node-datachannel here. It leaves loopback addresses out of its
+ * ICE candidates unless bound to one: where no other interface is up (an offline machine, a
+ * test's network namespace), hosts on this machine could not connect at all.
+ */
+export function rtcSettings(): Record<string, unknown> {
+  const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => addrs?.every((a) => a.internal) ?? true);
+  return onlyLoopback ? { bindAddress: '127.0.0.1' } : {};
 }
 
 /**
