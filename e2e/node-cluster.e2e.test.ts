@@ -1,11 +1,10 @@
 /**
- * Two Node.js processes form one cluster over real WebRTC (@roamhq/wrtc) through a local PeerJS
+ * Two Node.js processes form one cluster over real WebRTC (node-datachannel, loaded by init) through a local PeerJS
  * server: this process is host A (the driver, with the submitter key); a child process is host B
  * (join token only) with a resource A lacks. Runs inside the loopback-only network namespace.
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import '@webray/node-host/src/webrtc-globals.mjs';
 import * as ray from 'webray';
 import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';

@@ -1,12 +1,21 @@
-/** Webray hosts in Node processes for e2e tests, started with `pnpm host`'s script. */
+/** Webray hosts in Node processes for e2e tests, started with the package's bin (`webray host`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const HOST_SCRIPT = fileURLToPath(new URL('../../packages/node-host/src/host.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/webray/dist/bin/webray.js', import.meta.url));
 
-/** Starts a host process; `line` resolves with the first line it prints (`ready <id>` or `error ...`). */
-export function startHost(config: unknown): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
+interface HostConfig { cluster: { token: string } & Record<string, unknown>; [option: string]: unknown }
+
+/**
+ * Starts a host process; `line` resolves with the first line it prints (`ready <id>` or `error ...`).
+ * The token goes in WEBRAY_TOKEN, as a user's would; the rest of the config on the command line.
+ */
+export function startHost(config: HostConfig): { child: ChildProcess; line: Promise<string> } {
+  const { token, ...cluster } = config.cluster;
+  const child = spawn(process.execPath, [BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...config, cluster })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, WEBRAY_TOKEN: token },
+  });
   const line = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]!); });

@@ -40,6 +40,8 @@ export interface ClusterConfig {
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
   iceServers?: IceServer[];
+  /** @internal RTCPeerConnection settings the platform's WebRTC implementation needs (see Platform.prepareSignaling). */
+  rtcConfig?: Record<string, unknown>;
   /** @internal Another way for hosts to find each other (in-memory, in tests). */
   signaling?: Signaling;
   heartbeatMs?: number;
@@ -222,7 +224,7 @@ export class ClusterHost {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
     // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
-    const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? []));
+    const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);

@@ -95,7 +95,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const spawned = [];
     for (let i = 0; i < this.options.numWorkers; i++) spawned.push(this.spawnNode('task', null));
     await Promise.all(spawned.map((n) => n.ready));
-    if (this.options.cluster) this.cluster = await ClusterHost.start(this, this.hostInfo(), this.options.cluster, this.store?.store, this.platform.timers);
+    if (this.options.cluster) {
+      const rtcConfig = this.options.cluster.signaling ? undefined : await this.platform.prepareSignaling?.();
+      this.cluster = await ClusterHost.start(this, this.hostInfo(), { ...this.options.cluster, rtcConfig }, this.store?.store, this.platform.timers);
+    }
   }
 
   /** This host as the cluster sees it: its resources and task nodes. */

@@ -34,13 +34,13 @@ export class PeerSignaling implements Signaling {
 
   private constructor(private readonly PeerCtor: typeof Peer, private readonly options: PeerOptions) {}
 
-  static async create(server: SignalServer, iceServers: IceServer[] = []): Promise<PeerSignaling> {
+  static async create(server: SignalServer, iceServers: IceServer[] = [], rtcConfig: Record<string, unknown> = {}): Promise<PeerSignaling> {
     // Bundlers see the ES module's named export; Node loads PeerJS's CommonJS build (exports under default).
     const mod = (await import('peerjs')) as unknown as { Peer?: typeof Peer; default?: { Peer: typeof Peer } };
     const PeerCtor = mod.Peer ?? mod.default!.Peer;
     return new PeerSignaling(PeerCtor, {
       host: server.host, port: server.port, path: server.path ?? '/', secure: server.secure ?? false,
-      config: { iceServers }, debug: 0,
+      config: { ...rtcConfig, iceServers }, debug: 0,
     });
   }
 

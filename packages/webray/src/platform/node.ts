@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { idbSpill } from './idb-spill.js';
+import { prepareWebRtc } from './node-webrtc.js';
 import type { NodeBootData, NodeProcess, Platform, SpillTarget } from './types.js';
 
 /** Run from TypeScript sources (tests), the worker still needs JavaScript: use the build. */
@@ -53,6 +54,7 @@ export const nodePlatform: Platform = {
   },
   cpuCount: availableParallelism(),
   holdProcess,
+  prepareSignaling: prepareWebRtc,
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData): NodeProcess {
     const control = new MessageChannel();

@@ -73,4 +73,9 @@ export interface Platform {
    * host holds the process while tasks, actor calls or waits are pending. Absent in browsers.
    */
   holdProcess?(): () => void;
+  /**
+   * Makes what joining a cluster through a signalling server needs available (Node: WebRTC and
+   * WebSocket globals); answers RTCPeerConnection settings that implementation needs here.
+   */
+  prepareSignaling?(): Promise<Record<string, unknown>>;
 }

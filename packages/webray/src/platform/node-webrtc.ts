@@ -1,0 +1,95 @@
+/**
+ * What PeerJS needs in Node and Node lacks: WebRTC (from the optional peer dependency
+ * `node-datachannel`, its W3C polyfill) and, on Node 20, a WebSocket (from `ws`). Installed as
+ * globals when a Node host joins a cluster; loaded only by the Node platform, so neither package
+ * enters a browser bundle. Globals the program already set (another polyfill) are kept.
+ */
+import { networkInterfaces } from 'node:os';
+import { RayUsageError } from '../shared/errors.js';
+
+/** The package that provides WebRTC in Node; users install it to join clusters from Node. */
+export const WEBRTC_PACKAGE = 'node-datachannel';
+
+interface WebRtcPolyfill {
+  RTCPeerConnection: unknown;
+  RTCSessionDescription: unknown;
+  RTCIceCandidate: unknown;
+}
+
+interface EmitterSocket {
+  on(event: 'error', listener: (e: unknown) => void): unknown;
+}
+
+type SocketClass = new (url: string, protocols?: string | string[]) => EmitterSocket;
+
+// Computed specifiers: type checkers and bundlers leave these imports alone.
+const polyfillSpecifier = `${WEBRTC_PACKAGE}/polyfill`;
+const wsSpecifier = 'ws';
+
+type Importer = (specifier: string) => Promise<unknown>;
+const importModule: Importer = (specifier) => import(specifier);
+
+let installing: Promise<void> | undefined;
+
+/**
+ * Sets `RTCPeerConnection`, `RTCSessionDescription`, `RTCIceCandidate` and `WebSocket` where
+ * missing; answers the RTCPeerConnection settings to use.
+ */
+export async function prepareWebRtc(): Promise<Record<string, unknown>> {
+  await installWebRtcGlobals();
+  return rtcSettings();
+}
+
+function installWebRtcGlobals(): Promise<void> {
+  return (installing ??= install(globalThis as Record<string, unknown>, importModule).catch((e: unknown) => {
+    installing = undefined;
+    throw e;
+  }));
+}
+
+/** Fills in `g`'s missing WebRTC and WebSocket globals with modules `load` imports. */
+export async function install(g: Record<string, unknown>, load: Importer): Promise<void> {
+  if (g.RTCPeerConnection === undefined) {
+    let rtc: WebRtcPolyfill;
+    try {
+      rtc = (await load(polyfillSpecifier)) as WebRtcPolyfill;
+    } catch (e) {
+      throw new RayUsageError(
+        `init: joining a cluster from Node needs WebRTC, which Node lacks, and the package that provides it ` +
+        `('${WEBRTC_PACKAGE}') could not be loaded (${e instanceof Error ? e.message : String(e)}). ` +
+        `Install it next to webray: npm install ${WEBRTC_PACKAGE}.`,
+      );
+    }
+    g.RTCPeerConnection = rtc.RTCPeerConnection;
+    g.RTCSessionDescription = rtc.RTCSessionDescription;
+    g.RTCIceCandidate = rtc.RTCIceCandidate;
+  }
+  if (g.WebSocket === undefined) {
+    const { WebSocket } = (await load(wsSpecifier)) as { WebSocket: SocketClass };
+    g.WebSocket = signallingSocket(WebSocket);
+  }
+}
+
+/**
+ * RTCPeerConnection settings for node-datachannel here. It leaves loopback addresses out of its
+ * ICE candidates unless bound to one: where no other interface is up (an offline machine, a
+ * test's network namespace), hosts on this machine could not connect at all.
+ */
+export function rtcSettings(): Record<string, unknown> {
+  const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => addrs?.every((a) => a.internal) ?? true);
+  return onlyLoopback ? { bindAddress: '127.0.0.1' } : {};
+}
+
+/**
+ * PeerJS learns that its signalling server is gone from the socket's close and sets no error
+ * handler; `ws` emits an 'error' nobody listens for, which would end the process (a server that
+ * is down, or a host taking over as head while it is). The close that follows reports it.
+ */
+export function signallingSocket(Base: SocketClass): SocketClass {
+  return class SignallingSocket extends Base {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      this.on('error', () => {});
+    }
+  };
+}
