@@ -16,8 +16,11 @@ import { analyzeSource, UnshippableFunctionError, type SourceAnalysis } from './
 import webray, { reservedNames, webray as namedWebray, type WebrayPluginOptions } from './vite.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
-/** webray's runtime dependencies: the dev server must pre-bundle each through the excluded webray. */
-const DEPENDENCIES = Object.keys((JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+/** Dependencies only Node code imports (WebSocket for PeerJS): never in a browser bundle. */
+const NODE_ONLY = ['ws'];
+/** webray's browser dependencies: the dev server must pre-bundle each through the excluded webray. */
+const DEPENDENCIES = Object.keys((JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies)
+  .filter((d) => !NODE_ONLY.includes(d));
 const COOP = 'Cross-Origin-Opener-Policy';
 const COEP = 'Cross-Origin-Embedder-Policy';
 

@@ -77,8 +77,8 @@ export interface WebrayPluginOptions {
 const PACKAGE = 'webray';
 
 /**
- * webray's `dependencies` that its browser code imports (all of them today): pre-bundled
- * through webray as `webray > name`. A Node-only dependency must not be listed.
+ * webray's `dependencies` that its browser code imports (all but `ws`, which only Node hosts
+ * use): pre-bundled through webray as `webray > name`. A Node-only dependency must not be listed.
  */
 const BROWSER_DEPENDENCIES = (['acorn', 'comlink', 'idb-keyval', 'peerjs']);
 
