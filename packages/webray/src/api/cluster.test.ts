@@ -162,6 +162,20 @@ describe('two hosts as one cluster', () => {
     }
   });
 
+  it('brings back a thrown error\'s properties from the other host, and its answer even when one cannot go as JSON', async () => {
+    const f = ray.remote((big: boolean) => {
+      const e = new Error('remote failure') as Error & Record<string, unknown>;
+      e.code = 'E_REMOTE';
+      if (big) e.big = 2n ** 70n;
+      throw e;
+    }).options({ resources: { webgpu: 1 } });
+    const plain = (await ray.get(f.remote(false), { timeout: 10_000 }).catch((e: unknown) => e)) as Error;
+    expect(((plain.cause as Error & { code?: string }).code)).toBe('E_REMOTE');
+    const withBig = (await ray.get(f.remote(true), { timeout: 10_000 }).catch((e: unknown) => e)) as Error;
+    expect(withBig).toBeInstanceOf(ray.RayTaskError);
+    expect((withBig.cause as Error).message).toBe('remote failure');
+  });
+
   it('pulls a 32 MiB Float64Array made on the other host into this host\'s store, once for concurrent gets, and frees the other copy', async () => {
     const hostA = currentCore() as HostRuntime;
     const bObjectsBefore = b.store!.store.wasm.stats().objects;

@@ -406,7 +406,7 @@ export class ClusterHost {
   sendDone(host: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     let f: Frame;
     try {
-      f = error ? { t: 'done', id, error, start, end } : { t: 'done', id, values: toWire(values), start, end };
+      f = error ? { t: 'done', id, error: jsonError(error), start, end } : { t: 'done', id, values: toWire(values), start, end };
       if (!error && remote.length) f.remote = remote;
     } catch (e) {
       f = { t: 'done', id, error: serializeError(e), start, end };
@@ -547,6 +547,14 @@ export class ClusterHost {
   close(): void {
     this.stopLoadTicks();
     this.member.close();
+  }
+}
+
+/** Frames are JSON: an error's own properties JSON cannot carry (a BigInt) are left out, rather than the whole answer. */
+function jsonError(e: SerializedError): SerializedError {
+  try { JSON.stringify(e); return e; } catch {
+    const { props: _dropped, cause, ...rest } = e;
+    return cause ? { ...rest, cause: jsonError(cause) } : rest;
   }
 }
 
