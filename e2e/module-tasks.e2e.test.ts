@@ -4,13 +4,15 @@
  * (vite build + vite preview) with the webray/vite plugin, for .ts and .js modules in each
  * documented form (fixtures/module-tasks/src, written over the consumer app's src).
  */
-import { cpSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturePageLog, launchChromium, newContext } from './support/chromium.js';
-import { createConsumerApp, type ConsumerApp } from './support/consumer-app.js';
+import { installConsumerApp, packWebray, type ConsumerApp } from './support/consumer-app.js';
+import { startLocalRegistry, type LocalRegistry } from './support/local-registry.js';
 import { withTimeout } from './support/timeout.js';
 import { startDevServer, startPreviewServer, type RunningServer } from './support/vite-server.js';
 
@@ -20,18 +22,24 @@ const EXPECTED = { double: 42, shiftTwice: 201, negate: -5, triple: 9, local: 10
 const PLUGIN_CONFIG = (outDir: string) =>
   `import webray from 'webray/vite';\nexport default { plugins: [webray()], build: { outDir: ${JSON.stringify(outDir)} } };\n`;
 
+let tarballDir: string;
+let registry: LocalRegistry;
 let app: ConsumerApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  app = createConsumerApp();
+  tarballDir = mkdtempSync(join(tmpdir(), 'webray-module-tasks-pack-'));
+  registry = await startLocalRegistry(fileURLToPath(new URL('../node_modules', import.meta.url)));
+  app = await installConsumerApp({ vite: 8, manager: 'npm', tarball: packWebray(tarballDir), registry: registry.url });
   cpSync(FIXTURE, app.dir, { recursive: true });
   browser = await launchChromium();
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
+  await registry?.close();
   app?.remove();
+  if (tarballDir) rmSync(tarballDir, { recursive: true, force: true });
 });
 
 /** Opens the app and waits (bounded) for main.ts to write its result or error into the page. */
