@@ -129,7 +129,18 @@ async function host(a: Args): Promise<void> {
   if (a['control-stdin']) controlFromStdin(stop);
 }
 
-const { values, command } = parse(process.argv.slice(2));
+let parsed: ReturnType<typeof parse>;
+try {
+  if (process.argv.some((a) => a === '--token' || a.startsWith('--token='))) {
+    throw new Error('--token: the join token is not taken on the command line, where ps shows it to every user; set WEBRAY_TOKEN or give --token-file FILE.');
+  }
+  parsed = parse(process.argv.slice(2));
+} catch (e) {
+  // node:util's own message names the option it did not expect, or the value it missed.
+  console.error(`webray: ${(e as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const { values, command } = parsed;
 if (values.help || command !== 'host') {
   console.error(values.help ? USAGE : `webray: unknown command '${command ?? ''}'.\n\n${USAGE}`);
   process.exit(values.help ? 0 : 2);
