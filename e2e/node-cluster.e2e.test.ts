@@ -3,8 +3,11 @@
  * server: this process is host A (the driver, with the submitter key); a child process is host B
  * (join token only) with a resource A lacks. Runs inside the loopback-only network namespace.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ray from 'webray';
 import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
@@ -83,6 +86,22 @@ describe('two Node.js processes as one cluster (WebRTC, local PeerJS server)', (
     });
     b.stdin!.write('call node-counter add [2]\ncall node-counter add [3]\ncall node-counter add [4]\ncall node-counter where []\n');
     expect(await answers).toEqual([3, 6, 10, ray.getRuntimeContext().hostId]);
+  });
+
+  it('let a script that joined a cluster alone, and forgot ray.shutdown(), exit once its work is done', async () => {
+    // The PeerJS server's socket and ping timer must not hold the process. (Links to other hosts
+    // still do: node-datachannel keeps the process alive while a connection is open.)
+    const script = `import * as ray from 'webray';
+await ray.init({ numWorkers: 1, cluster: ${JSON.stringify({ ...cluster, id: 'node-e2e-alone', submitterKey: privateKey })} });
+console.log(await ray.get(ray.remote((x) => x + 1).remote(41)));`;
+    const file = join(dirname(createRequire(import.meta.url).resolve('webray/package.json')), 'dist', 'exit-check.mjs');
+    writeFileSync(file, script);
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, [file], { timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout: stdout + (error ? `${error.message}\n${stderr}` : '') });
+      });
+    }).finally(() => rmSync(file, { force: true }));
+    expect(out).toEqual({ code: 0, stdout: '42\n' });
   });
 
   it('refuse a host with a wrong token', async () => {

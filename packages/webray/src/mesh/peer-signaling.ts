@@ -28,6 +28,22 @@ const RECLAIM_MS = 1_000;
 const LANES = ['main', 'beats', 'bulk'] as const;
 type Lane = (typeof LANES)[number];
 
+/**
+ * PeerJS pings its server on a timer of its own. In Node a timer keeps the process alive, so a
+ * script that joined a cluster could never end by itself: unref it (the host holds the process
+ * while work is pending). Reaches into PeerJS 1.5's socket; if that changes, pings stay referenced.
+ */
+function unrefPing(peer: Peer): void {
+  type PingSocket = { _scheduleHeartbeat?: () => void; _wsPingTimer?: { unref?: () => void } };
+  const socket = (peer as unknown as { socket?: PingSocket }).socket;
+  const schedule = socket?._scheduleHeartbeat;
+  if (!socket || typeof schedule !== 'function') return;
+  socket._scheduleHeartbeat = function (this: PingSocket) {
+    schedule.call(this);
+    this._wsPingTimer?.unref?.();
+  };
+}
+
 export class PeerSignaling implements Signaling {
   /** The first peer claimed (the host's own id): links to others are opened from it. */
   private own: Peer | undefined;
@@ -46,6 +62,7 @@ export class PeerSignaling implements Signaling {
 
   claim(peerId: string, accept: (link: Link) => void, onLost?: () => void): Promise<Claim | undefined> {
     const peer = new this.PeerCtor(peerId, this.options);
+    unrefPing(peer);
     return new Promise((resolve, reject) => {
       let open = false;
       const timer = setTimeout(() => { if (!open) { peer.destroy(); reject(new Error(`the signalling server did not answer within ${OPEN_MS} ms`)); } }, OPEN_MS);

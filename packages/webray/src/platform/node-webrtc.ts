@@ -18,6 +18,7 @@ interface WebRtcPolyfill {
 
 interface EmitterSocket {
   on(event: 'error', listener: (e: unknown) => void): unknown;
+  on(event: 'open', listener: () => void): unknown;
 }
 
 type SocketClass = new (url: string, protocols?: string | string[]) => EmitterSocket;
@@ -84,12 +85,15 @@ export function rtcSettings(): Record<string, unknown> {
  * PeerJS learns that its signalling server is gone from the socket's close and sets no error
  * handler; `ws` emits an 'error' nobody listens for, which would end the process (a server that
  * is down, or a host taking over as head while it is). The close that follows reports it.
+ * Once open, the socket is unref'd: it must not keep a script alive whose work is done (the
+ * host holds the process while work is pending).
  */
 export function signallingSocket(Base: SocketClass): SocketClass {
   return class SignallingSocket extends Base {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols);
       this.on('error', () => {});
+      this.on('open', () => (this as unknown as { _socket?: { unref?: () => void } })._socket?.unref?.());
     }
   };
 }
