@@ -51,6 +51,8 @@ const initKeys = [
 let host: HostRuntime | undefined;
 let starting: Promise<void> | undefined;
 let isolationNoted = false;
+/** Stops watching for the end of a Node script in a cluster (see Platform.whenScriptDone). */
+let unwatch: (() => void) | undefined;
 
 /** Starts webray in this tab or process: a host with `numWorkers` nodes. */
 export async function init(options: InitOptions = {}): Promise<void> {
@@ -67,6 +69,9 @@ export async function init(options: InitOptions = {}): Promise<void> {
       throw e;
     }
     host = h;
+    // WebRTC connections keep a Node process alive where nothing shows it: a script that joined
+    // a cluster and forgot shutdown() would never end. Shut down for it once it is done.
+    if (options.cluster) unwatch = h.platform.whenScriptDone?.(() => void shutdown());
   })();
   try { await starting; } finally { starting = undefined; }
 }
@@ -152,6 +157,8 @@ export function isInitialized(): boolean {
 export async function shutdown(): Promise<void> {
   const h = host;
   host = undefined;
+  unwatch?.();
+  unwatch = undefined;
   if (!h) return;
   setCurrentCore(undefined);
   await h.shutdown();

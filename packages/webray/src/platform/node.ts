@@ -46,6 +46,31 @@ function holdProcess(): () => void {
   };
 }
 
+/**
+ * node-datachannel keeps the process alive while a connection is open, and Node lists no
+ * resource for it: when no hold is taken and nothing but stdio keeps the event loop running (two
+ * checks a second apart), the script has ended.
+ */
+function whenScriptDone(done: () => void): () => void {
+  const isStdio = (r: string) => r === 'PipeWrap' || r === 'TTYWrap';
+  // Stdio handles are made on first use and listed as active although they hold nothing: make
+  // them now and count them, so only resources beyond them say the script is still busy.
+  void process.stdout;
+  void process.stderr;
+  const stdio = process.getActiveResourcesInfo().filter(isStdio).length;
+  let quiet = 0;
+  const timer = setInterval(() => {
+    const active = process.getActiveResourcesInfo();
+    const busy = holds > 0 || active.some((r) => !isStdio(r)) || active.filter(isStdio).length > stdio;
+    quiet = busy ? 0 : quiet + 1;
+    if (quiet < 2) return;
+    clearInterval(timer);
+    done();
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export const nodePlatform: Platform = {
   name: 'node',
   timers: {
@@ -54,6 +79,7 @@ export const nodePlatform: Platform = {
   },
   cpuCount: availableParallelism(),
   holdProcess,
+  whenScriptDone,
   prepareSignaling: prepareWebRtc,
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData): NodeProcess {

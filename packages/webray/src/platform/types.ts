@@ -74,6 +74,11 @@ export interface Platform {
    */
   holdProcess?(): () => void;
   /**
+   * Calls `done` once the process is held by nothing but what the platform cannot see (WebRTC
+   * connections), i.e. the script has ended; returns a function that stops watching. Node only.
+   */
+  whenScriptDone?(done: () => void): () => void;
+  /**
    * Makes what joining a cluster through a signalling server needs available (Node: WebRTC and
    * WebSocket globals); answers RTCPeerConnection settings that implementation needs here.
    */
