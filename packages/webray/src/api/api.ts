@@ -103,6 +103,13 @@ function remoteOptions(options: unknown): { mod?: ModuleOptions; src?: NamedUses
             'Wrap it with ray.remote first; pass other values as arguments.',
         );
       }
+      if ((v instanceof RemoteFunction ? v.descriptor : v.spec.fn).kind === 'module') {
+        // A host checks a module's signed content hash only for an entry shipped on its own.
+        throw new RayUsageError(
+          `ray.remote(fn, { uses }): uses.${name} is a task module ({ module }), which cannot be named in uses yet: ` +
+            'a host would import it without checking its signed content. Call it from the driver instead.',
+        );
+      }
     }
   }
   if (src.self !== undefined && (typeof src.self !== 'string' || !IDENTIFIER.test(src.self))) {

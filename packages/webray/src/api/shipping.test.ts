@@ -53,6 +53,13 @@ describe('remote functions a task uses', () => {
     expect(f).toThrow(/'sq'.*ray\.remote\(fn, \{ uses: \{ sq \} \}\)/s);
   });
 
+  it('refuses a task module in uses: its signed content would not be checked', () => {
+    const shift = ray.remote((x: number) => x, { module: 'data:text/javascript,export function shift(x) { return x + 1; }', exportName: 'shift' });
+    const f = () => ray.remote(async (x: number) => ray.get(shift.remote(x)), { uses: { shift } });
+    expect(f).toThrow(ray.RayUsageError);
+    expect(f).toThrow(/uses\.shift is a task module/);
+  });
+
   it('runs a task that calls remote functions named in uses, with their options', async () => {
     const sq = ray.remote((x: number) => x * x);
     const pair = ray.remote((x: number) => [x, -x]).options({ numReturns: 2 });
