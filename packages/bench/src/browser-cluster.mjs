@@ -9,7 +9,8 @@ import { chromium } from 'playwright-core';
 import { createServer as createVite } from 'vite';
 import { withTimeout } from './harness.mjs';
 
-const HOST_SCRIPT = fileURLToPath(new URL('../../node-host/src/host.mjs', import.meta.url));
+/** The package's `webray host` bin (built by `pnpm bench`). */
+const HOST_BIN = fileURLToPath(new URL('../../webray/dist/bin/webray.js', import.meta.url));
 
 /**
  * Re-runs this script inside a loopback-only network namespace (`unshare -n`, needs root) so no
@@ -87,7 +88,11 @@ export async function startBrowserCluster(page, log = (...a) => console.error(..
 
     /** A webray host in a Node process (in this namespace); resolves with its host id once joined. */
     async startNodeHost(init) {
-      const child = spawn(process.execPath, [HOST_SCRIPT, '--config', JSON.stringify(init)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      // The token goes in the environment, never on the bin's command line.
+      const { token, ...cluster } = init.cluster;
+      const child = spawn(process.execPath, [HOST_BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...init, cluster })], {
+        stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, WEBRAY_TOKEN: token },
+      });
       hosts.push(child);
       const line = new Promise((resolve, reject) => {
         let out = '';

@@ -46,7 +46,7 @@
  *   `./tasks.ts?webray-module` import) are built as chunks of their own with every export
  *   kept: see vite/module-tasks.ts.
  * - The app's modules: `ray.remote(fn)` calls whose function calls a module-level remote
- *   function get `{ uses: { ... } }` (or `{ self }` for recursion) added (vite/uses.ts).
+ *   function get `uses: () => [...]` (or `self: () => fn` for recursion) added (vite/uses.ts).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin, Rolldown, UserConfig } from 'vite';
@@ -80,7 +80,7 @@ const PACKAGE = 'webray';
  * webray's `dependencies` that its browser code imports (all but `ws`, which only Node hosts
  * use): pre-bundled through webray as `webray > name`. A Node-only dependency must not be listed.
  */
-const BROWSER_DEPENDENCIES = (['acorn', 'comlink', 'idb-keyval', 'peerjs']);
+const BROWSER_DEPENDENCIES = ['acorn', 'comlink', 'idb-keyval', 'peerjs'];
 
 /**
  * The names shipped code may call on `ray`: the same list as `apiNames` in api/api.ts

@@ -61,11 +61,11 @@ export class ObjectRef<T = unknown> {
     if (held.core === currentCore()) held.core.removeLocalRef(this.id);
   }
 
-  /** @internal Throws if this ref was made by a webray session that has been shut down since. */
-  checkSession(what: string): void {
+  /** @internal Throws if this ref was made by a webray session that has been shut down since (`what` made only then). */
+  checkSession(what: string | (() => string)): void {
     const held = this.#held;
     if (!held || held.core === currentCore()) return;
-    throw endedSessionError(what, String(this), 'Refs do not outlive their session: after ray.init() again, submit the task or put the value again for a new ref.');
+    throw endedSessionError(typeof what === 'string' ? what : what(), String(this), 'Refs do not outlive their session: after ray.init() again, submit the task or put the value again for a new ref.');
   }
 
   [Symbol.dispose](): void {

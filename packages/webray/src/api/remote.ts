@@ -130,11 +130,11 @@ export class ActorHandleBase {
   }
 }
 
-/** The core to call `handle` through, if it belongs to the running session. */
-export function handleCore(handle: ActorHandleBase, what: string): CoreWorker {
+/** The core to call `handle` through, if it belongs to the running session (`what` made only if not). */
+export function handleCore(handle: ActorHandleBase, what: string | (() => string)): CoreWorker {
   const core = requireCore();
   const made = handle[madeBy];
-  if (made && made !== core) throw endedSessionError(what, String(handle), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
+  if (made && made !== core) throw endedSessionError(typeof what === 'string' ? what : what(), String(handle), 'Create the actor again after ray.init() (named actors: ray.getActor(name)).');
   return core;
 }
 
@@ -160,7 +160,7 @@ const missingMethod: ProxyHandler<ActorHandleBase> = {
 function makeMethod(handle: ActorHandleBase, method: string, options: MethodOptions, caller: Caller | undefined): ActorMethod<unknown[], unknown, number> {
   return {
     remote(...args: unknown[]) {
-      const core = handleCore(handle, `${method}.remote`);
+      const core = handleCore(handle, () => `${method}.remote`);
       const ids = core.submitActorTask(caller ?? core.currentCaller(), handle.actorId, method, args, options);
       return refsFor(core, ids, options.numReturns ?? 1) as never;
     },

@@ -182,7 +182,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
         const a = rawArgs[i];
         if (isPrimitive(a)) continue;
         if (isObjectRef(a)) {
-          a.checkSession(`${name}.remote`);
+          a.checkSession(() => `${name}.remote`);
           (argRefs ??= []).push(i);
           args[i] = a.id;
           (pinned ??= []).push(a.id);

@@ -10,7 +10,8 @@ const taskTypes = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'] as const;
 function taskState(t: TaskView, jobId: string): TaskState {
   return {
     taskId: t.id, attempt: t.attempt, name: t.name, type: taskTypes[t.type], jobId,
-    // A task on a worker runs once its node said it started (or, on another host, its host did).
+    // A task on a worker runs once its node said it started. (A task on another host reads
+    // SUBMITTED_TO_WORKER until it ends: no frame carries its start.)
     state: t.state === 'SUBMITTED_TO_WORKER' && t.startedAt !== null ? 'RUNNING' : t.state,
     actorId: t.actorId, parentTaskId: t.parent, nodeId: t.nodeId,
     errorType: t.error ? (t.error.cause?.name ?? t.error.name) : null,

@@ -8,7 +8,7 @@ import { networkInterfaces } from 'node:os';
 import { RayUsageError } from '../shared/errors.js';
 
 /** The package that provides WebRTC in Node; users install it to join clusters from Node. */
-export const WEBRTC_PACKAGE = 'node-datachannel';
+const WEBRTC_PACKAGE = 'node-datachannel';
 
 interface WebRtcPolyfill {
   RTCPeerConnection: unknown;
@@ -76,7 +76,7 @@ export async function install(g: Record<string, unknown>, load: Importer): Promi
  * ICE candidates unless bound to one: where no other interface is up (an offline machine, a
  * test's network namespace), hosts on this machine could not connect at all.
  */
-export function rtcSettings(): Record<string, unknown> {
+function rtcSettings(): Record<string, unknown> {
   const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => addrs?.every((a) => a.internal) ?? true);
   return onlyLoopback ? { bindAddress: '127.0.0.1' } : {};
 }
@@ -88,7 +88,7 @@ export function rtcSettings(): Record<string, unknown> {
  * Once open, the socket is unref'd: it must not keep a script alive whose work is done (the
  * host holds the process while work is pending).
  */
-export function signallingSocket(Base: SocketClass): SocketClass {
+function signallingSocket(Base: SocketClass): SocketClass {
   return class SignallingSocket extends Base {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols);

@@ -65,9 +65,12 @@ export class ActorHoldings {
   /** What to tell the user if a task with `demand` (keyed `key`) cannot run while the actors hold theirs; undefined if it can, or was told. */
   waitsForActors(name: string, key: string, demand: Resources, total: Resources): string | undefined {
     if (this.told.has(key)) return undefined;
-    const rest: Resources = {};
-    for (const k in total) rest[k] = total[k]! - (this.held[k] ?? 0);
-    if (covers(rest, demand) || !covers(total, demand)) return undefined;
+    // Called for every task while actors hold resources: no allocation unless it must tell.
+    let heldBack = false;
+    for (const k in demand) {
+      if (demand[k]! > 0 && !((total[k] ?? 0) - (this.held[k] ?? 0) >= demand[k]! - 1e-9)) { heldBack = true; break; }
+    }
+    if (!heldBack || !covers(total, demand)) return undefined;
     this.told.add(key);
     const held = Object.fromEntries(Object.keys(demand).filter((k) => (this.held[k] ?? 0) > 0).map((k) => [k, this.held[k]]));
     return `webray: task ${name} needs ${JSON.stringify(demand)}, but actors on this host hold ${JSON.stringify(held)} of ${JSON.stringify(total)} for their lives: ` +

@@ -102,18 +102,17 @@ function edit(call: CallExpression, uses: string[], self: string | undefined): {
 
 /** Adds `uses` / `self` to the module's `ray.remote(fn)` calls; returns the code unchanged when there is nothing to add. */
 export function addUses(code: string): string {
-  const unchanged = code;
-  if (!code.includes(PACKAGE)) return unchanged;
+  if (!code.includes(PACKAGE)) return code;
   let program: Program;
   try {
     program = parse(code, { ecmaVersion: 'latest', sourceType: 'module' });
   } catch {
-    return unchanged; // not plain JavaScript (yet): leave it to the tools that understand it
+    return code; // not plain JavaScript (yet): leave it to the tools that understand it
   }
   const names = remoteNames(program);
-  if (names.namespaces.size === 0 && names.functions.size === 0) return unchanged;
+  if (names.namespaces.size === 0 && names.functions.size === 0) return code;
   const consts = remoteConsts(program, names);
-  if (consts.size === 0) return unchanged;
+  if (consts.size === 0) return code;
   const defines = new Map([...consts].map(([name, c]) => [c.call, name]));
 
   const edits: { at: number; text: string }[] = [];
