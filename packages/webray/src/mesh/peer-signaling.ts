@@ -23,6 +23,9 @@ export interface SignalServer {
 }
 
 const OPEN_MS = 15_000;
+/** A lane's connection attempts: together no longer than the other side keeps a link's first lanes (OPEN_MS). */
+const LANE_OPEN_MS = 5_000;
+const OPEN_ATTEMPTS = 3;
 /** How long a host waits before claiming its id again on a signalling server it lost. */
 const RECLAIM_MS = 1_000;
 const LANES = ['main', 'beats', 'bulk'] as const;
@@ -116,13 +119,23 @@ export class PeerSignaling implements Signaling {
     return main!.withLanes(beats!, bulk!);
   }
 
-  private open(peerId: string, pair: string, lane: Lane): Promise<PeerLink> {
+  /**
+   * One lane's connection. An attempt that does not open in time is closed and made again, up
+   * to OPEN_ATTEMPTS in all: on loopback, node-datachannel now and then never opens a connection
+   * that a fresh one opens at once (seen in about one e2e run in three; cause not found).
+   */
+  private open(peerId: string, pair: string, lane: Lane, attempt = 1): Promise<PeerLink> {
     const own = this.own;
     if (!own) return Promise.reject(new Error('claim this host\'s own peer id first'));
     if (own.disconnected) return Promise.reject(new Error(`cannot reach ${peerId}: this host lost its signalling server and is reconnecting`));
     return new Promise((resolve, reject) => {
       const conn = own.connect(peerId, { reliable: true, serialization: 'raw', metadata: { pair, lane } });
-      const timer = setTimeout(() => { conn.close(); reject(new Error(`no connection to ${peerId} within ${OPEN_MS} ms`)); }, OPEN_MS);
+      const timer = setTimeout(() => {
+        conn.close();
+        own.off('error', unavailable);
+        if (attempt < OPEN_ATTEMPTS) resolve(this.open(peerId, pair, lane, attempt + 1));
+        else reject(new Error(`no connection to ${peerId} within ${OPEN_ATTEMPTS} attempts of ${LANE_OPEN_MS} ms`));
+      }, LANE_OPEN_MS);
       const unavailable = (e: Error & { type?: string }) => {
         if (e.type === 'peer-unavailable' && e.message.includes(peerId)) { clearTimeout(timer); reject(new Error(`no peer holds the id ${peerId}`)); }
       };
