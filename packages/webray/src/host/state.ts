@@ -2,7 +2,7 @@
 import type { ActorState, NodeState, ObjectState, ObjectStoreState, TaskState, TraceEvent } from '../api/api.js';
 import type { StateFilter } from '../api/core.js';
 import { FAILED, IN_STORE, READY, REMOTE, SPILLED } from './objects.js';
-import type { HostRuntime } from './runtime.js';
+import type { HostContext } from './host-context.js';
 import { ACTOR_CREATION, ACTOR_TASK, type TaskView } from './task-record.js';
 
 const taskTypes = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'] as const;
@@ -33,20 +33,20 @@ export function select<T>(items: Iterable<T>, f: StateFilter | undefined): T[] {
 }
 
 /** Newest first: live tasks, then the log from its newest entry. */
-function* tasks(h: HostRuntime): IterableIterator<TaskState> {
+function* tasks(h: HostContext): IterableIterator<TaskState> {
   const live = [...h.tasks.values()];
   for (let i = live.length - 1; i >= 0; i--) yield taskState(live[i]!, h.jobId);
   for (const t of h.log.records(true)) yield taskState(t, h.jobId);
 }
 
-function actors(h: HostRuntime): ActorState[] {
+function actors(h: HostContext): ActorState[] {
   return [...h.actors.actors.values()].map((a) => ({
     actorId: a.id, className: a.spec.className, state: a.state, name: a.name, namespace: a.namespace,
     nodeId: a.node?.id ?? null, numRestarts: a.numRestarts, deathCause: a.deathCause, jobId: a.jobId,
   }));
 }
 
-function* objects(h: HostRuntime): IterableIterator<ObjectState> {
+function* objects(h: HostContext): IterableIterator<ObjectState> {
   for (const e of h.objects.entries.values()) {
     yield {
       objectId: e.id, owner: e.owner, state: e.state === READY ? 'READY' : e.state === FAILED ? 'FAILED' : 'PENDING',
@@ -56,7 +56,7 @@ function* objects(h: HostRuntime): IterableIterator<ObjectState> {
   }
 }
 
-function storeState(h: HostRuntime): ObjectStoreState {
+function storeState(h: HostContext): ObjectStoreState {
   const s = h.store;
   if (!s) return { shared: false, objects: 0, objectBytes: 0, usedBytes: 0, heapBytes: 0, maxBytes: 0, spilled: 0, restored: 0, mutations: 0 };
   const { objects, objectBytes, usedBytes, heapBytes, maxBytes } = s.store.wasm.stats();
@@ -64,7 +64,7 @@ function storeState(h: HostRuntime): ObjectStoreState {
 }
 
 /** This host's nodes, then the task nodes of the other hosts of its cluster. */
-function nodes(h: HostRuntime): NodeState[] {
+function nodes(h: HostContext): NodeState[] {
   const local: NodeState[] = [...h.nodes.values()].map((n) => ({
     nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
@@ -77,7 +77,7 @@ function nodes(h: HostRuntime): NodeState[] {
 }
 
 /** Resources of every host of the cluster (this one alone when it is in none). */
-function clusterResources(h: HostRuntime): Record<string, number> {
+function clusterResources(h: HostContext): Record<string, number> {
   const total: Record<string, number> = { ...h.scheduler.pool.total };
   for (const host of h.cluster?.others() ?? []) for (const [k, v] of Object.entries(host.resources)) total[k] = (total[k] ?? 0) + v;
   return total;
@@ -87,7 +87,7 @@ function clusterResources(h: HostRuntime): Record<string, number> {
  * Chrome trace format: one complete ('X') event per task attempt. Process and thread ids are
  * numbers (viewers key tracks by them) and named by metadata events: the host, then one row per node.
  */
-function timeline(h: HostRuntime): TraceEvent[] {
+function timeline(h: HostContext): TraceEvent[] {
   const pid = 1;
   const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid, tid: 0, args: { name: `webray host ${h.hostId}` } }];
   const rows = new Map<string, number>();
@@ -125,7 +125,7 @@ export function mergeState(query: 'tasks' | 'actors', here: Record<string, unkno
   return [...byAttempt.values()].sort((a, b) => (b.submittedAt as number) - (a.submittedAt as number)).slice(0, limit);
 }
 
-export function hostState(h: HostRuntime, query: string, filter: StateFilter | undefined): unknown {
+export function hostState(h: HostContext, query: string, filter: StateFilter | undefined): unknown {
   switch (query) {
     case 'tasks': return select(tasks(h), filter);
     case 'actors': return select(actors(h), filter);

@@ -1,0 +1,332 @@
+/**
+ * The bridge to other hosts: this host's tasks placed elsewhere (sent, or spilled to the head's
+ * global scheduler), tasks other hosts sent here and their results going back, actors on other
+ * hosts (created, called, killed, looked up by name), and what a host leaving means here.
+ */
+import type { ActorInfo, ActorSpec } from '../api/core.js';
+import { encode, hasMarkers, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
+import { NodeDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
+import { checkActorOptions, type ActorOptions, type MethodOptions } from '../shared/options.js';
+import type { FunctionDescriptor } from '../shared/protocol.js';
+import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
+import type { ArgBytes } from '../scheduler/global.js';
+import { spills } from '../scheduler/bottom-up.js';
+import type { ActorManager } from './actor-manager.js';
+import { toWire } from './cluster-host.js';
+import type { HostContext } from './host-context.js';
+import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
+import type { ReferenceCounter } from './reference-counter.js';
+import { demandKey, type RemoteWork, type TaskManager } from './task-manager.js';
+import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
+
+/** An actor on another host this host has a handle to, and the last frame sent to it (calls go in order, after the creation). */
+interface RemoteActor {
+  host: string;
+  className: string;
+  sent: Promise<void>;
+}
+
+export class HostBridge implements RemoteWork {
+  /** Actors on other hosts this host has handles to (created there from here, or found by name). */
+  private readonly remoteActors = new Map<ActorId, RemoteActor>();
+  /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
+  private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
+
+  constructor(
+    private readonly host: HostContext,
+    private readonly tasks: TaskManager,
+    private readonly actors: ActorManager,
+    private readonly refs: ReferenceCounter,
+  ) {}
+
+  // ---- this host's tasks, placed elsewhere -------------------------------------------------
+
+  placeElsewhere(t: TaskRecord): boolean {
+    const c = this.host.cluster!;
+    const { pool } = this.host.scheduler;
+    const sendable = this.sendsAnywhere(t);
+    const refusal = typeof t.strategy === 'object' ? c.pinnedElsewhereRefusal(t.name, t.strategy, sendable) : undefined;
+    if (refusal) { this.tasks.finish(t, serializeError(refusal)); return true; }
+    if (!sendable) return false;
+    const host = c.place(t, pool.feasible(t.demand));
+    if (host) { this.sendRemote(t, host); return true; }
+    // Bottom-up: the global scheduler places what this host should not run itself.
+    if (t.strategy === 'DEFAULT' && c.sendsWork) {
+      const args = this.argBytes(t);
+      if (spills(this.host.hostId, args, this.host.scheduler.hasRoom(t.demand))) { this.spill(t, args); return true; }
+    }
+    return false;
+  }
+
+  private spill(t: TaskRecord, args: ArgBytes[]): void {
+    t.state = 'PENDING_NODE_ASSIGNMENT';
+    if (this.spilling.push({ t, args }) === 1) queueMicrotask(() => this.sendSpilled());
+  }
+
+  private sendSpilled(): void {
+    const batch = this.spilling;
+    this.spilling = [];
+    void this.host.cluster!.placeGlobally(batch.map(({ t, args }) => ({ demand: t.demand, args }))).then((hosts) => {
+      batch.forEach(({ t }, i) => {
+        // Cancelled (or the runtime closed) while the head decided.
+        if (t.state !== 'PENDING_NODE_ASSIGNMENT' || this.host.closed) return;
+        const host = hosts[i];
+        if (host) this.sendRemote(t, host);
+        else this.tasks.enqueueHere(t);
+      });
+    });
+  }
+
+  /** How many of a task's argument bytes each host holds (objects in a store; inline values travel with the task). */
+  private argBytes(t: TaskRecord): ArgBytes[] {
+    const out: ArgBytes[] = [];
+    if (!t.argRefs) return out;
+    for (const i of t.argRefs) {
+      const e = this.host.objects.get(t.args[i] as string);
+      const at = e && this.refs.bytesAt(e);
+      if (!at) continue;
+      const a = out.find((x) => x.host === at.host);
+      if (a) a.bytes += at.size;
+      else out.push({ host: at.host, bytes: at.size });
+    }
+    return out;
+  }
+
+  /**
+   * Can this task run on another host? Its arguments must be plain values or objects in a store
+   * (passed by reference: the target pulls them); refs nested inside arguments, and spilled
+   * objects, keep it here.
+   */
+  private sendsAnywhere(t: TaskRecord): boolean {
+    if (t.nested) return false;
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.host.objects.get(t.args[i] as string);
+        if (!e || (e.place === INLINE ? e.nested : e.place === SPILLED || !!e.contains?.length)) return false;
+      }
+    }
+    return true;
+  }
+
+  /** A task's arguments for another host: values in the frame, objects in a store by reference. */
+  private wireArgs(t: TaskRecord): { args: unknown[]; refs: ArgRef[] } {
+    const { args } = this.tasks.resolvedArgs(t);
+    const refs: ArgRef[] = [];
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.host.objects.get(t.args[i] as string)!;
+        const at = this.refs.bytesAt(e);
+        if (!at) continue;
+        refs.push({ i, id: e.id, host: at.host, size: at.size });
+        args[i] = null;
+      }
+    }
+    return { args, refs };
+  }
+
+  private sendRemote(t: TaskRecord, host: string): void {
+    const { args, refs } = this.wireArgs(t);
+    const f: Extract<Frame, { t: 'task' }> = {
+      t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
+      attempt: t.attempt, demand: t.demand,
+    };
+    if (refs.length) f.refs = refs;
+    const s = t.strategy;
+    if (typeof s === 'object') f.node = s.nodeId;
+    else if (s === 'SPREAD') f.spread = true;
+    t.state = 'SUBMITTED_TO_WORKER';
+    t.nodeId = host;
+    this.host.cluster!.sendTask(host, t.fn, f).catch(() => {
+      // The link went between placement and sending: run it here instead.
+      if (t.nodeId !== host || t.state !== 'SUBMITTED_TO_WORKER') return;
+      t.nodeId = null;
+      this.tasks.enqueueHere(t);
+    });
+  }
+
+  /** A task this host owns ended on another host. */
+  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
+    const t = this.host.tasks.get(id);
+    if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER') return;
+    t.startedAt = start;
+    t.endedAt = end;
+    if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
+    if (error) {
+      if (this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
+      else this.tasks.finish(t, error);
+      return;
+    }
+    const { objects, cluster, store } = this.host;
+    for (const r of remote) {
+      const e = objects.get(t.returns[r.i]!);
+      // Kept on the host that ran the task; pulled when someone here needs it.
+      if (e) objects.resolve(e, { host: from, size: r.size }, true, [], REMOTE);
+      else cluster!.free(from, [t.returns[r.i]!]);
+    }
+    for (let i = 0; i < t.returns.length; i++) {
+      const e = objects.get(t.returns[i]!);
+      if (!e || e.state !== PENDING) continue;
+      const marker = store?.putLarge(e.id, values![i], []);
+      if (marker) objects.resolve(e, marker, true, [], IN_STORE);
+      else objects.resolve(e, values![i], false, undefined);
+    }
+    this.tasks.finish(t, undefined);
+  }
+
+  // ---- tasks other hosts sent here ---------------------------------------------------------
+
+  /** A task another host sent: run it here as if submitted here, but its results go back to that host. */
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void {
+    const cluster = this.host.cluster!;
+    if (f.actor !== undefined) {
+      try {
+        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from);
+      } catch (e) {
+        cluster.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0);
+      }
+      return;
+    }
+    const fn = this.host.functions.get(f.fn);
+    if (!fn || this.host.tasks.has(f.id) || this.host.closed) return;
+    if (!f.refs) { this.admitRemoteTask(from, f, fn, args, undefined); return; }
+    const refs = f.refs;
+    if (refs.some((r, k) => r.i >= args.length || refs.findIndex((x) => x.i === r.i) !== k)) {
+      cluster.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`)), 0, 0);
+      return;
+    }
+    this.refs.borrowFromOwner(from, refs).then(
+      () => this.admitRemoteTask(from, f, fn, args, refs),
+      (e) => cluster.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0),
+    );
+  }
+
+  private admitRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, fn: FunctionDescriptor, args: unknown[], refs: ArgRef[] | undefined): void {
+    if (this.host.tasks.has(f.id) || this.host.closed) return;
+    let argRefs: number[] | undefined;
+    if (refs) for (const r of refs) { args[r.i] = r.id; (argRefs ??= []).push(r.i); }
+    const t = this.tasks.newTask(f.id, NORMAL, fn, f.name, undefined, { args, argRefs, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
+    t.remoteOwner = from;
+    t.attempt = f.attempt;
+    t.demand = f.demand;
+    t.key = demandKey(f.demand);
+    t.strategy = f.node ? { nodeId: f.node, soft: false } : f.spread ? 'SPREAD' : 'DEFAULT';
+    t.retriesLeft = 0; // the owner retries
+    this.tasks.admit(t);
+  }
+
+  returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void {
+    const cluster = this.host.cluster!;
+    let out = values;
+    const remote: { i: number; size: number }[] = [];
+    if (values && nested) {
+      // Large values are stored markers (kept here for the owner to pull); the others cross inline
+      // unless a ref, a handle or a function is inside one.
+      if (values.some((v) => (isStoredMarker(v) ? refsInside(v).length > 0 : hasMarkers(v)))) {
+        for (const v of values) if (isStoredMarker(v)) this.host.store?.store.delete((v as { id: string }).id);
+        error = serializeError(new RayUsageError(`task ${t.name} ran on host ${this.host.hostId} and returned ObjectRefs or actor handles: results with refs do not cross hosts yet`));
+        out = undefined;
+      } else {
+        // Results in this host's store stay here until the owner pulls and frees them.
+        out = values.map((v, i) => {
+          if (!isStoredMarker(v)) return v;
+          const m = v as { id: string; size: number };
+          cluster.holdFor(m.id, t.remoteOwner!);
+          remote.push({ i, size: m.size });
+          return null;
+        });
+      }
+    }
+    cluster.sendDone(t.remoteOwner!, t.id, error ? undefined : out, remote, error, start, end);
+    this.tasks.finish(t, error, true);
+  }
+
+  // ---- actors on other hosts ----------------------------------------------------------------
+
+  /** An actor placed on another host (a resource only it has, SPREAD, a node of it): it lives there; calls from here go to it. */
+  createRemoteActor(id: ActorId, host: string, spec: ActorSpec, args: unknown[], options: ActorOptions): void {
+    args.forEach((a, i) => {
+      if (!isPrimitive(a) && encode(a, () => `${spec.className}(args[${i}])`).nested) {
+        throw new RayUsageError(`${spec.className}: the actor is placed on host ${host}; pass its constructor values, not ObjectRefs or handles (they do not cross hosts as arguments yet).`);
+      }
+    });
+    this.tasks.registerFunction(spec.fn);
+    const { schedulingStrategy: _placed, ...rest } = options;
+    const sent = this.host.cluster!.sendTask(host, spec.fn, {
+      t: 'actor-create', id, actor: id, fn: spec.fn.id, args: toWire(args), methods: spec.methods, asyncMethods: spec.asyncMethods,
+      options: rest as Record<string, unknown>,
+    });
+    this.remoteActors.set(id, { host, className: spec.className, sent });
+  }
+
+  /** An actor another host placed here: created as if submitted here, owned by that host. */
+  acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void {
+    const fn = this.host.functions.get(f.fn);
+    if (!fn || this.host.actors.get(f.actor) || this.host.closed) return;
+    const options = f.options as ActorOptions;
+    checkActorOptions('an actor placed here by another host', options);
+    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options);
+    const a = this.host.actors.get(f.actor);
+    if (a) a.ownerHost = from;
+  }
+
+  /** Is this actor on another host? */
+  hasRemoteActor(actor: ActorId): boolean {
+    return this.remoteActors.has(actor);
+  }
+
+  /** A call to an actor on another host: this host owns its returns; the actor's host runs it and sends them back. */
+  callRemoteActor(id: TaskId, parent: TaskId, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
+    const remote = this.remoteActors.get(actorId)!;
+    const calls = { kind: 'source' as const, id: actorId, name: remote.className, source: '', bindings: {} };
+    const t = this.tasks.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.host.nodeId, options.numReturns ?? 1);
+    t.actorId = actorId;
+    t.method = method;
+    if (t.argRefs || t.nested) {
+      throw new RayUsageError(`${t.name}: the actor lives on host ${remote.host}; pass it values, not ObjectRefs (refs do not cross hosts as arguments yet).`);
+    }
+    this.tasks.admit(t, () => {
+      t.state = 'SUBMITTED_TO_WORKER';
+      t.nodeId = remote.host;
+      const frame = { t: 'task' as const, id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method };
+      remote.sent = remote.sent.then(() => this.host.cluster!.sendActorCall(remote.host, frame)).catch((e) => {
+        this.tasks.finish(t, serializeError(new RayActorError(actorId, `its host ${remote.host} cannot be reached (${(e as Error).message})`)));
+      });
+    }, 1);
+    return t.returns;
+  }
+
+  /** Kills an actor on another host, after the calls already sent to it (as in one host). */
+  killRemoteActor(actorId: ActorId, noRestart: boolean): Promise<void> {
+    const remote = this.remoteActors.get(actorId)!;
+    remote.sent = remote.sent.then(() => this.host.cluster?.member.send(remote.host, { t: 'actor-kill', actor: actorId, noRestart })).catch(() => undefined);
+    return remote.sent;
+  }
+
+  /** A named actor on another host, from the head's table; undefined if none (or it is this host's). */
+  async lookupActor(namespace: string, name: string): Promise<ActorInfo | undefined> {
+    const found = await this.host.cluster!.lookupName(namespace, name);
+    if (!found || found.hostId === this.host.hostId) return undefined;
+    if (!this.remoteActors.has(found.actorId)) this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className, sent: Promise.resolve() });
+    return { actorId: found.actorId, className: found.className, methods: found.methods, asyncMethods: found.asyncMethods };
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  /** Members or links changed: tasks on a host that left are retried elsewhere, or fail; tasks no node here can run are placed again. */
+  hostsChanged(hosts: HostInfo[]): void {
+    for (const t of this.host.scheduler.takeInfeasible()) this.tasks.enqueue(t);
+    const live = new Set(hosts.map((h) => h.hostId));
+    this.actors.ownersLeft(live);
+    for (const t of [...this.host.tasks.values()]) {
+      if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
+      const host = t.nodeId;
+      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} left the cluster`))); continue; }
+      if (t.type !== NORMAL) continue;
+      t.nodeId = null;
+      if (t.retriesLeft !== 0) this.tasks.retry(t);
+      else this.tasks.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
+    }
+    this.tasks.scheduleDispatch();
+  }
+}
