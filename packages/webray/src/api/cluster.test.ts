@@ -262,6 +262,28 @@ describe('two hosts as one cluster', () => {
     await until(async () => !(await ray.nodes()).some((n) => n.hostId === c.hostId));
   });
 
+  it('ignores a late end of a superseded attempt: a retry on the same host gets its own result', async () => {
+    const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
+    const flaky = ray.remote(() => {
+      if (ray.getRuntimeContext().attempt === 0) throw new Error('first attempt fails');
+      return ray.getRuntimeContext().attempt;
+    }).options({ schedulingStrategy: { nodeId: target, soft: false }, retryExceptions: true, maxRetries: 1 });
+    // B's first answer (the failure) arrives again, late, just before the retry's: as a host that
+    // was cut off and came back would send it.
+    const sendDone = b.cluster!.sendDone.bind(b.cluster!);
+    let first: Parameters<typeof sendDone> | undefined;
+    b.cluster!.sendDone = (...args) => {
+      if (first && args[1] === first[1]) sendDone(...first);
+      first ??= args;
+      sendDone(...args);
+    };
+    try {
+      expect(await ray.get(flaky.remote())).toBe(1);
+    } finally {
+      b.cluster!.sendDone = sendDone;
+    }
+  });
+
   it('lets another host call a named actor created here, in submission order', async () => {
     class Counter {
       n = 0;

@@ -54,7 +54,7 @@ export interface ClusterRuntime {
   readonly jobId: string;
   registerFunction(fn: FunctionDescriptor): void;
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
-  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
+  remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
   /** Creates an actor another host placed here (its class entry already verified). */
   acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void;
@@ -403,13 +403,14 @@ export class ClusterHost {
   }
 
   /** A result for its owner: values inline, except those listed in `remote`, which stay here to be pulled. */
-  sendDone(host: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
+  /** Sends a task's end to its owner; `attempt` lets the owner ignore a superseded attempt's late end. */
+  sendDone(host: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     let f: Frame;
     try {
-      f = error ? { t: 'done', id, error: jsonError(error), start, end } : { t: 'done', id, values: toWire(values), start, end };
+      f = error ? { t: 'done', id, attempt, error: jsonError(error), start, end } : { t: 'done', id, attempt, values: toWire(values), start, end };
       if (!error && remote.length) f.remote = remote;
     } catch (e) {
-      f = { t: 'done', id, error: serializeError(e), start, end };
+      f = { t: 'done', id, attempt, error: serializeError(e), start, end };
     }
     try { this.member.send(host, f); } catch { /* the owner left: nobody waits for this */ }
   }
@@ -457,17 +458,17 @@ export class ClusterHost {
         if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
         this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then(async (ok) => {
           if (!ok) {
-            this.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(
+            this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(new RayUsageError(
               `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
             return;
           }
           const changed = await this.moduleChecks.get(f.fn);
-          if (changed) { this.sendDone(from, f.id, undefined, [], serializeError(changed), 0, 0); return; }
+          if (changed) { this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(changed), 0, 0); return; }
           this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
         }));
         return;
       case 'done':
-        this.rt.remoteTaskDone(from, f.id, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
+        this.rt.remoteTaskDone(from, f.id, f.attempt, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
         return;
       case 'load':
         if (!this.member.isHead) { this.member.drops.add(`'load' sent to a host that is not the head`); return; }

@@ -146,9 +146,11 @@ export class HostBridge implements RemoteWork {
   }
 
   /** A task this host owns ended on another host. */
-  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
+  remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     const t = this.host.tasks.get(id);
-    if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER') return;
+    // A superseded attempt's end (a host declared dead that came back, a retry placed on the same host) is ignored.
+    // (Its objects kept there are not freed: they have the same ids as the current attempt's.)
+    if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER' || t.attempt !== attempt) return;
     t.startedAt = start;
     t.endedAt = end;
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
@@ -183,7 +185,7 @@ export class HostBridge implements RemoteWork {
       try {
         this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from);
       } catch (e) {
-        cluster.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0);
+        cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0);
       }
       return;
     }
@@ -192,12 +194,12 @@ export class HostBridge implements RemoteWork {
     if (!f.refs) { this.admitRemoteTask(from, f, fn, args, undefined); return; }
     const refs = f.refs;
     if (refs.some((r, k) => r.i >= args.length || refs.findIndex((x) => x.i === r.i) !== k)) {
-      cluster.sendDone(from, f.id, undefined, [], serializeError(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`)), 0, 0);
+      cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`)), 0, 0);
       return;
     }
     this.refs.borrowFromOwner(from, refs).then(
       () => this.admitRemoteTask(from, f, fn, args, refs),
-      (e) => cluster.sendDone(from, f.id, undefined, [], serializeError(e), 0, 0),
+      (e) => cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0),
     );
   }
 
@@ -237,7 +239,7 @@ export class HostBridge implements RemoteWork {
         });
       }
     }
-    cluster.sendDone(t.remoteOwner!, t.id, error ? undefined : out, remote, error, start, end);
+    cluster.sendDone(t.remoteOwner!, t.id, t.attempt, error ? undefined : out, remote, error, start, end);
     this.tasks.finish(t, error, true);
   }
 

@@ -228,8 +228,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge.acceptRemoteTask(from, f, args);
   }
 
-  remoteTaskDone(from: string, id: string, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
-    this.bridge.remoteTaskDone(from, id, values, remote, error, start, end);
+  remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
+    this.bridge.remoteTaskDone(from, id, attempt, values, remote, error, start, end);
   }
 
   acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void {

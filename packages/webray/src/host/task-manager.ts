@@ -363,7 +363,7 @@ export class TaskManager {
     const { objects, cluster } = this.host;
     if (t.remoteOwner !== undefined && !answered) {
       // Ended here without running to a result (its actor died, it was cancelled, an argument was lost): its owner must hear.
-      cluster?.sendDone(t.remoteOwner, t.id, undefined, [], error ?? serializeError(new RayUsageError(`task ${t.name} ended on host ${this.host.hostId} without a result`)), t.startedAt ?? 0, t.endedAt ?? 0);
+      cluster?.sendDone(t.remoteOwner, t.id, t.attempt, undefined, [], error ?? serializeError(new RayUsageError(`task ${t.name} ended on host ${this.host.hostId} without a result`)), t.startedAt ?? 0, t.endedAt ?? 0);
     }
     if (error) {
       t.error = error;

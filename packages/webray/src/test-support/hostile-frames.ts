@@ -93,7 +93,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
     case 'task': return { t, id: idOf(r), fn: idOf(r), name: 'f', args: b64(r, 8), nret: 1, attempt: 0, demand: { CPU: 1 } };
-    case 'done': return { t, id: idOf(r), start: 0, end: 1 };
+    case 'done': return { t, id: idOf(r), attempt: 0, start: 0, end: 1 };
     case 'pull': return { t, req: int(r, 100), id: idOf(r) };
     case 'pulled': return { t, req: int(r, 100), error: 'no' };
     case 'free': return { t, ids: [idOf(r)] };
@@ -222,7 +222,7 @@ export function shot(r: Rand, g: Target): Shot {
     case 15: {
       // Results for the driver's real task ids: well-formed values, or bytes that do not decode.
       const values = r() < 0.5 ? toWire([666]) : b64(r, 24);
-      return text('main', frame({ t: 'done', id: pick(r, g.taskIds), values, start: 0, end: 1 }), "'done' for a task it never got", 'hostile');
+      return text('main', frame({ t: 'done', id: pick(r, g.taskIds), attempt: 0, values, start: 0, end: 1 }), "'done' for a task it never got", 'hostile');
     }
     case 16: return text('main', frame({ t: 'free', ids: Array.from({ length: 1 + int(r, 8) }, () => pick(r, g.objectIds)) }), "'free' of objects held for others", 'hostile');
     case 17: {
