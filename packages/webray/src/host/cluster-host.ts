@@ -402,8 +402,10 @@ export class ClusterHost {
     this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED' });
   }
 
-  /** A result for its owner: values inline, except those listed in `remote`, which stay here to be pulled. */
-  /** Sends a task's end to its owner; `attempt` lets the owner ignore a superseded attempt's late end. */
+  /**
+   * A result for its owner: values inline, except those listed in `remote`, which stay here to be
+   * pulled. `attempt` lets the owner ignore a superseded attempt's late end.
+   */
   sendDone(host: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     let f: Frame;
     try {
