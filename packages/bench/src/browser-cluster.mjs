@@ -1,16 +1,11 @@
 // What the browser benchmarks share: a loopback-only network namespace, a local PeerJS server, a
 // Vite dev server for one page under pages/ (cross-origin isolated), headless Chromium with the
 // flags and permission WebRTC on loopback needs, tabs of that page, and Node hosts (`pnpm host`).
-import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PeerServer } from 'peer';
 import { chromium } from 'playwright-core';
 import { createServer as createVite } from 'vite';
-import { withTimeout } from './harness.mjs';
-
-/** The package's `webray host` bin (built by `pnpm bench`). */
-const HOST_BIN = fileURLToPath(new URL('../../webray/dist/bin/webray.js', import.meta.url));
+import { startNodeHost, startPeerServer } from './local-cluster.mjs';
 
 /**
  * Re-runs this script inside a loopback-only network namespace (`unshare -n`, needs root) so no
@@ -28,18 +23,13 @@ export function enterLoopbackNamespace(script, name) {
   process.exit(r.status);
 }
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-
 /**
  * Starts the servers and the browser for pages/<page>. Tabs of that page read their config from
  * the URL fragment and set `window.benchStatus` to 'ready' (or 'failed: …') once webray started.
  */
 export async function startBrowserCluster(page, log = (...a) => console.error(...a)) {
-  const peerPort = await freePort();
-  const peerHttp = await new Promise((resolve) => { PeerServer({ host: '127.0.0.1', port: peerPort, path: '/' }, resolve); });
-  const signal = { host: '127.0.0.1', port: peerPort, path: '/' };
+  const peer = await startPeerServer();
+  const { signal } = peer;
   const vite = await createVite({
     configFile: false,
     root: fileURLToPath(new URL(`../pages/${page}/`, import.meta.url)),
@@ -88,34 +78,18 @@ export async function startBrowserCluster(page, log = (...a) => console.error(..
 
     /** A webray host in a Node process (in this namespace); resolves with its host id once joined. */
     async startNodeHost(init) {
-      // The token goes in the environment, never on the bin's command line.
-      const { token, ...cluster } = init.cluster;
-      const child = spawn(process.execPath, [HOST_BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...init, cluster })], {
-        stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, WEBRAY_TOKEN: token },
-      });
-      hosts.push(child);
-      const line = new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => { out += String(d); if (out.includes('\n')) resolve(out.split('\n')[0]); });
-        child.once('exit', (code) => reject(new Error(`Node host exited with ${code}: ${out}`)));
-      });
-      const first = await withTimeout(line, 60_000, 'Node host joining');
-      if (!first.startsWith('ready ')) throw new Error(`Node host did not start: ${first}`);
-      return first.slice(6);
+      const h = await startNodeHost(init);
+      hosts.push(h);
+      return h.hostId;
     },
 
     /** Ends the Node hosts as their user would (stdin closed; bounded), then the browser and servers. */
     async close() {
-      await Promise.all(hosts.map((c) => withTimeout(new Promise((r) => {
-        if (c.exitCode !== null) { r(); return; }
-        c.once('exit', r);
-        c.stdin.end();
-      }), 10_000, 'Node host exit').catch(() => c.kill())));
+      await Promise.all(hosts.map((h) => h.stop()));
       await context.close();
       await browser.close();
       await vite.close();
-      peerHttp.closeAllConnections?.();
-      peerHttp.close();
+      peer.close();
     },
   };
 }

@@ -11,6 +11,8 @@ import { startServingHost } from './index.js';
 import { describeFunction } from './api.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
+import { HostilePeer } from '../test-support/hostile-peer.js';
+import { headPeerId } from '../mesh/cluster.js';
 
 let b: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
@@ -281,6 +283,26 @@ describe('two hosts as one cluster', () => {
       expect(await ray.get(flaky.remote())).toBe(1);
     } finally {
       b.cluster!.sendDone = sendDone;
+    }
+  });
+
+  it('answers work that reaches a host while it is still joining (its start not yet returned)', async () => {
+    // A member that never links keeps a new host's join waiting (it waits to be linked to every member).
+    const phantom = await HostilePeer.connect(base.signaling!, headPeerId(base.id));
+    await phantom.join({ cluster: base.id, host: 'fffphantom', token: base.token });
+    phantom.sendFrame({ t: 'register', host: { hostId: 'fffphantom', resources: {}, nodes: [] } });
+    const beats = setInterval(() => phantom.send('heartbeat', JSON.stringify({ t: 'hb', seq: 1 })), 50);
+    const known = new Set((await ray.nodes()).map((n) => n.hostId));
+    const joining = startServingHost({ numWorkers: 1, cluster: base });
+    try {
+      let node: string | undefined;
+      await until(async () => !!(node = (await ray.nodes()).find((n) => !known.has(n.hostId) && n.kind === 'task')?.nodeId));
+      const onC = ray.remote(() => ray.getRuntimeContext().hostId).options({ schedulingStrategy: { nodeId: node!, soft: false } });
+      expect(await ray.get(onC.remote(), { timeout: 10_000 })).toBe(node!.split('.')[0]);
+    } finally {
+      clearInterval(beats);
+      phantom.close();
+      await (await joining).shutdown();
     }
   });
 

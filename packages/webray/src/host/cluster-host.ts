@@ -52,6 +52,8 @@ export interface ClusterConfig {
 export interface ClusterRuntime {
   readonly hostId: string;
   readonly jobId: string;
+  /** The membership, before it joins: frames (work for this host) may arrive before start returns. */
+  attachCluster(cluster: ClusterHost): void;
   registerFunction(fn: FunctionDescriptor): void;
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
   remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
@@ -228,6 +230,7 @@ export class ClusterHost {
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);
+    rt.attachCluster(h);
     await h.member.join();
     h.toHead({ t: 'job', jobId: rt.jobId, state: 'RUNNING' });
     return h;

@@ -104,8 +104,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     await Promise.all(spawned.map((n) => n.ready));
     if (this.options.cluster) {
       const rtcConfig = this.options.cluster.signaling ? undefined : await this.platform.prepareSignaling?.();
-      this.cluster = await ClusterHost.start(this, this.hostInfo(), { ...this.options.cluster, rtcConfig }, this.store?.store, this.platform.timers);
+      await ClusterHost.start(this, this.hostInfo(), { ...this.options.cluster, rtcConfig }, this.store?.store, this.platform.timers);
     }
+  }
+
+  attachCluster(cluster: ClusterHost): void {
+    this.cluster = cluster;
   }
 
   /** This host as the cluster sees it: its resources and task nodes. */
