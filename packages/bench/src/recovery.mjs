@@ -79,7 +79,8 @@ try {
       acting = acting.then(async () => {
         if (p.what === 'kill') await hosts[p.host].kill();
         else hosts[p.host] = await startNodeHost({ numWorkers: WORKERS, cluster: member });
-        events.push({ t: round(t / 1000, 2), ready: round((performance.now() - t0) / 1000, 2), what: p.what, host: p.host, completions: done.length });
+        // `t`: when it was decided (after `after` completions); `ready`: when the kill returned or the new host had joined.
+        events.push({ t: round(t / 1000, 2), ready: round((performance.now() - t0) / 1000, 2), what: p.what, host: p.host, after: p.after });
         log(`${p.what} ${p.host} after ${p.after} completions at ${round(t / 1000, 1)} s`);
       });
     }
@@ -93,18 +94,18 @@ try {
     finals.push(ref);
   }
   const results = await withTimeout(ray.get(finals), DEADLINE_MS - 30_000, 'the job');
-  await acting;
   const wallS = (performance.now() - t0) / 1000;
+  await acting;
   if (!results.every((x) => x === LEVELS)) throw new Error(`wrong results: ${JSON.stringify(results.slice(0, 5))}`);
 
-  const buckets = Array.from({ length: Math.ceil((wallS * 1000) / BUCKET_MS) }, (_, i) => ({ t: round(((i + 0.5) * BUCKET_MS) / 1000, 2), tasksPerSec: 0 }));
+  const buckets = Array.from({ length: Math.max(1, Math.ceil((wallS * 1000) / BUCKET_MS)) }, (_, i) => ({ t: round(((i + 0.5) * BUCKET_MS) / 1000, 2), tasksPerSec: 0 }));
   for (const t of done) buckets[Math.min(buckets.length - 1, Math.floor(t / BUCKET_MS))].tasksPerSec += 1000 / BUCKET_MS;
   const capacity = (n) => (n * WORKERS * 1000) / TASK_MS;
   const tasks = await ray.state.listTasks({ limit: 100_000 });
   const retried = tasks.filter((t) => t.attempt > 0).length;
   console.log(`${TASKS} tasks (${CHAINS} chains of ${LEVELS}), each a ${TASK_MS} ms timed wait, ${WORKERS} workers per host; ${wallS.toFixed(1)} s`);
   console.log(`capacity: ${capacity(4)} tasks/s with 4 hosts, ${capacity(2)} with 2; ${retried} task attempts after the first (retries of tasks on killed hosts)`);
-  console.log('events:', events.map((e) => `${e.what} ${e.host} at ${e.t} s (${e.completions} done)`).join('; '));
+  console.log('events:', events.map((e) => `${e.what} ${e.host} after ${e.after} completions at ${e.t} s${e.what === 'add' ? `, joined at ${e.ready} s` : ''}`).join('; '));
   console.log('tasks/s per 0.5 s:', buckets.map((b) => Math.round(b.tasksPerSec)).join(' '));
   writeJson(outPath, {
     benchmark: 'webray recovery: tasks/s while hosts are killed and added', date: new Date().toISOString(),
@@ -116,7 +117,7 @@ try {
     title: `tasks/s while hosts are killed and added (${TASKS} dependent ${TASK_MS} ms tasks)`,
     xLabel: 'time (s)', yLabel: 'tasks/s', xScale: 'linear',
     series: [{ name: `completions per ${BUCKET_MS} ms`, points: buckets.map((b) => ({ x: b.t, y: b.tasksPerSec })) }],
-    markers: events.map((e) => ({ x: e.t, label: `${e.what} ${e.host}` })),
+    markers: events.flatMap((e) => (e.what === 'kill' ? [{ x: e.t, label: `${e.host} killed` }] : [{ x: e.t, label: `${e.host} starts` }, { x: e.ready, label: `${e.host} joined` }])),
     guide: { y: capacity(4), label: 'capacity with 4 hosts' },
   }));
   console.log(`JSON: ${outPath}; chart: ${svgPath}`);
