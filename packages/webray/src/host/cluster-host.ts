@@ -58,6 +58,8 @@ export interface ClusterRuntime {
   acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
   remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
+  /** The owner freed an object kept here for it: its bytes go, unless a task here still borrows them (they go when it ends). */
+  keptObjectFreed(id: string): void;
   /** Creates an actor another host placed here (its class entry already verified). */
   acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void;
   killActor(actor: string, noRestart: boolean): Promise<void>;
@@ -542,7 +544,7 @@ export class ClusterHost {
         for (const id of f.ids) {
           if (this.heldFor.get(id) !== from) continue;
           this.heldFor.delete(id);
-          this.store?.delete(id);
+          this.rt.keptObjectFreed(id);
         }
         return;
       default:

@@ -155,7 +155,8 @@ export class HostBridge implements RemoteWork {
     t.endedAt = end;
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
     if (error) {
-      if (this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
+      // Its worker there died (a system failure, not the task's own exception): retried as one here would be.
+      if ((error.name === 'WorkerCrashedError' && t.retriesLeft !== 0) || this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
       else this.tasks.finish(t, error);
       return;
     }

@@ -89,15 +89,23 @@ export class ReferenceCounter {
    */
   async borrowFromOwner(owner: string, refs: ArgRef[]): Promise<void> {
     const { objects } = this.host;
+    const cluster = this.host.cluster;
     await Promise.all(refs.map(async (r) => {
-      if (r.host !== this.host.hostId && !objects.get(r.id)) {
-        const pulls = this.host.cluster?.pulls;
-        if (!pulls) throw new ObjectLostError(r.id, `it is on host ${r.host}, and this host has no object store to pull it into`);
-        await pulls.pull(r.host, r.id);
+      // Said to be here, but its owner pulled it and freed this copy since (that 'free' overtook the task): the owner has it now.
+      const from = r.host === this.host.hostId && !cluster?.keepsFor(r.id) ? owner : r.host;
+      if (from !== this.host.hostId && !objects.get(r.id)) {
+        const pulls = cluster?.pulls;
+        if (!pulls) throw new ObjectLostError(r.id, `it is on host ${from}, and this host has no object store to pull it into`);
+        await pulls.pull(from, r.id);
       }
       const e = objects.create(r.id, owner, undefined);
       objects.resolve(e, makeStoredMarker(r.id, r.size, []), true, [], IN_STORE);
     }));
+  }
+
+  /** The owner freed an object this host kept for it: deleted now, or when the task here that borrows it ends (bytesFreed). */
+  keptObjectFreed(id: ObjectId): void {
+    if (!this.host.objects.get(id)) this.host.store?.store.delete(id);
   }
 
   /** Brings an object's bytes here: from the spill target, or from the host that has them. */

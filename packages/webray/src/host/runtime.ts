@@ -240,6 +240,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge.acceptRemoteActor(from, f, args);
   }
 
+  keptObjectFreed(id: ObjectId): void {
+    this.refs.keptObjectFreed(id);
+  }
+
   hostsChanged(hosts: HostInfo[]): void {
     this.bridge.hostsChanged(hosts);
   }

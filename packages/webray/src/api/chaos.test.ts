@@ -1,0 +1,150 @@
+// A chaos run with Node hosts only (in-process hosts over the in-memory transport, real workers):
+// a job of over 1,000 tasks with dependencies — 128 KiB arrays made on every host, a reduction
+// tree over them, small tasks reading them, and actor calls — while faults come at seeded points
+// (after N completions, never at wall times), each logged. The result must equal the fault-free
+// result computed here, and the run prints how many recoveries of each kind happened.
+// Replay a failure with WEBRAY_CHAOS_SEED=<the seed it printed>.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostRuntime } from '../host/runtime.js';
+import type { NodeHandle } from '../host/node-handle.js';
+import { MemorySignaling } from '../mesh/signaling.js';
+import { prng } from '../test-support/prng.js';
+import * as ray from '../index.js';
+import { currentCore } from './core.js';
+import { startServingHost } from './index.js';
+
+const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
+const SEEDS = 160;
+const LEN = 16_384; // Float64: 128 KiB
+
+let base: Omit<ray.ClusterConfig, 'submitterKey'>;
+let privateKey: string;
+const hosts: HostRuntime[] = [];
+
+async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
+  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 2));
+  expect(await cond()).toBe(true);
+}
+
+beforeAll(async () => {
+  const keys = await ray.generateSubmitterKey();
+  privateKey = keys.privateKey;
+  base = { id: 'chaos', token: 'chaos-token', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 1500 };
+  for (let i = 0; i < 2; i++) hosts.push(await startServingHost({ numWorkers: 1, cluster: base }));
+  await ray.init({ numWorkers: 2, cluster: { ...base, submitterKey: privateKey } });
+  await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 3);
+}, 60_000);
+
+afterAll(async () => {
+  await ray.shutdown();
+  await Promise.all(hosts.map((h) => h.shutdown()));
+});
+
+// The job's functions, also run here in plain JavaScript for the fault-free result.
+const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
+const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
+const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
+const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
+
+const seed = ray.remote((i: number) => {
+  const a = new Float64Array(16_384);
+  for (let k = 0; k < a.length; k++) a[k] = ((i * 31 + k) % 97) / 7;
+  return a;
+}).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
+const scale = ray.remote((a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)))).options({ name: 'scale', maxRetries: 5 });
+const add = ray.remote((a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!)).options({ name: 'add', maxRetries: 5 });
+const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; }).options({ name: 'norm', maxRetries: 5 });
+class Doubler {
+  twice(x: number) { return 2 * x; }
+}
+
+interface Fault { after: number; kind: 'worker' | 'actor-worker' | 'join'; done?: string }
+
+describe('a chaos run on Node hosts', () => {
+  it('computes the fault-free result while workers die, an actor\'s worker dies and a host joins', async () => {
+    const r = prng(SEED);
+    const driver = currentCore() as HostRuntime;
+    const doubler = ray.remote(Doubler).options({ maxRestarts: 5, maxTaskRetries: 5 }).remote();
+
+    const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
+    const scaled = seeds.map((s, i) => scale.remote(s, i));
+    let level = scaled;
+    const sums = [];
+    while (level.length > 1) {
+      const next = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(add.remote(level[i]!, level[i + 1]!));
+      if (level.length % 2) next.push(level.at(-1)!);
+      sums.push(...next.filter((x) => !level.includes(x)));
+      level = next;
+    }
+    const norms = Array.from({ length: 3 * SEEDS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
+    const doubled = Array.from({ length: 60 }, (_, j) => doubler.twice.remote(j));
+    const all = [...seeds, ...scaled, ...sums, ...norms, ...doubled];
+    expect(all.length).toBeGreaterThanOrEqual(1000);
+
+    // Faults at seeded completion counts, in order.
+    const faults: Fault[] = [
+      { after: 100 + Math.floor(r() * 100), kind: 'worker' },
+      { after: 250 + Math.floor(r() * 100), kind: 'actor-worker' },
+      { after: 400 + Math.floor(r() * 100), kind: 'join' },
+      { after: 600 + Math.floor(r() * 150), kind: 'worker' },
+    ];
+    const log: string[] = [];
+    const taskNodes = (h: HostRuntime) => [...h.nodes.values()].filter((n) => n.kind === 'task' && n.alive);
+    const crashNode = (n: NodeHandle) => n.endpoint.close();
+    const inject = async (f: Fault, completed: number) => {
+      if (f.kind === 'worker') {
+        const live = [driver, ...hosts].filter((h) => taskNodes(h).length);
+        const h = live[Math.floor(r() * live.length)]!;
+        const nodes = taskNodes(h);
+        const n = nodes[Math.floor(r() * nodes.length)]!;
+        crashNode(n);
+        f.done = `killed worker ${n.id}`;
+      } else if (f.kind === 'actor-worker') {
+        const a = driver.actors.get(doubler.actorId)!;
+        crashNode(a.node!);
+        f.done = `killed the worker of actor ${a.id}`;
+      } else {
+        const h = await startServingHost({ numWorkers: 1, cluster: base });
+        hosts.push(h);
+        f.done = `host ${h.hostId} joined`;
+      }
+      log.push(`after ${completed} completions: ${f.done}`);
+    };
+
+    let pending = all.slice();
+    let completed = 0;
+    let next = 0;
+    while (pending.length) {
+      const [ready, rest] = await ray.wait(pending, { numReturns: Math.min(pending.length, 10) });
+      completed += ready.length;
+      pending = rest;
+      while (next < faults.length && completed >= faults[next]!.after) await inject(faults[next++]!, completed);
+    }
+
+    // The fault-free result, computed here.
+    const seedArrays = Array.from({ length: SEEDS }, (_, i) => seedOf(i));
+    let want: Float64Array[] = seedArrays.map((a, i) => scaleOf(a, i));
+    while (want.length > 1) {
+      const next: Float64Array[] = [];
+      for (let i = 0; i + 1 < want.length; i += 2) next.push(addOf(want[i]!, want[i + 1]!));
+      if (want.length % 2) next.push(want.at(-1)!);
+      want = next;
+    }
+    const [total] = await ray.get([level[0]!]);
+    expect(Array.from(total as Float64Array)).toEqual(Array.from(want[0]!));
+    expect(await ray.get(norms)).toEqual(Array.from({ length: 3 * SEEDS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)));
+    expect(await ray.get(doubled)).toEqual(Array.from({ length: 60 }, (_, j) => 2 * j));
+
+    const tasks = await ray.state.listTasks({ limit: 100_000 });
+    const actors = await ray.state.listActors();
+    const recoveries = {
+      'task retries': tasks.filter((t) => t.attempt > 0).length,
+      'actor restarts': actors.reduce((n, a) => n + a.numRestarts, 0),
+    };
+    console.log(`chaos seed ${SEED}, ${all.length} tasks:\n  ${log.join('\n  ')}`);
+    console.table(recoveries);
+    expect(faults.every((f) => f.done)).toBe(true);
+    expect(recoveries['actor restarts']).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+});
