@@ -37,9 +37,9 @@ export const browserPlatform: Platform = {
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
   spillTarget: idbSpill,
   whenScriptDone(done: () => void): () => void {
-    // A closing tab's renderer may end without closing its WebRTC connections, so peers would
-    // wait out the heartbeat timeout; shutting down on pagehide says goodbye to them first. A
-    // page kept in the back-forward cache (persisted) is as gone for the cluster.
+    // A page that goes away may leave its WebRTC connections open (frozen in the back-forward
+    // cache, a renderer ended at once), so peers would wait out the heartbeat timeout: shutting
+    // down on pagehide says goodbye to them first. A page in that cache is as gone for the cluster.
     const gone = () => done();
     globalThis.addEventListener?.('pagehide', gone, { once: true });
     return () => globalThis.removeEventListener?.('pagehide', gone);
