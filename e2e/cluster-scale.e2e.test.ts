@@ -38,7 +38,7 @@ beforeAll(async () => {
   expect(tabA.status, tabA.error ?? tabA.log.text()).toBe('ready');
   a = tabA.page;
   ids.a = await a.evaluate(() => window.clusterTests.hostId());
-  await withTimeout('all four hosts known', 60_000, a.waitForFunction((n) => window.clusterTests.hosts().then((h) => h.length === n), HOSTS, { timeout: 60_000, polling: 100 }), tabs.logs);
+  await withTimeout('all four hosts known', 60_000, a.evaluate((n) => window.clusterTests.untilMembers({ count: n }), HOSTS), tabs.logs);
 }, 240_000);
 
 afterAll(async () => {

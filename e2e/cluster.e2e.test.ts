@@ -29,7 +29,7 @@ beforeAll(async () => {
   const tabA = await tabs.open({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
   expect(tabA.status, tabA.error ?? tabA.log.text()).toBe('ready');
   a = tabA.page;
-  await withTimeout('both hosts known', 30_000, a.waitForFunction(async () => (await window.clusterTests.hosts()).length === 2, undefined, { timeout: 30_000, polling: 100 }), () => tabA.log.text());
+  await withTimeout('both hosts known', 30_000, a.evaluate(() => window.clusterTests.untilMembers({ count: 2 })), () => tabA.log.text());
 }, 180_000);
 
 afterAll(async () => {
@@ -64,15 +64,47 @@ describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => 
     expect(c.error).toMatch(/^ClusterAuthError: Cluster authentication failed/);
     expect(await a.evaluate(() => window.clusterTests.hosts())).toHaveLength(2);
   });
+  it('drop a tab that goes away mid-job at once (back-forward cache or closed), and run its tasks elsewhere', async () => {
+    /** Opens a tab that joins, starts a job from A and resolves once some of its tasks are on the new tab. */
+    const busyTab = async () => {
+      const t = await tabs.open({ numWorkers: 2, cluster });
+      expect(t.status, t.error ?? t.log.text()).toBe('ready');
+      const id = await t.page.evaluate(() => window.clusterTests.hostId());
+      await withTimeout('the tab known to A', 30_000, a.evaluate((h) => window.clusterTests.untilMembers({ present: [h] }), id), logs);
+      await a.evaluate(() => window.clusterTests.startJob(12, 2_000));
+      await withTimeout('tasks on the tab', 30_000, a.evaluate((h) => window.clusterTests.untilTasksOn(h), id), logs);
+      return { page: t.page, id };
+    };
+    // Well inside A's 5 s dead-after window: silence alone would not drop the tab in time.
+    const goneFromA = (id: string) => withTimeout('the tab gone from A', 2_500, a.evaluate((h) => window.clusterTests.untilMembers({ absent: [h] }), id), logs);
+    const jobDone = async () => {
+      const counts = await withTimeout('the job', 60_000, a.evaluate(() => window.clusterTests.jobResult()), logs);
+      expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(12);
+    };
+
+    // The event the browser fires when it keeps a page in the back-forward cache: the page lives
+    // on (frozen), its links open, yet it is gone for the cluster.
+    const c = await busyTab();
+    await c.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+    await goneFromA(c.id);
+    await jobDone();
+    await c.page.close();
+
+    const d = await busyTab();
+    await d.page.close();
+    await goneFromA(d.id);
+    await jobDone();
+  });
+
   it('keep a tab whose main-thread timers are throttled (as when hidden) alive: heartbeats run on a worker\'s timers', async () => {
     const c = await tabs.open({ numWorkers: 1, throttleTimers: true, cluster });
     expect(c.status, c.error ?? c.log.text()).toBe('ready');
     const cHost = await c.page.evaluate(() => window.clusterTests.hostId());
-    await withTimeout('C known to A', 30_000, a.waitForFunction((id) => window.clusterTests.hosts().then((h) => h.includes(id)), cHost, { timeout: 30_000, polling: 100 }), logs);
+    await withTimeout('C known to A', 30_000, a.evaluate((h) => window.clusterTests.untilMembers({ present: [h] }), cHost), logs);
     // Two of A's dead-after windows (5 s each): with heartbeats on throttled main-thread intervals, A would drop C.
     await c.page.waitForTimeout(11_000);
     expect(await a.evaluate(() => window.clusterTests.hosts())).toContain(cHost);
     await c.page.close();
-    await withTimeout('C gone from A', 30_000, a.waitForFunction((id) => window.clusterTests.hosts().then((h) => !h.includes(id)), cHost, { timeout: 30_000, polling: 100 }), logs);
+    await withTimeout('C gone from A', 30_000, a.evaluate((h) => window.clusterTests.untilMembers({ absent: [h] }), cHost), logs);
   });
 });

@@ -110,4 +110,36 @@ console.log(await ray.get(ray.remote(() => ray.getRuntimeContext().hostId).optio
     }).finally(() => rmSync(file, { force: true }));
     expect(out).toEqual({ code: 0, stdout: `${bHost}\n` });
   });
+
+  it('lose nothing when the PeerJS server restarts mid-job: links stay up, the job ends on both hosts, a new host joins after', async () => {
+    const self = ray.getRuntimeContext().hostId;
+    const hold = ray.remote(async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return ray.getRuntimeContext().hostId;
+    }).options({ schedulingStrategy: 'SPREAD' });
+    const job = ray.get(Array.from({ length: 16 }, () => hold.remote(500)), { timeout: 60_000 });
+    await server.close();
+    server = await startPeerServer(server.port);
+    expect(new Set(await job)).toEqual(new Set([self, bHost]));
+    const c = startHost({ numWorkers: 1, resources: { late: 1 }, cluster });
+    try {
+      const line = await c.line;
+      expect(line).toMatch(/^ready /);
+      const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ resources: { late: 1 } });
+      expect(await ray.get(where.remote(), { timeout: 30_000 })).toBe(line.slice(6));
+      expect(new Set((await ray.nodes()).map((n) => n.hostId))).toEqual(new Set([self, bHost, line.slice(6)]));
+    } finally {
+      await stopHost(c.child);
+    }
+  }, 90_000);
+
+  it('keep B through a restart of the PeerJS server while A leaves: B claims its ids back, and a new A finds it', async () => {
+    await ray.shutdown();
+    await server.close();
+    server = await startPeerServer(server.port);
+    await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: privateKey } });
+    const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ resources: { webgpu: 1 } });
+    expect(await ray.get(where.remote(), { timeout: 30_000 })).toBe(bHost);
+    expect(b.exitCode).toBeNull();
+  }, 90_000);
 });

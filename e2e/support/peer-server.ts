@@ -20,8 +20,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startPeerServer(): Promise<RunningPeerServer> {
-  const port = await freePort();
+/** A PeerJS server on `port` (a free one by default; the same one again to restart a server). */
+export async function startPeerServer(port?: number): Promise<RunningPeerServer> {
+  port ??= await freePort();
   // The callback gets the http server (what can be closed); PeerServer returns the express app.
   const http = await new Promise<Server>((resolve) => {
     PeerServer({ host: '127.0.0.1', port, path: '/' }, (s) => resolve(s as Server));

@@ -14,6 +14,10 @@ if (throttleTimers) {
 }
 
 const GET_TIMEOUT = 60_000;
+/** Between two looks at the cluster's state (it has no change events). */
+const pause = () => new Promise((r) => setTimeout(r, 20));
+/** The job `startJob` started. */
+let job: Promise<string[]> | undefined;
 
 class Counter {
   n = 0;
@@ -47,6 +51,43 @@ const clusterTests = {
     const counts: Record<string, number> = {};
     for (const h of hosts) counts[h] = (counts[h] ?? 0) + 1;
     return counts;
+  },
+
+  /**
+   * Starts `n` SPREAD tasks that each hold a slot for `ms` (a timed wait, no CPU burnt); the
+   * count of where they ran comes from `jobResult()`.
+   */
+  startJob(n: number, ms: number) {
+    const hold = ray.remote(async (t: number) => {
+      await new Promise((r) => setTimeout(r, t));
+      return ray.getRuntimeContext().hostId;
+    }).options({ schedulingStrategy: 'SPREAD' });
+    job = ray.get(Array.from({ length: n }, () => hold.remote(ms)), { timeout: GET_TIMEOUT });
+    job.catch(() => undefined);
+  },
+
+  async jobResult() {
+    const counts: Record<string, number> = {};
+    for (const h of await job!) counts[h] = (counts[h] ?? 0) + 1;
+    return counts;
+  },
+
+  /** Resolves once some task of this host's job is on `host` (sent there, not finished). */
+  async untilTasksOn(host: string) {
+    while ((await ray.state.listTasks({ filters: { nodeId: host, state: 'SUBMITTED_TO_WORKER' } })).length === 0) await pause();
+  },
+
+  /**
+   * Resolves once this host counts `count` members, those in `present` among them and none of
+   * `absent`. (Playwright's waitForFunction takes a returned promise for a truthy answer: waits
+   * on the cluster are made here.)
+   */
+  async untilMembers(want: { count?: number; present?: string[]; absent?: string[] }) {
+    for (;;) {
+      const hosts = await clusterTests.hosts();
+      if ((want.count === undefined || hosts.length === want.count) && (want.present ?? []).every((h) => hosts.includes(h)) && (want.absent ?? []).every((h) => !hosts.includes(h))) return hosts;
+      await pause();
+    }
   },
 
   /** Waits until the cluster's view of free CPUs reaches `cpus` (every host idle and reported). */

@@ -51,7 +51,7 @@ const initKeys = [
 let host: HostRuntime | undefined;
 let starting: Promise<void> | undefined;
 let isolationNoted = false;
-/** Stops watching for the end of a Node script in a cluster (see Platform.whenScriptDone). */
+/** Stops watching for the end of the script (a Node script, a page) in a cluster (see Platform.whenScriptDone). */
 let unwatch: (() => void) | undefined;
 
 /** Starts webray in this tab or process: a host with `numWorkers` nodes. */
@@ -70,7 +70,8 @@ export async function init(options: InitOptions = {}): Promise<void> {
     }
     host = h;
     // WebRTC connections keep a Node process alive where nothing shows it: a script that joined
-    // a cluster and forgot shutdown() would never end. Shut down for it once it is done.
+    // a cluster and forgot shutdown() would never end; a closing tab would leave its peers to
+    // notice its silence. Shut down (saying goodbye to the cluster) once it is done.
     if (options.cluster) unwatch = h.platform.whenScriptDone?.(() => void shutdown());
   })();
   try { await starting; } finally { starting = undefined; }

@@ -3,6 +3,7 @@ import { ClusterMember, headPeerId, hostPeerId, type Timers } from './cluster.js
 import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
+import { HostilePeer } from '../test-support/hostile-peer.js';
 
 /** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
 class ManualTimers implements Timers {
@@ -102,6 +103,20 @@ describe('cluster membership', () => {
     b!.close();
     await until(() => ids(a!).length === 2 && ids(c!).length === 2);
     expect(ids(c!)).toEqual(['a', 'c']);
+  });
+
+  it('drops a member that says goodbye at once, though its link is still open and no heartbeat is missed', async () => {
+    const s = new MemorySignaling();
+    // A clock that never moves: silence can never make a member dead here.
+    const a = member(s, 'a', { timers: new ManualTimers() });
+    await a.join();
+    const leaving = await HostilePeer.connect(s, headPeerId('c1'));
+    await leaving.join({ cluster: 'c1', host: 'x', token: 'secret' });
+    leaving.sendFrame({ t: 'register', host: info('x') });
+    await until(() => ids(a).length === 2);
+    leaving.sendFrame({ t: 'bye' });
+    await until(() => ids(a).length === 1);
+    await leaving.closed;
   });
 
   it('marks a silent host dead after deadAfterMs of heartbeats without it (no close event)', async () => {

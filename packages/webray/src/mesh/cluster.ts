@@ -188,6 +188,9 @@ export class ClusterMember {
     switch (f.t) {
       case 'hb':
         return;
+      case 'bye':
+        this.farewell(from, peer);
+        return;
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
         this.members.set(from, f.host);
@@ -290,6 +293,12 @@ export class ClusterMember {
     }
   }
 
+  /** A member said it is leaving: it is gone now, as if its link had closed (its links may stay open a while). */
+  private farewell(hostId: string, peer: Peer): void {
+    peer.channel.link.close();
+    this.lost(hostId, peer);
+  }
+
   /**
    * Another host holds the head id now (it claimed it while the signalling server had forgotten
    * this one's): two heads would split the cluster. Step down; every link is closed, so this host's
@@ -321,7 +330,8 @@ export class ClusterMember {
     this.closed = true;
     this.stopTimers?.();
     for (const c of this.claims) c.release();
-    for (const p of this.peers.values()) p.channel.link.close();
+    // Said before the links close: a tab that is closing may be gone before they finish closing.
+    for (const p of this.peers.values()) { this.trySend(p, { t: 'bye' }); p.channel.link.close(); }
     this.peers.clear();
   }
 }

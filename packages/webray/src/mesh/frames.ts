@@ -25,6 +25,8 @@ export type Frame =
   | { t: 'refused'; reason: string }
   // membership
   | { t: 'hb'; seq: number }
+  /** The sender is leaving (shutdown, its tab closing): drop it now rather than after its silence. */
+  | { t: 'bye' }
   | { t: 'register'; host: HostInfo }
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
   // work: a function entry signed by the submitter key, a task to run here, its result
@@ -148,6 +150,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   welcome: {},
   refused: { reason: text(500) },
   hb: { seq: count },
+  bye: {},
   register: { host: hostInfo },
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },

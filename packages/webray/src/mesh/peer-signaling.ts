@@ -69,7 +69,9 @@ export class PeerSignaling implements Signaling {
     return new Promise((resolve, reject) => {
       let open = false;
       const timer = setTimeout(() => { if (!open) { peer.destroy(); reject(new Error(`the signalling server did not answer within ${OPEN_MS} ms`)); } }, OPEN_MS);
-      peer.on('open', () => {
+      // Once: PeerJS says 'open' again each time it claims the id back after losing its server, and
+      // a second 'connection' listener would answer every link twice (two challenges on one handshake).
+      peer.once('open', () => {
         open = true;
         clearTimeout(timer);
         this.own ??= peer;

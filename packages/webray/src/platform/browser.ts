@@ -36,6 +36,14 @@ export const browserPlatform: Platform = {
   timers: workerTimers,
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
   spillTarget: idbSpill,
+  whenScriptDone(done: () => void): () => void {
+    // A page that goes away may leave its WebRTC connections open (frozen in the back-forward
+    // cache, a renderer ended at once), so peers would wait out the heartbeat timeout: shutting
+    // down on pagehide says goodbye to them first. A page in that cache is as gone for the cluster.
+    const gone = () => done();
+    globalThis.addEventListener?.('pagehide', gone, { once: true });
+    return () => globalThis.removeEventListener?.('pagehide', gone);
+  },
   spawn(boot: NodeBootData): NodeProcess {
     // Written literally so bundlers (Vite) see and emit the worker chunk.
     const worker = new Worker(new URL('../node/entry.js', import.meta.url), { type: 'module', name: `webray-${boot.kind}-${boot.nodeId}` });

@@ -74,8 +74,9 @@ export interface Platform {
    */
   holdProcess?(): () => void;
   /**
-   * Calls `done` once the process is held by nothing but what the platform cannot see (WebRTC
-   * connections), i.e. the script has ended; returns a function that stops watching. Node only.
+   * Calls `done` once the script has ended: in Node, once the process is held by nothing but what
+   * the platform cannot see (WebRTC connections); in a browser, when the page goes away
+   * (`pagehide`). Returns a function that stops watching.
    */
   whenScriptDone?(done: () => void): () => void;
   /**

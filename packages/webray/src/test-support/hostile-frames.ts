@@ -89,6 +89,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'welcome': return { t };
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
+    case 'bye': return { t };
     case 'register': return { t, host };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
