@@ -4,10 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
-
-/** One worker, so the tasks of a test run back to back on it. */
-beforeAll(() => ray.init({ numWorkers: 1 }));
-afterAll(() => ray.shutdown());
+import { nodePlatform } from '../platform/node.js';
 
 const N = 20;
 
@@ -34,6 +31,10 @@ async function runThenExit(options: { maxRetries: number }, exitOn: number[]) {
 const indexes = Array.from({ length: N }, (_, i) => i);
 
 describe('a task that exits its worker', () => {
+  /** One worker, so the tasks of a test run back to back on it. */
+  beforeAll(() => ray.init({ numWorkers: 1 }));
+  afterAll(() => ray.shutdown());
+
   it('does not lose the results of tasks that finished before it on the same worker (maxRetries 0)', async () => {
     const { runs, refs, last } = await runThenExit({ maxRetries: 0 }, [0]);
     const err = await ray.get(last).catch((e: unknown) => e);
@@ -47,5 +48,45 @@ describe('a task that exits its worker', () => {
     expect(await ray.get(last)).toBe(N);
     expect(await ray.get(refs)).toEqual(indexes);
     expect(runs()).toEqual(Array(N).fill(1));
+  });
+});
+
+/** Holds ever more heap (arrays of numbers, 8 KB each) on `attempt` 0 up to 1 GiB; says so if it got there. */
+const hog = ray.remote((hogOn: number[]) => {
+  if (!hogOn.includes(ray.getRuntimeContext().attempt)) return 'small';
+  const held: number[][] = [];
+  for (let i = 0; i < 131072; i++) held.push(new Array<number>(1024).fill(i));
+  return `held ${held.length} arrays: no limit`;
+});
+
+describe('a worker that runs out of memory', () => {
+  beforeAll(() => ray.init({ numWorkers: 1, workerResourceLimits: { maxOldGenerationSizeMb: 48 } }));
+  afterAll(() => ray.shutdown());
+
+  it('fails its task with WorkerCrashedError naming the limit when it has no retries', async () => {
+    const err = await ray.get(hog.options({ maxRetries: 0 }).remote([0])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.WorkerCrashedError);
+    expect((err as Error).message).toMatch(/ran out of memory.*workerResourceLimits\.maxOldGenerationSizeMb \(48 MB\)/);
+  });
+
+  it('retries its task on a new worker', async () => {
+    expect(await ray.get(hog.options({ maxRetries: 1 }).remote([0]))).toBe('small');
+  });
+});
+
+describe('ray.init workerResourceLimits', () => {
+  it('refuses a limit that is not a positive number, and unknown keys', async () => {
+    await expect(ray.init({ workerResourceLimits: { maxOldGenerationSizeMb: -1 } })).rejects.toThrow(
+      /workerResourceLimits\.maxOldGenerationSizeMb must be a positive number of MB, got -1/);
+    await expect(ray.init({ workerResourceLimits: { maxOldSizeMb: 64 } as never })).rejects.toThrow(
+      /unknown option 'maxOldSizeMb'.*maxOldGenerationSizeMb/);
+    await expect(ray.init({ workerResourceLimits: { maxOldGenerationSizeMb: 64 } })).resolves.toBeUndefined();
+    await ray.shutdown();
+  });
+
+  it('is refused in a browser, which cannot limit a Web Worker', async () => {
+    const browser = { ...nodePlatform, name: 'browser' as const };
+    await expect(ray.init({ platform: browser, workerResourceLimits: { maxOldGenerationSizeMb: 64 } })).rejects.toThrow(
+      /workerResourceLimits works only in Node/);
   });
 });

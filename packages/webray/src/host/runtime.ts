@@ -17,7 +17,7 @@ import {
 } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
 import { DONE_FIELDS, type CreateActorMsg, type FunctionDescriptor, type HostToNode, type NodeToHost, type SubmitMsg, type TaskMsg } from '../shared/protocol.js';
-import type { Platform } from '../platform/types.js';
+import type { Platform, WorkerResourceLimits } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
 import { ActorHoldings } from '../scheduler/resources.js';
 import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
@@ -37,6 +37,7 @@ export interface HostOptions {
   /** Join a cluster of hosts (see ClusterConfig). */
   cluster?: ClusterConfig;
   numWorkers: number;
+  workerResourceLimits?: WorkerResourceLimits;
   resources: Resources;
   namespace: string;
   /** How many finished tasks the state API and timeline remember. */
@@ -112,7 +113,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     const proc = this.platform.spawn({
       nodeId, hostId: this.hostId, jobId: this.jobId, namespace: this.namespace, kind, apiNames: [...this.options.apiNames],
       store: this.store?.boot,
-    });
+    }, this.options.workerResourceLimits);
     const node = new NodeHandle(nodeId, kind, proc, actorId);
     node.outbox.onUnsendable = (m, e) => this.unsendable(m, e);
     this.nodes.set(nodeId, node);

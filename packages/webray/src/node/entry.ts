@@ -127,7 +127,7 @@ function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('nod
   }, workerData.control as Comlink.Endpoint, gc, () => process.memoryUsage().heapUsed);
   // A task's process.exit ends this thread before the outbox's microtask: the results of the
   // tasks that ran before it in the same turn would be lost (and their tasks run again). Send
-  // them first; the host reads what the port still holds when the thread is gone.
+  // them first: a port delivers what was posted before its thread ended.
   const exit = process.exit.bind(process);
   process.exit = ((code?: number | string | null) => { flush(); return exit(code); }) as typeof process.exit;
 }
