@@ -143,7 +143,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     this.assertOpen();
     this.drainWhileSubmitting();
     this.registerFunction(fn);
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.nodeId, options.numReturns ?? 1);
     this.applyTaskOptions(t, options);
     this.admit(t, this.enqueue, 1);
@@ -993,7 +993,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   put(caller: Caller, value: unknown): ObjectId {
     this.assertOpen();
-    const id = putObjectId(caller.taskId, caller.puts++);
+    const id = putObjectId(caller.taskId, caller.attempt, caller.puts++);
     const enc = encode(value, () => 'ray.put(value)');
     const e = this.objects.create(id, this.nodeId, undefined);
     e.refs++;
@@ -1055,7 +1055,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
 
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
     this.assertOpen();
-    const id = actorIdFor(caller.taskId, caller.submitted++);
+    const id = actorIdFor(caller.taskId, caller.attempt, caller.submitted++);
     const demand = demandOf(options.numCpus, options.resources, 0);
     const host = this.cluster?.place({ demand, strategy: options.schedulingStrategy ?? 'DEFAULT' }, this.scheduler.pool.feasible(demand));
     if (host) this.createRemoteActor(id, host, spec, args, options);
@@ -1194,7 +1194,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
     this.drainWhileSubmitting();
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     // An actor on another host (never also one of this host's).
     const host = this.remoteActors.get(actor);
     if (host) return this.callRemoteActor(id, caller.taskId, host, actor, method, args, options);
