@@ -59,6 +59,30 @@ const hog = ray.remote((hogOn: number[]) => {
   return `held ${held.length} arrays: no limit`;
 });
 
+/** Counts its calls; exits its worker when told to (one quick method, as `step` above). */
+class Counter {
+  n = 0;
+  inc(exit = false) {
+    if (exit) process.exit(3);
+    return ++this.n;
+  }
+}
+
+describe('an actor call that exits its worker', () => {
+  beforeAll(() => ray.init({ numWorkers: 1 }));
+  afterAll(() => ray.shutdown());
+
+  it('does not lose the results of calls that finished before it, nor run them again', async () => {
+    const counter = ray.remote(Counter).options({ maxRestarts: 1 }).remote();
+    await ray.get(counter.inc.remote());
+    const refs = Array.from({ length: N }, () => counter.inc.remote());
+    const exit = counter.inc.remote(true);
+    expect(await ray.get(exit).catch((e: unknown) => e)).toBeInstanceOf(ray.RayActorError);
+    expect(await ray.get(refs)).toEqual(Array.from({ length: N }, (_, i) => i + 2));
+    expect(await ray.get(counter.inc.remote())).toBe(1);
+  });
+});
+
 describe('a worker that runs out of memory', () => {
   beforeAll(() => ray.init({ numWorkers: 1, workerResourceLimits: { maxOldGenerationSizeMb: 48 } }));
   afterAll(() => ray.shutdown());
