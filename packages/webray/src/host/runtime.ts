@@ -1158,7 +1158,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       const { args, nested } = this.resolvedArgs(a.creation);
       const m: CreateActorMsg = {
         t: 'actor', id: a.creation.id, actor: a.id, fn: a.spec.fn.id, args, maxConcurrency: a.maxConcurrency,
-        restarted, namespace: a.namespace,
+        restarted, attempt: a.numRestarts, namespace: a.namespace,
       };
       if (nested) m.n = 1;
       if (a.name !== null) m.name = a.name;
