@@ -68,6 +68,27 @@ class Counter {
   }
 }
 
+describe('a task whose timer crashes its worker later', () => {
+  beforeAll(() => ray.init({ numWorkers: 1 }));
+  afterAll(() => ray.shutdown());
+
+  it('keeps the results sent before the crash, and runs no task twice', async () => {
+    const runs = new Int32Array(new SharedArrayBuffer(4 * (N + 1)));
+    const crashLater = ray.remote((runs: Int32Array, i: number) => {
+      Atomics.add(runs, i, 1);
+      setTimeout(() => { throw new Error('uncaught in a timer'); });
+      return ray.getRuntimeContext().nodeId;
+    });
+    const refs = Array.from({ length: N }, (_, i) => step.options({ maxRetries: 0 }).remote(runs, i, []));
+    const last = crashLater.options({ maxRetries: 0 }).remote(runs, N);
+    expect(await ray.get(refs)).toEqual(indexes);
+    const crashed = await ray.get(last);
+    expect(crashed).toEqual(expect.any(String));
+    await expect.poll(async () => (await ray.nodes()).some((n) => n.nodeId === crashed)).toBe(false);
+    expect([...runs]).toEqual(Array(N + 1).fill(1));
+  });
+});
+
 describe('an actor call that exits its worker', () => {
   beforeAll(() => ray.init({ numWorkers: 1 }));
   afterAll(() => ray.shutdown());
