@@ -10,7 +10,7 @@ import type { ActorId, ObjectId, TaskId } from '../shared/ids.js';
 /** Who is submitting: the parent task whose counters derive child ids. */
 export interface Caller {
   taskId: TaskId;
-  /** Next child index; restarts with every attempt of the parent, so ids repeat on retry. */
+  /** Next child index; restarts with every attempt of the parent (ids differ by the attempt). */
   submitted: number;
   puts: number;
   actorId?: ActorId;

@@ -152,7 +152,7 @@ describe('a host under hostile input', () => {
     const entry = await peers.get(b)!.waitFor((f): f is Extract<Frame, { t: 'fn' }> => f.t === 'fn' && f.d.id === known.id);
     // ...and the driver's task and object ids, which derive from its job id.
     const driver = driverTaskId(ray.getRuntimeContext().jobId);
-    const taskIds = Array.from({ length: 4000 }, (_, i) => childTaskId(driver, i));
+    const taskIds = Array.from({ length: 4000 }, (_, i) => childTaskId(driver, 0, i));
     const objectIds = taskIds.map((t) => returnObjectId(t, 0));
     const mark = (name: string) => JSON.stringify(join(marks, name));
     const unsigned: FunctionDescriptor[] = [

@@ -7,7 +7,7 @@ import { newJobId } from '../shared/ids.js';
 import { checkResources, type Resources } from '../shared/options.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
 import { loadPlatform } from '../platform/detect.js';
-import type { Platform } from '../platform/types.js';
+import { workerResourceLimitKeys, type Platform, type WorkerResourceLimits } from '../platform/types.js';
 import { HostRuntime } from '../host/runtime.js';
 import type { ClusterConfig } from '../host/cluster-host.js';
 import { checkClusterConfig } from '../host/cluster-config.js';
@@ -37,6 +37,13 @@ export interface InitOptions {
   objectStoreChecks?: boolean;
   /** Values with at least this many bytes of typed arrays and strings go to the store. Default 100 KiB (as Ray). */
   maxInlineBytes?: number;
+  /**
+   * Node only: heap and stack limits of each worker, in MB, as Node's worker_threads
+   * `resourceLimits`, e.g. `{ maxOldGenerationSizeMb: 512 }`. A worker that runs out of memory
+   * dies; its tasks are retried (maxRetries) or fail with WorkerCrashedError saying so. Default:
+   * Node's limits.
+   */
+  workerResourceLimits?: WorkerResourceLimits;
   /** Join (or start) a cluster of hosts: same id and token on every host. */
   cluster?: ClusterConfig;
   /** @internal A platform other than the detected one (tests). */
@@ -45,7 +52,7 @@ export interface InitOptions {
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'cluster',
+  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'cluster',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -81,6 +88,9 @@ export async function init(options: InitOptions = {}): Promise<void> {
 async function createHost(options: InitOptions): Promise<HostRuntime> {
   checkInitOptions(options);
   const platform = options.platform ?? (await loadPlatform());
+  if (options.workerResourceLimits !== undefined && platform.name !== 'node') {
+    throw new RayUsageError(`ray.init: workerResourceLimits works only in Node (worker_threads); a browser cannot limit a Web Worker's memory. Leave it out in a ${platform.name}.`);
+  }
   if (platform.name === 'browser' && !globalThis.crossOriginIsolated && !isolationNoted) {
     isolationNoted = true;
     console.info(
@@ -97,6 +107,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     taskLogSize: options.taskLogSize ?? 10_000,
     apiNames,
     cluster: options.cluster,
+    workerResourceLimits: options.workerResourceLimits,
     store: {
       initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
       maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
@@ -138,6 +149,13 @@ function checkInitOptions(o: InitOptions): void {
   }
   if (o.taskLogSize !== undefined && (typeof o.taskLogSize !== 'number' || !Number.isInteger(o.taskLogSize) || o.taskLogSize < 0)) {
     throw new RayUsageError(`ray.init: taskLogSize must be an integer ≥ 0 (finished tasks remembered), got ${describeValue(o.taskLogSize)}.`);
+  }
+  checkKeys('ray.init: workerResourceLimits', o.workerResourceLimits, workerResourceLimitKeys);
+  for (const k of workerResourceLimitKeys) {
+    const v = o.workerResourceLimits?.[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
+      throw new RayUsageError(`ray.init: workerResourceLimits.${k} must be a positive number of MB, got ${describeValue(v)}; e.g. { ${k}: 512 }.`);
+    }
   }
   if (o.objectStoreChecks !== undefined && typeof o.objectStoreChecks !== 'boolean') {
     throw new RayUsageError(`ray.init: objectStoreChecks must be true or false, got ${describeValue(o.objectStoreChecks)}.`);

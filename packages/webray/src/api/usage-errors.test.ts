@@ -33,7 +33,7 @@ afterAll(() => ray.shutdown());
 describe('every mistake is answered', () => {
   it('init refuses unknown keys and values of the wrong type, before starting anything', async () => {
     const init = (o: unknown) => () => ray.init(o as ray.InitOptions);
-    await expectUsageError(init({ numWorker: 2 }), /ray\.init: unknown option 'numWorker'\. Did you mean 'numWorkers'\? Options here are: numWorkers, resources, namespace, taskLogSize, objectStoreMemory, objectStoreMaxMemory, objectStoreChecks, maxInlineBytes, cluster\.$/);
+    await expectUsageError(init({ numWorker: 2 }), /ray\.init: unknown option 'numWorker'\. Did you mean 'numWorkers'\? Options here are: numWorkers, resources, namespace, taskLogSize, objectStoreMemory, objectStoreMaxMemory, objectStoreChecks, maxInlineBytes, workerResourceLimits, cluster\.$/);
     await expectUsageError(init({ num_workers: 2 }), /unknown option 'num_workers'\. Did you mean 'numWorkers'\?/);
     await expectUsageError(init({ resources: { CPU: 4 } }), /give CPUs with numWorkers .*not resources\.CPU/);
     await expectUsageError(init({ resources: { gpu: 'one' } }), /resource 'gpu' must be a number ≥ 0, got 'one' \(a string\)/);

@@ -99,7 +99,7 @@ export class ActorManager {
       const { args, nested } = this.tasks.resolvedArgs(a.creation);
       const m: CreateActorMsg = {
         t: 'actor', id: a.creation.id, actor: a.id, fn: a.spec.fn.id, args, maxConcurrency: a.maxConcurrency,
-        restarted, namespace: a.namespace,
+        restarted, attempt: a.numRestarts, namespace: a.namespace,
       };
       if (nested) m.n = 1;
       if (a.name !== null) m.name = a.name;

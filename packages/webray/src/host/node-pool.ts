@@ -8,7 +8,7 @@ import { RayUsageError, serializeError } from '../shared/errors.js';
 import type { ActorId, TaskId } from '../shared/ids.js';
 import { DONE_FIELDS, type HostToNode, type NodeToHost, type SubmitMsg } from '../shared/protocol.js';
 import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
-import type { Platform } from '../platform/types.js';
+import type { Platform, WorkerResourceLimits } from '../platform/types.js';
 import type { ActorManager, ActorNodes } from './actor-manager.js';
 import type { HostContext } from './host-context.js';
 import { NodeHandle } from './node-handle.js';
@@ -26,6 +26,7 @@ export class NodePool implements ActorNodes, NodePolling {
     private readonly host: HostContext,
     private readonly platform: Platform,
     private readonly apiNames: readonly string[],
+    private readonly limits: WorkerResourceLimits | undefined,
     private readonly tasks: TaskManager,
     private readonly actors: ActorManager,
     private readonly refs: ReferenceCounter,
@@ -38,7 +39,7 @@ export class NodePool implements ActorNodes, NodePolling {
     const nodeId = `${hostId}.${++this.counter}`;
     const proc = this.platform.spawn({
       nodeId, hostId, jobId, namespace, kind, apiNames: [...this.apiNames], store: this.host.store?.boot,
-    });
+    }, this.limits);
     const node = new NodeHandle(nodeId, kind, proc, actorId);
     node.outbox.onUnsendable = (m, e) => this.unsendable(m, e);
     this.host.nodes.set(nodeId, node);

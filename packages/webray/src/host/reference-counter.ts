@@ -18,7 +18,7 @@ export class ReferenceCounter {
   /** `ray.put`: a new object the caller owns, with the caller's one reference. */
   put(caller: Caller, value: unknown): ObjectId {
     const { objects, store } = this.host;
-    const id = putObjectId(caller.taskId, caller.puts++);
+    const id = putObjectId(caller.taskId, caller.attempt, caller.puts++);
     const enc = encode(value, () => 'ray.put(value)');
     const e = objects.create(id, this.host.nodeId, undefined);
     e.refs++;

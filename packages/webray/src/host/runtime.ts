@@ -8,7 +8,7 @@ import { ObjectLostError, RayUsageError, type SerializedError } from '../shared/
 import { actorIdFor, childTaskId, driverTaskId, randomHex, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
-import type { Platform } from '../platform/types.js';
+import type { Platform, WorkerResourceLimits } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
 import { ActorHoldings } from '../scheduler/resources.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
@@ -32,6 +32,7 @@ export interface HostOptions {
   /** Join a cluster of hosts (see ClusterConfig). */
   cluster?: ClusterConfig;
   numWorkers: number;
+  workerResourceLimits?: WorkerResourceLimits;
   resources: Resources;
   namespace: string;
   /** How many finished tasks the state API and timeline remember. */
@@ -85,7 +86,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.actorManager = new ActorManager(this, this.taskManager, this.refs, holdings);
     this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs);
     this.gets = new ObjectGets(this, this.refs, this);
-    this.nodePool = new NodePool(this, platform, options.apiNames, this.taskManager, this.actorManager, this.refs, this.gets, this);
+    this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
     this.taskManager.remote = this.bridge;
     this.taskManager.killNode = (node, reason) => this.nodePool.kill(node, reason);
     this.actorManager.nodes = this.nodePool;
@@ -136,7 +137,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
 
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
     this.assertOpen();
-    const id = actorIdFor(caller.taskId, caller.submitted++);
+    const id = actorIdFor(caller.taskId, caller.attempt, caller.submitted++);
     const demand = demandOf(options.numCpus, options.resources, 0);
     const host = this.cluster?.place({ demand, strategy: options.schedulingStrategy ?? 'DEFAULT' }, this.scheduler.pool.feasible(demand));
     if (host) this.bridge.createRemoteActor(id, host, spec, args, options);
@@ -147,7 +148,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     this.assertOpen();
     this.drainWhileSubmitting();
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     // An actor on another host (never also one of this host's).
     if (this.bridge.hasRemoteActor(actor)) return this.bridge.callRemoteActor(id, caller.taskId, actor, method, args, options);
     return this.actorManager.call(id, this.nodeId, caller.taskId, actor, method, args, options, 1);

@@ -50,7 +50,7 @@ export class TaskManager {
   /** A remote function's call by a caller on this host (the driver). */
   submit(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
     this.registerFunction(fn);
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     const t = this.newTask(id, NORMAL, fn, options.name ?? fn.name, args, undefined, caller.taskId, this.host.nodeId, options.numReturns ?? 1);
     this.applyOptions(t, options);
     this.admit(t, this.enqueue, 1);

@@ -29,7 +29,8 @@ const BUSY_POLL_MS = 0.05;
 /** How long it may keep taking work that way before the event loop gets a turn anyway. */
 const MAX_SPIN_MS = 50;
 
-function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: (() => void) | undefined, heapUsed: () => number): void {
+/** Starts the node; returns a function that sends what its outbox holds now. */
+function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: (() => void) | undefined, heapUsed: () => number): () => void {
   const out = new Outbox<NodeToHost>((batch) => port.post(batch), 'dones');
   out.onFlushed = () => { core.flushed(); exec.flushed(); };
   const table = new FunctionTable();
@@ -95,6 +96,7 @@ function start(boot: NodeBootData, port: Port, control: Comlink.Endpoint, gc: ((
     queueSpin();
   });
   out.post({ t: 'ready' });
+  return () => out.flush();
 }
 
 const isNodeThread = typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined';
@@ -104,7 +106,7 @@ function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('nod
   const data = workerData.data as import('node:worker_threads').MessagePort;
   const wake = workerData.wake as Int32Array;
   const gc = (globalThis as { gc?: () => void }).gc;
-  start(workerData.boot, {
+  const flush = start(workerData.boot, {
     post: (m) => data.postMessage(m),
     listen: (r) => data.on('message', r),
     take: (ms, poll) => {
@@ -123,6 +125,11 @@ function bootNodeThread({ workerData, receiveMessageOnPort }: typeof import('nod
       return receiveMessageOnPort(data)?.message;
     },
   }, workerData.control as Comlink.Endpoint, gc, () => process.memoryUsage().heapUsed);
+  // A task's process.exit ends this thread before the outbox's microtask: the results of the
+  // tasks that ran before it in the same turn would be lost (and their tasks run again). Send
+  // them first: a port delivers what was posted before its thread ended.
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => { flush(); return exit(code); }) as typeof process.exit;
 }
 
 // No top-level await: bundlers may emit this worker in formats without it (Vite's default 'iife').

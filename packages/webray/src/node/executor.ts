@@ -269,7 +269,7 @@ export class Executor {
     this.maxConcurrency = m.maxConcurrency;
     this.core.actorId = m.actor;
     this.core.actorRestarted = m.restarted;
-    const caller = new TaskRun(m.id, 0, m.actor);
+    const caller = new TaskRun(m.id, m.attempt, m.actor);
     this.actorCaller = caller;
     try {
       const inst = await this.table.get(m.fn);

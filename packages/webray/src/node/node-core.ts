@@ -59,7 +59,7 @@ export class NodeCore implements CoreWorker {
     this.nodeId = boot.nodeId;
     this.namespace = boot.namespace;
     // Work submitted outside any task (e.g. after an await in module code) derives from the node itself.
-    this.root = { taskId: childTaskId(driverTaskId(boot.jobId) + boot.nodeId, 0), submitted: 0, puts: 0, attempt: 0 };
+    this.root = { taskId: childTaskId(driverTaskId(boot.jobId) + boot.nodeId, 0, 0), submitted: 0, puts: 0, attempt: 0 };
   }
 
   /** No request waits for the host. */
@@ -108,14 +108,14 @@ export class NodeCore implements CoreWorker {
 
   submitTask(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
     this.registerFunction(fn);
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: fn.id, options, ...this.encodeArgs(options.name ?? fn.name, args) });
     return this.counted(returnIds(id, options.numReturns ?? 1));
   }
 
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
     this.registerFunction(spec.fn);
-    const actor = actorIdFor(caller.taskId, caller.submitted++);
+    const actor = actorIdFor(caller.taskId, caller.attempt, caller.submitted++);
     this.send({
       t: 'submit', id: actor, parent: caller.taskId, fn: spec.fn.id, options: {},
       create: { actor, options, methods: spec.methods, asyncMethods: spec.asyncMethods },
@@ -125,7 +125,7 @@ export class NodeCore implements CoreWorker {
   }
 
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
-    const id = childTaskId(caller.taskId, caller.submitted++);
+    const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: '', actor, method, options, ...this.encodeArgs(method, args) });
     return this.counted(returnIds(id, options.numReturns ?? 1));
   }
@@ -190,7 +190,7 @@ export class NodeCore implements CoreWorker {
   }
 
   put(caller: Caller, value: unknown): ObjectId {
-    const id = putObjectId(caller.taskId, caller.puts++);
+    const id = putObjectId(caller.taskId, caller.attempt, caller.puts++);
     const e = encode(value, () => 'ray.put(value)');
     const stored = this.storeValue(id, e.v, e.refs);
     if (typeof stored === 'number') void this.makeRoom(stored);

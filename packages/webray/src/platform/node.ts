@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { idbSpill } from './idb-spill.js';
 import { prepareWebRtc } from './node-webrtc.js';
-import type { NodeBootData, NodeProcess, Platform, SpillTarget } from './types.js';
+import type { NodeBootData, NodeProcess, Platform, SpillTarget, WorkerResourceLimits } from './types.js';
 
 /** Run from TypeScript sources (tests), the worker still needs JavaScript: use the build. */
 function workerEntry(): URL {
@@ -71,6 +71,17 @@ function whenScriptDone(done: () => void): () => void {
   return () => clearInterval(timer);
 }
 
+/** Why a worker died, as the errors of its tasks say it. */
+function deathReason(code: number, error: Error | undefined, limits: WorkerResourceLimits | undefined): string {
+  if ((error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    const limit = limits?.maxOldGenerationSizeMb;
+    return limit !== undefined
+      ? `it ran out of memory: its heap reached workerResourceLimits.maxOldGenerationSizeMb (${limit} MB) given to ray.init; raise that limit or make the task hold less`
+      : `it ran out of memory: its heap reached the engine's default limit; make the task hold less, or give ray.init a larger workerResourceLimits.maxOldGenerationSizeMb`;
+  }
+  return error ? `uncaught ${error.name}: ${error.message}` : `worker exited with code ${code}`;
+}
+
 export const nodePlatform: Platform = {
   name: 'node',
   timers: {
@@ -82,7 +93,7 @@ export const nodePlatform: Platform = {
   whenScriptDone,
   prepareSignaling: prepareWebRtc,
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
-  spawn(boot: NodeBootData): NodeProcess {
+  spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess {
     const control = new MessageChannel();
     // Tasks and results go over their own port, which the host can also read synchronously
     // (receiveMessageOnPort), and a shared counter wakes a worker that waits idle in Atomics.wait.
@@ -93,6 +104,7 @@ export const nodePlatform: Platform = {
       workerData: { boot, control: control.port2, data: data.port2, wake },
       transferList: [control.port2 as unknown as NodeMessagePort, data.port2],
       name: `webray-${boot.kind}-${boot.nodeId}`,
+      ...(limits && { resourceLimits: limits }),
     });
     worker.unref();
     // comlink listens on the control port as the host wraps it, just after this returns; a
@@ -105,7 +117,7 @@ export const nodePlatform: Platform = {
     worker.on('exit', (code) => {
       data.port1.close();
       if (terminating) return;
-      exitListener?.(lastError ? `uncaught ${lastError.name}: ${lastError.message}` : `worker exited with code ${code}`);
+      exitListener?.(deathReason(code, lastError, limits));
     });
     return {
       endpoint: {

@@ -40,6 +40,25 @@ export interface SpillTarget {
   clear(): Promise<void>;
 }
 
+/**
+ * Limits of a worker's JavaScript engine, in MB: Node's worker_threads `resourceLimits`. A worker
+ * that reaches `maxOldGenerationSizeMb` dies as out of memory and its tasks are retried.
+ */
+export interface WorkerResourceLimits {
+  /** The main heap: where a task's long-lived objects live. */
+  maxOldGenerationSizeMb?: number;
+  /** The heap for new objects. */
+  maxYoungGenerationSizeMb?: number;
+  /** Compiled code. */
+  codeRangeSizeMb?: number;
+  /** The thread's stack. */
+  stackSizeMb?: number;
+}
+
+export const workerResourceLimitKeys = [
+  'maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb',
+] as const satisfies readonly (keyof WorkerResourceLimits)[];
+
 export interface NodeBootData {
   nodeId: string;
   hostId: string;
@@ -62,7 +81,8 @@ export interface Platform {
   readonly name: 'node' | 'browser';
   /** Logical CPUs, the default for numWorkers. */
   readonly cpuCount: number;
-  spawn(boot: NodeBootData): NodeProcess;
+  /** Starts a worker; `limits` only where workers can have them (Node). */
+  spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess;
   /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */
   spillTarget(hostId: string): SpillTarget;
   /** Timers for heartbeats and failure detection. */

@@ -1,8 +1,9 @@
 /**
- * Ids as Ray makes them. A job id per driver run; a task id derived from its parent task's id
- * and the parent's submit counter (so a retried parent re-creates the same child ids); an
- * object id is the producing task's id plus the return index (or put index), the same on every
- * attempt. Ids are hex strings: cheap to hash into Maps and to send between threads.
+ * Ids as Ray makes them. A job id per driver run; a task id derived from its parent task's id,
+ * the parent's attempt and its submit counter (so a retried parent makes new children and never
+ * reads its failed attempt's results); a return's object id is the producing task's id plus the
+ * return index, the same on every attempt. Ids are hex strings: cheap to hash into Maps and to
+ * send between threads.
  */
 
 export type JobId = string;
@@ -80,14 +81,24 @@ function hash64(s: string): string {
 let lastParent = '';
 let lastLanes: [number, number] = [0, 0];
 
-/** `job` + hash of (parent, counter): the parent's lanes, then the counter mixed in. */
-function childHash(parent: string, counter: number, job: string): string {
+/**
+ * `job` + hash of (parent, attempt, counter): the parent's lanes, the attempt hashed in as one
+ * more character (attempt 0 adds nothing), then the counter mixed in.
+ */
+function childHash(parent: string, attempt: number, counter: number, job: string): string {
   if (parent !== lastParent) {
     lastParent = parent;
     lastLanes = lanes(parent);
   }
-  const h1 = Math.imul(lastLanes[0] ^ counter, 0x01000193) ^ 0x3a;
-  const h2 = Math.imul(lastLanes[1] ^ Math.imul(counter, 0x9e3779b1), 0x5bd1e995);
+  let l1 = lastLanes[0];
+  let l2 = lastLanes[1];
+  if (attempt !== 0) {
+    l1 = Math.imul(l1 ^ attempt, 0x01000193);
+    l2 = Math.imul(l2 ^ attempt, 0x5bd1e995);
+    l2 ^= l2 >>> 15;
+  }
+  const h1 = Math.imul(l1 ^ counter, 0x01000193) ^ 0x3a;
+  const h2 = Math.imul(l2 ^ Math.imul(counter, 0x9e3779b1), 0x5bd1e995);
   return hex(h1, h2 ^ (h2 >>> 15), job);
 }
 
@@ -100,14 +111,17 @@ export function jobOf(id: TaskId | ObjectId | ActorId): JobId {
   return id.slice(0, 8);
 }
 
-/** Child task id: same on every attempt of the parent, because the counter restarts with it. */
-export function childTaskId(parent: TaskId, counter: number): TaskId {
-  return childHash(parent, counter, parent.slice(0, 8));
+/**
+ * The id of the `counter`-th child (task or actor call) that attempt `attempt` of `parent`
+ * submits: a retry's counter restarts, its attempt does not, so its children are new.
+ */
+export function childTaskId(parent: TaskId, attempt: number, counter: number): TaskId {
+  return childHash(parent, attempt, counter, parent.slice(0, 8));
 }
 
-/** An actor id is derived like a task id (from the creating task), with its own tag. */
-export function actorIdFor(parent: TaskId, counter: number): ActorId {
-  return childHash(parent + 'a', counter, parent.slice(0, 8));
+/** An actor id is derived like a task id (from the creating task and its attempt), with its own tag. */
+export function actorIdFor(parent: TaskId, attempt: number, counter: number): ActorId {
+  return childHash(parent + 'a', attempt, counter, parent.slice(0, 8));
 }
 
 /** Object id of return `index` (0-based) of a task: the same on every attempt. */
@@ -115,9 +129,14 @@ export function returnObjectId(task: TaskId, index: number): ObjectId {
   return task + 'r' + index.toString(16);
 }
 
-/** Object id of the n-th `put` made by a task. */
-export function putObjectId(task: TaskId, index: number): ObjectId {
-  return task + 'p' + index.toString(16);
+/**
+ * Object id of the n-th `put` made by attempt `attempt` of a task: the task's id on attempt 0; on
+ * a retry, a scope derived from it and the attempt stands in for it, so the retry's puts are new
+ * and the id still fits the store's 32 characters.
+ */
+export function putObjectId(task: TaskId, attempt: number, index: number): ObjectId {
+  const scope = attempt === 0 ? task : childHash(task + 'p', attempt, 0, task.slice(0, 8));
+  return scope + 'p' + index.toString(16);
 }
 
 /** Object id of a large argument a task was given by value (put in the store for it, as Ray does). */
@@ -125,7 +144,7 @@ export function argObjectId(task: TaskId, index: number): ObjectId {
   return task + 'a' + index.toString(16);
 }
 
-/** The task that created an object: its lineage entry. */
+/** The task that created an object: its lineage entry (a retried task's put names a scope of that attempt, not the task). */
 export function taskOfObject(id: ObjectId): TaskId {
   return id.slice(0, 24);
 }

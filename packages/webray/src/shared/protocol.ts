@@ -78,6 +78,8 @@ export interface CreateActorMsg {
   maxConcurrency: number;
   /** Set when the actor is being restarted after a crash. */
   restarted: boolean;
+  /** The constructor's attempt (restarts so far): a restart's children and puts get new ids. */
+  attempt: number;
   name?: string;
   namespace: string;
 }
