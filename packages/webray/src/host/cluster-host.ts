@@ -107,6 +107,14 @@ export class ClusterHost {
   private spreadOrder: string[] = [];
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
+  /**
+   * This host's part of the head's tables, sent again to every new head (which rebuilds its tables
+   * from what its members send): its named actors, the function entries it signed or verified, its job.
+   */
+  private readonly ownNames = new Map<string, { namespace: string; name: string; actor: NamedActor }>();
+  private readonly entries = new Map<string, { d: FunctionDescriptor; sig: string }>();
+  private readonly jobStartedAt = Date.now();
+  private jobEndedAt: number | undefined;
   /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
   private readonly fetching = new Map<string, (ok: boolean) => void>();
   /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
@@ -138,6 +146,22 @@ export class ClusterHost {
       else this.member.drops.add(`bytes from ${from}, but this host has no object store`);
     };
     this.member.onMembers((hosts) => this.membersChanged(hosts));
+    this.member.onHead = (head) => this.restoreTables(head);
+  }
+
+  /** A head (new, or this host) gets this host's part of the cluster's tables. */
+  private restoreTables(head: string): void {
+    const send = (f: Frame) => {
+      if (head === this.self.hostId) this.receive(head, f);
+      else try { this.member.send(head, f); } catch { /* the link closed: the next head gets them */ }
+    };
+    send({ t: 'job', jobId: this.rt.jobId, state: 'RUNNING', at: this.jobStartedAt });
+    if (this.jobEndedAt !== undefined) send({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
+    for (const n of this.ownNames.values()) send({ t: 'actor-name', ...n });
+    for (const e of this.entries.values()) {
+      if (head === this.self.hostId) this.gcs.addFunction(e.d, e.sig);
+      else send({ t: 'fn', d: e.d, sig: e.sig });
+    }
   }
 
   private membersChanged(hosts: HostInfo[]): void {
@@ -159,6 +183,7 @@ export class ClusterHost {
 
   /** Records a named actor in the cluster's table (on the head). */
   registerName(namespace: string, name: string, actor: NamedActor): void {
+    this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
     if (this.member.isHead) { this.gcs.setName(namespace, name, actor); return; }
     try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
   }
@@ -189,7 +214,8 @@ export class ClusterHost {
 
   /** Finds a named actor anywhere in the cluster (asks the head). */
   lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
-    if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
+    // A head that just took over answers once its members have sent their parts of the tables.
+    if (this.member.isHead) return this.member.settled().then(() => this.gcs.name(namespace, name));
     return this.ask<NamedActor | undefined>(this.member.headId, 'found', (req) => ({ t: 'lookup', req, namespace, name }), undefined);
   }
 
@@ -228,8 +254,8 @@ export class ClusterHost {
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);
+    // Joining sends this host's job to the head (restoreTables).
     await h.member.join();
-    h.toHead({ t: 'job', jobId: rt.jobId, state: 'RUNNING' });
     return h;
   }
 
@@ -358,6 +384,7 @@ export class ClusterHost {
       signed.catch(() => this.signatures.delete(fn.id));
     }
     const { d, sig } = await signed;
+    this.entries.set(d.id, { d, sig });
     this.member.send(host, { t: 'fn', d, sig });
     known.add(fn.id);
   }
@@ -393,13 +420,14 @@ export class ClusterHost {
 
   /** The cluster's jobs, from the head. */
   listJobs(): Promise<JobRecord[]> {
-    if (this.member.isHead) return Promise.resolve(this.gcs.listJobs());
-    return this.ask<JobRecord[]>(this.member.headId, 'jobs', (req) => ({ t: 'jobs-req', req }), [], 2000);
+    if (this.member.isHead) return this.member.settled().then(() => this.gcs.listJobs());
+    return this.ask<JobRecord[]>(this.member.headId, 'jobs', (req) => ({ t: 'jobs-req', req }), [], 2000 + this.member.graceMs);
   }
 
   /** This host's driver is done: its job ends in the head's table. */
   jobFinished(): void {
-    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED' });
+    this.jobEndedAt = Date.now();
+    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
   }
 
   /** A result for its owner: values inline, except those listed in `remote`, which stay here to be pulled. */
@@ -440,6 +468,7 @@ export class ClusterHost {
           if (ok) {
             if (f.d.kind === 'module' && !this.moduleChecks.has(f.d.id)) this.moduleChecks.set(f.d.id, this.checkModule(f.d));
             this.rt.registerFunction(f.d);
+            this.entries.set(f.d.id, { d: f.d, sig: f.sig });
             if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
           } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
           // Only a genuine entry ends a fetch: a forged one arriving meanwhile must not fail the tasks waiting for it.
@@ -499,12 +528,12 @@ export class ClusterHost {
         return;
       case 'lookup':
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
-        this.member.send(from, { t: 'found', req: f.req, actor: this.gcs.name(f.namespace, f.name) });
+        void this.lookupName(f.namespace, f.name).then((actor) => this.reply(from, { t: 'found', req: f.req, actor }));
         return;
       case 'fn-get':
         if (!this.member.isHead) return;
-        // An entry the head is still checking is in its table once the check is done.
-        void (this.verified.get(f.id) ?? Promise.resolve()).then(() => {
+        // An entry the head is still checking is in its table once the check is done (a new head's, once its members sent theirs).
+        void this.member.settled().then(() => this.verified.get(f.id)).then(() => {
           const entry = this.gcs.fn(f.id);
           if (!entry) return;
           // The head asking itself takes the entry as if it had arrived.
@@ -514,11 +543,12 @@ export class ClusterHost {
         return;
       case 'job':
         if (!this.member.isHead) { this.member.drops.add(`'job' sent to a host that is not the head`); return; }
-        if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, Date.now());
-        else this.gcs.jobEnded(f.jobId, from, 'FINISHED', Date.now());
+        // `at`: when the job started or ended, as its host tells a new head.
+        if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, f.at ?? Date.now());
+        else this.gcs.jobEnded(f.jobId, from, 'FINISHED', f.at ?? Date.now());
         return;
       case 'jobs-req':
-        if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
+        if (this.member.isHead) void this.listJobs().then((jobs) => this.reply(from, { t: 'jobs', req: f.req, jobs: toWire(jobs) }));
         return;
       case 'jobs':
         this.answered(from, f, () => rowsOf(f.jobs));
@@ -542,6 +572,11 @@ export class ClusterHost {
       default:
         this.member.drops.add(`unexpected '${f.t}' from ${from}`);
     }
+  }
+
+  /** An answer sent later than its question came: the asker may have left meanwhile. */
+  private reply(to: string, f: Frame): void {
+    try { this.member.send(to, f); } catch { /* it left: nobody waits for this */ }
   }
 
   close(): void {

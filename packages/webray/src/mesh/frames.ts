@@ -26,6 +26,8 @@ export type Frame =
   // membership
   | { t: 'hb'; seq: number }
   | { t: 'register'; host: HostInfo }
+  // after 'register', the member's part of the head's tables, then this: it is fully back
+  | { t: 'synced' }
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
@@ -52,7 +54,7 @@ export type Frame =
   | { t: 'actor-kill'; actor: string; noRestart: boolean }
   // the head's function and job tables
   | { t: 'fn-get'; id: string }
-  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED' }
+  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED'; at?: number }
   | { t: 'jobs-req'; req: number }
   | { t: 'jobs'; req: number; jobs: WireValue }
   // the state API, cluster-wide: each host answers for what it knows
@@ -149,6 +151,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   register: { host: hostInfo },
+  synced: {},
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
   task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
@@ -167,7 +170,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'fn-get': { id },
-  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED' },
+  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount) },
   'jobs-req': { req: count },
   jobs: { req: count, jobs: wire },
   'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },
