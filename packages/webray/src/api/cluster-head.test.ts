@@ -24,7 +24,8 @@ class Counter {
   incr() { return ++this.n; }
 }
 
-const kept = { ref: undefined as ray.ObjectRef<Float64Array> | undefined, counter: undefined as { incr: { remote(): ray.ObjectRef<number> } } | undefined, fnId: '' };
+type CounterHandle = { incr: { remote(): ray.ObjectRef<number> } };
+const kept = { ref: undefined as ray.ObjectRef<Float64Array> | undefined, counter: undefined as CounterHandle | undefined, fnId: '' };
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
@@ -44,9 +45,9 @@ beforeAll(async () => {
   kept.fnId = [...hostA.functions.values()].find((d) => d.kind === 'source' && d.source.includes('fill(3)'))!.id;
   // An actor of the driver's job on S2 (not detached), with state, and a named one there.
   const C = ray.remote(Counter);
-  kept.counter = C.options({ resources: { s2: 0.5 } }).remote() as never;
+  kept.counter = C.options({ resources: { s2: 0.5 } }).remote() as unknown as CounterHandle;
   expect(await ray.get(kept.counter!.incr.remote())).toBe(1);
-  const named = C.options({ name: 'named-on-s2', resources: { s2: 0.5 } }).remote() as never as { incr: { remote(): ray.ObjectRef<number> } };
+  const named = C.options({ name: 'named-on-s2', resources: { s2: 0.5 } }).remote() as unknown as CounterHandle;
   expect(await ray.get(named.incr.remote())).toBe(1);
 
   await h.shutdown();
@@ -71,7 +72,7 @@ describe('the head leaves', () => {
   });
 
   it('still resolves a named actor that lives on another host', async () => {
-    const again = await ray.getActor('named-on-s2') as { incr: { remote(): ray.ObjectRef<number> } };
+    const again = await ray.getActor('named-on-s2') as unknown as CounterHandle;
     expect(await ray.get(again.incr.remote())).toBe(2);
   });
 

@@ -24,6 +24,8 @@ import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
 
 /** A spilled task whose placement the head does not answer within this runs where it was submitted (a busy head may take a while; a gone one answers at once). */
 const PLACE_TIMEOUT_MS = 10_000;
+/** A request to the head that got no answer (no head now, or it left) is asked again this much later. */
+const HEAD_RETRY_MS = 250;
 /** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
 const PLACE_BATCH = 1000;
 
@@ -157,7 +159,7 @@ export class ClusterHost {
     };
     send({ t: 'job', jobId: this.rt.jobId, state: 'RUNNING', at: this.jobStartedAt });
     if (this.jobEndedAt !== undefined) send({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
-    for (const n of this.ownNames.values()) send({ t: 'actor-name', ...n });
+    for (const n of this.ownNames.values()) send({ t: 'actor-name', req: 0, ...n });
     for (const e of this.entries.values()) {
       if (head === this.self.hostId) this.gcs.addFunction(e.d, e.sig);
       else send({ t: 'fn', d: e.d, sig: e.sig });
@@ -181,11 +183,40 @@ export class ClusterHost {
     this.rt.hostsChanged(hosts);
   }
 
-  /** Records a named actor in the cluster's table (on the head). */
-  registerName(namespace: string, name: string, actor: NamedActor): void {
-    this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
-    if (this.member.isHead) { this.gcs.setName(namespace, name, actor); return; }
-    try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
+  /**
+   * Takes a name for an actor of this host in the cluster's table: register-if-absent at the head,
+   * asked until a head answers. Resolves with the actor holding the name if it was taken.
+   */
+  async registerName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
+    const holder = await this.askHead<NamedActor | undefined>(
+      () => this.member.settled().then(() => this.gcs.claimName(namespace, name, actor)),
+      'named', (req) => ({ t: 'actor-name', req, namespace, name, actor }));
+    if (!holder) this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
+    return holder;
+  }
+
+  /** A named actor of this host died: its name is free again in the cluster. */
+  releaseName(namespace: string, name: string, actorId: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.ownNames.get(key)?.actor.actorId !== actorId) return;
+    this.ownNames.delete(key);
+    this.toHead({ t: 'actor-unname', namespace, name, actorId });
+  }
+
+  /**
+   * Asks the head until a head answers (the head asks itself with `here`). A head that leaves
+   * before answering is asked again once the next one is known: the requests are idempotent.
+   */
+  private async askHead<T>(here: () => Promise<T>, answer: Answer['t'], question: (req: number) => Frame): Promise<T | undefined> {
+    const none = Symbol('no answer');
+    while (!this.closed) {
+      if (this.member.isHead) return here();
+      const got = this.member.headId === '' ? none
+        : await this.ask<T | typeof none>(this.member.headId, answer, question, none, 2000 + this.member.graceMs);
+      if (got !== none) return got as T;
+      await new Promise((r) => setTimeout(r, HEAD_RETRY_MS));
+    }
+    return undefined;
   }
 
   /**
@@ -524,7 +555,16 @@ export class ClusterHost {
         return;
       case 'actor-name':
         if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
-        this.gcs.setName(f.namespace, f.name, f.actor);
+        void this.member.settled().then(() => {
+          const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
+          if (f.req !== 0) this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
+        });
+        return;
+      case 'named':
+        this.answered(from, f, () => f.holder);
+        return;
+      case 'actor-unname':
+        if (this.member.isHead) this.gcs.releaseName(f.namespace, f.name, f.actorId, from);
         return;
       case 'lookup':
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
@@ -579,7 +619,10 @@ export class ClusterHost {
     try { this.member.send(to, f); } catch { /* it left: nobody waits for this */ }
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.stopLoadTicks();
     this.member.close();
   }
@@ -593,7 +636,7 @@ function jsonError(e: SerializedError): SerializedError {
   }
 }
 
-type Answer = Extract<Frame, { t: 'found' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
+type Answer = Extract<Frame, { t: 'found' | 'named' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
 
 /**
  * Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields

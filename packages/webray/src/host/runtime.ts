@@ -21,7 +21,7 @@ import type { Platform } from '../platform/types.js';
 import { LocalScheduler } from '../scheduler/local.js';
 import { ActorHoldings } from '../scheduler/resources.js';
 import { fromJsonField, messagesOf, type Batch, type JsonField } from '../shared/outbox.js';
-import { ActorTable, type ActorRecord } from './actors.js';
+import { ActorTable, nameTakenError, type ActorRecord } from './actors.js';
 import { NodeHandle } from './node-handle.js';
 import { FAILED, IN_STORE, INLINE, ObjectTable, PENDING, READY, REMOTE, SPILLED, type ObjectEntry, type Waiter } from './objects.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
@@ -1100,7 +1100,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     if (name !== null) {
       const taken = this.actors.byName(namespace, name);
       if (taken && taken.state !== 'DEAD') {
-        throw new RayUsageError(`An actor named '${name}' already exists in namespace '${namespace}'. Use ray.getActor('${name}') to reach it, or pick another name.`);
+        throw nameTakenError(name, namespace);
       }
     }
     const raw = Array.isArray(args) ? args : undefined;
@@ -1117,8 +1117,14 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
       callNames: new Map(),
     };
     this.actors.add(a);
-    if (name !== null) this.cluster?.registerName(namespace, name, { actorId: id, hostId: this.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods });
-    this.admit(creation, () => this.placeActor(a));
+    const admit = () => this.admit(creation, () => this.placeActor(a));
+    if (name === null || !this.cluster) { admit(); return; }
+    // A name is the cluster's: the head grants it (register-if-absent) before the actor is created.
+    void this.cluster.registerName(namespace, name, { actorId: id, hostId: this.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods }).then((holder) => {
+      if (holder) this.actorDead(a, `its name '${name}' is taken in the cluster`, nameTakenError(name, namespace, ` (actor ${holder.actorId} on host ${holder.hostId})`));
+      else if (a.state === 'DEAD') this.cluster?.releaseName(namespace, name, id);
+      else admit();
+    });
   }
 
   private pendingActors: ActorRecord[] = [];
@@ -1295,6 +1301,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime {
     a.deathCause = cause;
     a.node = null;
     this.actors.releaseName(a);
+    if (a.name !== null) this.cluster?.releaseName(a.namespace, a.name, a.id);
     if (a.held) {
       // A pending actor holds nothing yet.
       if (!this.pendingActors.includes(a)) { this.scheduler.pool.release(a.held); this.holdings.remove(a.held); }

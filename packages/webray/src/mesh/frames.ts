@@ -46,7 +46,11 @@ export type Frame =
   | { t: 'pulled'; req: number; error: string }
   | { t: 'free'; ids: string[] }
   // named actors: the head keeps the cluster's table; hosts register theirs and look others up
-  | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
+  // ('actor-name' is answered with 'named', which names the holder when the name was taken; a
+  // host resending its names to a new head asks with req 0 and gets no answer)
+  | { t: 'actor-name'; req: number; namespace: string; name: string; actor: NamedActor }
+  | { t: 'named'; req: number; holder?: NamedActor }
+  | { t: 'actor-unname'; namespace: string; name: string; actorId: string }
   | { t: 'lookup'; req: number; namespace: string; name: string }
   | { t: 'found'; req: number; actor?: NamedActor }
   // actors created on another host (placed by their resources or strategy), and their end
@@ -164,7 +168,9 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },
-  'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
+  'actor-name': { req: count, namespace: text(200), name: text(200), actor: namedActor },
+  named: { req: count, holder: opt(namedActor) },
+  'actor-unname': { namespace: text(200), name: text(200), actorId: id },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
   'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },

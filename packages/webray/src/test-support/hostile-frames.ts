@@ -90,6 +90,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
     case 'register': return { t, host };
+    case 'synced': return { t };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
     case 'task': return { t, id: idOf(r), fn: idOf(r), name: 'f', args: b64(r, 8), nret: 1, attempt: 0, demand: { CPU: 1 } };
@@ -97,7 +98,9 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'pull': return { t, req: int(r, 100), id: idOf(r) };
     case 'pulled': return { t, req: int(r, 100), error: 'no' };
     case 'free': return { t, ids: [idOf(r)] };
-    case 'actor-name': return { t, namespace: 'ns', name: 'n', actor: named };
+    case 'actor-name': return { t, req: int(r, 100), namespace: 'ns', name: 'n', actor: named };
+    case 'named': return { t, req: int(r, 100) };
+    case 'actor-unname': return { t, namespace: 'ns', name: 'n', actorId: idOf(r) };
     case 'lookup': return { t, req: int(r, 100), namespace: 'ns', name: 'n' };
     case 'found': return { t, req: int(r, 100) };
     case 'actor-create': return { t, id: idOf(r), actor: idOf(r), fn: idOf(r), args: b64(r, 8), methods: [], asyncMethods: [], options: {} };
