@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClusterMember, headPeerId, hostPeerId, type Timers } from './cluster.js';
 import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
@@ -240,5 +240,25 @@ describe('cluster membership', () => {
     for (let i = 0; i < 3; i++) { clocks[1]!.tick(100); await settle(); }
     expect(ids(b!)).toEqual(['b']);
     expect(settled).toBe(true);
+  });
+
+  it('has the members take the table of a head whose clock is behind theirs: epochs are counted from what members report, not read from a clock', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    // d takes the head id while the server has forgotten a's, on a machine whose clock says 1970.
+    const tellA = s.forget(headPeerId('c1'));
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(1);
+    try {
+      const d = member(s, 'd');
+      await d.join();
+      tellA();
+      await until(() => [a, b, c, d].every((m) => ids(m!).join() === 'a,b,c,d'));
+      expect([a, b, c, d].filter((m) => m!.isHead)).toEqual([d]);
+      expect([a, b, c].map((m) => m!.headId)).toEqual(['d', 'd', 'd']);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

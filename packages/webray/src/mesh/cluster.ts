@@ -152,8 +152,10 @@ export class ClusterMember {
       this.claims.push(claim);
       this.head = this.hostId;
       this.registeredWith = '';
-      // A later head's epoch is larger: members ignore announcements from a deposed one.
-      this.epoch = Math.max(this.epoch + 1, Date.now());
+      // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
+      // are counted, not read from a clock: each member registers with the epoch it knows, and a
+      // head that knew less (it never had a table) moves past it before announcing.
+      this.epoch++;
       // Taking over: the previous head's members stay in until they re-register or the grace ends,
       // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
       this.members.set(this.hostId, this.o.host);
@@ -167,7 +169,7 @@ export class ClusterMember {
     }
     const [head, ch] = await this.open(headPeerId(this.o.cluster));
     this.registeredWith = head;
-    ch.send({ t: 'register', host: this.o.host });
+    ch.send({ t: 'register', host: this.o.host, epoch: this.epoch });
     this.onHead?.(head);
     ch.send({ t: 'synced' });
   }
@@ -253,6 +255,7 @@ export class ClusterMember {
         return;
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
+        if (f.epoch >= this.epoch && f.epoch < Number.MAX_SAFE_INTEGER) this.epoch = f.epoch + 1;
         this.members.set(from, f.host);
         this.announce();
         return;

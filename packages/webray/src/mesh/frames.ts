@@ -25,7 +25,7 @@ export type Frame =
   | { t: 'refused'; reason: string }
   // membership
   | { t: 'hb'; seq: number }
-  | { t: 'register'; host: HostInfo }
+  | { t: 'register'; host: HostInfo; epoch: number }
   // after 'register', the member's part of the head's tables, then this: it is fully back
   | { t: 'synced' }
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
@@ -154,7 +154,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   welcome: {},
   refused: { reason: text(500) },
   hb: { seq: count },
-  register: { host: hostInfo },
+  register: { host: hostInfo, epoch: count },
   synced: {},
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },

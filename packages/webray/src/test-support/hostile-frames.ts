@@ -89,7 +89,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'welcome': return { t };
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
-    case 'register': return { t, host };
+    case 'register': return { t, host, epoch: int(r, 1e9) };
     case 'synced': return { t };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
@@ -200,7 +200,7 @@ export function shot(r: Rand, g: Target): Shot {
     case 11: {
       // Membership is the head's to announce: a member registers only itself, and announces nothing.
       const f = r() < 0.5
-        ? { t: 'register' as const, host: { hostId: g.victim, resources: { CPU: 64 }, nodes: [] } }
+        ? { t: 'register' as const, host: { hostId: g.victim, resources: { CPU: 64 }, nodes: [] }, epoch: 0 }
         : { t: 'members' as const, epoch: Date.now() + 1e9, head: g.attacker, hosts: [{ hostId: g.attacker, resources: {}, nodes: [] }] };
       return text('main', frame(f), `forged '${f.t}'`, 'refused');
     }
