@@ -25,7 +25,10 @@ class Counter {
 }
 
 type CounterHandle = { incr: { remote(): ray.ObjectRef<number> } };
-const kept = { ref: undefined as ray.ObjectRef<Float64Array> | undefined, counter: undefined as CounterHandle | undefined, fnId: '' };
+const kept = {
+  ref: undefined as ray.ObjectRef<Float64Array> | undefined, counter: undefined as CounterHandle | undefined, fnId: '',
+  jobsAskedOfH: undefined as Promise<ray.JobState[]> | undefined, questionsToH: -1,
+};
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
@@ -50,10 +53,15 @@ beforeAll(async () => {
   const named = C.options({ name: 'named-on-s2', resources: { s2: 0.5 } }).remote() as unknown as CounterHandle;
   expect(await ray.get(named.incr.remote())).toBe(1);
 
+  // H stops answering (its links stay open) while the driver asks it for the jobs; then it goes.
+  h.cluster!.member.onWork = () => undefined;
+  kept.jobsAskedOfH = ray.state.listJobs();
   await h.shutdown();
   const survivors = [currentCore() as HostRuntime, s1, s2];
   await until(() => survivors.filter((x) => x.cluster!.member.isHead).length === 1 &&
     survivors.every((x) => x.cluster!.member.headId !== '' && x.cluster!.member.headId !== h.hostId));
+  const questions = (currentCore() as HostRuntime).cluster as unknown as { answers: Map<number, { host: string }> };
+  kept.questionsToH = [...questions.answers.values()].filter((q) => q.host === h.hostId).length;
 });
 
 afterAll(async () => {
@@ -80,6 +88,12 @@ describe('the head leaves', () => {
     const jobs = await ray.state.listJobs();
     expect(jobs.map((j) => j.hostId).sort()).toEqual(expect.arrayContaining([ray.getRuntimeContext().hostId, s1.hostId, s2.hostId].sort()));
     expect(jobs.find((j) => j.jobId === ray.getRuntimeContext().jobId)?.state).toBe('RUNNING');
+  });
+
+  it('asks the next head a question the departed head never answered: it ends with the link, not at its timeout', async () => {
+    expect(kept.questionsToH).toBe(0);
+    const jobs = await kept.jobsAskedOfH!;
+    expect(jobs.map((j) => j.jobId)).toContain(ray.getRuntimeContext().jobId);
   });
 
   it('lets a host lacking a function entry fetch it from the new head', async () => {

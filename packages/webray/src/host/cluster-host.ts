@@ -120,7 +120,7 @@ export class ClusterHost {
   /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
   private readonly fetching = new Map<string, (ok: boolean) => void>();
   /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
-  private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void }>();
+  private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void; unanswered: () => void }>();
   private nextReq = 1;
   /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
   private readonly inOrder = new Map<string, Promise<unknown>>();
@@ -178,6 +178,8 @@ export class ClusterHost {
       this.pulls?.hostLost(host);
     }
     this.knownHosts = live;
+    // A question to a host whose link is gone gets no answer: its asker moves on (a head's, to the next head) now.
+    for (const q of [...this.answers.values()]) if (!this.member.linked(q.host)) q.unanswered();
     this.reachable = hosts.filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
     this.spreadOrder = [this.self, ...this.reachable].flatMap((h) => h.nodes.map(() => h.hostId));
     this.rt.hostsChanged(hosts);
@@ -228,7 +230,7 @@ export class ClusterHost {
       const req = this.nextReq++;
       const timer = ms === undefined ? undefined : setTimeout(() => done(otherwise), ms);
       const done = (v: unknown) => { clearTimeout(timer); this.answers.delete(req); resolve(v as T); };
-      this.answers.set(req, { host, answer, done });
+      this.answers.set(req, { host, answer, done, unanswered: () => done(otherwise) });
       try { this.member.send(host, question(req)); } catch { done(otherwise); }
     });
   }
@@ -243,11 +245,11 @@ export class ClusterHost {
     q.done(value());
   }
 
-  /** Finds a named actor anywhere in the cluster (asks the head). */
+  /** Finds a named actor anywhere in the cluster (asks the head; while there is none, the next one). */
   lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
     // A head that just took over answers once its members have sent their parts of the tables.
-    if (this.member.isHead) return this.member.settled().then(() => this.gcs.name(namespace, name));
-    return this.ask<NamedActor | undefined>(this.member.headId, 'found', (req) => ({ t: 'lookup', req, namespace, name }), undefined);
+    return this.askHead(() => this.member.settled().then(() => this.gcs.name(namespace, name)),
+      'found', (req) => ({ t: 'lookup', req, namespace, name }));
   }
 
   /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
@@ -450,9 +452,8 @@ export class ClusterHost {
   }
 
   /** The cluster's jobs, from the head. */
-  listJobs(): Promise<JobRecord[]> {
-    if (this.member.isHead) return this.member.settled().then(() => this.gcs.listJobs());
-    return this.ask<JobRecord[]>(this.member.headId, 'jobs', (req) => ({ t: 'jobs-req', req }), [], 2000 + this.member.graceMs);
+  async listJobs(): Promise<JobRecord[]> {
+    return (await this.askHead(() => this.member.settled().then(() => this.gcs.listJobs()), 'jobs', (req) => ({ t: 'jobs-req', req }))) ?? [];
   }
 
   /** This host's driver is done: its job ends in the head's table. */

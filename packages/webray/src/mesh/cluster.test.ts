@@ -261,4 +261,25 @@ describe('cluster membership', () => {
       clock.mockRestore();
     }
   });
+
+  it('has a member keep, for its grace, a linked host that a new head dropped before it re-registered', async () => {
+    const shared = new MemorySignaling();
+    const s = new FlakySignaling(shared);
+    const sd = new FlakySignaling(shared);
+    const clocks = ['a', 'b', 'c', 'd'].map(() => new ManualTimers());
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id, i) => member(id === 'd' ? sd : s, id, { timers: clocks[i], graceMs: id === 'b' ? 300 : undefined }));
+    for (const m of [a, b, c, d]) await m!.join();
+    await until(() => [b, c, d].every((m) => ids(m!).length === 4));
+    // d cannot reach the head id after a leaves; b, the new head, has a short grace and drops it.
+    sd.failOnce.add(headPeerId('c1'));
+    a!.close();
+    await until(() => b!.isHead && c!.headId === 'b' && d!.drops.reasons.some((r) => r.startsWith('re-election')));
+    for (let i = 0; i < 4; i++) { clocks[1]!.tick(100); await settle(); }
+    expect(ids(b!)).toEqual(['b', 'c']);
+    // c still has its link to d and its own grace (2 × deadAfterMs) running: d stays in for it.
+    expect(ids(c!)).toEqual(['b', 'c', 'd']);
+    clocks[2]!.tick(2100);
+    await settle();
+    expect(ids(c!)).toEqual(['b', 'c']);
+  });
 });
