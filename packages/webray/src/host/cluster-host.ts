@@ -556,9 +556,12 @@ export class ClusterHost {
         return;
       case 'actor-name':
         if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
+        // A host resending its names to a new head (req 0) takes them back at once; a new name waits
+        // until every member has resent theirs, so that it cannot take one of them.
+        if (f.req === 0) { this.gcs.claimName(f.namespace, f.name, f.actor); return; }
         void this.member.settled().then(() => {
           const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
-          if (f.req !== 0) this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
+          this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
         });
         return;
       case 'named':

@@ -200,7 +200,8 @@ export class ClusterMember {
       for (const id of this.awaiting) this.members.delete(id);
       this.awaiting.clear();
       this.announce();
-    } else {
+    } else if (this.announcedBy === this.head) {
+      // (A host that was head and stepped down keeps its table until the next head's comes.)
       this.members = new Map(this.announced.map((h) => [h.hostId, h]));
       this.notify();
     }
