@@ -290,7 +290,7 @@ describe('two hosts as one cluster', () => {
     // A member that never links keeps a new host's join waiting (it waits to be linked to every member).
     const phantom = await HostilePeer.connect(base.signaling!, headPeerId(base.id));
     await phantom.join({ cluster: base.id, host: 'fffphantom', token: base.token });
-    phantom.sendFrame({ t: 'register', host: { hostId: 'fffphantom', resources: {}, nodes: [] } });
+    phantom.sendFrame({ t: 'register', host: { hostId: 'fffphantom', resources: {}, nodes: [] }, epoch: 0 });
     const beats = setInterval(() => phantom.send('heartbeat', JSON.stringify({ t: 'hb', seq: 1 })), 50);
     const known = new Set((await ray.nodes()).map((n) => n.hostId));
     const joining = startServingHost({ numWorkers: 1, cluster: base });
@@ -414,6 +414,31 @@ describe('two hosts as one cluster', () => {
     await until(async () => (await state(plain)) === 'DEAD');
     expect(await state(detached)).toBe('ALIVE');
     await until(() => b.store!.store.wasm.stats().objects === bObjectsBefore);
+  });
+
+  it('gives a name to one actor only when two hosts create it at once: the other gets the duplicate-name error; the name is free again once the winner dies', async () => {
+    class Named { ping() { return ray.getRuntimeContext().hostId; } }
+    const { d, methods, asyncMethods } = describeFunction(Named, undefined);
+    const options = { name: 'counter', namespace: 'shared' };
+    const onB = b.createActor(b.currentCaller(), { fn: d, className: d.name, methods, asyncMethods }, [], options);
+    const NamedActor = ray.remote(Named);
+    const onA = NamedActor.options(options).remote();
+    const rows = async () => (await ray.state.listActors({ filters: { name: 'counter' } })).filter((r) => r.actorId === onA.actorId || r.actorId === onB);
+    await until(async () => (await rows()).every((r) => r.state === 'ALIVE' || r.state === 'DEAD') && (await rows()).length === 2);
+    const [alive, dead] = [(await rows()).filter((r) => r.state === 'ALIVE'), (await rows()).filter((r) => r.state === 'DEAD')];
+    expect([alive.length, dead.length]).toEqual([1, 1]);
+    expect(dead[0]!.deathCause).toMatch(/name 'counter' is taken/);
+    // What a user creating it again meets: the error a duplicate name gets on one host.
+    const err = await ray.get(NamedActor.options(options).remote().ping.remote()).catch((e: unknown) => e);
+    const usage = err instanceof ray.RayUsageError ? err : (err as Error).cause;
+    expect(usage).toBeInstanceOf(ray.RayUsageError);
+    expect((usage as Error).message).toMatch(/An actor named 'counter' already exists in namespace 'shared'/);
+    if (alive[0]!.actorId === onB) await b.killActor(onB, true);
+    else await ray.kill(onA);
+    await until(async () => (await rows()).every((r) => r.state === 'DEAD'));
+    const again = NamedActor.options(options).remote();
+    expect(await ray.get(again.ping.remote())).toBe(ray.getRuntimeContext().hostId);
+    await ray.kill(again);
   });
 
   it('refuses a host with a wrong token: it never joins and gets no work', async () => {

@@ -140,7 +140,7 @@ describe('a host under hostile input', () => {
       peers.set(h, p);
     }
     // A member in good standing, offering nothing (so no work goes to it)...
-    peers.get(b)!.sendFrame({ t: 'register', host: { hostId: attacker, resources: {}, nodes: [] } });
+    peers.get(b)!.sendFrame({ t: 'register', host: { hostId: attacker, resources: {}, nodes: [] }, epoch: 0 });
     await until(() => members(a).includes(attacker));
     // ...which answers what it is asked with rows of every shape, or with four billion holes (in 20 bytes).
     const oddRows = toWire([null, 7, 'row', [1], { taskId: 'forged', actorId: 'forged', attempt: 0 }]);

@@ -10,7 +10,7 @@ import { demandOf, type ActorOptions, type MethodOptions } from '../shared/optio
 import type { CreateActorMsg } from '../shared/protocol.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
-import { ActorTable, type ActorRecord } from './actors.js';
+import { ActorTable, nameTakenError, type ActorRecord } from './actors.js';
 import type { HostContext } from './host-context.js';
 import type { NodeHandle } from './node-handle.js';
 import type { ReferenceCounter } from './reference-counter.js';
@@ -45,7 +45,7 @@ export class ActorManager {
     if (name !== null) {
       const taken = this.host.actors.byName(namespace, name);
       if (taken && taken.state !== 'DEAD') {
-        throw new RayUsageError(`An actor named '${name}' already exists in namespace '${namespace}'. Use ray.getActor('${name}') to reach it, or pick another name.`);
+        throw nameTakenError(name, namespace);
       }
     }
     const raw = Array.isArray(args) ? args : undefined;
@@ -62,8 +62,15 @@ export class ActorManager {
       callNames: new Map(),
     };
     this.host.actors.add(a);
-    if (name !== null) this.host.cluster?.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods });
-    this.tasks.admit(creation, () => this.place(a));
+    const admit = () => this.tasks.admit(creation, () => this.place(a));
+    const cluster = this.host.cluster;
+    if (name === null || !cluster) { admit(); return; }
+    // A name is the cluster's: the head grants it (register-if-absent) before the actor is created.
+    void cluster.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods }).then((holder) => {
+      if (holder) this.dead(a, `its name '${name}' is taken in the cluster`, nameTakenError(name, namespace, ` (actor ${holder.actorId} on host ${holder.hostId})`));
+      else if (a.state === 'DEAD') cluster.releaseName(namespace, name, id);
+      else admit();
+    });
   }
 
   private place(a: ActorRecord): void {
@@ -190,6 +197,7 @@ export class ActorManager {
     a.deathCause = cause;
     a.node = null;
     this.host.actors.releaseName(a);
+    if (a.name !== null) this.host.cluster?.releaseName(a.namespace, a.name, a.id);
     if (a.held) {
       // A pending actor holds nothing yet.
       if (!this.pendingActors.includes(a)) { this.host.scheduler.pool.release(a.held); this.holdings.remove(a.held); }

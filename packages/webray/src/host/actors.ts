@@ -1,4 +1,5 @@
 /** Actor records: lifecycle (pending → alive → restarting → dead) and each actor's ordered call queue. */
+import { RayUsageError } from '../shared/errors.js';
 import type { ActorId } from '../shared/ids.js';
 import type { ActorOptions, Resources } from '../shared/options.js';
 import type { ActorSpec } from '../api/core.js';
@@ -37,6 +38,11 @@ export interface ActorRecord {
   pump: () => void;
   /** `Class.method` per method, the calls' task names (made once, not per call). */
   callNames: Map<string, string>;
+}
+
+/** Creating an actor under a name a live actor holds (on this host, or anywhere in the cluster: `where`). */
+export function nameTakenError(name: string, namespace: string, where = ''): RayUsageError {
+  return new RayUsageError(`An actor named '${name}' already exists in namespace '${namespace}'${where}. Use ray.getActor('${name}') to reach it, or pick another name.`);
 }
 
 export class ActorTable {

@@ -24,6 +24,8 @@ import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
 
 /** A spilled task whose placement the head does not answer within this runs where it was submitted (a busy head may take a while; a gone one answers at once). */
 const PLACE_TIMEOUT_MS = 10_000;
+/** A request to the head that got no answer (no head now, or it left) is asked again this much later. */
+const HEAD_RETRY_MS = 250;
 /** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
 const PLACE_BATCH = 1000;
 
@@ -111,10 +113,18 @@ export class ClusterHost {
   private spreadOrder: string[] = [];
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
+  /**
+   * This host's part of the head's tables, sent again to every new head (which rebuilds its tables
+   * from what its members send): its named actors, the function entries it signed or verified, its job.
+   */
+  private readonly ownNames = new Map<string, { namespace: string; name: string; actor: NamedActor }>();
+  private readonly entries = new Map<string, { d: FunctionDescriptor; sig: string }>();
+  private readonly jobStartedAt = Date.now();
+  private jobEndedAt: number | undefined;
   /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
   private readonly fetching = new Map<string, (ok: boolean) => void>();
   /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
-  private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void }>();
+  private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void; unanswered: () => void }>();
   private nextReq = 1;
   /** Per sender, frames that run code wait for the signature checks before them: one host's frames take effect in order. */
   private readonly inOrder = new Map<string, Promise<unknown>>();
@@ -142,6 +152,22 @@ export class ClusterHost {
       else this.member.drops.add(`bytes from ${from}, but this host has no object store`);
     };
     this.member.onMembers((hosts) => this.membersChanged(hosts));
+    this.member.onHead = (head) => this.restoreTables(head);
+  }
+
+  /** A head (new, or this host) gets this host's part of the cluster's tables. */
+  private restoreTables(head: string): void {
+    const send = (f: Frame) => {
+      if (head === this.self.hostId) this.receive(head, f);
+      else try { this.member.send(head, f); } catch { /* the link closed: the next head gets them */ }
+    };
+    send({ t: 'job', jobId: this.rt.jobId, state: 'RUNNING', at: this.jobStartedAt });
+    if (this.jobEndedAt !== undefined) send({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
+    for (const n of this.ownNames.values()) send({ t: 'actor-name', req: 0, ...n });
+    for (const e of this.entries.values()) {
+      if (head === this.self.hostId) this.gcs.addFunction(e.d, e.sig);
+      else send({ t: 'fn', d: e.d, sig: e.sig });
+    }
   }
 
   private membersChanged(hosts: HostInfo[]): void {
@@ -156,15 +182,47 @@ export class ClusterHost {
       this.pulls?.hostLost(host);
     }
     this.knownHosts = live;
+    // A question to a host whose link is gone gets no answer: its asker moves on (a head's, to the next head) now.
+    for (const q of [...this.answers.values()]) if (!this.member.linked(q.host)) q.unanswered();
     this.reachable = hosts.filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
     this.spreadOrder = [this.self, ...this.reachable].flatMap((h) => h.nodes.map(() => h.hostId));
     this.rt.hostsChanged(hosts);
   }
 
-  /** Records a named actor in the cluster's table (on the head). */
-  registerName(namespace: string, name: string, actor: NamedActor): void {
-    if (this.member.isHead) { this.gcs.setName(namespace, name, actor); return; }
-    try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
+  /**
+   * Takes a name for an actor of this host in the cluster's table: register-if-absent at the head,
+   * asked until a head answers. Resolves with the actor holding the name if it was taken.
+   */
+  async registerName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
+    const holder = await this.askHead<NamedActor | undefined>(
+      () => this.member.settled().then(() => this.gcs.claimName(namespace, name, actor)),
+      'named', (req) => ({ t: 'actor-name', req, namespace, name, actor }));
+    if (!holder) this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
+    return holder;
+  }
+
+  /** A named actor of this host died: its name is free again in the cluster. */
+  releaseName(namespace: string, name: string, actorId: string): void {
+    const key = `${namespace}/${name}`;
+    if (this.ownNames.get(key)?.actor.actorId !== actorId) return;
+    this.ownNames.delete(key);
+    this.toHead({ t: 'actor-unname', namespace, name, actorId });
+  }
+
+  /**
+   * Asks the head until a head answers (the head asks itself with `here`). A head that leaves
+   * before answering is asked again once the next one is known: the requests are idempotent.
+   */
+  private async askHead<T>(here: () => Promise<T>, answer: Answer['t'], question: (req: number) => Frame): Promise<T | undefined> {
+    const none = Symbol('no answer');
+    while (!this.closed) {
+      if (this.member.isHead) return here();
+      const got = this.member.headId === '' ? none
+        : await this.ask<T | typeof none>(this.member.headId, answer, question, none, 2000 + this.member.graceMs);
+      if (got !== none) return got as T;
+      await new Promise((r) => setTimeout(r, HEAD_RETRY_MS));
+    }
+    return undefined;
   }
 
   /**
@@ -176,7 +234,7 @@ export class ClusterHost {
       const req = this.nextReq++;
       const timer = ms === undefined ? undefined : setTimeout(() => done(otherwise), ms);
       const done = (v: unknown) => { clearTimeout(timer); this.answers.delete(req); resolve(v as T); };
-      this.answers.set(req, { host, answer, done });
+      this.answers.set(req, { host, answer, done, unanswered: () => done(otherwise) });
       try { this.member.send(host, question(req)); } catch { done(otherwise); }
     });
   }
@@ -191,10 +249,11 @@ export class ClusterHost {
     q.done(value());
   }
 
-  /** Finds a named actor anywhere in the cluster (asks the head). */
+  /** Finds a named actor anywhere in the cluster (asks the head; while there is none, the next one). */
   lookupName(namespace: string, name: string): Promise<NamedActor | undefined> {
-    if (this.member.isHead) return Promise.resolve(this.gcs.name(namespace, name));
-    return this.ask<NamedActor | undefined>(this.member.headId, 'found', (req) => ({ t: 'lookup', req, namespace, name }), undefined);
+    // A head that just took over answers once its members have sent their parts of the tables.
+    return this.askHead(() => this.member.settled().then(() => this.gcs.name(namespace, name)),
+      'found', (req) => ({ t: 'lookup', req, namespace, name }));
   }
 
   /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
@@ -233,8 +292,8 @@ export class ClusterHost {
       cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);
     rt.attachCluster(h);
+    // Joining sends this host's job to the head (restoreTables).
     await h.member.join();
-    h.toHead({ t: 'job', jobId: rt.jobId, state: 'RUNNING' });
     return h;
   }
 
@@ -363,6 +422,7 @@ export class ClusterHost {
       signed.catch(() => this.signatures.delete(fn.id));
     }
     const { d, sig } = await signed;
+    this.entries.set(d.id, { d, sig });
     this.member.send(host, { t: 'fn', d, sig });
     known.add(fn.id);
   }
@@ -397,14 +457,14 @@ export class ClusterHost {
   }
 
   /** The cluster's jobs, from the head. */
-  listJobs(): Promise<JobRecord[]> {
-    if (this.member.isHead) return Promise.resolve(this.gcs.listJobs());
-    return this.ask<JobRecord[]>(this.member.headId, 'jobs', (req) => ({ t: 'jobs-req', req }), [], 2000);
+  async listJobs(): Promise<JobRecord[]> {
+    return (await this.askHead(() => this.member.settled().then(() => this.gcs.listJobs()), 'jobs', (req) => ({ t: 'jobs-req', req }))) ?? [];
   }
 
   /** This host's driver is done: its job ends in the head's table. */
   jobFinished(): void {
-    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED' });
+    this.jobEndedAt = Date.now();
+    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
   }
 
   /**
@@ -448,6 +508,7 @@ export class ClusterHost {
           if (ok) {
             if (f.d.kind === 'module' && !this.moduleChecks.has(f.d.id)) this.moduleChecks.set(f.d.id, this.checkModule(f.d));
             this.rt.registerFunction(f.d);
+            this.entries.set(f.d.id, { d: f.d, sig: f.sig });
             if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
           } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
           // Only a genuine entry ends a fetch: a forged one arriving meanwhile must not fail the tasks waiting for it.
@@ -503,16 +564,28 @@ export class ClusterHost {
         return;
       case 'actor-name':
         if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
-        this.gcs.setName(f.namespace, f.name, f.actor);
+        // A host resending its names to a new head (req 0) takes them back at once; a new name waits
+        // until every member has resent theirs, so that it cannot take one of them.
+        if (f.req === 0) { this.gcs.claimName(f.namespace, f.name, f.actor); return; }
+        void this.member.settled().then(() => {
+          const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
+          this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
+        });
+        return;
+      case 'named':
+        this.answered(from, f, () => f.holder);
+        return;
+      case 'actor-unname':
+        if (this.member.isHead) this.gcs.releaseName(f.namespace, f.name, f.actorId, from);
         return;
       case 'lookup':
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }
-        this.member.send(from, { t: 'found', req: f.req, actor: this.gcs.name(f.namespace, f.name) });
+        void this.lookupName(f.namespace, f.name).then((actor) => this.reply(from, { t: 'found', req: f.req, actor }));
         return;
       case 'fn-get':
         if (!this.member.isHead) return;
-        // An entry the head is still checking is in its table once the check is done.
-        void (this.verified.get(f.id) ?? Promise.resolve()).then(() => {
+        // An entry the head is still checking is in its table once the check is done (a new head's, once its members sent theirs).
+        void this.member.settled().then(() => this.verified.get(f.id)).then(() => {
           const entry = this.gcs.fn(f.id);
           if (!entry) return;
           // The head asking itself takes the entry as if it had arrived.
@@ -522,11 +595,12 @@ export class ClusterHost {
         return;
       case 'job':
         if (!this.member.isHead) { this.member.drops.add(`'job' sent to a host that is not the head`); return; }
-        if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, Date.now());
-        else this.gcs.jobEnded(f.jobId, from, 'FINISHED', Date.now());
+        // `at`: when the job started or ended, as its host tells a new head.
+        if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, f.at ?? Date.now());
+        else this.gcs.jobEnded(f.jobId, from, 'FINISHED', f.at ?? Date.now());
         return;
       case 'jobs-req':
-        if (this.member.isHead) this.member.send(from, { t: 'jobs', req: f.req, jobs: toWire(this.gcs.listJobs()) });
+        if (this.member.isHead) void this.listJobs().then((jobs) => this.reply(from, { t: 'jobs', req: f.req, jobs: toWire(jobs) }));
         return;
       case 'jobs':
         this.answered(from, f, () => rowsOf(f.jobs));
@@ -552,7 +626,15 @@ export class ClusterHost {
     }
   }
 
+  /** An answer sent later than its question came: the asker may have left meanwhile. */
+  private reply(to: string, f: Frame): void {
+    try { this.member.send(to, f); } catch { /* it left: nobody waits for this */ }
+  }
+
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.stopLoadTicks();
     this.member.close();
   }
@@ -566,7 +648,7 @@ function jsonError(e: SerializedError): SerializedError {
   }
 }
 
-type Answer = Extract<Frame, { t: 'found' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
+type Answer = Extract<Frame, { t: 'found' | 'named' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
 
 /**
  * Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields

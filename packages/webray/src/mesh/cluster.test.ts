@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClusterMember, headPeerId, hostPeerId, type Timers } from './cluster.js';
 import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
@@ -61,10 +61,10 @@ class FlakySignaling implements Signaling {
   }
 }
 
-function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number> } = {}): ClusterMember {
+function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number } = {}): ClusterMember {
   const m = new ClusterMember({
     cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
-    timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000,
+    timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000, graceMs: opts.graceMs,
   });
   members.push(m);
   return m;
@@ -112,7 +112,7 @@ describe('cluster membership', () => {
     await a.join();
     const leaving = await HostilePeer.connect(s, headPeerId('c1'));
     await leaving.join({ cluster: 'c1', host: 'x', token: 'secret' });
-    leaving.sendFrame({ t: 'register', host: info('x') });
+    leaving.sendFrame({ t: 'register', host: info('x'), epoch: 0 });
     await until(() => ids(a).length === 2);
     leaving.sendFrame({ t: 'bye' });
     await until(() => ids(a).length === 1);
@@ -218,5 +218,83 @@ describe('cluster membership', () => {
     const all = ['a', 'b', 'c', 'd'];
     await until(() => [a, b, c, d].every((m) => ids(m!).join() === all.join()));
     expect([a, b, c, d].filter((m) => m!.isHead)).toEqual([d]);
+  });
+
+  it('takes no member for gone when the head leaves: the new head keeps the previous table while the others re-register', async () => {
+    const s = new MemorySignaling();
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => member(s, id));
+    for (const m of [a, b, c, d]) await m!.join();
+    await until(() => [b, c, d].every((m) => ids(m!).length === 4));
+    const seen: string[][] = [];
+    for (const m of [b, c, d]) m!.onMembers((hosts) => seen.push(hosts.map((h) => h.hostId).sort()));
+    a!.close();
+    await until(() => [b, c, d].some((m) => m!.isHead) && [b, c, d].every((m) => ids(m!).join() === 'b,c,d'));
+    const head = [b, c, d].find((m) => m!.isHead)!;
+    await head.settled();
+    // Every view any survivor had since: all three survivors in it (the old head may linger until its loss is seen).
+    expect(seen.filter((v) => !['b', 'c', 'd'].every((id) => v.includes(id)))).toEqual([]);
+  });
+
+  it('drops after the grace a member of the previous table that does not re-register with the new head', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const clocks = ['a', 'b', 'c'].map(() => new ManualTimers());
+    const [a, b, c] = ['a', 'b', 'c'].map((id, i) => member(s, id, { timers: clocks[i], graceMs: 300 }));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    // c cannot reach the head id after a leaves (and its clock, which would retry, stands still).
+    s.failOnce.add(headPeerId('c1'));
+    a!.close();
+    await until(() => b!.isHead && c!.drops.reasons.some((r) => r.startsWith('re-election')));
+    expect(ids(b!)).toEqual(['b', 'c']);
+    let settled = false;
+    void b!.settled().then(() => { settled = true; });
+    clocks[1]!.tick(100);
+    await settle();
+    expect(ids(b!)).toEqual(['b', 'c']);
+    expect(settled).toBe(false);
+    for (let i = 0; i < 3; i++) { clocks[1]!.tick(100); await settle(); }
+    expect(ids(b!)).toEqual(['b']);
+    expect(settled).toBe(true);
+  });
+
+  it('has the members take the table of a head whose clock is behind theirs: epochs are counted from what members report, not read from a clock', async () => {
+    const s = new FlakySignaling(new MemorySignaling());
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3);
+    // d takes the head id while the server has forgotten a's, on a machine whose clock says 1970.
+    const tellA = s.forget(headPeerId('c1'));
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(1);
+    try {
+      const d = member(s, 'd');
+      await d.join();
+      tellA();
+      await until(() => [a, b, c, d].every((m) => ids(m!).join() === 'a,b,c,d'));
+      expect([a, b, c, d].filter((m) => m!.isHead)).toEqual([d]);
+      expect([a, b, c].map((m) => m!.headId)).toEqual(['d', 'd', 'd']);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('has a member keep, for its grace, a linked host that a new head dropped before it re-registered', async () => {
+    const shared = new MemorySignaling();
+    const s = new FlakySignaling(shared);
+    const sd = new FlakySignaling(shared);
+    const clocks = ['a', 'b', 'c', 'd'].map(() => new ManualTimers());
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id, i) => member(id === 'd' ? sd : s, id, { timers: clocks[i], graceMs: id === 'b' ? 300 : undefined }));
+    for (const m of [a, b, c, d]) await m!.join();
+    await until(() => [b, c, d].every((m) => ids(m!).length === 4));
+    // d cannot reach the head id after a leaves; b, the new head, has a short grace and drops it.
+    sd.failOnce.add(headPeerId('c1'));
+    a!.close();
+    await until(() => b!.isHead && c!.headId === 'b' && d!.drops.reasons.some((r) => r.startsWith('re-election')));
+    for (let i = 0; i < 4; i++) { clocks[1]!.tick(100); await settle(); }
+    expect(ids(b!)).toEqual(['b', 'c']);
+    // c still has its link to d and its own grace (2 × deadAfterMs) running: d stays in for it.
+    expect(ids(c!)).toEqual(['b', 'c', 'd']);
+    clocks[2]!.tick(2100);
+    await settle();
+    expect(ids(c!)).toEqual(['b', 'c']);
   });
 });

@@ -25,6 +25,11 @@ export interface ClusterOptions {
   deadAfterMs?: number;
   /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
   timers?: Timers;
+  /**
+   * After a head change, how long members absent from the new head's table are still taken as in
+   * (they re-register once they notice the change, which takes up to `deadAfterMs`). Default 2 × deadAfterMs.
+   */
+  graceMs?: number;
 }
 
 const defaultTimers: Timers = {
@@ -71,6 +76,22 @@ export class ClusterMember {
   private readonly creds: Credentials;
   private readonly timers: Timers;
   private readonly listeners = new Set<(hosts: HostInfo[]) => void>();
+  /**
+   * Head after a failover: members of the previous head's table that have not re-registered yet
+   * (they are kept in the table until `graceUntil`, then dropped).
+   */
+  private readonly awaiting = new Set<string>();
+  /** Member: the membership the head last announced (the table may hold more during a grace), and that head. */
+  private announced: HostInfo[] = [];
+  private announcedBy = '';
+  /** Until when (timers' clock) a head change's grace lasts; 0 when none does. */
+  private graceUntil = 0;
+  private readonly settledWaiters: (() => void)[] = [];
+  /**
+   * This host registered with a head (or became it): the cluster's tables there are rebuilt from
+   * what each member sends now, before the 'synced' that ends its part of the grace.
+   */
+  onHead: ((headId: string) => void) | undefined;
   /** Work frames from an authenticated member: the runtime's business. */
   onWork: ((from: string, f: Frame) => void) | undefined;
   /** Binary chunks from a member (object transfers). */
@@ -131,15 +152,60 @@ export class ClusterMember {
       this.claims.push(claim);
       this.head = this.hostId;
       this.registeredWith = '';
-      // A later head's epoch is larger: members ignore announcements from a deposed one.
-      this.epoch = Math.max(this.epoch + 1, Date.now());
-      this.members = new Map([[this.hostId, this.o.host]]);
+      // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
+      // are counted, not read from a clock: each member registers with the epoch it knows, and a
+      // head that knew less (it never had a table) moves past it before announcing.
+      this.epoch++;
+      // Taking over: the previous head's members stay in until they re-register or the grace ends,
+      // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
+      this.members.set(this.hostId, this.o.host);
+      this.awaiting.clear();
+      for (const id of this.members.keys()) if (id !== this.hostId) this.awaiting.add(id);
+      if (this.awaiting.size > 0) this.graceUntil = this.timers.now() + this.graceMs;
+      this.onHead?.(this.hostId);
       this.announce();
+      this.checkSettled();
       return;
     }
     const [head, ch] = await this.open(headPeerId(this.o.cluster));
     this.registeredWith = head;
-    ch.send({ t: 'register', host: this.o.host });
+    ch.send({ t: 'register', host: this.o.host, epoch: this.epoch });
+    this.onHead?.(head);
+    ch.send({ t: 'synced' });
+  }
+
+  /** How long a head change's grace lasts at most. */
+  get graceMs(): number {
+    return this.o.graceMs ?? 2 * (this.o.deadAfterMs ?? 5000);
+  }
+
+  /**
+   * Resolves when no head change's grace is running: on the head, every member of the previous
+   * head's table has re-registered and sent its part of the tables (or the grace ended).
+   */
+  settled(): Promise<void> {
+    if (this.graceUntil === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private checkSettled(): void {
+    if (this.graceUntil === 0 || (this.isHead && this.awaiting.size > 0)) return;
+    this.graceUntil = 0;
+    for (const w of this.settledWaiters.splice(0)) w();
+  }
+
+  /** The grace of a head change ran out: who has not re-registered is gone. */
+  private graceOver(): void {
+    if (this.isHead) {
+      for (const id of this.awaiting) this.members.delete(id);
+      this.awaiting.clear();
+      this.announce();
+    } else if (this.announcedBy === this.head) {
+      // (A host that was head and stepped down keeps its table until the next head's comes.)
+      this.members = new Map(this.announced.map((h) => [h.hostId, h]));
+      this.notify();
+    }
+    this.checkSettled();
   }
 
   /** Opens and authenticates a link to a peer id; resolves with the host there once the link is usable. */
@@ -193,17 +259,32 @@ export class ClusterMember {
         return;
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
+        if (f.epoch >= this.epoch && f.epoch < Number.MAX_SAFE_INTEGER) this.epoch = f.epoch + 1;
         this.members.set(from, f.host);
         this.announce();
         return;
-      case 'members':
+      case 'synced':
+        if (this.isHead && this.awaiting.delete(from)) this.checkSettled();
+        return;
+      case 'members': {
         if (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        const previous = this.announcedBy;
+        this.announcedBy = f.head;
         this.epoch = f.epoch;
         this.head = f.head;
-        this.members = new Map(f.hosts.map((h) => [h.hostId, h]));
+        this.announced = f.hosts;
+        const next = new Map(f.hosts.map((h) => [h.hostId, h]));
+        // A new head's first tables may lack members that have not re-registered with it yet:
+        // those still linked to this host stay in for the grace (the head drops who does not come).
+        if (previous !== f.head && previous !== '') this.graceUntil = this.timers.now() + this.graceMs;
+        if (this.graceUntil !== 0) {
+          for (const [id, h] of this.members) if (!next.has(id) && id !== previous && this.peers.has(id)) next.set(id, h);
+        }
+        this.members = next;
         this.linkToMembers();
         this.notify();
         return;
+      }
       default:
         if (f.t === 'hello' || f.t === 'challenge' || f.t === 'answer' || f.t === 'welcome' || f.t === 'refused') {
           this.drops.add(`handshake frame '${f.t}' on an open link`);
@@ -241,6 +322,7 @@ export class ClusterMember {
     if (this.headless) this.reelect();
     else this.linkToMembers();
     const now = this.timers.now();
+    if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
       if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
@@ -282,11 +364,12 @@ export class ClusterMember {
     this.peers.delete(hostId);
     if (this.closed) return;
     // The head tells everyone (itself included) who is in; others learn a link is gone.
-    if (this.isHead && this.members.delete(hostId)) { this.announce(); return; }
+    if (this.isHead && this.members.delete(hostId)) { this.awaiting.delete(hostId); this.announce(); this.checkSettled(); return; }
+    if (!this.isHead && hostId === this.head) this.members.delete(hostId);
     this.notify();
     if (this.isHead) return;
     if (hostId === this.head) {
-      // The head is gone: the first member to claim its id takes over.
+      // The head is gone: the first member to claim its id takes over (with the table it had from it).
       this.head = '';
       this.headless = true;
       this.reelect();

@@ -27,7 +27,9 @@ export type Frame =
   | { t: 'hb'; seq: number }
   /** The sender is leaving (shutdown, its tab closing): drop it now rather than after its silence. */
   | { t: 'bye' }
-  | { t: 'register'; host: HostInfo }
+  | { t: 'register'; host: HostInfo; epoch: number }
+  // after 'register', the member's part of the head's tables, then this: it is fully back
+  | { t: 'synced' }
   | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
@@ -46,7 +48,11 @@ export type Frame =
   | { t: 'pulled'; req: number; error: string }
   | { t: 'free'; ids: string[] }
   // named actors: the head keeps the cluster's table; hosts register theirs and look others up
-  | { t: 'actor-name'; namespace: string; name: string; actor: NamedActor }
+  // ('actor-name' is answered with 'named', which names the holder when the name was taken; a
+  // host resending its names to a new head asks with req 0 and gets no answer)
+  | { t: 'actor-name'; req: number; namespace: string; name: string; actor: NamedActor }
+  | { t: 'named'; req: number; holder?: NamedActor }
+  | { t: 'actor-unname'; namespace: string; name: string; actorId: string }
   | { t: 'lookup'; req: number; namespace: string; name: string }
   | { t: 'found'; req: number; actor?: NamedActor }
   // actors created on another host (placed by their resources or strategy), and their end
@@ -54,7 +60,7 @@ export type Frame =
   | { t: 'actor-kill'; actor: string; noRestart: boolean }
   // the head's function and job tables
   | { t: 'fn-get'; id: string }
-  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED' }
+  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED'; at?: number }
   | { t: 'jobs-req'; req: number }
   | { t: 'jobs'; req: number; jobs: WireValue }
   // the state API, cluster-wide: each host answers for what it knows
@@ -151,7 +157,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   bye: {},
-  register: { host: hostInfo },
+  register: { host: hostInfo, epoch: count },
+  synced: {},
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
   fn: { d: descriptor, sig: hex },
   task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
@@ -164,13 +171,15 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },
-  'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
+  'actor-name': { req: count, namespace: text(200), name: text(200), actor: namedActor },
+  named: { req: count, holder: opt(namedActor) },
+  'actor-unname': { namespace: text(200), name: text(200), actorId: id },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
   'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'fn-get': { id },
-  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED' },
+  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount) },
   'jobs-req': { req: count },
   jobs: { req: count, jobs: wire },
   'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },

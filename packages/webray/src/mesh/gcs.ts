@@ -20,8 +20,23 @@ export class GcsTables {
   private readonly functions = new Map<string, { d: FunctionDescriptor; sig: string }>();
   private readonly jobs = new Map<string, JobRecord>();
 
-  setName(namespace: string, name: string, actor: NamedActor): void {
-    this.names.set(`${namespace}/${name}`, actor);
+  /**
+   * Register-if-absent: takes the name for `actor` unless another actor holds it (the same actor
+   * again is fine: hosts resend their names to a new head). Returns the holder when taken.
+   */
+  claimName(namespace: string, name: string, actor: NamedActor): NamedActor | undefined {
+    const key = `${namespace}/${name}`;
+    const holder = this.names.get(key);
+    if (holder && holder.actorId !== actor.actorId) return holder;
+    this.names.set(key, actor);
+    return undefined;
+  }
+
+  /** The named actor died: its name is free again (only its own host may say so). */
+  releaseName(namespace: string, name: string, actorId: string, hostId: string): void {
+    const key = `${namespace}/${name}`;
+    const holder = this.names.get(key);
+    if (holder?.actorId === actorId && holder.hostId === hostId) this.names.delete(key);
   }
 
   name(namespace: string, name: string): NamedActor | undefined {

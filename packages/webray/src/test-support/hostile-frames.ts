@@ -90,7 +90,8 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
     case 'bye': return { t };
-    case 'register': return { t, host };
+    case 'register': return { t, host, epoch: int(r, 1e9) };
+    case 'synced': return { t };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
     case 'task': return { t, id: idOf(r), fn: idOf(r), name: 'f', args: b64(r, 8), nret: 1, attempt: 0, demand: { CPU: 1 } };
@@ -98,7 +99,9 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'pull': return { t, req: int(r, 100), id: idOf(r) };
     case 'pulled': return { t, req: int(r, 100), error: 'no' };
     case 'free': return { t, ids: [idOf(r)] };
-    case 'actor-name': return { t, namespace: 'ns', name: 'n', actor: named };
+    case 'actor-name': return { t, req: int(r, 100), namespace: 'ns', name: 'n', actor: named };
+    case 'named': return { t, req: int(r, 100) };
+    case 'actor-unname': return { t, namespace: 'ns', name: 'n', actorId: idOf(r) };
     case 'lookup': return { t, req: int(r, 100), namespace: 'ns', name: 'n' };
     case 'found': return { t, req: int(r, 100) };
     case 'actor-create': return { t, id: idOf(r), actor: idOf(r), fn: idOf(r), args: b64(r, 8), methods: [], asyncMethods: [], options: {} };
@@ -198,7 +201,7 @@ export function shot(r: Rand, g: Target): Shot {
     case 11: {
       // Membership is the head's to announce: a member registers only itself, and announces nothing.
       const f = r() < 0.5
-        ? { t: 'register' as const, host: { hostId: g.victim, resources: { CPU: 64 }, nodes: [] } }
+        ? { t: 'register' as const, host: { hostId: g.victim, resources: { CPU: 64 }, nodes: [] }, epoch: 0 }
         : { t: 'members' as const, epoch: Date.now() + 1e9, head: g.attacker, hosts: [{ hostId: g.attacker, resources: {}, nodes: [] }] };
       return text('main', frame(f), `forged '${f.t}'`, 'refused');
     }
