@@ -28,6 +28,7 @@ type CounterHandle = { incr: { remote(): ray.ObjectRef<number> } };
 const kept = {
   ref: undefined as ray.ObjectRef<Float64Array> | undefined, counter: undefined as CounterHandle | undefined, fnId: '',
   jobsAskedOfH: undefined as Promise<ray.JobState[]> | undefined, questionsToH: -1,
+  spilled: [] as ray.ObjectRef<number>[],
 };
 
 beforeAll(async () => {
@@ -56,6 +57,9 @@ beforeAll(async () => {
   // H stops answering (its links stay open) while the driver asks it for the jobs; then it goes.
   h.cluster!.member.onWork = () => undefined;
   kept.jobsAskedOfH = ray.state.listJobs();
+  // More tasks than the driver has CPUs: the rest are spilled to H for placement, which never answers.
+  const sq = ray.remote(async (x: number) => { await new Promise((r) => setTimeout(r, 20)); return x * x; });
+  kept.spilled = Array.from({ length: 8 }, (_, i) => sq.remote(i));
   await h.shutdown();
   const survivors = [currentCore() as HostRuntime, s1, s2];
   await until(() => survivors.filter((x) => x.cluster!.member.isHead).length === 1 &&
@@ -70,6 +74,13 @@ afterAll(async () => {
 });
 
 describe('the head leaves', () => {
+  it('runs the tasks spilled to it that it never placed: none is lost, none delivered twice', async () => {
+    expect(await ray.get(kept.spilled)).toEqual([0, 1, 4, 9, 16, 25, 36, 49]);
+    const rows = await ray.state.listTasks({ filters: { name: 'anonymous' }, limit: 1000 });
+    const mine = new Set(kept.spilled.map((r) => r.id.slice(0, 24)));
+    expect(rows.filter((t) => mine.has(t.taskId) && t.state === 'FINISHED')).toHaveLength(8);
+  });
+
   it('keeps objects kept elsewhere for the driver: they are not freed', async () => {
     const v = await ray.get(kept.ref!);
     expect([v.length, v[0], v[v.length - 1]]).toEqual([200_000, 3, 3]);
