@@ -56,7 +56,7 @@ export class ActorManager {
       id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
       numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
       maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
-      pendingCalls: 0, queue: [], deathCause: null,
+      pendingCalls: 0, queue: [], deathCause: null, deathCauses: [],
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: jobOf(id), detached: options.lifetime === 'detached',
       pump: () => this.pump(a),
       callNames: new Map(),
@@ -188,6 +188,7 @@ export class ActorManager {
     const sent = a.node ? this.tasks.takeTasksOf(a.node) : [];
     a.state = 'DEAD';
     a.deathCause = cause;
+    a.deathCauses.push(cause);
     a.node = null;
     this.host.actors.releaseName(a);
     if (a.held) {
@@ -209,8 +210,10 @@ export class ActorManager {
   nodeDied(actorId: ActorId, node: NodeHandle, reason: string): void {
     const a = this.host.actors.get(actorId);
     if (!a || a.node !== node || a.state === 'DEAD') return;
-    if (!this.canRestart(a)) { this.dead(a, `its worker died (${reason})`, undefined); return; }
+    const cause = `its worker ${node.id} on host ${this.host.hostId} died (${reason})`;
+    if (!this.canRestart(a)) { this.dead(a, cause, undefined); return; }
     a.numRestarts++;
+    a.deathCauses.push(cause);
     a.state = 'RESTARTING';
     const inflight = this.tasks.takeTasksOf(node);
     const retried: TaskRecord[] = [];
@@ -221,7 +224,7 @@ export class ActorManager {
         t.state = 'PENDING_NODE_ASSIGNMENT';
         retried.push(t);
       } else {
-        this.tasks.finish(t, serializeError(new RayActorError(a.id, `its worker died (${reason}) while running this call; set maxTaskRetries to retry calls`)));
+        this.tasks.finish(t, serializeError(new RayActorError(a.id, `${cause} while running this call`, undefined, true)));
       }
     }
     a.queue = [...retried, ...a.queue];
