@@ -5,7 +5,7 @@
  */
 import type { ActorSpec } from '../api/core.js';
 import { deserializeError, PendingCallsLimitExceededError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
+import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { CreateActorMsg } from '../shared/protocol.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
@@ -37,8 +37,11 @@ export class ActorManager {
     private readonly holdings: ActorHoldings,
   ) {}
 
-  /** Creates an actor on this host; `owner` is the node (or host) that owns its creation. */
-  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions): void {
+  /**
+   * Creates an actor on this host; `owner` is the node (or host) that owns its creation. `deaths`:
+   * why its earlier instances died, when this is a restart of an actor whose host left.
+   */
+  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions, deaths: string[] = []): void {
     this.tasks.registerFunction(spec.fn);
     const namespace = options.namespace ?? this.host.namespace;
     const name = options.name ?? null;
@@ -54,15 +57,15 @@ export class ActorManager {
     const explicit = options.numCpus !== undefined || options.resources !== undefined;
     const a: ActorRecord = {
       id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
-      numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
+      numRestarts: deaths.length, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
       maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
-      pendingCalls: 0, queue: [], deathCause: null, deathCauses: [],
+      pendingCalls: 0, queue: [], deathCause: null, deathCauses: deaths.slice(),
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: jobOf(id), detached: options.lifetime === 'detached',
       pump: () => this.pump(a),
       callNames: new Map(),
     };
     this.host.actors.add(a);
-    if (name !== null) this.host.cluster?.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods });
+    if (name !== null) this.host.cluster?.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods, incarnation: deaths.length });
     this.tasks.admit(creation, () => this.place(a));
   }
 
@@ -81,7 +84,7 @@ export class ActorManager {
       // The cluster's view of what is free (availableResources, placement) must see it taken.
       this.tasks.scheduleDispatch();
     }
-    this.startNode(a, false);
+    this.startNode(a, a.numRestarts > 0);
   }
 
   private retryPending(): void {
@@ -108,6 +111,21 @@ export class ActorManager {
       a.creation.startedAt = now();
       node.post(m);
     });
+  }
+
+  /**
+   * An actor this host created on another host that left, restarted here: `calls` that were in
+   * flight there (already admitted, to be retried) run first, in their order.
+   */
+  restartHere(id: ActorId, spec: ActorSpec, args: unknown[], options: ActorOptions, deaths: string[], calls: TaskRecord[]): void {
+    this.create(id, this.host.nodeId, driverTaskId(jobOf(id)), spec, args.slice(), options, deaths);
+    const a = this.host.actors.get(id)!;
+    for (const t of calls) {
+      t.fn = spec.fn;
+      a.queue.push(t);
+      a.pendingCalls++;
+    }
+    a.pump();
   }
 
   /** The actor's constructor returned on `node`. */

@@ -159,8 +159,15 @@ export class ClusterHost {
 
   /** Records a named actor in the cluster's table (on the head). */
   registerName(namespace: string, name: string, actor: NamedActor): void {
-    if (this.member.isHead) { this.gcs.setName(namespace, name, actor); return; }
+    if (this.member.isHead) { this.setNameIfLater(namespace, name, actor); return; }
     try { this.member.send(this.member.headId, { t: 'actor-name', namespace, name, actor }); } catch { /* no head now: local handles still work */ }
+  }
+
+  /** The head's table follows a restarted actor's later incarnation; an older one's registration (a thawed original) never replaces it. */
+  private setNameIfLater(namespace: string, name: string, actor: NamedActor): void {
+    const held = this.gcs.name(namespace, name);
+    if (held && held.actorId === actor.actorId && (held.incarnation ?? 0) > (actor.incarnation ?? 0)) return;
+    this.gcs.setName(namespace, name, actor);
   }
 
   /**
@@ -495,7 +502,7 @@ export class ClusterHost {
         return;
       case 'actor-name':
         if (!this.member.isHead || f.actor.hostId !== from) { this.member.drops.add(`'actor-name' from ${from} refused`); return; }
-        this.gcs.setName(f.namespace, f.name, f.actor);
+        this.setNameIfLater(f.namespace, f.name, f.actor);
         return;
       case 'lookup':
         if (!this.member.isHead) { this.member.drops.add(`'lookup' sent to a host that is not the head`); return; }

@@ -7,7 +7,7 @@ import type { ActorInfo, ActorSpec } from '../api/core.js';
 import { encode, hasMarkers, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
 import { NodeDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
-import { checkActorOptions, type ActorOptions, type MethodOptions } from '../shared/options.js';
+import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
@@ -25,6 +25,19 @@ interface RemoteActor {
   host: string;
   className: string;
   sent: Promise<void>;
+  /** Set when this host created it (it owns it): what a restart elsewhere needs. */
+  owned?: OwnedActor;
+  /** Why it is dead for good, once this host knows. */
+  dead?: string;
+}
+
+/** An actor this host created on another host: its creation spec and arguments are kept here, off the actor's host, for restarts. */
+interface OwnedActor {
+  spec: ActorSpec;
+  args: unknown[];
+  options: ActorOptions;
+  /** Why each of its instances died (one per restart so far). */
+  deaths: string[];
 }
 
 export class HostBridge implements RemoteWork {
@@ -251,12 +264,19 @@ export class HostBridge implements RemoteWork {
       }
     });
     this.tasks.registerFunction(spec.fn);
-    const { schedulingStrategy: _placed, ...rest } = options;
-    const sent = this.host.cluster!.sendTask(host, spec.fn, {
-      t: 'actor-create', id, actor: id, fn: spec.fn.id, args: toWire(args), methods: spec.methods, asyncMethods: spec.asyncMethods,
+    const owned: OwnedActor = { spec, args: args.slice(), options, deaths: [] };
+    this.remoteActors.set(id, { host, className: spec.className, sent: this.sendCreation(id, host, owned), owned });
+  }
+
+  private sendCreation(id: ActorId, host: string, owned: OwnedActor): Promise<void> {
+    const { spec } = owned;
+    const { schedulingStrategy: _placed, ...rest } = owned.options;
+    const f: Extract<Frame, { t: 'actor-create' }> = {
+      t: 'actor-create', id, actor: id, fn: spec.fn.id, args: toWire(owned.args), methods: spec.methods, asyncMethods: spec.asyncMethods,
       options: rest as Record<string, unknown>,
-    });
-    this.remoteActors.set(id, { host, className: spec.className, sent });
+    };
+    if (owned.deaths.length) f.deaths = owned.deaths;
+    return this.host.cluster!.sendTask(host, spec.fn, f);
   }
 
   /** An actor another host placed here: created as if submitted here, owned by that host. */
@@ -265,7 +285,7 @@ export class HostBridge implements RemoteWork {
     if (!fn || this.host.actors.get(f.actor) || this.host.closed) return;
     const options = f.options as ActorOptions;
     checkActorOptions('an actor placed here by another host', options);
-    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options);
+    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options, f.deaths);
     const a = this.host.actors.get(f.actor);
     if (a) a.ownerHost = from;
   }
@@ -282,23 +302,84 @@ export class HostBridge implements RemoteWork {
     const t = this.tasks.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.host.nodeId, options.numReturns ?? 1);
     t.actorId = actorId;
     t.method = method;
+    t.retriesLeft = remote.owned?.options.maxTaskRetries ?? 0;
     if (t.argRefs || t.nested) {
       throw new RayUsageError(`${t.name}: the actor lives on host ${remote.host}; pass it values, not ObjectRefs (refs do not cross hosts as arguments yet).`);
     }
-    this.tasks.admit(t, () => {
-      t.state = 'SUBMITTED_TO_WORKER';
-      t.nodeId = remote.host;
-      const frame = { t: 'task' as const, id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method };
-      remote.sent = remote.sent.then(() => this.host.cluster!.sendActorCall(remote.host, frame)).catch((e) => {
-        this.tasks.finish(t, serializeError(new RayActorError(actorId, `its host ${remote.host} cannot be reached (${(e as Error).message})`)));
-      });
-    }, 1);
+    if (remote.dead !== undefined) {
+      this.tasks.admit(t, () => undefined, 1);
+      this.tasks.finish(t, serializeError(new RayActorError(actorId, remote.dead)));
+      return t.returns;
+    }
+    this.tasks.admit(t, () => this.sendCall(t, remote), 1);
     return t.returns;
+  }
+
+  /** Sends a call after the frames already sent to the actor; a send a restart superseded (another host, a later attempt) is dropped. */
+  private sendCall(t: TaskRecord, remote: RemoteActor): void {
+    const { host } = remote;
+    const { attempt } = t;
+    t.state = 'SUBMITTED_TO_WORKER';
+    t.nodeId = host;
+    const current = () => t.nodeId === host && t.attempt === attempt && t.state === 'SUBMITTED_TO_WORKER';
+    const frame = { t: 'task' as const, id: t.id, fn: t.actorId!, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method! };
+    remote.sent = remote.sent.then(() => { if (current()) this.host.cluster!.sendActorCall(host, frame); }).catch((e) => {
+      // An actor this host may restart: the call stays in flight until the host is seen to leave (then retried, or failed).
+      if (current() && !remote.owned) this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} cannot be reached (${(e as Error).message})`)));
+    });
+  }
+
+  /**
+   * The host of an actor this host created left: the actor is restarted on another host with room,
+   * or here (its constructor runs again with the original arguments), while maxRestarts allows.
+   * Calls in flight there are retried first (up to maxTaskRetries), in submission order, or fail.
+   */
+  private restartRemoteActor(id: ActorId, remote: RemoteActor, owned: OwnedActor): void {
+    const cause = `its host ${remote.host} left the cluster`;
+    const max = owned.options.maxRestarts ?? 0;
+    const inflight = [...this.host.tasks.values()].filter((t) => t.actorId === id && t.type === ACTOR_TASK && t.nodeId === remote.host && t.state === 'SUBMITTED_TO_WORKER');
+    if (max !== -1 && owned.deaths.length >= max) {
+      remote.dead = cause;
+      remote.owned = undefined;
+      return; // hostsChanged fails its calls in flight
+    }
+    owned.deaths.push(cause);
+    const retried: TaskRecord[] = [];
+    for (const t of inflight) {
+      if (t.retriesLeft === 0) { this.tasks.finish(t, serializeError(new RayActorError(id, `${cause} while this call ran there`, undefined, true))); continue; }
+      if (t.retriesLeft > 0) t.retriesLeft--;
+      t.attempt++;
+      t.nodeId = null;
+      t.state = 'PENDING_NODE_ASSIGNMENT';
+      retried.push(t);
+    }
+    const demand = demandOf(owned.options.numCpus, owned.options.resources, 0);
+    const s = owned.options.schedulingStrategy;
+    // The node it was pinned to left with its host: placed as any other actor.
+    const strategy = typeof s === 'object' ? 'DEFAULT' : s ?? 'DEFAULT';
+    const feasibleHere = this.host.scheduler.pool.feasible(demand);
+    const host = this.host.cluster!.place({ demand, strategy }, feasibleHere);
+    if (host) {
+      remote.host = host;
+      remote.sent = this.sendCreation(id, host, owned).catch(() => undefined);
+      for (const t of retried) this.sendCall(t, remote);
+      return;
+    }
+    if (feasibleHere) {
+      this.remoteActors.delete(id);
+      this.actors.restartHere(id, owned.spec, owned.args, owned.options, owned.deaths, retried);
+      return;
+    }
+    owned.deaths.pop();
+    remote.dead = `${cause} and no host has the resources to restart it (${JSON.stringify(demand)})`;
+    remote.owned = undefined;
+    for (const t of retried) this.tasks.finish(t, serializeError(new RayActorError(id, remote.dead)));
   }
 
   /** Kills an actor on another host, after the calls already sent to it (as in one host). */
   killRemoteActor(actorId: ActorId, noRestart: boolean): Promise<void> {
     const remote = this.remoteActors.get(actorId)!;
+    if (noRestart) remote.owned = undefined;
     remote.sent = remote.sent.then(() => this.host.cluster?.member.send(remote.host, { t: 'actor-kill', actor: actorId, noRestart })).catch(() => undefined);
     return remote.sent;
   }
@@ -318,10 +399,13 @@ export class HostBridge implements RemoteWork {
     for (const t of this.host.scheduler.takeInfeasible()) this.tasks.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
     this.actors.ownersLeft(live);
+    for (const [id, remote] of [...this.remoteActors]) {
+      if (remote.owned && remote.dead === undefined && !live.has(remote.host)) this.restartRemoteActor(id, remote, remote.owned);
+    }
     for (const t of [...this.host.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
       const host = t.nodeId;
-      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} left the cluster`))); continue; }
+      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.get(t.actorId!)?.dead ?? `its host ${host} left the cluster`))); continue; }
       if (t.type !== NORMAL) continue;
       t.nodeId = null;
       if (t.retriesLeft !== 0) this.tasks.retry(t);

@@ -48,7 +48,7 @@ export type Frame =
   | { t: 'lookup'; req: number; namespace: string; name: string }
   | { t: 'found'; req: number; actor?: NamedActor }
   // actors created on another host (placed by their resources or strategy), and their end
-  | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown> }
+  | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown>; /** A restart: why its earlier instances died. */ deaths?: string[] }
   | { t: 'actor-kill'; actor: string; noRestart: boolean }
   // the head's function and job tables
   | { t: 'fn-get'; id: string }
@@ -74,6 +74,8 @@ export interface NamedActor {
   className: string;
   methods: string[];
   asyncMethods: string[];
+  /** How many times it was restarted on another host (0 for the first): a registration never replaces a later incarnation's. */
+  incarnation?: number;
 }
 
 /** A binary chunk: [u32 1][u32 req][u32 offset][u32 0] then its bytes. */
@@ -137,7 +139,7 @@ const descriptorAt = (depth: number): Check => (v) =>
 const descriptor: Check = descriptorAt(MAX_USES_DEPTH);
 const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
 
-const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000) });
+const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), incarnation: opt(count) });
 
 const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
 
@@ -164,7 +166,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-name': { namespace: text(200), name: text(200), actor: namedActor },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
-  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
+  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16, deaths: opt(list(text(2000), 10_000)) },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'fn-get': { id },
   job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED' },
