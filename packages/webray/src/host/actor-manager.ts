@@ -10,6 +10,7 @@ import { demandOf, type ActorOptions, type MethodOptions } from '../shared/optio
 import type { CreateActorMsg } from '../shared/protocol.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
+import { ActorCheckpoints, checkCheckpointing } from './actor-checkpoints.js';
 import { ActorTable, type ActorRecord } from './actors.js';
 import type { HostContext } from './host-context.js';
 import type { NodeHandle } from './node-handle.js';
@@ -28,6 +29,7 @@ export class ActorManager {
   nodes!: ActorNodes;
   /** Actors waiting for the resources they hold for life. */
   private pendingActors: ActorRecord[] = [];
+  private readonly checkpoints: ActorCheckpoints;
 
   constructor(
     private readonly host: HostContext,
@@ -35,13 +37,17 @@ export class ActorManager {
     private readonly refs: ReferenceCounter,
     /** What live actors hold of this host's resources. */
     private readonly holdings: ActorHoldings,
-  ) {}
+  ) {
+    this.checkpoints = new ActorCheckpoints(host, tasks, refs);
+  }
 
   /**
    * Creates an actor on this host; `owner` is the node (or host) that owns its creation. `deaths`:
    * why its earlier instances died, when this is a restart of an actor whose host left.
    */
   create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions, deaths: string[] = []): void {
+    const maxConcurrency = options.maxConcurrency ?? ActorTable.defaultConcurrency(spec);
+    checkCheckpointing(spec, options, maxConcurrency);
     this.tasks.registerFunction(spec.fn);
     const namespace = options.namespace ?? this.host.namespace;
     const name = options.name ?? null;
@@ -58,13 +64,14 @@ export class ActorManager {
     const a: ActorRecord = {
       id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
       numRestarts: deaths.length, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
-      maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
+      maxConcurrency, maxPendingCalls: options.maxPendingCalls ?? -1,
       pendingCalls: 0, queue: [], deathCause: null, deathCauses: deaths.slice(),
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: jobOf(id), detached: options.lifetime === 'detached',
       pump: () => this.pump(a),
       callNames: new Map(),
     };
     this.host.actors.add(a);
+    if (options.checkpointEvery !== undefined) this.checkpoints.start(a, options.checkpointEvery);
     if (name !== null) this.host.cluster?.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods, incarnation: deaths.length });
     this.tasks.admit(creation, () => this.place(a));
   }
@@ -180,6 +187,7 @@ export class ActorManager {
       if (t.pendingDeps > 0) return;
       a.queue.shift();
       this.tasks.send(t, a.node);
+      this.checkpoints.sent(a, t, a.node);
     }
   }
 
@@ -219,6 +227,7 @@ export class ActorManager {
     const err = serializeError(new RayActorError(a.id, cause, error));
     if (a.creation.state !== 'FINISHED') this.tasks.finish(a.creation, err);
     else if (a.creation.pinned) this.refs.unpin(a.creation.pinned);
+    this.checkpoints.drop(a);
     const calls = [...sent, ...a.queue];
     a.queue = [];
     for (const t of calls) this.tasks.finish(t, err);
@@ -234,6 +243,7 @@ export class ActorManager {
     a.deathCauses.push(cause);
     a.state = 'RESTARTING';
     const inflight = this.tasks.takeTasksOf(node);
+    this.checkpoints.lost(a, inflight);
     const retried: TaskRecord[] = [];
     for (const t of inflight) {
       if (t.retriesLeft !== 0) {
@@ -245,7 +255,7 @@ export class ActorManager {
         this.tasks.finish(t, serializeError(new RayActorError(a.id, `${cause} while running this call`, undefined, true)));
       }
     }
-    a.queue = [...retried, ...a.queue];
+    a.queue = [...this.checkpoints.restoring(a), ...retried, ...a.queue];
     this.startNode(a, true);
   }
 
