@@ -282,6 +282,8 @@ describe('two hosts as one cluster', () => {
     const first = await ray.get(mover.add.remote(1));
     expect([c.hostId, d.hostId]).toContain(first.host);
     const [gone, other] = first.host === c.hostId ? [c, d] : [d, c];
+    // B holds a handle found by name before the restart.
+    const info = await b.getActor('mover', undefined);
     const inflight = mover.stuck.remote();
     await until(async () => ((await gone.state('tasks', { filters: { name: 'Mover.stuck' } })) as { state: string }[]).some((t) => t.state === 'RUNNING'));
     await gone.shutdown();
@@ -291,10 +293,9 @@ describe('two hosts as one cluster', () => {
       { n: 102, host: other.hostId, restarted: true },
       { n: 105, host: other.hostId, restarted: true },
     ]);
-    // The head's table names the new incarnation: B finds it on the other host.
-    await until(async () => (await b.getActor('mover', undefined).catch(() => undefined)) !== undefined);
-    const info = await b.getActor('mover', undefined);
+    // The head's table names the new incarnation: B's handle follows it to the other host.
     expect(await b.get(b.submitActorTask(b.currentCaller(), info.actorId, 'add', [4], {}), 30_000, undefined)).toEqual([{ n: 109, host: other.hostId, restarted: true }]);
+    expect((await b.getActor('mover', undefined)).actorId).toBe(info.actorId);
     const [row] = await ray.state.listActors({ filters: { name: 'mover' } });
     expect(row).toMatchObject({ state: 'ALIVE', numRestarts: 1, deathCauses: [`its host ${gone.hostId} left the cluster`] });
     // No restarts left: the next loss of its host is final, and says so.

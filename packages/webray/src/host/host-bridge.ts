@@ -29,6 +29,10 @@ interface RemoteActor {
   owned?: OwnedActor;
   /** Why it is dead for good, once this host knows. */
   dead?: string;
+  /** Its name, when this host found it by name: a handle that follows it when its owner restarts it elsewhere. */
+  named?: { namespace: string; name: string };
+  /** Set while such a handle waits for the head to name the actor's new host. */
+  following?: boolean;
 }
 
 /** An actor this host created on another host: its creation spec and arguments are kept here, off the actor's host, for restarts. */
@@ -317,13 +321,19 @@ export class HostBridge implements RemoteWork {
 
   /** Sends a call after the frames already sent to the actor; a send a restart superseded (another host, a later attempt) is dropped. */
   private sendCall(t: TaskRecord, remote: RemoteActor): void {
-    const { host } = remote;
+    let { host } = remote;
     const { attempt } = t;
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = host;
     const current = () => t.nodeId === host && t.attempt === attempt && t.state === 'SUBMITTED_TO_WORKER';
     const frame = { t: 'task' as const, id: t.id, fn: t.actorId!, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method! };
-    remote.sent = remote.sent.then(() => { if (current()) this.host.cluster!.sendActorCall(host, frame); }).catch((e) => {
+    remote.sent = remote.sent.then(() => {
+      if (!current()) return;
+      if (remote.dead !== undefined) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, remote.dead))); return; }
+      // Followed to the host its owner restarted it on while this call waited for the ones before it.
+      t.nodeId = host = remote.host;
+      this.host.cluster!.sendActorCall(host, frame);
+    }).catch((e) => {
       // An actor this host may restart: the call stays in flight until the host is seen to leave (then retried, or failed).
       if (current() && !remote.owned) this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} cannot be reached (${(e as Error).message})`)));
     });
@@ -376,6 +386,30 @@ export class HostBridge implements RemoteWork {
     for (const t of retried) this.tasks.finish(t, serializeError(new RayActorError(id, remote.dead)));
   }
 
+  /**
+   * A named actor found through the head, whose host left: later calls wait until the head names
+   * the host its owner restarted it on (polled, bounded), then go there; or fail if it names none.
+   */
+  private follow(id: ActorId, remote: RemoteActor, named: { namespace: string; name: string }): void {
+    if (remote.following) return;
+    remote.following = true;
+    const left = remote.host;
+    remote.sent = remote.sent.then(async () => {
+      for (let i = 0; i < FOLLOW_TRIES && !this.host.closed; i++) {
+        const found = await this.host.cluster?.lookupName(named.namespace, named.name);
+        if (found?.actorId === id && found.hostId === this.host.hostId) {
+          // Restarted here: new calls reach it through the actor manager; those waiting here cannot.
+          this.remoteActors.delete(id);
+          remote.dead = `it was restarted on this host (${found.hostId}) while this call waited; call it again`;
+          return;
+        }
+        if (found?.actorId === id && found.hostId !== left) { remote.host = found.hostId; remote.following = false; return; }
+        await new Promise((r) => setTimeout(r, FOLLOW_EVERY_MS));
+      }
+      remote.dead = `its host ${left} left the cluster and it was not restarted on another host within ${FOLLOW_TRIES * FOLLOW_EVERY_MS / 1000} s (if it restarts later, getActor('${named.name}') again)`;
+    });
+  }
+
   /** Kills an actor on another host, after the calls already sent to it (as in one host). */
   killRemoteActor(actorId: ActorId, noRestart: boolean): Promise<void> {
     const remote = this.remoteActors.get(actorId)!;
@@ -388,7 +422,7 @@ export class HostBridge implements RemoteWork {
   async lookupActor(namespace: string, name: string): Promise<ActorInfo | undefined> {
     const found = await this.host.cluster!.lookupName(namespace, name);
     if (!found || found.hostId === this.host.hostId) return undefined;
-    if (!this.remoteActors.has(found.actorId)) this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className, sent: Promise.resolve() });
+    if (!this.remoteActors.has(found.actorId)) this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className, sent: Promise.resolve(), named: { namespace, name } });
     return { actorId: found.actorId, className: found.className, methods: found.methods, asyncMethods: found.asyncMethods };
   }
 
@@ -400,7 +434,9 @@ export class HostBridge implements RemoteWork {
     const live = new Set(hosts.map((h) => h.hostId));
     this.actors.ownersLeft(live);
     for (const [id, remote] of [...this.remoteActors]) {
-      if (remote.owned && remote.dead === undefined && !live.has(remote.host)) this.restartRemoteActor(id, remote, remote.owned);
+      if (remote.dead !== undefined || live.has(remote.host)) continue;
+      if (remote.owned) this.restartRemoteActor(id, remote, remote.owned);
+      else if (remote.named) this.follow(id, remote, remote.named);
     }
     for (const t of [...this.host.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
@@ -414,3 +450,7 @@ export class HostBridge implements RemoteWork {
     this.tasks.scheduleDispatch();
   }
 }
+
+/** How long a handle found by name waits for its actor to reappear on another host after its host left. */
+const FOLLOW_TRIES = 40;
+const FOLLOW_EVERY_MS = 250;
