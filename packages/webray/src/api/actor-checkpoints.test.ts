@@ -36,9 +36,10 @@ describe('actor checkpoints', () => {
 
   it('refuse checkpointEvery without the hooks, with calls that may overlap, or not a positive integer', () => {
     class Plain { ping() { return 1; } }
-    expect(() => ray.remote(Plain).options({ checkpointEvery: 5 }).remote()).toThrow(/needs the methods webrayCheckpoint\(\).*lacks webrayCheckpoint and webrayRestore/);
+    expect(() => ray.remote(Tally).options({ checkpointEvery: 5 }).remote()).toThrow(/used only when the actor restarts, and it has maxRestarts 0 \(the default\)/);
+    expect(() => ray.remote(Plain).options({ maxRestarts: 1, checkpointEvery: 5 }).remote()).toThrow(/needs the methods webrayCheckpoint\(\).*lacks webrayCheckpoint and webrayRestore/);
     class Overlapping { async ping() { return 1; } webrayCheckpoint() { return 0; } webrayRestore() {} }
-    expect(() => ray.remote(Overlapping).options({ checkpointEvery: 5 }).remote()).toThrow(/maxConcurrency: 1.*got maxConcurrency 1000 \(the default for a class with async methods\)/);
+    expect(() => ray.remote(Overlapping).options({ maxRestarts: 1, checkpointEvery: 5 }).remote()).toThrow(/maxConcurrency: 1.*got maxConcurrency 1000 \(the default for a class with async methods\)/);
     expect(() => ray.remote(Tally).options({ checkpointEvery: 0 })).toThrow(ray.RayUsageError);
   });
 });

@@ -278,6 +278,8 @@ describe('two hosts as one cluster', () => {
         return ray.getRuntimeContext().hostId;
       }
     }
+    // Checked here, before it is sent: the other host could not say it refused.
+    expect(() => ray.remote(Mover).options({ resources: { spare: 1 }, maxRestarts: 1, checkpointEvery: 2 }).remote(0)).toThrow(/needs the methods webrayCheckpoint/);
     const mover = ray.remote(Mover).options({ resources: { spare: 1 }, maxRestarts: 1, maxTaskRetries: 1, name: 'mover' }).remote(100);
     const first = await ray.get(mover.add.remote(1));
     expect([c.hostId, d.hostId]).toContain(first.host);

@@ -35,7 +35,7 @@ class CheckpointLog {
   calls: TaskRecord[] = [];
   /** At most the last one that arrived and the one being taken. */
   checkpoints: Checkpoint[] = [];
-  /** The checkpoint and restore calls: not logged, not replayed. */
+  /** The restore call waiting to be sent: not logged, not replayed (checkpoint calls are sent at once, past the log). */
   readonly internal = new Set<TaskId>();
   /** Counter for the ids of the calls the host makes itself. */
   next = 0;
@@ -49,6 +49,9 @@ export function checkCheckpointing(spec: ActorSpec, options: ActorOptions, maxCo
   const missing = [CHECKPOINT_METHOD, RESTORE_METHOD].filter((m) => !spec.methods.includes(m));
   if (missing.length) {
     throw new RayUsageError(`${spec.className}: checkpointEvery (${every}) needs the methods ${CHECKPOINT_METHOD}() (returning the state) and ${RESTORE_METHOD}(state); the class lacks ${missing.join(' and ')}. Add them, or drop checkpointEvery.`);
+  }
+  if ((options.maxRestarts ?? 0) === 0) {
+    throw new RayUsageError(`${spec.className}: checkpointEvery (${every}) is used only when the actor restarts, and it has maxRestarts ${options.maxRestarts ?? '0 (the default)'}. Give { maxRestarts } (-1 for ever), or drop checkpointEvery.`);
   }
   if (maxConcurrency !== 1) {
     throw new RayUsageError(`${spec.className}: checkpointEvery needs calls that run one at a time (maxConcurrency: 1), got maxConcurrency ${maxConcurrency}${options.maxConcurrency === undefined ? ' (the default for a class with async methods)' : ''}. Give { maxConcurrency: 1 }, or drop checkpointEvery.`);
@@ -72,7 +75,7 @@ export class ActorCheckpoints {
   /** `t` was sent to the actor's node: logged, and every N calls a checkpoint is asked for right after it. */
   sent(a: ActorRecord, t: TaskRecord, node: NodeHandle): void {
     const log = this.logs.get(a.id);
-    if (!log || log.internal.has(t.id)) return;
+    if (!log || log.internal.delete(t.id)) return;
     if (t.pinned) this.refs.pin(t.pinned);
     log.calls.push(t);
     if (++log.sinceLast < log.every) return;
@@ -108,6 +111,7 @@ export class ActorCheckpoints {
     let from = 0;
     const out: TaskRecord[] = [];
     const last = log.checkpoints.findLast((c) => objects.get(c.object)?.state === READY);
+    log.internal.clear();
     if (last) {
       out.push(this.internalCall(a, log, RESTORE_METHOD, [last.object], [0], a.pump));
       from = last.logged;
@@ -153,7 +157,7 @@ export class ActorCheckpoints {
   /** `onReady`: the actor's pump for calls queued before the restarted actor's others; nothing for a checkpoint, sent at once. */
   private internalCall(a: ActorRecord, log: CheckpointLog, method: string, args: unknown[], argRefs: number[] | undefined, onReady: () => void): TaskRecord {
     const t = this.tasks.newTask(this.nextId(a, log), ACTOR_TASK, a.spec.fn, `${a.spec.className}.${method}`, undefined, { args, argRefs, nested: false }, a.creation.id, this.host.nodeId, 1);
-    log.internal.add(t.id);
+    if (method === RESTORE_METHOD) log.internal.add(t.id);
     this.admit(a, t, method, onReady);
     return t;
   }

@@ -12,7 +12,9 @@ import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
 import { spills } from '../scheduler/bottom-up.js';
+import { checkCheckpointing } from './actor-checkpoints.js';
 import type { ActorManager } from './actor-manager.js';
+import { ActorTable } from './actors.js';
 import { toWire } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
 import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
@@ -262,6 +264,7 @@ export class HostBridge implements RemoteWork {
 
   /** An actor placed on another host (a resource only it has, SPREAD, a node of it): it lives there; calls from here go to it. */
   createRemoteActor(id: ActorId, host: string, spec: ActorSpec, args: unknown[], options: ActorOptions): void {
+    checkCheckpointing(spec, options, options.maxConcurrency ?? ActorTable.defaultConcurrency(spec));
     args.forEach((a, i) => {
       if (!isPrimitive(a) && encode(a, () => `${spec.className}(args[${i}])`).nested) {
         throw new RayUsageError(`${spec.className}: the actor is placed on host ${host}; pass its constructor values, not ObjectRefs or handles (they do not cross hosts as arguments yet).`);
