@@ -307,6 +307,36 @@ describe('two hosts as one cluster', () => {
     expect((err as Error).message).toMatch(new RegExp(`is dead: its host ${other.hostId} left the cluster`));
   });
 
+  it('restarts an actor whose host left from the checkpoint its owner kept, replaying only the calls after it', async () => {
+    const e = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const f = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(e.hostId) && hostA.cluster!.member.linked(f.hostId));
+    class Ledger implements ray.Checkpointable<{ n: number; log: number[] }> {
+      n = 0;
+      ranHere = 0;
+      log: number[] = [];
+      inc(k: number) { this.n++; this.ranHere++; this.log.push(k); return this.n; }
+      read() { return { n: this.n, ranHere: this.ranHere, log: this.log.slice(-5), host: ray.getRuntimeContext().hostId }; }
+      webrayCheckpoint() { return { n: this.n, log: this.log }; }
+      webrayRestore(s: { n: number; log: number[] }) { this.n = s.n; this.log = s.log; }
+    }
+    const l = ray.remote(Ledger).options({ resources: { spare: 1 }, maxRestarts: 1, checkpointEvery: 10 }).remote();
+    expect((await ray.get(Array.from({ length: 25 }, (_, i) => l.inc.remote(i)))).at(-1)).toBe(25);
+    const { host } = await ray.get(l.read.remote());
+    const [gone, other] = host === e.hostId ? [e, f] : [f, e];
+    try {
+      await gone.shutdown();
+      // A call sent before the cluster sees the host go would be lost with it (no maxTaskRetries): wait for the restart.
+      await until(async () => (await ray.state.listActors({ filters: { actorId: l.actorId } })).some((r) => r.state === 'ALIVE' && r.numRestarts === 1));
+      // The owner (A) kept the checkpoint after call 20 and the calls after it: the new instance ran 21..25 (and the read) again.
+      expect(await ray.get(l.read.remote())).toEqual({ n: 25, ranHere: 5, log: [20, 21, 22, 23, 24], host: other.hostId });
+      expect(await ray.get(l.inc.remote(25))).toBe(26);
+    } finally {
+      await other.shutdown();
+    }
+  });
+
   it('restarts here an actor whose host left when it was pinned to a node of that host, its calls in flight first', async () => {
     const c = await startServingHost({ numWorkers: 1, cluster: base });
     const hostA = currentCore() as HostRuntime;

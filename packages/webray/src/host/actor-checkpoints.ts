@@ -13,10 +13,12 @@ import type { ActorOptions } from '../shared/options.js';
 import type { ActorRecord } from './actors.js';
 import type { HostContext } from './host-context.js';
 import type { NodeHandle } from './node-handle.js';
-import { READY } from './objects.js';
+import { INLINE, IN_STORE, READY } from './objects.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import { ACTOR_TASK, type TaskRecord } from './task-record.js';
-import type { TaskManager } from './task-manager.js';
+import type { EncodedArgs, TaskManager } from './task-manager.js';
+import { fromWire, toWire } from './cluster-host.js';
+import { MAX_FRAME_CHARS, type ActorRestore, type Frame } from '../mesh/frames.js';
 
 export const CHECKPOINT_METHOD = 'webrayCheckpoint';
 export const RESTORE_METHOD = 'webrayRestore';
@@ -39,6 +41,8 @@ class CheckpointLog {
   readonly internal = new Set<TaskId>();
   /** Counter for the ids of the calls the host makes itself. */
   next = 0;
+  /** Calls logged so far (sent to the owner with each, when another host owns the actor). */
+  seq = 0;
   constructor(readonly every: number) {}
 }
 
@@ -78,12 +82,51 @@ export class ActorCheckpoints {
     if (!log || log.internal.delete(t.id)) return;
     if (t.pinned) this.refs.pin(t.pinned);
     log.calls.push(t);
+    const seq = log.seq++;
+    if (a.ownerHost !== undefined) {
+      // Kept at its owner too, which restarts it elsewhere if this host goes: only values cross hosts.
+      this.toOwner(a, t.argRefs || t.nested ? { t: 'actor-log', actor: a.id, seq } : { t: 'actor-log', actor: a.id, seq, method: t.method!, args: toWire(t.args) });
+    }
     if (++log.sinceLast < log.every) return;
     log.sinceLast = 0;
     this.compact(log);
     const c = this.internalCall(a, log, CHECKPOINT_METHOD, [], undefined, noop);
     log.checkpoints.push({ object: c.returns[0]!, logged: log.calls.length });
     this.tasks.send(c, node);
+    if (a.ownerHost !== undefined) this.stateToOwner(a, c.returns[0]!, seq);
+  }
+
+  /** Sends the owner a checkpoint taken after call `seq`, once it arrives. */
+  private stateToOwner(a: ActorRecord, id: ObjectId, seq: number): void {
+    const { objects, store } = this.host;
+    const e = objects.get(id);
+    if (!e) return;
+    objects.addWaiter(e, {
+      settled: (d) => {
+        // A state holding ObjectRefs or handles cannot cross hosts; bytes in the store (a marker) can.
+        if (d.state !== READY || d.contains?.length || (d.place !== IN_STORE && (d.place !== INLINE || d.nested))) return;
+        const state = toWire(d.place === IN_STORE ? store!.store.read(d.id) : d.value);
+        if (state.length > MAX_FRAME_CHARS / 2) {
+          console.warn(`webray: actor ${a.spec.className} (${a.id}): its checkpoint (${state.length} characters encoded) is too large to keep at its owner host ${a.ownerHost}; if this host leaves, it restarts from its last checkpoint that fit, or its constructor.`);
+          return;
+        }
+        this.toOwner(a, { t: 'actor-log', actor: a.id, seq, state });
+      },
+    });
+  }
+
+  private toOwner(a: ActorRecord, f: Frame): void {
+    try { this.host.cluster?.member.send(a.ownerHost!, f); } catch { /* the owner left: nobody restarts it elsewhere */ }
+  }
+
+  /** The calls that bring an actor restarted from its owner's log back to its state: a restore, then the replays. */
+  restoringFrom(a: ActorRecord, restore: ActorRestore): TaskRecord[] {
+    const log = this.logs.get(a.id);
+    if (!log) return [];
+    const out: TaskRecord[] = [];
+    if (restore.state !== undefined) out.push(this.internalCall(a, log, RESTORE_METHOD, [fromWire(restore.state)], undefined, a.pump));
+    for (const c of restore.calls) out.push(this.replay(a, log, c.method, `${a.spec.className}.${c.method}`, { args: fromWire(c.args) as unknown[], argRefs: undefined, nested: false }, 1));
+    return out;
   }
 
   /** Calls lost in flight with the worker: not run as far as the log knows (they are retried as new calls, or fail). */
@@ -116,13 +159,7 @@ export class ActorCheckpoints {
       out.push(this.internalCall(a, log, RESTORE_METHOD, [last.object], [0], a.pump));
       from = last.logged;
     }
-    for (const t of log.calls.slice(from)) {
-      const r = this.tasks.newTask(this.nextId(a, log), ACTOR_TASK, a.spec.fn, t.name, undefined, { args: t.args.slice(), argRefs: t.argRefs, nested: t.nested }, a.creation.id, this.host.nodeId, t.returns.length);
-      this.admit(a, r, t.method!, a.pump);
-      // A replay lost in a later crash must run again, or the state would miss it.
-      r.retriesLeft = -1;
-      out.push(r);
-    }
+    for (const t of log.calls.slice(from)) out.push(this.replay(a, log, t.method!, t.name, { args: t.args.slice(), argRefs: t.argRefs, nested: t.nested }, t.returns.length));
     // The log starts again from that checkpoint: the replays are logged as they are sent.
     for (const t of log.calls) if (t.pinned) this.refs.unpin(t.pinned);
     log.calls = [];
@@ -155,6 +192,15 @@ export class ActorCheckpoints {
   }
 
   /** `onReady`: the actor's pump for calls queued before the restarted actor's others; nothing for a checkpoint, sent at once. */
+  /** A call run again; its result goes to nobody. */
+  private replay(a: ActorRecord, log: CheckpointLog, method: string, name: string, args: EncodedArgs, numReturns: number): TaskRecord {
+    const r = this.tasks.newTask(this.nextId(a, log), ACTOR_TASK, a.spec.fn, name, undefined, args, a.creation.id, this.host.nodeId, numReturns);
+    this.admit(a, r, method, a.pump);
+    // A replay lost in a later crash must run again, or the state would miss it.
+    r.retriesLeft = -1;
+    return r;
+  }
+
   private internalCall(a: ActorRecord, log: CheckpointLog, method: string, args: unknown[], argRefs: number[] | undefined, onReady: () => void): TaskRecord {
     const t = this.tasks.newTask(this.nextId(a, log), ACTOR_TASK, a.spec.fn, `${a.spec.className}.${method}`, undefined, { args, argRefs, nested: false }, a.creation.id, this.host.nodeId, 1);
     if (method === RESTORE_METHOD) log.internal.add(t.id);

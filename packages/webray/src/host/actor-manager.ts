@@ -8,6 +8,7 @@ import { deserializeError, PendingCallsLimitExceededError, RayActorError, RayUsa
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { CreateActorMsg } from '../shared/protocol.js';
+import type { ActorRestore } from '../mesh/frames.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
 import { ActorCheckpoints, checkCheckpointing } from './actor-checkpoints.js';
@@ -45,7 +46,7 @@ export class ActorManager {
    * Creates an actor on this host; `owner` is the node (or host) that owns its creation. `deaths`:
    * why its earlier instances died, when this is a restart of an actor whose host left.
    */
-  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions, deaths: string[] = []): void {
+  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions, deaths: string[] = [], restore?: ActorRestore): void {
     const maxConcurrency = options.maxConcurrency ?? ActorTable.defaultConcurrency(spec);
     checkCheckpointing(spec, options, maxConcurrency);
     this.tasks.registerFunction(spec.fn);
@@ -72,6 +73,8 @@ export class ActorManager {
     };
     this.host.actors.add(a);
     if (options.checkpointEvery !== undefined) this.checkpoints.start(a, options.checkpointEvery);
+    // Restarted from its owner's checkpoint: the restore and the replays go before any other call.
+    if (restore) a.queue.push(...this.checkpoints.restoringFrom(a, restore));
     if (name !== null) this.host.cluster?.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods, incarnation: deaths.length });
     this.tasks.admit(creation, () => this.place(a));
   }
@@ -124,8 +127,8 @@ export class ActorManager {
    * An actor this host created on another host that left, restarted here: `calls` that were in
    * flight there (already admitted, to be retried) run first, in their order.
    */
-  restartHere(id: ActorId, spec: ActorSpec, args: unknown[], options: ActorOptions, deaths: string[], calls: TaskRecord[]): void {
-    this.create(id, this.host.nodeId, driverTaskId(jobOf(id)), spec, args.slice(), options, deaths);
+  restartHere(id: ActorId, spec: ActorSpec, args: unknown[], options: ActorOptions, deaths: string[], calls: TaskRecord[], restore: ActorRestore | undefined): void {
+    this.create(id, this.host.nodeId, driverTaskId(jobOf(id)), spec, args.slice(), options, deaths, restore);
     const a = this.host.actors.get(id)!;
     for (const t of calls) {
       t.fn = spec.fn;

@@ -9,7 +9,7 @@ import { NodeDiedError, RayActorError, RayUsageError, serializeError, type Seria
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
-import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
+import type { ActorRestore, ArgRef, Frame, HostInfo, WireValue } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
 import { spills } from '../scheduler/bottom-up.js';
 import { checkCheckpointing } from './actor-checkpoints.js';
@@ -44,6 +44,8 @@ interface OwnedActor {
   options: ActorOptions;
   /** Why each of its instances died (one per restart so far). */
   deaths: string[];
+  /** With checkpointEvery: its last checkpoint and the calls after it, sent by its host (`seq`: their order there). */
+  log?: { state?: WireValue; calls: { seq: number; method: string; args: WireValue }[]; incomplete: boolean };
 }
 
 export class HostBridge implements RemoteWork {
@@ -272,6 +274,7 @@ export class HostBridge implements RemoteWork {
     });
     this.tasks.registerFunction(spec.fn);
     const owned: OwnedActor = { spec, args: args.slice(), options, deaths: [] };
+    if (options.checkpointEvery !== undefined) owned.log = { calls: [], incomplete: false };
     this.remoteActors.set(id, { host, className: spec.className, sent: this.sendCreation(id, host, owned), owned });
   }
 
@@ -283,7 +286,33 @@ export class HostBridge implements RemoteWork {
       options: rest as Record<string, unknown>,
     };
     if (owned.deaths.length) f.deaths = owned.deaths;
+    const restore = owned.deaths.length ? this.restoreOf(owned) : undefined;
+    if (restore) f.restore = restore;
     return this.host.cluster!.sendTask(host, spec.fn, f);
+  }
+
+  /** What a restart needs of the owner's log; the new instance's host logs again from there (its replays first). */
+  private restoreOf(owned: OwnedActor): ActorRestore | undefined {
+    const log = owned.log;
+    if (!log || log.incomplete) return undefined;
+    const restore: ActorRestore = { calls: log.calls.map(({ method, args }) => ({ method, args })) };
+    if (log.state !== undefined) restore.state = log.state;
+    log.calls = [];
+    return restore;
+  }
+
+  /** A call the host of an actor this host created sent it, or a checkpoint it took (kept here, off that host). */
+  actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void {
+    const log = this.remoteActors.get(f.actor)?.owned?.log;
+    if (!log || this.remoteActors.get(f.actor)!.host !== from) { this.host.cluster?.member.drops.add(`'actor-log' from ${from} for an actor it does not hold for this host`); return; }
+    if (f.state !== undefined) {
+      log.state = f.state;
+      log.calls = log.calls.filter((c) => c.seq > f.seq);
+    } else if (f.method !== undefined && f.args !== undefined) {
+      log.calls.push({ seq: f.seq, method: f.method, args: f.args });
+    } else {
+      log.incomplete = true;
+    }
   }
 
   /** An actor another host placed here: created as if submitted here, owned by that host. */
@@ -292,7 +321,7 @@ export class HostBridge implements RemoteWork {
     if (!fn || this.host.actors.get(f.actor) || this.host.closed) return;
     const options = f.options as ActorOptions;
     checkActorOptions('an actor placed here by another host', options);
-    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options, f.deaths);
+    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options, f.deaths, f.restore);
     const a = this.host.actors.get(f.actor);
     if (a) a.ownerHost = from;
   }
@@ -380,7 +409,7 @@ export class HostBridge implements RemoteWork {
     }
     if (feasibleHere) {
       this.remoteActors.delete(id);
-      this.actors.restartHere(id, owned.spec, owned.args, owned.options, owned.deaths, retried);
+      this.actors.restartHere(id, owned.spec, owned.args, owned.options, owned.deaths, retried, this.restoreOf(owned));
       return;
     }
     owned.deaths.pop();

@@ -240,6 +240,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge.hostsChanged(hosts);
   }
 
+  actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void {
+    this.bridge.actorLog(from, f);
+  }
+
   // ---- context and state ------------------------------------------------------------------
 
   runtimeContext(): RuntimeContext {
