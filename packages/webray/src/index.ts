@@ -7,7 +7,7 @@ export { ObjectRef } from './api/object-ref.js';
 export { RemoteFunction, ActorClass, type ActorHandle, type ActorMethod, type RemoteArgs, type Returns } from './api/remote.js';
 export type { ModuleOptions, SourceOptions, TaskState, ActorState, ObjectState, ObjectStoreState, JobState, NodeState, TraceEvent, StateApi, TaskStateName } from './api/api.js';
 export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
-export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy } from './shared/options.js';
+export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy, Checkpointable } from './shared/options.js';
 export {
   RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
   OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,

@@ -108,6 +108,31 @@ describe('actors', () => {
     await expect(ray.get(c.read.remote())).rejects.toThrow(/is dead/);
   });
 
+  it('fail a call lost in a restart with an error saying the actor died, where, why and that it restarts; later calls reach the new instance in order', async () => {
+    const c = ray.remote(Counter).options({ maxRestarts: 1 }).remote(7);
+    expect(await ray.get(c.inc.remote())).toBe(8);
+    const err = await ray.get(c.crash.remote()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.RayActorError);
+    expect((err as ray.RayActorError).restarting).toBe(true);
+    expect((err as Error).message).toMatch(/died: its worker \S+ on host \S+ died \(.+\) while running this call\. It is restarting/);
+    expect((err as Error).message).not.toMatch(/fail from now on/);
+    expect(await ray.get([1, 2, 3].map((k) => c.inc.remote(k)))).toEqual([8, 10, 13]);
+    const [info] = await ray.state.listActors({ filters: { actorId: c.actorId } });
+    expect(info).toMatchObject({ state: 'ALIVE', numRestarts: 1, deathCause: null });
+    expect(info!.deathCauses).toHaveLength(1);
+    expect(info!.deathCauses[0]).toMatch(/its worker \S+ on host \S+ died/);
+  });
+
+  it('list every death\'s cause, the restarts\' and the final one', async () => {
+    const c = ray.remote(Counter).options({ maxRestarts: 1 }).remote();
+    await ray.get(c.crash.remote()).catch(() => undefined);
+    await ray.get(c.crash.remote()).catch(() => undefined);
+    const [info] = await ray.state.listActors({ filters: { actorId: c.actorId } });
+    expect(info).toMatchObject({ state: 'DEAD', numRestarts: 1 });
+    expect(info!.deathCauses).toHaveLength(2);
+    expect(info!.deathCauses[1]).toBe(info!.deathCause);
+  });
+
   it('retry calls in flight on the restarted actor with maxTaskRetries', async () => {
     const Once = ray.remote(class Once {
       async step() {

@@ -464,6 +464,8 @@ export interface ActorState {
   nodeId: string | null;
   numRestarts: number;
   deathCause: string | null;
+  /** Why each of its instances died, oldest first: one entry per restart, then the final death's (`deathCause`). */
+  deathCauses: string[];
   jobId: string;
 }
 

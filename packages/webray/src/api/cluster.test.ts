@@ -306,6 +306,104 @@ describe('two hosts as one cluster', () => {
     }
   });
 
+  it('restarts an actor whose host left on another host with room: the constructor runs again, a call in flight is retried, the name follows it', async () => {
+    // C and D both offer 'spare'; A and B do not: the actor goes to one of them, then to the other.
+    const c = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const d = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(c.hostId) && hostA.cluster!.member.linked(d.hostId));
+    class Mover {
+      n: number;
+      constructor(start: number) { this.n = start; }
+      add(k: number) { this.n += k; return { n: this.n, host: ray.getRuntimeContext().hostId, restarted: ray.getRuntimeContext().wasCurrentActorRestarted }; }
+      async stuck() {
+        // The first instance never answers: the call is in flight when its host goes.
+        if (!ray.getRuntimeContext().wasCurrentActorRestarted) await new Promise(() => undefined);
+        return ray.getRuntimeContext().hostId;
+      }
+    }
+    // Checked here, before it is sent: the other host could not say it refused.
+    expect(() => ray.remote(Mover).options({ resources: { spare: 1 }, maxRestarts: 1, checkpointEvery: 2 }).remote(0)).toThrow(/needs the methods webrayCheckpoint/);
+    const mover = ray.remote(Mover).options({ resources: { spare: 1 }, maxRestarts: 1, maxTaskRetries: 1, name: 'mover' }).remote(100);
+    const first = await ray.get(mover.add.remote(1));
+    expect([c.hostId, d.hostId]).toContain(first.host);
+    const [gone, other] = first.host === c.hostId ? [c, d] : [d, c];
+    // B holds a handle found by name before the restart.
+    const info = await b.getActor('mover', undefined);
+    const inflight = mover.stuck.remote();
+    await until(async () => ((await gone.state('tasks', { filters: { name: 'Mover.stuck' } })) as { state: string }[]).some((t) => t.state === 'RUNNING'));
+    await gone.shutdown();
+    expect(await ray.get(inflight)).toBe(other.hostId);
+    // Its state is the constructor's again (no checkpoint); calls go on in order on the new instance.
+    expect(await ray.get([mover.add.remote(2), mover.add.remote(3)])).toEqual([
+      { n: 102, host: other.hostId, restarted: true },
+      { n: 105, host: other.hostId, restarted: true },
+    ]);
+    // The head's table names the new incarnation: B's handle follows it to the other host.
+    expect(await b.get(b.submitActorTask(b.currentCaller(), info.actorId, 'add', [4], {}), 30_000, undefined)).toEqual([{ n: 109, host: other.hostId, restarted: true }]);
+    expect((await b.getActor('mover', undefined)).actorId).toBe(info.actorId);
+    const [row] = await ray.state.listActors({ filters: { name: 'mover' } });
+    expect(row).toMatchObject({ state: 'ALIVE', numRestarts: 1, deathCauses: [`its host ${gone.hostId} left the cluster`] });
+    // No restarts left: the next loss of its host is final, and says so.
+    await other.shutdown();
+    const err = await ray.get(mover.add.remote(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.RayActorError);
+    expect((err as Error).message).toMatch(new RegExp(`is dead: its host ${other.hostId} left the cluster`));
+  });
+
+  it('restarts an actor whose host left from the checkpoint its owner kept, replaying only the calls after it', async () => {
+    const e = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const f = await startServingHost({ numWorkers: 1, resources: { spare: 1 }, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(e.hostId) && hostA.cluster!.member.linked(f.hostId));
+    class Ledger implements ray.Checkpointable<{ n: number; log: number[] }> {
+      n = 0;
+      ranHere = 0;
+      log: number[] = [];
+      inc(k: number) { this.n++; this.ranHere++; this.log.push(k); return this.n; }
+      read() { return { n: this.n, ranHere: this.ranHere, log: this.log.slice(-5), host: ray.getRuntimeContext().hostId }; }
+      webrayCheckpoint() { return { n: this.n, log: this.log }; }
+      webrayRestore(s: { n: number; log: number[] }) { this.n = s.n; this.log = s.log; }
+    }
+    const l = ray.remote(Ledger).options({ resources: { spare: 1 }, maxRestarts: 1, checkpointEvery: 10 }).remote();
+    expect((await ray.get(Array.from({ length: 25 }, (_, i) => l.inc.remote(i)))).at(-1)).toBe(25);
+    const { host } = await ray.get(l.read.remote());
+    const [gone, other] = host === e.hostId ? [e, f] : [f, e];
+    try {
+      await gone.shutdown();
+      // A call sent before the cluster sees the host go would be lost with it (no maxTaskRetries): wait for the restart.
+      await until(async () => (await ray.state.listActors({ filters: { actorId: l.actorId } })).some((r) => r.state === 'ALIVE' && r.numRestarts === 1));
+      // The owner (A) kept the checkpoint after call 20 and the calls after it: the new instance ran 21..25 (and the read) again.
+      expect(await ray.get(l.read.remote())).toEqual({ n: 25, ranHere: 5, log: [20, 21, 22, 23, 24], host: other.hostId });
+      expect(await ray.get(l.inc.remote(25))).toBe(26);
+    } finally {
+      await other.shutdown();
+    }
+  });
+
+  it('restarts here an actor whose host left when it was pinned to a node of that host, its calls in flight first', async () => {
+    const c = await startServingHost({ numWorkers: 1, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    class Pinned {
+      calls: string[] = [];
+      async log(k: string) {
+        if (k === 'stuck' && !ray.getRuntimeContext().wasCurrentActorRestarted) await new Promise(() => undefined);
+        this.calls.push(k);
+        return { calls: this.calls.slice(), host: ray.getRuntimeContext().hostId };
+      }
+    }
+    const p = ray.remote(Pinned).options({ schedulingStrategy: { nodeId: cNode, soft: true }, maxRestarts: -1, maxTaskRetries: -1 }).remote();
+    expect((await ray.get(p.log.remote('a'))).host).toBe(c.hostId);
+    const stuck = p.log.remote('stuck');
+    await until(async () => ((await c.state('tasks', { filters: { name: 'Pinned.log' } })) as { state: string }[]).some((t) => t.state === 'RUNNING'));
+    await c.shutdown();
+    const here = ray.getRuntimeContext().hostId;
+    expect(await ray.get(stuck)).toEqual({ calls: ['stuck'], host: here });
+    expect(await ray.get(p.log.remote('b'))).toEqual({ calls: ['stuck', 'b'], host: here });
+  });
+
   it('lets another host call a named actor created here, in submission order', async () => {
     class Counter {
       n = 0;

@@ -5,11 +5,13 @@
  */
 import type { ActorSpec } from '../api/core.js';
 import { deserializeError, PendingCallsLimitExceededError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
+import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { CreateActorMsg } from '../shared/protocol.js';
+import type { ActorRestore } from '../mesh/frames.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
+import { ActorCheckpoints, checkCheckpointing } from './actor-checkpoints.js';
 import { ActorTable, nameTakenError, type ActorRecord } from './actors.js';
 import type { HostContext } from './host-context.js';
 import type { NodeHandle } from './node-handle.js';
@@ -28,6 +30,7 @@ export class ActorManager {
   nodes!: ActorNodes;
   /** Actors waiting for the resources they hold for life. */
   private pendingActors: ActorRecord[] = [];
+  private readonly checkpoints: ActorCheckpoints;
 
   constructor(
     private readonly host: HostContext,
@@ -35,10 +38,17 @@ export class ActorManager {
     private readonly refs: ReferenceCounter,
     /** What live actors hold of this host's resources. */
     private readonly holdings: ActorHoldings,
-  ) {}
+  ) {
+    this.checkpoints = new ActorCheckpoints(host, tasks, refs);
+  }
 
-  /** Creates an actor on this host; `owner` is the node (or host) that owns its creation. */
-  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions): void {
+  /**
+   * Creates an actor on this host; `owner` is the node (or host) that owns its creation. `deaths`:
+   * why its earlier instances died, when this is a restart of an actor whose host left.
+   */
+  create(id: ActorId, owner: string, parent: TaskId, spec: ActorSpec, args: unknown[] | EncodedArgs, options: ActorOptions, deaths: string[] = [], restore?: ActorRestore): void {
+    const maxConcurrency = options.maxConcurrency ?? ActorTable.defaultConcurrency(spec);
+    checkCheckpointing(spec, options, maxConcurrency);
     this.tasks.registerFunction(spec.fn);
     const namespace = options.namespace ?? this.host.namespace;
     const name = options.name ?? null;
@@ -54,19 +64,25 @@ export class ActorManager {
     const explicit = options.numCpus !== undefined || options.resources !== undefined;
     const a: ActorRecord = {
       id, spec, options, creation, state: 'DEPENDENCIES_UNREADY', node: null, name, namespace,
-      numRestarts: 0, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
-      maxConcurrency: options.maxConcurrency ?? ActorTable.defaultConcurrency(spec), maxPendingCalls: options.maxPendingCalls ?? -1,
-      pendingCalls: 0, queue: [], deathCause: null,
+      numRestarts: deaths.length, maxRestarts: options.maxRestarts ?? 0, maxTaskRetries: options.maxTaskRetries ?? 0,
+      maxConcurrency, maxPendingCalls: options.maxPendingCalls ?? -1,
+      pendingCalls: 0, queue: [], deathCause: null, deathCauses: deaths.slice(),
       held: explicit ? demandOf(options.numCpus, options.resources, 0) : null, jobId: jobOf(id), detached: options.lifetime === 'detached',
       pump: () => this.pump(a),
       callNames: new Map(),
     };
     this.host.actors.add(a);
+    if (options.checkpointEvery !== undefined) this.checkpoints.start(a, options.checkpointEvery);
+    // Restarted from its owner's checkpoint: the restore and the replays go before any other call.
+    if (restore) a.queue.push(...this.checkpoints.restoringFrom(a, restore));
     const admit = () => this.tasks.admit(creation, () => this.place(a));
     const cluster = this.host.cluster;
     if (name === null || !cluster) { admit(); return; }
-    // A name is the cluster's: the head grants it (register-if-absent) before the actor is created.
-    void cluster.registerName(namespace, name, { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods }).then((holder) => {
+    // A name is the cluster's: the head grants it (register-if-absent; a restart's later incarnation takes it over) before the actor is created.
+    const named = { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods, incarnation: deaths.length };
+    console.log('REGNAME', name, deaths.length, this.host.hostId);
+    void cluster.registerName(namespace, name, named).then((holder) => {
+      console.log('REGNAME-DONE', name, deaths.length, holder);
       if (holder) this.dead(a, `its name '${name}' is taken in the cluster`, nameTakenError(name, namespace, ` (actor ${holder.actorId} on host ${holder.hostId})`));
       else if (a.state === 'DEAD') cluster.releaseName(namespace, name, id);
       else admit();
@@ -88,7 +104,7 @@ export class ActorManager {
       // The cluster's view of what is free (availableResources, placement) must see it taken.
       this.tasks.scheduleDispatch();
     }
-    this.startNode(a, false);
+    this.startNode(a, a.numRestarts > 0);
   }
 
   private retryPending(): void {
@@ -117,6 +133,21 @@ export class ActorManager {
     });
   }
 
+  /**
+   * An actor this host created on another host that left, restarted here: `calls` that were in
+   * flight there (already admitted, to be retried) run first, in their order.
+   */
+  restartHere(id: ActorId, spec: ActorSpec, args: unknown[], options: ActorOptions, deaths: string[], calls: TaskRecord[], restore: ActorRestore | undefined): void {
+    this.create(id, this.host.nodeId, driverTaskId(jobOf(id)), spec, args.slice(), options, deaths, restore);
+    const a = this.host.actors.get(id)!;
+    for (const t of calls) {
+      t.fn = spec.fn;
+      a.queue.push(t);
+      a.pendingCalls++;
+    }
+    a.pump();
+  }
+
   /** The actor's constructor returned on `node`. */
   ready(node: NodeHandle, actorId: ActorId): void {
     const a = this.host.actors.get(actorId);
@@ -135,9 +166,10 @@ export class ActorManager {
 
   /**
    * A call to an actor of this host. `refs`: references already held on the returns (1 for the
-   * driver's ObjectRef, 0 for a node's, which borrows); `remoteOwner`: the host that made the call.
+   * driver's ObjectRef, 0 for a node's, which borrows); `remoteOwner`: the host that made the call,
+   * whose `attempt` of it this is (its answer carries it back).
    */
-  call(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | EncodedArgs, options: MethodOptions, refs = 0, remoteOwner?: string): ObjectId[] {
+  call(id: TaskId, owner: string, parent: TaskId, actorId: ActorId, method: string, args: unknown[] | EncodedArgs, options: MethodOptions, refs = 0, remoteOwner?: string, attempt = 0): ObjectId[] {
     const a = this.host.actors.get(actorId);
     if (!a) throw new RayUsageError(`No actor ${actorId} on this host.`);
     if (a.maxPendingCalls >= 0 && a.pendingCalls >= a.maxPendingCalls) throw new PendingCallsLimitExceededError(actorId, a.maxPendingCalls);
@@ -149,6 +181,7 @@ export class ActorManager {
     t.method = method;
     t.retriesLeft = a.maxTaskRetries;
     t.remoteOwner = remoteOwner;
+    t.attempt = attempt;
     a.pendingCalls++;
     if (a.state === 'DEAD') {
       this.tasks.admit(t, () => undefined, refs);
@@ -169,6 +202,7 @@ export class ActorManager {
       if (t.pendingDeps > 0) return;
       a.queue.shift();
       this.tasks.send(t, a.node);
+      this.checkpoints.sent(a, t, a.node);
     }
   }
 
@@ -195,6 +229,7 @@ export class ActorManager {
     const sent = a.node ? this.tasks.takeTasksOf(a.node) : [];
     a.state = 'DEAD';
     a.deathCause = cause;
+    a.deathCauses.push(cause);
     a.node = null;
     this.host.actors.releaseName(a);
     if (a.name !== null) this.host.cluster?.releaseName(a.namespace, a.name, a.id);
@@ -208,6 +243,7 @@ export class ActorManager {
     const err = serializeError(new RayActorError(a.id, cause, error));
     if (a.creation.state !== 'FINISHED') this.tasks.finish(a.creation, err);
     else if (a.creation.pinned) this.refs.unpin(a.creation.pinned);
+    this.checkpoints.drop(a);
     const calls = [...sent, ...a.queue];
     a.queue = [];
     for (const t of calls) this.tasks.finish(t, err);
@@ -217,10 +253,13 @@ export class ActorManager {
   nodeDied(actorId: ActorId, node: NodeHandle, reason: string): void {
     const a = this.host.actors.get(actorId);
     if (!a || a.node !== node || a.state === 'DEAD') return;
-    if (!this.canRestart(a)) { this.dead(a, `its worker died (${reason})`, undefined); return; }
+    const cause = `its worker ${node.id} on host ${this.host.hostId} died (${reason})`;
+    if (!this.canRestart(a)) { this.dead(a, cause, undefined); return; }
     a.numRestarts++;
+    a.deathCauses.push(cause);
     a.state = 'RESTARTING';
     const inflight = this.tasks.takeTasksOf(node);
+    this.checkpoints.lost(a, inflight);
     const retried: TaskRecord[] = [];
     for (const t of inflight) {
       if (t.retriesLeft !== 0) {
@@ -229,10 +268,10 @@ export class ActorManager {
         t.state = 'PENDING_NODE_ASSIGNMENT';
         retried.push(t);
       } else {
-        this.tasks.finish(t, serializeError(new RayActorError(a.id, `its worker died (${reason}) while running this call; set maxTaskRetries to retry calls`)));
+        this.tasks.finish(t, serializeError(new RayActorError(a.id, `${cause} while running this call`, undefined, true)));
       }
     }
-    a.queue = [...retried, ...a.queue];
+    a.queue = [...this.checkpoints.restoring(a), ...retried, ...a.queue];
     this.startNode(a, true);
   }
 

@@ -28,6 +28,8 @@ export interface ActorRecord {
   /** Calls not yet sent to the node, in submission order. */
   queue: TaskRecord[];
   deathCause: string | null;
+  /** Why each instance died, oldest first: one per restart, then the final death's. */
+  deathCauses: string[];
   /** Resources held for the actor's life (only those given explicitly, as in Ray). */
   held: Resources | null;
   jobId: string;

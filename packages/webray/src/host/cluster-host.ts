@@ -65,6 +65,8 @@ export interface ClusterRuntime {
   /** Creates an actor another host placed here (its class entry already verified). */
   acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void;
   killActor(actor: string, noRestart: boolean): Promise<void>;
+  /** The host of an actor this host created sent what a restart elsewhere needs (a logged call or a checkpoint). */
+  actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
   localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
@@ -502,6 +504,9 @@ export class ClusterHost {
         return;
       case 'actor-kill':
         this.after(from, () => this.rt.killActor(f.actor, f.noRestart));
+        return;
+      case 'actor-log':
+        this.rt.actorLog(from, f);
         return;
       case 'fn': {
         const check = this.verifier.verify(f.d, f.sig).then((ok) => {

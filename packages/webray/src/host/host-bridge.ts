@@ -1,13 +1,11 @@
 /**
  * The bridge to other hosts: this host's tasks placed elsewhere (sent, or spilled to the head's
- * global scheduler), tasks other hosts sent here and their results going back, actors on other
- * hosts (created, called, killed, looked up by name), and what a host leaving means here.
+ * global scheduler), tasks other hosts sent here and their results going back, and what a host
+ * leaving means here (actors on other hosts are RemoteActors').
  */
-import type { ActorInfo, ActorSpec } from '../api/core.js';
-import { encode, hasMarkers, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
+import { hasMarkers, isStoredMarker, refsInside } from '../shared/codec.js';
 import { NodeDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
-import { checkActorOptions, type ActorOptions, type MethodOptions } from '../shared/options.js';
+import { driverTaskId, jobOf } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
@@ -17,19 +15,11 @@ import { toWire } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
 import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
 import type { ReferenceCounter } from './reference-counter.js';
+import type { RemoteActors } from './remote-actors.js';
 import { demandKey, type RemoteWork, type TaskManager } from './task-manager.js';
 import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
 
-/** An actor on another host this host has a handle to, and the last frame sent to it (calls go in order, after the creation). */
-interface RemoteActor {
-  host: string;
-  className: string;
-  sent: Promise<void>;
-}
-
 export class HostBridge implements RemoteWork {
-  /** Actors on other hosts this host has handles to (created there from here, or found by name). */
-  private readonly remoteActors = new Map<ActorId, RemoteActor>();
   /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
   private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
 
@@ -38,6 +28,7 @@ export class HostBridge implements RemoteWork {
     private readonly tasks: TaskManager,
     private readonly actors: ActorManager,
     private readonly refs: ReferenceCounter,
+    private readonly remoteActors: RemoteActors,
   ) {}
 
   // ---- this host's tasks, placed elsewhere -------------------------------------------------
@@ -184,7 +175,7 @@ export class HostBridge implements RemoteWork {
     const cluster = this.host.cluster!;
     if (f.actor !== undefined) {
       try {
-        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from);
+        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from, f.attempt);
       } catch (e) {
         cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0);
       }
@@ -244,76 +235,6 @@ export class HostBridge implements RemoteWork {
     this.tasks.finish(t, error, true);
   }
 
-  // ---- actors on other hosts ----------------------------------------------------------------
-
-  /** An actor placed on another host (a resource only it has, SPREAD, a node of it): it lives there; calls from here go to it. */
-  createRemoteActor(id: ActorId, host: string, spec: ActorSpec, args: unknown[], options: ActorOptions): void {
-    args.forEach((a, i) => {
-      if (!isPrimitive(a) && encode(a, () => `${spec.className}(args[${i}])`).nested) {
-        throw new RayUsageError(`${spec.className}: the actor is placed on host ${host}; pass its constructor values, not ObjectRefs or handles (they do not cross hosts as arguments yet).`);
-      }
-    });
-    this.tasks.registerFunction(spec.fn);
-    const { schedulingStrategy: _placed, ...rest } = options;
-    const sent = this.host.cluster!.sendTask(host, spec.fn, {
-      t: 'actor-create', id, actor: id, fn: spec.fn.id, args: toWire(args), methods: spec.methods, asyncMethods: spec.asyncMethods,
-      options: rest as Record<string, unknown>,
-    });
-    this.remoteActors.set(id, { host, className: spec.className, sent });
-  }
-
-  /** An actor another host placed here: created as if submitted here, owned by that host. */
-  acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void {
-    const fn = this.host.functions.get(f.fn);
-    if (!fn || this.host.actors.get(f.actor) || this.host.closed) return;
-    const options = f.options as ActorOptions;
-    checkActorOptions('an actor placed here by another host', options);
-    this.actors.create(f.actor, from, driverTaskId(jobOf(f.id)), { fn, className: fn.name, methods: f.methods, asyncMethods: f.asyncMethods }, { args, nested: false }, options);
-    const a = this.host.actors.get(f.actor);
-    if (a) a.ownerHost = from;
-  }
-
-  /** Is this actor on another host? */
-  hasRemoteActor(actor: ActorId): boolean {
-    return this.remoteActors.has(actor);
-  }
-
-  /** A call to an actor on another host: this host owns its returns; the actor's host runs it and sends them back. */
-  callRemoteActor(id: TaskId, parent: TaskId, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
-    const remote = this.remoteActors.get(actorId)!;
-    const calls = { kind: 'source' as const, id: actorId, name: remote.className, source: '', bindings: {} };
-    const t = this.tasks.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.host.nodeId, options.numReturns ?? 1);
-    t.actorId = actorId;
-    t.method = method;
-    if (t.argRefs || t.nested) {
-      throw new RayUsageError(`${t.name}: the actor lives on host ${remote.host}; pass it values, not ObjectRefs (refs do not cross hosts as arguments yet).`);
-    }
-    this.tasks.admit(t, () => {
-      t.state = 'SUBMITTED_TO_WORKER';
-      t.nodeId = remote.host;
-      const frame = { t: 'task' as const, id: t.id, fn: actorId, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt: 0, demand: {}, actor: actorId, method };
-      remote.sent = remote.sent.then(() => this.host.cluster!.sendActorCall(remote.host, frame)).catch((e) => {
-        this.tasks.finish(t, serializeError(new RayActorError(actorId, `its host ${remote.host} cannot be reached (${(e as Error).message})`)));
-      });
-    }, 1);
-    return t.returns;
-  }
-
-  /** Kills an actor on another host, after the calls already sent to it (as in one host). */
-  killRemoteActor(actorId: ActorId, noRestart: boolean): Promise<void> {
-    const remote = this.remoteActors.get(actorId)!;
-    remote.sent = remote.sent.then(() => this.host.cluster?.member.send(remote.host, { t: 'actor-kill', actor: actorId, noRestart })).catch(() => undefined);
-    return remote.sent;
-  }
-
-  /** A named actor on another host, from the head's table; undefined if none (or it is this host's). */
-  async lookupActor(namespace: string, name: string): Promise<ActorInfo | undefined> {
-    const found = await this.host.cluster!.lookupName(namespace, name);
-    if (!found || found.hostId === this.host.hostId) return undefined;
-    if (!this.remoteActors.has(found.actorId)) this.remoteActors.set(found.actorId, { host: found.hostId, className: found.className, sent: Promise.resolve() });
-    return { actorId: found.actorId, className: found.className, methods: found.methods, asyncMethods: found.asyncMethods };
-  }
-
   // ---- membership ---------------------------------------------------------------------------
 
   /** Members or links changed: tasks on a host that left are retried elsewhere, or fail; tasks no node here can run are placed again. */
@@ -321,10 +242,11 @@ export class HostBridge implements RemoteWork {
     for (const t of this.host.scheduler.takeInfeasible()) this.tasks.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
     this.actors.ownersLeft(live);
+    this.remoteActors.hostsLeft(live);
     for (const t of [...this.host.tasks.values()]) {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
       const host = t.nodeId;
-      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} left the cluster`))); continue; }
+      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.deathOf(t.actorId!) ?? `its host ${host} left the cluster`))); continue; }
       if (t.type !== NORMAL) continue;
       t.nodeId = null;
       if (t.retriesLeft !== 0) this.tasks.retry(t);

@@ -18,6 +18,7 @@ import { ActorTable } from './actors.js';
 import { ClusterHost, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
 import { HostBridge } from './host-bridge.js';
+import { RemoteActors } from './remote-actors.js';
 import type { NodeHandle } from './node-handle.js';
 import { NodePool } from './node-pool.js';
 import { ObjectGets } from './object-gets.js';
@@ -63,6 +64,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   private readonly taskManager: TaskManager;
   private readonly actorManager: ActorManager;
   private readonly bridge: HostBridge;
+  private readonly remoteActors: RemoteActors;
   private readonly gets: ObjectGets;
   private readonly nodePool: NodePool;
   private sinceDrain = 0;
@@ -84,7 +86,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.refs = new ReferenceCounter(this);
     this.taskManager = new TaskManager(this, this.refs, holdings);
     this.actorManager = new ActorManager(this, this.taskManager, this.refs, holdings);
-    this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs);
+    this.remoteActors = new RemoteActors(this, this.taskManager, this.actorManager);
+    this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors);
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
     this.taskManager.remote = this.bridge;
@@ -140,7 +143,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     const id = actorIdFor(caller.taskId, caller.attempt, caller.submitted++);
     const demand = demandOf(options.numCpus, options.resources, 0);
     const host = this.cluster?.place({ demand, strategy: options.schedulingStrategy ?? 'DEFAULT' }, this.scheduler.pool.feasible(demand));
-    if (host) this.bridge.createRemoteActor(id, host, spec, args, options);
+    if (host) this.remoteActors.create(id, host, spec, args, options);
     else this.actorManager.create(id, this.nodeId, caller.taskId, spec, args, options);
     return id;
   }
@@ -150,7 +153,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.drainWhileSubmitting();
     const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     // An actor on another host (never also one of this host's).
-    if (this.bridge.hasRemoteActor(actor)) return this.bridge.callRemoteActor(id, caller.taskId, actor, method, args, options);
+    if (this.remoteActors.has(actor)) return this.remoteActors.call(id, caller.taskId, actor, method, args, options);
     return this.actorManager.call(id, this.nodeId, caller.taskId, actor, method, args, options, 1);
   }
 
@@ -206,7 +209,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   // ---- actors -----------------------------------------------------------------------------
 
   kill(actorId: ActorId, noRestart: boolean): Promise<void> {
-    if (this.bridge.hasRemoteActor(actorId)) return this.held(this.bridge.killRemoteActor(actorId, noRestart));
+    if (this.remoteActors.has(actorId)) return this.held(this.remoteActors.kill(actorId, noRestart));
     return this.held(this.actorManager.kill(actorId, noRestart));
   }
 
@@ -222,7 +225,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     const ns = namespace ?? this.namespace;
     const a = this.actorManager.byName(ns, name);
     if (a) return { actorId: a.id, className: a.spec.className, methods: a.spec.methods, asyncMethods: a.spec.asyncMethods };
-    const found = this.cluster && await this.bridge.lookupActor(ns, name);
+    const found = this.cluster && await this.remoteActors.lookup(ns, name);
     if (found) return found;
     throw new RayUsageError(`No live actor named '${name}' in namespace '${ns}'. Create it with .options({ name: '${name}' }), or pass { namespace } if it lives in another one.`);
   }
@@ -238,7 +241,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   }
 
   acceptRemoteActor(from: string, f: Extract<Frame, { t: 'actor-create' }>, args: unknown[]): void {
-    this.bridge.acceptRemoteActor(from, f, args);
+    this.remoteActors.accept(from, f, args);
   }
 
   keptObjectFreed(id: ObjectId): void {
@@ -247,6 +250,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
 
   hostsChanged(hosts: HostInfo[]): void {
     this.bridge.hostsChanged(hosts);
+  }
+
+  actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void {
+    this.remoteActors.log(from, f);
   }
 
   // ---- context and state ------------------------------------------------------------------

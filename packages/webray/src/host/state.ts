@@ -42,7 +42,7 @@ function* tasks(h: HostContext): IterableIterator<TaskState> {
 function actors(h: HostContext): ActorState[] {
   return [...h.actors.actors.values()].map((a) => ({
     actorId: a.id, className: a.spec.className, state: a.state, name: a.name, namespace: a.namespace,
-    nodeId: a.node?.id ?? null, numRestarts: a.numRestarts, deathCause: a.deathCause, jobId: a.jobId,
+    nodeId: a.node?.id ?? null, numRestarts: a.numRestarts, deathCause: a.deathCause, deathCauses: a.deathCauses.slice(), jobId: a.jobId,
   }));
 }
 

@@ -56,8 +56,14 @@ export type Frame =
   | { t: 'lookup'; req: number; namespace: string; name: string }
   | { t: 'found'; req: number; actor?: NamedActor }
   // actors created on another host (placed by their resources or strategy), and their end
-  | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown> }
+  | { t: 'actor-create'; id: string; actor: string; fn: string; args: WireValue; methods: string[]; asyncMethods: string[]; options: Record<string, unknown>; /** A restart: why its earlier instances died. */ deaths?: string[]; /** A restart from the owner's checkpoint: its state and the calls to replay after it. */ restore?: ActorRestore }
   | { t: 'actor-kill'; actor: string; noRestart: boolean }
+  /**
+   * To an actor's owner, from its host, for an actor with checkpointEvery: a call it sent to the
+   * actor (`method`, `args`), the checkpoint taken after call `seq` (`state`), or, with neither, a
+   * call whose arguments cannot cross hosts (the owner's log of it is incomplete from then on).
+   */
+  | { t: 'actor-log'; actor: string; seq: number; method?: string; args?: WireValue; state?: WireValue }
   // the head's function and job tables
   | { t: 'fn-get'; id: string }
   | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED'; at?: number }
@@ -75,6 +81,12 @@ export interface ArgRef {
   size: number;
 }
 
+/** What an actor's owner keeps of it off its host: the last checkpoint's state and the calls after it, in the order the actor ran them. */
+export interface ActorRestore {
+  state?: WireValue;
+  calls: { method: string; args: WireValue }[];
+}
+
 /** A named actor as the cluster's table holds it: where it lives and what a handle needs. */
 export interface NamedActor {
   actorId: string;
@@ -82,6 +94,8 @@ export interface NamedActor {
   className: string;
   methods: string[];
   asyncMethods: string[];
+  /** How many times it was restarted on another host (0 for the first): a registration never replaces a later incarnation's. */
+  incarnation?: number;
 }
 
 /** A binary chunk: [u32 1][u32 req][u32 offset][u32 0] then its bytes. */
@@ -145,7 +159,7 @@ const descriptorAt = (depth: number): Check => (v) =>
 const descriptor: Check = descriptorAt(MAX_USES_DEPTH);
 const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.message) && opt(text(100_000))(v.stack);
 
-const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000) });
+const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), incarnation: opt(count) });
 
 const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
 
@@ -176,8 +190,9 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-unname': { namespace: text(200), name: text(200), actorId: id },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
-  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16 },
+  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16, deaths: opt(list(text(2000), 10_000)), restore: opt(shape({ state: opt(wire), calls: list(shape({ method: text(200), args: wire }), 100_000) })) },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
+  'actor-log': { actor: id, seq: count, method: opt(text(200)), args: opt(wire), state: opt(wire) },
   'fn-get': { id },
   job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount) },
   'jobs-req': { req: count },

@@ -27,7 +27,8 @@ export class GcsTables {
   claimName(namespace: string, name: string, actor: NamedActor): NamedActor | undefined {
     const key = `${namespace}/${name}`;
     const holder = this.names.get(key);
-    if (holder && holder.actorId !== actor.actorId) return holder;
+    // A restart's later incarnation takes its own name over; an older one (a thawed original) never does.
+    if (holder && (holder.actorId !== actor.actorId || (holder.incarnation ?? 0) > (actor.incarnation ?? 0))) return holder;
     this.names.set(key, actor);
     return undefined;
   }

@@ -39,17 +39,26 @@ export class RayTaskError extends RayError {
   }
 }
 
-/** The actor died (crashed, killed, or its constructor threw) and will not run this call. */
+/**
+ * The actor died (crashed, killed, its host left, or its constructor threw) and will not run this
+ * call. `restarting`: it is being restarted (maxRestarts), so calls made after this one reach the
+ * new instance; only this call was lost with the instance that died.
+ */
 export class RayActorError extends RayError {
   override name = 'RayActorError';
   readonly actorId: string;
-  constructor(actorId: string, reason: string, cause?: Error) {
+  readonly restarting: boolean;
+  constructor(actorId: string, reason: string, cause?: Error, restarting = false) {
     super(
-      `Actor ${actorId} is dead: ${reason}. Calls to it fail from now on. ` +
-        `Give the actor { maxRestarts } (and { maxTaskRetries } for in-flight calls) to restart it after a crash, or create a new one.`,
+      restarting
+        ? `Actor ${actorId} died: ${reason}. It is restarting, and calls made after this one reach the new instance, in order; ` +
+            `this call was lost with the instance that died. Give the actor { maxTaskRetries } to retry such calls on the restarted instance.`
+        : `Actor ${actorId} is dead: ${reason}. Calls to it fail from now on. ` +
+            `Give the actor { maxRestarts } (and { maxTaskRetries } for in-flight calls) to restart it after a crash, or create a new one.`,
       cause ? { cause } : undefined,
     );
     this.actorId = actorId;
+    this.restarting = restarting;
   }
 }
 
@@ -198,7 +207,7 @@ type ErrorFactory = (message: string, fields: Record<string, any>, cause: Error 
 
 const rayErrors: Record<string, ErrorFactory> = {
   RayTaskError: (_m, f, c) => new RayTaskError(f.functionName, f.taskId, c ?? new Error('unknown cause')),
-  RayActorError: (m, f, c) => withMessage(new RayActorError(f.actorId, '', c), m),
+  RayActorError: (m, f, c) => withMessage(new RayActorError(f.actorId, '', c, f.restarting === true), m),
   WorkerCrashedError: (m, f) => withMessage(new WorkerCrashedError(f.taskId, ''), m),
   GetTimeoutError: (m, f) => withMessage(new GetTimeoutError(f.objectIds ?? [], 0), m),
   TaskCancelledError: (m, f) => withMessage(new TaskCancelledError(f.taskId), m),
@@ -219,7 +228,7 @@ function withMessage<E extends Error>(e: E, message: string): E {
   return e;
 }
 
-const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId', 'url'] as const;
+const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId', 'url', 'restarting'] as const;
 
 /** Turns any thrown value into a record that survives structured clone. */
 export function serializeError(err: unknown): SerializedError {

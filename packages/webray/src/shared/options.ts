@@ -39,6 +39,22 @@ export interface ActorOptions {
   /** 'detached' actors outlive their job (cluster-wide; within one host they live until shutdown). */
   lifetime?: 'detached' | null;
   schedulingStrategy?: SchedulingStrategy;
+  /**
+   * Checkpoint the actor every N calls (opt-in; needs maxConcurrency 1 and the methods
+   * webrayCheckpoint() and webrayRestore(state)): a restart restores the last checkpoint and
+   * replays only the calls after it. Default: no checkpoints (a restart runs the constructor only).
+   */
+  checkpointEvery?: number;
+}
+
+/**
+ * The hooks of an actor class given `checkpointEvery`: `webrayCheckpoint()` returns the state to
+ * keep (any value webray can pass: typed arrays travel fast), `webrayRestore(state)` sets it on a
+ * restarted instance, after its constructor and before the calls replayed after the checkpoint.
+ */
+export interface Checkpointable<S> {
+  webrayCheckpoint(): S;
+  webrayRestore(state: S): void;
 }
 
 export interface MethodOptions {
@@ -47,7 +63,7 @@ export interface MethodOptions {
 }
 
 const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name']);
-const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy']);
+const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy', 'checkpointEvery']);
 const methodKeys = new Set(['numReturns', 'name']);
 
 function checkInt(what: string, name: string, v: unknown, min: number): void {
@@ -94,6 +110,7 @@ export function checkActorOptions(what: string, o: ActorOptions): void {
   checkInt(what, 'maxTaskRetries', o.maxTaskRetries, -1);
   checkInt(what, 'maxConcurrency', o.maxConcurrency, 1);
   checkInt(what, 'maxPendingCalls', o.maxPendingCalls, -1);
+  checkInt(what, 'checkpointEvery', o.checkpointEvery, 1);
   checkResources(what, o.numCpus, o.resources);
   checkStrategy(what, o.schedulingStrategy);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw new RayUsageError(`${what}: name must be a non-empty string.`);

@@ -42,14 +42,14 @@ type Rand = () => number;
 
 const TYPES: FrameType[] = [
   'hello', 'challenge', 'answer', 'welcome', 'refused', 'hb', 'register', 'members', 'fn', 'task', 'done',
-  'pull', 'pulled', 'free', 'actor-name', 'lookup', 'found', 'actor-create', 'actor-kill', 'fn-get', 'job',
+  'pull', 'pulled', 'free', 'actor-name', 'lookup', 'found', 'actor-create', 'actor-kill', 'actor-log', 'fn-get', 'job',
   'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail',
 ];
 
 /** Fields that must be ids (1–64 of [A-Za-z0-9._:-]), per frame type. */
 const ID_FIELDS: Partial<Record<FrameType, string[]>> = {
   hello: ['cluster', 'host'], challenge: ['host'], task: ['id', 'fn'], done: ['id'], pull: ['id'], 'fn-get': ['id'],
-  job: ['jobId'], 'actor-create': ['id', 'actor', 'fn'], 'actor-kill': ['actor'],
+  job: ['jobId'], 'actor-create': ['id', 'actor', 'fn'], 'actor-kill': ['actor'], 'actor-log': ['actor'],
 };
 
 const int = (r: Rand, n: number) => Math.floor(r() * n);
@@ -106,6 +106,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'found': return { t, req: int(r, 100) };
     case 'actor-create': return { t, id: idOf(r), actor: idOf(r), fn: idOf(r), args: b64(r, 8), methods: [], asyncMethods: [], options: {} };
     case 'actor-kill': return { t, actor: idOf(r), noRestart: true };
+    case 'actor-log': return { t, actor: idOf(r), seq: int(r, 100), method: 'm', args: b64(r, 8) };
     case 'fn-get': return { t, id: idOf(r) };
     case 'job': return { t, jobId: idOf(r), state: 'RUNNING' };
     case 'jobs-req': return { t, req: int(r, 100) };
