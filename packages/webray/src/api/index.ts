@@ -37,6 +37,12 @@ export interface InitOptions {
   objectStoreChecks?: boolean;
   /** Values with at least this many bytes of typed arrays and strings go to the store. Default 100 KiB (as Ray). */
   maxInlineBytes?: number;
+  /**
+   * Bytes of task specs the owner keeps to rebuild lost objects (lineage: for each object still
+   * referenced, the task that made it). Past it the oldest lineage is dropped, and those objects
+   * fail with ObjectLostError if lost. Default 64 MiB.
+   */
+  maxLineageBytes?: number;
   /** Join (or start) a cluster of hosts: same id and token on every host. */
   cluster?: ClusterConfig;
   /** @internal A platform other than the detected one (tests). */
@@ -45,7 +51,7 @@ export interface InitOptions {
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'cluster',
+  'objectStoreChecks', 'maxInlineBytes', 'maxLineageBytes', 'cluster',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -96,6 +102,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     taskLogSize: options.taskLogSize ?? 10_000,
     apiNames,
     cluster: options.cluster,
+    maxLineageBytes: positive('maxLineageBytes', options.maxLineageBytes, 64 * MiB),
     store: {
       initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
       maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),

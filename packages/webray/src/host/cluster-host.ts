@@ -151,6 +151,7 @@ export class ClusterHost {
       this.global.hostLeft(host);
       this.pulls?.hostLost(host);
     }
+    this.pulls?.linksChanged();
     this.knownHosts = live;
     this.reachable = hosts.filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
     this.spreadOrder = [this.self, ...this.reachable].flatMap((h) => h.nodes.map(() => h.hostId));

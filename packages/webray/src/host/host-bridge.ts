@@ -5,7 +5,7 @@
  */
 import type { ActorInfo, ActorSpec } from '../api/core.js';
 import { encode, hasMarkers, isPrimitive, isStoredMarker, refsInside } from '../shared/codec.js';
-import { NodeDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import { NodeDiedError, OwnerDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { checkActorOptions, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
@@ -16,6 +16,7 @@ import type { ActorManager } from './actor-manager.js';
 import { toWire } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
 import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
+import type { ObjectRecovery } from './object-recovery.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import { demandKey, type RemoteWork, type TaskManager } from './task-manager.js';
 import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
@@ -38,6 +39,7 @@ export class HostBridge implements RemoteWork {
     private readonly tasks: TaskManager,
     private readonly actors: ActorManager,
     private readonly refs: ReferenceCounter,
+    private readonly recovery: ObjectRecovery,
   ) {}
 
   // ---- this host's tasks, placed elsewhere -------------------------------------------------
@@ -153,6 +155,8 @@ export class HostBridge implements RemoteWork {
     t.endedAt = end;
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
     if (error) {
+      // It could not pull an argument there: the argument is made again, and the task sent again without spending a retry.
+      if (error.name === 'ObjectLostError' && this.recovery.argumentLost(t, error.fields?.objectId, from, error)) return;
       if (this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
       else this.tasks.finish(t, error);
       return;
@@ -313,12 +317,18 @@ export class HostBridge implements RemoteWork {
 
   // ---- membership ---------------------------------------------------------------------------
 
-  /** Members or links changed: tasks on a host that left are retried elsewhere, or fail; tasks no node here can run are placed again. */
+  /**
+   * Members or links changed: tasks on a host that left are retried elsewhere, or fail; objects
+   * whose only copy was there are made again; work of a host that left is cancelled here (fate
+   * sharing); tasks no node here can run are placed again.
+   */
   hostsChanged(hosts: HostInfo[]): void {
     for (const t of this.host.scheduler.takeInfeasible()) this.tasks.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
     this.actors.ownersLeft(live);
+    this.recovery.hostsLeft(live);
     for (const t of [...this.host.tasks.values()]) {
+      if (t.remoteOwner !== undefined && !live.has(t.remoteOwner)) { this.ownerDied(t); continue; }
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
       const host = t.nodeId;
       if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} left the cluster`))); continue; }
@@ -328,5 +338,19 @@ export class HostBridge implements RemoteWork {
       else this.tasks.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
     }
     this.tasks.scheduleDispatch();
+  }
+
+  /**
+   * A task another host sent here, whose host (its owner) left: nobody can take its results, so
+   * it stops, as in Ray; a running one takes its node down with it (JavaScript cannot interrupt it).
+   * Actor calls are left to the actor (ActorManager.ownersLeft ends the actor unless detached).
+   */
+  private ownerDied(t: TaskRecord): void {
+    if (t.type !== NORMAL) return;
+    const owner = t.remoteOwner!;
+    const node = t.state === 'SUBMITTED_TO_WORKER' && t.nodeId ? this.host.nodes.get(t.nodeId) : undefined;
+    if (t.state === 'PENDING_NODE_ASSIGNMENT') this.host.scheduler.remove(t);
+    this.tasks.finish(t, serializeError(new OwnerDiedError(t.returns[0] ?? t.id, `host ${owner}, which submitted task ${t.name}, left the cluster; its tasks on host ${this.host.hostId} are stopped`)), true);
+    if (node) void this.tasks.killNode(node, `its task ${t.name} was stopped: its owner, host ${owner}, left the cluster`);
   }
 }

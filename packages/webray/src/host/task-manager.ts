@@ -33,9 +33,15 @@ export interface RemoteWork {
   returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void;
 }
 
+/** What the task manager tells object recovery: a task of this host's ended with its results (its lineage may be kept). */
+export interface LineageKeeper {
+  finished(t: TaskRecord): void;
+}
+
 export class TaskManager {
-  /** Set by the runtime: the bridge to other hosts, and how to kill a node (force-cancel). */
+  /** Set by the runtime: the bridge to other hosts, object recovery, and how to kill a node (force-cancel). */
   remote!: RemoteWork;
+  lineage!: LineageKeeper;
   killNode!: (node: NodeHandle, reason: string) => Promise<void>;
   private dispatchQueued = false;
   private taskHold: (() => void) | undefined;
@@ -377,6 +383,8 @@ export class TaskManager {
       const a = this.host.actors.get(t.actorId!);
       if (a) a.pendingCalls--;
     }
+    // Before the arguments are unpinned: the lineage takes them over.
+    if (!error) this.lineage.finished(t);
     if (t.pinned) this.refs.unpin(t.pinned);
     this.host.log.add(t);
   }
