@@ -51,6 +51,7 @@ describe('lineage reconstruction', () => {
     const { h: b, onIt } = await serving();
     const make = ray.remote((n: number) => new Float64Array(n).fill(1)).options(onIt);
     const double = ray.remote((a: Float64Array) => a.map((x) => x * 2)).options(onIt);
+    const lineageBefore = (await ray.state.objectStore()).lineageBytes;
     const x1 = make.remote(N);
     const x2 = double.remote(x1);
     const x3 = double.remote(x2);
@@ -65,6 +66,32 @@ describe('lineage reconstruction', () => {
     expect(v.length).toBe(N);
     expect([v[0], v[N - 1]]).toEqual([4, 4]);
     expect((await reconstructions()) - before).toBe(3);
+    // The lineage goes with the last ref: the chain's specs are no longer kept.
+    ray.release(v);
+    x3.release();
+    await until(async () => (await ray.state.objectStore()).lineageBytes === lineageBefore);
+  });
+
+  it('keeps lineage within maxLineageBytes: an object whose lineage was dropped at the cap fails, saying so', async () => {
+    const { h: b, onIt } = await serving();
+    const d = await startServingHost({ numWorkers: 1, maxLineageBytes: 1000, cluster: { ...base, submitterKey: privateKey } });
+    try {
+      await until(() => d.cluster!.member.linked(b.hostId));
+      const make = describeFunction((n: number) => new Float64Array(n).fill(1), undefined).d;
+      const made = [0, 1, 2, 3, 4, 5].map(() => d.submitTask(d.currentCaller(), make, [N], onIt)[0]!);
+      await d.wait(made, made.length, undefined);
+      expect(d.recoveryStats.lineageEvictions).toBeGreaterThan(0);
+      expect(d.recoveryStats.lineageBytes).toBeLessThanOrEqual(1000);
+      await b.shutdown();
+      const err = await d.get([made[0]!], undefined, undefined).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ray.ObjectLostError);
+      expect((err as Error).message).toMatch(/more than maxLineageBytes \(1000 bytes\) of task specs were kept\. Raise init\(\{ maxLineageBytes \}\)/);
+      // The newest lineage was kept: that one is made again.
+      const [last] = (await d.get([made[5]!], undefined, undefined)) as Float64Array[];
+      expect(last!.length).toBe(N);
+    } finally {
+      await d.shutdown();
+    }
   });
 
   it('fails a lost result whose task has no retries left, saying so', async () => {
