@@ -33,6 +33,8 @@ export class HostBridge implements RemoteWork {
   private readonly remoteActors = new Map<ActorId, RemoteActor>();
   /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
   private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
+  /** The arguments by reference each task sent away took, with the host each was to be pulled from. */
+  private readonly sentRefs = new WeakMap<TaskRecord, ArgRef[]>();
 
   constructor(
     private readonly host: HostContext,
@@ -128,12 +130,14 @@ export class HostBridge implements RemoteWork {
   }
 
   private sendRemote(t: TaskRecord, host: string): void {
+    // An argument lost meanwhile is being made again: wait for it, then place the task again.
+    if (this.tasks.argsInMaking(t)) { this.tasks.awaitArgs(t); return; }
     const { args, refs } = this.wireArgs(t);
     const f: Extract<Frame, { t: 'task' }> = {
       t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
       attempt: t.attempt, demand: t.demand,
     };
-    if (refs.length) f.refs = refs;
+    if (refs.length) { f.refs = refs; this.sentRefs.set(t, refs); }
     const s = t.strategy;
     if (typeof s === 'object') f.node = s.nodeId;
     else if (s === 'SPREAD') f.spread = true;
@@ -156,7 +160,8 @@ export class HostBridge implements RemoteWork {
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
     if (error) {
       // It could not pull an argument there: the argument is made again, and the task sent again without spending a retry.
-      if (error.name === 'ObjectLostError' && this.recovery.argumentLost(t, error.fields?.objectId, from, error)) return;
+      const lost = error.name === 'ObjectLostError' ? this.sentRefs.get(t)?.find((r) => r.id === error!.fields?.objectId) : undefined;
+      if (lost && this.recovery.argumentLost(t, lost.id, lost.host, from, error)) return;
       if (this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
       else this.tasks.finish(t, error);
       return;

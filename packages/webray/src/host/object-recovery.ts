@@ -132,19 +132,18 @@ export class ObjectRecovery {
   }
 
   /**
-   * A task of this host's could not run on host `from` because an argument could not be pulled
-   * there: the argument is made again and the task runs again, without spending a retry of its own.
-   * False if `id` is no argument of the task, or not one that can be lost.
+   * A task of this host's could not run on host `from` because it could not pull argument `id`
+   * from host `holder` there: the argument is made again (unless that was done already) and the
+   * task runs again, without spending a retry of its own. False if `id` is no argument it can wait for.
    */
-  argumentLost(t: TaskRecord, id: unknown, from: string, error: SerializedError): boolean {
-    const e = typeof id === 'string' && t.pinned?.includes(id) ? this.host.objects.get(id) : undefined;
-    if (!e || !(e.state === READY && e.place === REMOTE)) return false;
+  argumentLost(t: TaskRecord, id: ObjectId, holder: string, from: string, error: SerializedError): boolean {
+    const e = t.pinned?.includes(id) ? this.host.objects.get(id) : undefined;
+    if (!e || e.state === FAILED) return false;
     this.host.log.add({ ...t, state: 'FAILED', error });
     t.state = 'PENDING_ARGS_AVAIL';
     t.nodeId = null;
     t.attempt++;
     t.startedAt = t.endedAt = null;
-    const holder = (e.value as { host: string }).host;
     this.recover(e, holder, `host ${from} could not pull it from host ${holder} to run task ${t.name}`).then(
       () => { if (t.state === 'PENDING_ARGS_AVAIL') this.tasks.enqueue(t); },
       (err) => this.tasks.finish(t, serializeError(err)),
@@ -163,6 +162,7 @@ export class ObjectRecovery {
     const { objects } = this.host;
     // All first: a task re-run for one of them then waits for the others it takes as arguments.
     for (const e of lost) objects.unready(e);
+    this.tasks.argumentsLost(new Set(lost.map((e) => e.id)));
     for (const e of lost) {
       const refusal = this.rerun(e.id, why);
       if (refusal) objects.fail(e, serializeError(refusal));

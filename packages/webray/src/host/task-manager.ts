@@ -167,6 +167,14 @@ export class TaskManager {
       this.finish(t, serializeError(new ObjectLostError(lost, `it was freed before task ${t.name} could use it`)));
       return;
     }
+    this.awaitArgs(t, onReady);
+  }
+
+  /** Waits for a task's arguments (again, when one was lost and is being made again), then `onReady`. */
+  awaitArgs(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue): void {
+    const { objects } = this.host;
+    t.state = 'PENDING_ARGS_AVAIL';
+    t.pendingDeps = 0;
     if (t.argRefs) {
       for (const i of t.argRefs) {
         const e = objects.get(t.args[i] as string)!;
@@ -212,6 +220,8 @@ export class TaskManager {
 
   /** Runs a task on this host, once arguments still on other hosts are here. */
   enqueueHere(t: TaskRecord): void {
+    // An argument lost meanwhile is being made again: wait for it first.
+    if (this.host.cluster && this.argsInMaking(t)) { this.awaitArgs(t); return; }
     t.state = 'PENDING_NODE_ASSIGNMENT';
     // Only a cluster has objects on other hosts: the hot path without one allocates nothing here.
     const away = this.host.cluster && t.argRefs?.map((i) => this.host.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
@@ -229,6 +239,20 @@ export class TaskManager {
     }
     scheduler.enqueue(t);
     this.scheduleDispatch();
+  }
+
+  /** Is an argument of the task not made (again) yet? */
+  argsInMaking(t: TaskRecord): boolean {
+    return !!t.argRefs?.some((i) => this.host.objects.get(t.args[i] as string)?.state === PENDING);
+  }
+
+  /** Objects went back to PENDING (lost, being made again): tasks queued here that take one wait for it again. */
+  argumentsLost(ids: Set<ObjectId>): void {
+    for (const t of this.host.tasks.values()) {
+      if (t.state !== 'PENDING_NODE_ASSIGNMENT' || t.type !== NORMAL || !t.argRefs?.some((i) => ids.has(t.args[i] as string))) continue;
+      // Not in the queue: it waits for a pull or a placement, which checks again (enqueueHere, HostBridge.sendRemote).
+      if (this.host.scheduler.remove(t)) this.awaitArgs(t);
+    }
   }
 
   scheduleDispatch(): void {
