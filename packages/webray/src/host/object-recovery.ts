@@ -30,10 +30,10 @@ interface Lineage {
   readonly bytes: number;
   /** Return objects of the task still in the table, plus kept lineages of tasks that take one of them as an argument. */
   holders: number;
-  /** Lineages of its arguments made by tasks: kept while this one is. */
-  readonly argLineages: Lineage[];
+  /** Lineages of its arguments made by tasks: kept while this one is (allocated only when there are some). */
+  argLineages: Lineage[] | undefined;
   /** Arguments no task can make again (puts, large values passed by value): pinned while this is kept. */
-  readonly argPins: ObjectId[];
+  argPins: ObjectId[] | undefined;
   dropped: boolean;
 }
 
@@ -60,12 +60,12 @@ export class ObjectRecovery {
     let holders = 0;
     for (const r of t.returns) if (objects.get(r)) holders++;
     if (holders === 0) return;
-    const l: Lineage = { task: t, bytes: specBytes(t), holders, argLineages: [], argPins: [], dropped: false };
+    const l: Lineage = { task: t, bytes: specBytes(t), holders, argLineages: undefined, argPins: undefined, dropped: false };
     // An actor call is never re-run (it would run twice on the actor's state): its record only names the actor.
     if (t.type === NORMAL && t.pinned) {
       for (const id of t.pinned) {
         const al = isReturnObject(id) ? this.lineages.get(taskOfObject(id)) : undefined;
-        if (al) { al.holders++; l.argLineages.push(al); } else if (objects.get(id)) { objects.pin(id); l.argPins.push(id); }
+        if (al) { al.holders++; (l.argLineages ??= []).push(al); } else if (objects.get(id)) { objects.pin(id); (l.argPins ??= []).push(id); }
       }
     }
     this.lineages.set(t.id, l);
@@ -87,7 +87,7 @@ export class ObjectRecovery {
     for (let l = todo.pop(); l; l = todo.pop()) {
       if (--l.holders > 0 || l.dropped) continue;
       this.drop(l);
-      for (const al of l.argLineages) todo.push(al);
+      if (l.argLineages) todo.push(...l.argLineages);
     }
   }
 
@@ -96,7 +96,7 @@ export class ObjectRecovery {
     l.dropped = true;
     if (this.lineages.get(l.task.id) === l) this.lineages.delete(l.task.id);
     this.stats.lineageBytes -= l.bytes;
-    for (const id of l.argPins) this.host.objects.unpin(id);
+    if (l.argPins) for (const id of l.argPins) this.host.objects.unpin(id);
   }
 
   /** Past the cap: the oldest lineages not running now go; their objects can no longer be rebuilt. */
@@ -107,7 +107,7 @@ export class ObjectRecovery {
       for (const r of l.task.returns) if (this.host.objects.get(r)) this.evicted.add(r);
       this.stats.lineageEvictions++;
       this.drop(l);
-      for (const al of l.argLineages) this.release(al);
+      if (l.argLineages) for (const al of l.argLineages) this.release(al);
     }
   }
 
