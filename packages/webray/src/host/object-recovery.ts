@@ -162,7 +162,6 @@ export class ObjectRecovery {
     const { objects } = this.host;
     // All first: a task re-run for one of them then waits for the others it takes as arguments.
     for (const e of lost) objects.unready(e);
-    this.tasks.argumentsLost(new Set(lost.map((e) => e.id)));
     for (const e of lost) {
       const refusal = this.rerun(e.id, why);
       if (refusal) objects.fail(e, serializeError(refusal));

@@ -246,15 +246,6 @@ export class TaskManager {
     return !!t.argRefs?.some((i) => this.host.objects.get(t.args[i] as string)?.state === PENDING);
   }
 
-  /** Objects went back to PENDING (lost, being made again): tasks queued here that take one wait for it again. */
-  argumentsLost(ids: Set<ObjectId>): void {
-    for (const t of this.host.tasks.values()) {
-      if (t.state !== 'PENDING_NODE_ASSIGNMENT' || t.type !== NORMAL || !t.argRefs?.some((i) => ids.has(t.args[i] as string))) continue;
-      // Not in the queue: it waits for a pull or a placement, which checks again (enqueueHere, HostBridge.sendRemote).
-      if (this.host.scheduler.remove(t)) this.awaitArgs(t);
-    }
-  }
-
   scheduleDispatch(): void {
     if (this.dispatchQueued) return;
     this.dispatchQueued = true;
