@@ -162,7 +162,8 @@ export class HostBridge implements RemoteWork {
       // It could not pull an argument there: the argument is made again, and the task sent again without spending a retry.
       const lost = error.name === 'ObjectLostError' ? this.sentRefs.get(t)?.find((r) => r.id === error!.fields?.objectId) : undefined;
       if (lost && this.recovery.argumentLost(t, lost.id, lost.host, from, error)) return;
-      if (this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
+      // Its worker there died (a system failure, not the task's exception): the owner retries it, as for a worker here.
+      if (error.name === 'WorkerCrashedError' ? t.retriesLeft !== 0 : this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
       else this.tasks.finish(t, error);
       return;
     }

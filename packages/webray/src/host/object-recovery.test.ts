@@ -178,6 +178,18 @@ describe('lost spilled copies', () => {
   });
 });
 
+describe('a worker dying on another host', () => {
+  it('retries the task there, as a worker dying here would (its owner spends a retry)', async () => {
+    const { h: c } = await serving({ resources: { onlyC: 1 } });
+    const crashOnce = ray.remote(() => {
+      if (ray.getRuntimeContext().attempt === 0) process.exit(1);
+      return ray.getRuntimeContext().attempt;
+    }).options({ resources: { onlyC: 1 }, maxRetries: 1 });
+    expect(await ray.get(crashOnce.remote())).toBe(1);
+    await c.shutdown();
+  });
+});
+
 describe('owner death', () => {
   it('stops the tasks a host that died placed on another host (fate sharing), their state saying OwnerDiedError', async () => {
     const { h: c } = await serving({ resources: { onlyC: 1 } });
@@ -186,12 +198,14 @@ describe('owner death', () => {
     // B owns the task and its large argument (put in B's store, pulled by C); the task runs until stopped.
     const hang = describeFunction(async (a: Float64Array) => { await new Promise(() => undefined); return a.length; }, undefined).d;
     const [ref] = b.submitTask(b.currentCaller(), hang, [new Float64Array(N)], { resources: { onlyC: 1 } });
-    const row = async () => ((await c.state('tasks')) as { taskId: string; state: string; errorType: string | null }[]).find((t) => ref!.startsWith(t.taskId));
+    const row = async () => ((await c.state('tasks')) as { taskId: string; state: string; errorType: string | null; nodeId: string }[]).find((t) => ref!.startsWith(t.taskId));
     await until(async () => (await row())?.state === 'RUNNING');
+    const node = (await row())!.nodeId;
     await b.shutdown();
     await until(async () => (await row())?.state === 'FAILED');
     expect((await row())?.errorType).toBe('OwnerDiedError');
     // Its node was taken down with it and replaced: C runs new work.
+    await until(async () => !((await c.state('nodes')) as { nodeId: string }[]).some((n) => n.nodeId === node));
     const where = ray.remote(() => ray.getRuntimeContext().hostId).options({ resources: { onlyC: 1 } });
     expect(await ray.get(where.remote())).toBe(c.hostId);
     await c.shutdown();
