@@ -497,6 +497,12 @@ export interface ObjectStoreState {
   restored: number;
   /** Writes into sealed objects the driver thread found (only with init({ objectStoreChecks: true })). */
   mutations: number;
+  /** Lost objects made again by re-running their task (lineage reconstruction), since init. */
+  reconstructions: number;
+  /** Estimated bytes of task specs kept as lineage now (capped by init({ maxLineageBytes })). */
+  lineageBytes: number;
+  /** Lineages dropped at the cap since init: their objects cannot be rebuilt if lost. */
+  lineageEvictions: number;
 }
 
 export interface NodeState {

@@ -44,6 +44,12 @@ export interface InitOptions {
    * Node's limits.
    */
   workerResourceLimits?: WorkerResourceLimits;
+  /**
+   * Bytes of task specs the owner keeps to rebuild lost objects (lineage: for each object still
+   * referenced, the task that made it). Past it the oldest lineage is dropped, and those objects
+   * fail with ObjectLostError if lost. Default 64 MiB.
+   */
+  maxLineageBytes?: number;
   /** Join (or start) a cluster of hosts: same id and token on every host. */
   cluster?: ClusterConfig;
   /** @internal A platform other than the detected one (tests). */
@@ -52,7 +58,7 @@ export interface InitOptions {
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'cluster',
+  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'maxLineageBytes', 'cluster',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -108,6 +114,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     apiNames,
     cluster: options.cluster,
     workerResourceLimits: options.workerResourceLimits,
+    maxLineageBytes: positive('maxLineageBytes', options.maxLineageBytes, 64 * MiB),
     store: {
       initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
       maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),

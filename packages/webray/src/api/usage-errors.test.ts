@@ -33,13 +33,14 @@ afterAll(() => ray.shutdown());
 describe('every mistake is answered', () => {
   it('init refuses unknown keys and values of the wrong type, before starting anything', async () => {
     const init = (o: unknown) => () => ray.init(o as ray.InitOptions);
-    await expectUsageError(init({ numWorker: 2 }), /ray\.init: unknown option 'numWorker'\. Did you mean 'numWorkers'\? Options here are: numWorkers, resources, namespace, taskLogSize, objectStoreMemory, objectStoreMaxMemory, objectStoreChecks, maxInlineBytes, workerResourceLimits, cluster\.$/);
+    await expectUsageError(init({ numWorker: 2 }), /ray\.init: unknown option 'numWorker'\. Did you mean 'numWorkers'\? Options here are: numWorkers, resources, namespace, taskLogSize, objectStoreMemory, objectStoreMaxMemory, objectStoreChecks, maxInlineBytes, workerResourceLimits, maxLineageBytes, cluster\.$/);
     await expectUsageError(init({ num_workers: 2 }), /unknown option 'num_workers'\. Did you mean 'numWorkers'\?/);
     await expectUsageError(init({ resources: { CPU: 4 } }), /give CPUs with numWorkers .*not resources\.CPU/);
     await expectUsageError(init({ resources: { gpu: 'one' } }), /resource 'gpu' must be a number ≥ 0, got 'one' \(a string\)/);
     await expectUsageError(init({ numWorkers: '2' }), /numWorkers must be an integer ≥ 1, got '2' \(a string\)\. Omit it/);
     await expectUsageError(init({ numWorkers: 0 }), /numWorkers must be an integer ≥ 1, got 0 \(a number\)/);
     await expectUsageError(init({ objectStoreMemory: '64MB' }), /objectStoreMemory must be a positive number of bytes, got '64MB' \(a string\)/);
+    await expectUsageError(init({ maxLineageBytes: 0 }), /maxLineageBytes must be a positive number of bytes, got 0/);
     await expectUsageError(init(null), /ray\.init: options must be an object .*got null/);
     await expectUsageError(init({ resources: 4 }), /option 'resources' must be an object like \{ webgpu: 1 \}, got 4 \(a number\)/);
     expect(ray.isInitialized()).toBe(false);

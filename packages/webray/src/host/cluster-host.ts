@@ -183,6 +183,7 @@ export class ClusterHost {
       this.global.hostLeft(host);
       this.pulls?.hostLost(host);
     }
+    this.pulls?.linksChanged();
     this.knownHosts = live;
     // A question to a host whose link is gone gets no answer: its asker moves on (a head's, to the next head) now.
     for (const q of [...this.answers.values()]) if (!this.member.linked(q.host)) q.unanswered();

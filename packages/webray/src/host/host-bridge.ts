@@ -4,7 +4,7 @@
  * leaving means here (actors on other hosts are RemoteActors').
  */
 import { hasMarkers, isStoredMarker, refsInside } from '../shared/codec.js';
-import { NodeDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
+import { NodeDiedError, OwnerDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
 import { driverTaskId, jobOf } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
@@ -14,6 +14,7 @@ import type { ActorManager } from './actor-manager.js';
 import { toWire } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
 import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
+import type { ObjectRecovery } from './object-recovery.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import type { RemoteActors } from './remote-actors.js';
 import { demandKey, type RemoteWork, type TaskManager } from './task-manager.js';
@@ -22,6 +23,8 @@ import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
 export class HostBridge implements RemoteWork {
   /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
   private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
+  /** The arguments by reference each task sent away took, with the host each was to be pulled from. */
+  private readonly sentRefs = new WeakMap<TaskRecord, ArgRef[]>();
 
   constructor(
     private readonly host: HostContext,
@@ -29,6 +32,7 @@ export class HostBridge implements RemoteWork {
     private readonly actors: ActorManager,
     private readonly refs: ReferenceCounter,
     private readonly remoteActors: RemoteActors,
+    private readonly recovery: ObjectRecovery,
   ) {}
 
   // ---- this host's tasks, placed elsewhere -------------------------------------------------
@@ -117,12 +121,14 @@ export class HostBridge implements RemoteWork {
   }
 
   private sendRemote(t: TaskRecord, host: string): void {
+    // An argument lost meanwhile is being made again: wait for it, then place the task again.
+    if (this.tasks.argsInMaking(t)) { this.tasks.awaitArgs(t); return; }
     const { args, refs } = this.wireArgs(t);
     const f: Extract<Frame, { t: 'task' }> = {
       t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
       attempt: t.attempt, demand: t.demand,
     };
-    if (refs.length) f.refs = refs;
+    if (refs.length) { f.refs = refs; this.sentRefs.set(t, refs); }
     const s = t.strategy;
     if (typeof s === 'object') f.node = s.nodeId;
     else if (s === 'SPREAD') f.spread = true;
@@ -146,8 +152,11 @@ export class HostBridge implements RemoteWork {
     t.endedAt = end;
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
     if (error) {
-      // Its worker there died (a system failure, not the task's own exception): retried as one here would be.
-      if ((error.name === 'WorkerCrashedError' && t.retriesLeft !== 0) || this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
+      // It could not pull an argument there: the argument is made again, and the task sent again without spending a retry.
+      const lost = error.name === 'ObjectLostError' ? this.sentRefs.get(t)?.find((r) => r.id === error!.fields?.objectId) : undefined;
+      if (lost && this.recovery.argumentLost(t, lost.id, lost.host, from, error)) return;
+      // Its worker there died (a system failure, not the task's exception): the owner retries it, as for a worker here.
+      if (error.name === 'WorkerCrashedError' ? t.retriesLeft !== 0 : this.tasks.shouldRetryException(t, error)) this.tasks.retry(t);
       else this.tasks.finish(t, error);
       return;
     }
@@ -237,13 +246,19 @@ export class HostBridge implements RemoteWork {
 
   // ---- membership ---------------------------------------------------------------------------
 
-  /** Members or links changed: tasks on a host that left are retried elsewhere, or fail; tasks no node here can run are placed again. */
+  /**
+   * Members or links changed: tasks on a host that left are retried elsewhere, or fail; objects
+   * whose only copy was there are made again; work of a host that left is cancelled here (fate
+   * sharing); tasks no node here can run are placed again.
+   */
   hostsChanged(hosts: HostInfo[]): void {
     for (const t of this.host.scheduler.takeInfeasible()) this.tasks.enqueue(t);
     const live = new Set(hosts.map((h) => h.hostId));
     this.actors.ownersLeft(live);
     this.remoteActors.hostsLeft(live);
+    this.recovery.hostsLeft(live);
     for (const t of [...this.host.tasks.values()]) {
+      if (t.remoteOwner !== undefined && !live.has(t.remoteOwner)) { this.ownerDied(t); continue; }
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
       const host = t.nodeId;
       if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.deathOf(t.actorId!) ?? `its host ${host} left the cluster`))); continue; }
@@ -253,5 +268,19 @@ export class HostBridge implements RemoteWork {
       else this.tasks.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
     }
     this.tasks.scheduleDispatch();
+  }
+
+  /**
+   * A task another host sent here, whose host (its owner) left: nobody can take its results, so
+   * it stops, as in Ray; a running one takes its node down with it (JavaScript cannot interrupt it).
+   * Actor calls are left to the actor (ActorManager.ownersLeft ends the actor unless detached).
+   */
+  private ownerDied(t: TaskRecord): void {
+    if (t.type !== NORMAL) return;
+    const owner = t.remoteOwner!;
+    const node = t.state === 'SUBMITTED_TO_WORKER' && t.nodeId ? this.host.nodes.get(t.nodeId) : undefined;
+    if (t.state === 'PENDING_NODE_ASSIGNMENT') this.host.scheduler.remove(t);
+    this.tasks.finish(t, serializeError(new OwnerDiedError(t.returns[0] ?? t.id, `host ${owner}, which submitted task ${t.name}, left the cluster; its tasks on host ${this.host.hostId} are stopped`)), true);
+    if (node) void this.tasks.killNode(node, `its task ${t.name} was stopped: its owner, host ${owner}, left the cluster`);
   }
 }

@@ -8,6 +8,7 @@ import type { LocalScheduler } from '../scheduler/local.js';
 import type { ActorTable } from './actors.js';
 import type { ClusterHost } from './cluster-host.js';
 import type { NodeHandle } from './node-handle.js';
+import type { RecoveryStats } from './object-recovery.js';
 import type { ObjectTable } from './objects.js';
 import type { StoreOwner } from './store-owner.js';
 import type { TaskLog, TaskRecord } from './task-record.js';
@@ -32,6 +33,8 @@ export interface HostContext {
   readonly store: StoreOwner | undefined;
   /** This host's membership of a cluster, if it joined one. */
   readonly cluster: ClusterHost | undefined;
+  /** What object recovery did (shown by the state API). */
+  readonly recoveryStats: RecoveryStats;
   /** Set by shutdown: nothing new is started. */
   readonly closed: boolean;
   /** Keeps a Node process alive until the returned function is called (a no-op in browsers). */

@@ -50,7 +50,12 @@ export class ObjectPulls {
       const req = this.nextReq++;
       this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, lastProgress: performance.now(), resolve, reject });
       this.watch();
-      this.member.send(host, { t: 'pull', req, id });
+      try {
+        this.member.send(host, { t: 'pull', req, id });
+      } catch {
+        // No link to it (it left, or its link dropped): fail now, so the owner can make the object again.
+        this.fail(req, new ObjectLostError(id, `host ${host}, which had it, is not linked to this host (it left the cluster or its link dropped)`));
+      }
     }).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, p);
     return p;
@@ -154,6 +159,13 @@ export class ObjectPulls {
   /** A host left: its transfers to us fail. */
   hostLost(host: string): void {
     for (const [req, inc] of this.incoming) if (inc.host === host) this.fail(req, new ObjectLostError(inc.id, `host ${host} left the cluster during the transfer`));
+  }
+
+  /** Links changed: transfers from a host no longer linked fail now (their chunks went with the link), not after the stall timer. */
+  linksChanged(): void {
+    for (const [req, inc] of this.incoming) {
+      if (!this.member.linked(inc.host)) this.fail(req, new ObjectLostError(inc.id, `the link to host ${inc.host} dropped during the transfer`));
+    }
   }
 }
 

@@ -55,6 +55,8 @@ export class ObjectTable {
   readonly entries = new Map<ObjectId, ObjectEntry>();
   /** Called when an object whose bytes are in the store (or spilled) is freed. */
   onFree: ((e: ObjectEntry) => void) | undefined;
+  /** Called when any object is freed (its lineage may go with it). */
+  onDropped: ((id: ObjectId) => void) | undefined;
 
   get size(): number {
     return this.entries.size;
@@ -102,6 +104,21 @@ export class ObjectTable {
     e.error = error;
     e.task = undefined;
     this.settle(e);
+  }
+
+  /**
+   * A READY object whose only copy was lost goes back to PENDING, to be made again by its task
+   * (or failed): whoever waits for it waits on, as for an object not made yet.
+   */
+  unready(e: ObjectEntry): void {
+    if (e.state !== READY || e.freed) return;
+    e.state = PENDING;
+    e.place = INLINE;
+    e.value = undefined;
+    e.nested = false;
+    const contains = e.contains;
+    e.contains = undefined;
+    if (contains) for (const id of contains) this.unpin(id);
   }
 
   private settle(e: ObjectEntry): void {
@@ -161,5 +178,6 @@ export class ObjectTable {
     if (e.place !== INLINE) this.onFree?.(e);
     e.value = undefined;
     if (e.contains) for (const id of e.contains) this.unpin(id);
+    this.onDropped?.(e.id);
   }
 }

@@ -12,7 +12,16 @@ import type { HostContext } from './host-context.js';
 import type { NodeHandle } from './node-handle.js';
 import { IN_STORE, REMOTE, SPILLED, type ObjectEntry } from './objects.js';
 
+/** What the reference counter asks of object recovery when an object's only copy cannot be brought here. */
+export interface LostObjects {
+  /** The copy on host `from` (its spilled copy if undefined) is gone: resolves once the object is made again. */
+  recover(e: ObjectEntry, from: string | undefined, why: string): Promise<void>;
+}
+
 export class ReferenceCounter {
+  /** Set by the runtime. */
+  recovery!: LostObjects;
+
   constructor(private readonly host: HostContext) {}
 
   /** `ray.put`: a new object the caller owns, with the caller's one reference. */
@@ -108,18 +117,29 @@ export class ReferenceCounter {
     if (!this.host.objects.get(id)) this.host.store?.store.delete(id);
   }
 
-  /** Brings an object's bytes here: from the spill target, or from the host that has them. */
+  /**
+   * Brings an object's bytes here: from the spill target, or from the host that has them. If that
+   * copy is lost, the object is made again (object recovery) and brought from where it is then.
+   */
   resident(e: ObjectEntry): Promise<void> {
-    if (e.place === SPILLED) return this.host.store!.restore(e);
+    if (e.place === SPILLED) return this.recovering(e, undefined, this.host.store!.restore(e));
     if (e.place !== REMOTE) return Promise.resolve();
     const { host, size } = e.value as { host: string; size: number };
     const cluster = this.host.cluster;
     if (!cluster?.pulls) return Promise.reject(new ObjectLostError(e.id, `it is on host ${host}, and this host cannot pull objects (no store or no cluster)`));
-    return cluster.pulls.pull(host, e.id).then(() => {
+    return this.recovering(e, host, cluster.pulls.pull(host, e.id).then(() => {
       if (e.place !== REMOTE) return;
       e.place = IN_STORE;
       e.value = makeStoredMarker(e.id, size, []);
       cluster.free(host, [e.id]);
+    }));
+  }
+
+  /** A copy that could not be brought (lost, not merely refused for room) is made again, then brought. */
+  private recovering(e: ObjectEntry, from: string | undefined, bringing: Promise<void>): Promise<void> {
+    return bringing.catch((err: unknown) => {
+      if (!(err instanceof ObjectLostError)) throw err;
+      return this.recovery.recover(e, from, err.detail).then(() => this.resident(e));
     });
   }
 

@@ -22,6 +22,7 @@ import { RemoteActors } from './remote-actors.js';
 import type { NodeHandle } from './node-handle.js';
 import { NodePool } from './node-pool.js';
 import { ObjectGets } from './object-gets.js';
+import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
@@ -40,6 +41,8 @@ export interface HostOptions {
   taskLogSize: number;
   apiNames: readonly string[];
   store: StoreConfig;
+  /** Bytes of task specs kept as lineage to rebuild lost objects (see ObjectRecovery). */
+  maxLineageBytes: number;
 }
 
 export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
@@ -59,9 +62,13 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   store: StoreOwner | undefined;
   cluster: ClusterHost | undefined;
   closed = false;
+  get recoveryStats(): RecoveryStats {
+    return this.recovery.stats;
+  }
   private readonly driver: Caller;
   private readonly refs: ReferenceCounter;
   private readonly taskManager: TaskManager;
+  private readonly recovery: ObjectRecovery;
   private readonly actorManager: ActorManager;
   private readonly bridge: HostBridge;
   private readonly remoteActors: RemoteActors;
@@ -85,12 +92,16 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     const holdings = new ActorHoldings();
     this.refs = new ReferenceCounter(this);
     this.taskManager = new TaskManager(this, this.refs, holdings);
+    this.recovery = new ObjectRecovery(this, this.taskManager, options.maxLineageBytes);
     this.actorManager = new ActorManager(this, this.taskManager, this.refs, holdings);
     this.remoteActors = new RemoteActors(this, this.taskManager, this.actorManager);
-    this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors);
+    this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors, this.recovery);
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
     this.taskManager.remote = this.bridge;
+    this.taskManager.lineage = this.recovery;
+    this.refs.recovery = this.recovery;
+    this.objects.onDropped = this.recovery.dropped;
     this.taskManager.killNode = (node, reason) => this.nodePool.kill(node, reason);
     this.actorManager.nodes = this.nodePool;
     this.gets.polling = this.nodePool;

@@ -33,9 +33,15 @@ export interface RemoteWork {
   returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void;
 }
 
+/** What the task manager tells object recovery: a task of this host's ended with its results (its lineage may be kept). */
+export interface LineageKeeper {
+  finished(t: TaskRecord): void;
+}
+
 export class TaskManager {
-  /** Set by the runtime: the bridge to other hosts, and how to kill a node (force-cancel). */
+  /** Set by the runtime: the bridge to other hosts, object recovery, and how to kill a node (force-cancel). */
   remote!: RemoteWork;
+  lineage!: LineageKeeper;
   killNode!: (node: NodeHandle, reason: string) => Promise<void>;
   private dispatchQueued = false;
   private taskHold: (() => void) | undefined;
@@ -161,6 +167,14 @@ export class TaskManager {
       this.finish(t, serializeError(new ObjectLostError(lost, `it was freed before task ${t.name} could use it`)));
       return;
     }
+    this.awaitArgs(t, onReady);
+  }
+
+  /** Waits for a task's arguments (again, when one was lost and is being made again), then `onReady`. */
+  awaitArgs(t: TaskRecord, onReady: (t: TaskRecord) => void = this.enqueue): void {
+    const { objects } = this.host;
+    t.state = 'PENDING_ARGS_AVAIL';
+    t.pendingDeps = 0;
     if (t.argRefs) {
       for (const i of t.argRefs) {
         const e = objects.get(t.args[i] as string)!;
@@ -206,6 +220,8 @@ export class TaskManager {
 
   /** Runs a task on this host, once arguments still on other hosts are here. */
   enqueueHere(t: TaskRecord): void {
+    // An argument lost meanwhile is being made again: wait for it first.
+    if (this.host.cluster && this.argsInMaking(t)) { this.awaitArgs(t); return; }
     t.state = 'PENDING_NODE_ASSIGNMENT';
     // Only a cluster has objects on other hosts: the hot path without one allocates nothing here.
     const away = this.host.cluster && t.argRefs?.map((i) => this.host.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
@@ -223,6 +239,11 @@ export class TaskManager {
     }
     scheduler.enqueue(t);
     this.scheduleDispatch();
+  }
+
+  /** Is an argument of the task not made (again) yet? */
+  argsInMaking(t: TaskRecord): boolean {
+    return !!t.argRefs?.some((i) => this.host.objects.get(t.args[i] as string)?.state === PENDING);
   }
 
   scheduleDispatch(): void {
@@ -377,6 +398,8 @@ export class TaskManager {
       const a = this.host.actors.get(t.actorId!);
       if (a) a.pendingCalls--;
     }
+    // Before the arguments are unpinned: the lineage takes them over.
+    if (!error) this.lineage.finished(t);
     if (t.pinned) this.refs.unpin(t.pinned);
     this.host.log.add(t);
   }

@@ -116,8 +116,9 @@ export class NonSerializableError extends RayError {
 export class OwnerDiedError extends RayError {
   override name = 'OwnerDiedError';
   readonly objectId: string;
-  constructor(objectId: string) {
-    super(`The owner of object ${objectId} died, so the object cannot be fetched or rebuilt. Create objects you need to outlive a task in the driver.`);
+  /** `detail`: who the owner was and what became of the work (fate sharing). */
+  constructor(objectId: string, detail = '') {
+    super(`The owner of object ${objectId} died${detail ? ` (${detail})` : ''}, so the object cannot be fetched or rebuilt. Create objects you need to outlive a task in the driver.`);
     this.objectId = objectId;
   }
 }
@@ -136,9 +137,13 @@ export class NodeDiedError extends RayError {
 export class ObjectLostError extends RayError {
   override name = 'ObjectLostError';
   readonly objectId: string;
-  constructor(objectId: string, detail: string) {
-    super(`Object ${objectId} is lost: ${detail}. Keep an ObjectRef to an object for as long as you need it (released refs are freed).`);
+  /** What happened to it (this thread's instance only: it does not cross threads). */
+  readonly detail: string;
+  /** `advice`: what to do; by default, keeping a ref (released refs are freed). */
+  constructor(objectId: string, detail: string, advice = 'Keep an ObjectRef to an object for as long as you need it (released refs are freed).') {
+    super(`Object ${objectId} is lost: ${detail}. ${advice}`);
     this.objectId = objectId;
+    this.detail = detail;
   }
 }
 

@@ -149,6 +149,11 @@ export function taskOfObject(id: ObjectId): TaskId {
   return id.slice(0, 24);
 }
 
+/** Is this object a return value of its task (not a put, not a large argument passed by value)? */
+export function isReturnObject(id: ObjectId): boolean {
+  return id.charCodeAt(24) === 114; /* 'r' */
+}
+
 export function isPutObject(id: ObjectId): boolean {
   return id.charCodeAt(24) === 112; /* 'p' */
 }
