@@ -50,7 +50,7 @@ const PLAN: { kind: FaultKind; from: number; span: number }[] = [
 ];
 
 let tabs: ClusterTabs;
-let cluster: Record<string, unknown>;
+let cluster: { token: string } & Record<string, unknown>;
 let head: ChildProcess;
 let headId: string;
 let driver: Tab;
@@ -108,8 +108,14 @@ describe('a chaos run in Chromium: three tabs and a Node host', () => {
     const inject = async (f: Fault): Promise<string> => {
       switch (f.kind) {
         case 'worker': {
-          const tab = pick(tabs.tabs);
-          const name = pick((await tab.page.evaluate(() => window.chaosHooks.workers())).filter((n) => n.startsWith('webray-task-')));
+          // A worker running a task of the job if there is one in a tab (the Node host's are out of reach).
+          const busy = new Set((await driver.page.evaluate(() => window.chaosTests.busyNodes())).map((n) => `webray-task-${n}`));
+          const all: { tab: Tab; name: string }[] = [];
+          for (const tab of tabs.tabs) {
+            for (const name of await tab.page.evaluate(() => window.chaosHooks.workers())) if (name.startsWith('webray-task-')) all.push({ tab, name });
+          }
+          const running = all.filter((w) => busy.has(w.name));
+          const { tab, name } = pick(running.length ? running : all);
           await tab.page.evaluate((n) => window.chaosHooks.kill(n), name);
           return `killed worker ${name} in tab ${await hostOf(tab)}`;
         }

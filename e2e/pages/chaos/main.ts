@@ -149,7 +149,7 @@ const chaosTests = {
 
     // The fault-free result, computed here.
     const seedArrays = Array.from({ length: SEEDS }, (_, i) => seedOf(i));
-    let want = seedArrays.map((a, i) => scaleOf(a, i));
+    let want: Float64Array[] = seedArrays.map((a, i) => scaleOf(a, i));
     while (want.length > 1) {
       const nextLevel: Float64Array[] = [];
       for (let i = 0; i + 1 < want.length; i += 2) nextLevel.push(addOf(want[i]!, want[i + 1]!));
@@ -178,6 +178,12 @@ const chaosTests = {
       'actor restarts': actors.reduce((n, a) => n + a.numRestarts, 0),
     };
     return { tasks: all.length, mismatch, log, recoveries };
+  },
+
+  /** The workers (node ids) running a task of the job now. */
+  async busyNodes() {
+    const busy = (await ray.state.listTasks({ limit: 100_000 })).filter((t) => t.type === 'NORMAL_TASK' && (t.state === 'RUNNING' || t.state === 'SUBMITTED_TO_WORKER') && t.nodeId);
+    return [...new Set(busy.map((t) => t.nodeId!))];
   },
 
   /** Where the job's actors run: their worker (node) ids. */
