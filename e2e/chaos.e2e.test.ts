@@ -7,7 +7,7 @@
  * submitter key too; it is not the head. Tabs opened mid-run are volunteers (token only).
  *
  * The driver runs a job of over 1,000 tasks with dependencies (128 KiB arrays made on every host
- * with SPREAD, a reduction tree over them, small tasks reading them, calls to three actors with
+ * with SPREAD, a reduction tree over them, small tasks reading them, calls to six actors with
  * state spread over the hosts — see e2e/pages/chaos) and counts completions; at seeded counts
  * (never at wall times) it asks this test to inject a fault, each logged. The result must equal
  * the fault-free result the page computes; the run prints the recoveries of each kind from the
@@ -136,7 +136,8 @@ describe('a chaos run in Chromium: three tabs and a Node host', () => {
         case 'close-actor-tab': {
           const withActor = new Set((await actorWorkers()).map((a) => a.tab));
           const candidates = volunteers().filter((t) => withActor.has(t) === (f.kind === 'close-actor-tab'));
-          const tab = pick(candidates.length ? candidates : volunteers());
+          if (!candidates.length) throw new Error(`no volunteer tab ${f.kind === 'close-actor-tab' ? 'runs' : 'is free of'} an actor of the job`);
+          const tab = pick(candidates);
           const closed = await hostOf(tab);
           await tabs.closeTab(tab);
           const opened = await hostOf(await openVolunteer());

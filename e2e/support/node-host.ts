@@ -28,5 +28,5 @@ export function startHost(config: HostConfig): { child: ChildProcess; line: Prom
 export async function stopHost(child: ChildProcess | undefined): Promise<void> {
   if (!child) return;
   child.stdin?.end();
-  await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+  await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(undefined)));
 }

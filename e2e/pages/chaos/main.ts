@@ -64,8 +64,8 @@ export interface ChaosResult {
 const SEEDS = 100;
 const LEN = 16_384; // Float64: 128 KiB
 const NORMS = 5 * SEEDS;
-const ACTORS = 3;
-const CALLS = 70;
+const ACTORS = 6;
+const CALLS = 35;
 const GET_TIMEOUT = 120_000;
 
 // The job's functions, also run here in plain JavaScript for the fault-free result. (Remote
