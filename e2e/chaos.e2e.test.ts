@@ -92,14 +92,11 @@ describe('a chaos run in Chromium: three tabs and a Node host', () => {
     const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
     const plan: (Fault & { done?: string })[] = PLAN.filter((p) => ENABLED.has(p.kind)).map((p) => ({ kind: p.kind, after: p.from + Math.floor(r() * p.span) }));
 
-    /** Tabs whose webray workers include one named for a live actor of the job. */
+    /** The actors' workers in the tabs (every actor worker there is one of the job's). */
     const actorWorkers = async () => {
-      const nodes = await driver.page.evaluate(() => window.chaosTests.actorNodes());
       const found: { tab: Tab; name: string }[] = [];
       for (const tab of tabs.tabs) {
-        for (const name of await tab.page.evaluate(() => window.chaosHooks.workers())) {
-          if (nodes.some((n) => name === `webray-actor-${n}`)) found.push({ tab, name });
-        }
+        for (const name of await tab.page.evaluate(() => window.chaosHooks.workers())) if (name.startsWith('webray-actor-')) found.push({ tab, name });
       }
       return found;
     };
@@ -120,7 +117,9 @@ describe('a chaos run in Chromium: three tabs and a Node host', () => {
           return `killed worker ${name} in tab ${await hostOf(tab)}`;
         }
         case 'actor-worker': {
-          const { tab, name } = pick(await actorWorkers());
+          const found = await actorWorkers();
+          if (!found.length) throw new Error('no actor of the job runs in a tab');
+          const { tab, name } = pick(found);
           await tab.page.evaluate((n) => window.chaosHooks.kill(n), name);
           return `killed actor worker ${name} in tab ${await hostOf(tab)}`;
         }

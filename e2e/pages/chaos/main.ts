@@ -185,11 +185,6 @@ const chaosTests = {
     const busy = (await ray.state.listTasks({ limit: 100_000 })).filter((t) => t.type === 'NORMAL_TASK' && (t.state === 'RUNNING' || t.state === 'SUBMITTED_TO_WORKER') && t.nodeId);
     return [...new Set(busy.map((t) => t.nodeId!))];
   },
-
-  /** Where the job's actors run: their worker (node) ids. */
-  async actorNodes() {
-    return (await ray.state.listActors()).filter((a) => a.state === 'ALIVE' && a.nodeId).map((a) => a.nodeId!);
-  },
 };
 
 declare global {
