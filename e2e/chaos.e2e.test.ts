@@ -11,8 +11,8 @@
  * state spread over the hosts — see e2e/pages/chaos) and counts completions; at seeded counts
  * (never at wall times) it asks this test to inject a fault, each logged. The result must equal
  * the fault-free result the page computes; the run prints the recoveries of each kind from the
- * state API. Replay a run with WEBRAY_CHAOS_SEED=<the seed it printed>; try fault kinds not yet
- * enabled with WEBRAY_CHAOS_KINDS=worker,close-tab,…
+ * state API. Replay a run with WEBRAY_CHAOS_SEED=<the seed it printed>; choose the fault kinds with
+ * WEBRAY_CHAOS_KINDS=worker,close-tab,… (empty: a fault-free run)
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +34,12 @@ const WORKING: FaultKind[] = ['worker', 'actor-worker', 'signal-restart', 'open-
 const NEEDS_LINEAGE: FaultKind[] = ['close-tab', 'kill-head'];
 /** Need actors restarted on another host when theirs leaves. */
 const NEEDS_ACTOR_RECOVERY: FaultKind[] = ['close-actor-tab'];
-const ENABLED = new Set<FaultKind>(process.env.WEBRAY_CHAOS_KINDS ? (process.env.WEBRAY_CHAOS_KINDS.split(',') as FaultKind[]) : WORKING);
+const KINDS = [...WORKING, ...NEEDS_LINEAGE, ...NEEDS_ACTOR_RECOVERY];
+/** The kinds this run injects: WORKING (add NEEDS_LINEAGE and NEEDS_ACTOR_RECOVERY once those land), or WEBRAY_CHAOS_KINDS. */
+const ENABLED = new Set<FaultKind>(process.env.WEBRAY_CHAOS_KINDS === undefined ? WORKING : process.env.WEBRAY_CHAOS_KINDS.split(',').filter(Boolean).map((k) => {
+  if (!KINDS.includes(k as FaultKind)) throw new Error(`WEBRAY_CHAOS_KINDS: unknown fault kind '${k}'; the kinds are ${KINDS.join(', ')} (comma-separated; empty for none)`);
+  return k as FaultKind;
+}));
 
 /** One entry per fault: its kind and the window of completion counts its seeded point falls in. */
 const PLAN: { kind: FaultKind; from: number; span: number }[] = [
@@ -134,8 +139,11 @@ describe('a chaos run in Chromium: three tabs and a Node host', () => {
         case 'close-tab':
         case 'close-actor-tab': {
           const withActor = new Set((await actorWorkers()).map((a) => a.tab));
-          const candidates = volunteers().filter((t) => withActor.has(t) === (f.kind === 'close-actor-tab'));
-          if (!candidates.length) throw new Error(`no volunteer tab ${f.kind === 'close-actor-tab' ? 'runs' : 'is free of'} an actor of the job`);
+          // close-tab: one without an actor if there is one (the actors spread over most tabs).
+          const withActors = volunteers().filter((t) => withActor.has(t));
+          const without = volunteers().filter((t) => !withActor.has(t));
+          const candidates = f.kind === 'close-actor-tab' ? withActors : without.length ? without : volunteers();
+          if (!candidates.length) throw new Error(`no volunteer tab to close (${f.kind})`);
           const tab = pick(candidates);
           const closed = await hostOf(tab);
           await tabs.closeTab(tab);
