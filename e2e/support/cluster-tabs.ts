@@ -19,16 +19,16 @@ export class ClusterTabs {
   readonly tabs: Tab[] = [];
 
   private constructor(
-    readonly peers: RunningPeerServer,
+    public peers: RunningPeerServer,
     private readonly server: RunningServer,
     private readonly browser: Browser,
     private readonly context: BrowserContext,
   ) {}
 
-  /** A PeerJS server, the page's Vite server and Chromium, ready for tabs. */
-  static async start(): Promise<ClusterTabs> {
+  /** A PeerJS server, the Vite server of a page under e2e/pages/ and Chromium, ready for tabs. */
+  static async start(page = 'cluster'): Promise<ClusterTabs> {
     const peers = await startPeerServer();
-    const server = await startDevServer({ root: pageDir('cluster') });
+    const server = await startDevServer({ root: pageDir(page) });
     const browser = await launchChromium();
     return new ClusterTabs(peers, server, browser, await newContext(browser, server.origin));
   }
@@ -43,6 +43,18 @@ export class ClusterTabs {
     const tab = { page, log, ...s };
     this.tabs.push(tab);
     return tab;
+  }
+
+  /** Stops the PeerJS server and starts it again on the same port (hosts keep its address). */
+  async restartPeers(): Promise<void> {
+    await this.peers.close();
+    this.peers = await startPeerServer(this.peers.port);
+  }
+
+  /** Closes a tab as its user would; it leaves `tabs`. */
+  async closeTab(tab: Tab): Promise<void> {
+    this.tabs.splice(this.tabs.indexOf(tab), 1);
+    await tab.page.close({ runBeforeUnload: false });
   }
 
   /** The last lines each tab logged, for failure messages. */

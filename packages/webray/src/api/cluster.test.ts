@@ -200,6 +200,41 @@ describe('two hosts as one cluster', () => {
     await until(() => b.store!.store.wasm.stats().objects === bObjectsBefore);
   });
 
+  it('gives a third host an object whose maker freed it after its owner pulled it: the third host pulls from the owner', async () => {
+    // Found by the chaos run in Chromium (e2e/chaos.e2e.test.ts): a task sent to C says its argument
+    // is on B; the owner then pulls it (to read it) and frees B's copy before C asks B for it.
+    const hostA = currentCore() as HostRuntime;
+    const c = await startServingHost({ numWorkers: 1, resources: { tpu: 1 }, cluster: base });
+    try {
+      await until(() => hostA.cluster!.member.linked(c.hostId) && !!b.cluster?.member.linked(c.hostId));
+      const make = ray.remote((n: number) => new Float64Array(n).fill(5)).options({ resources: { webgpu: 1 } });
+      const sum = ray.remote((a: Float64Array) => a.reduce((p, v) => p + v, 0)).options({ resources: { tpu: 1 } });
+      const ref = make.remote(20_000); // 160 KiB: kept in B's store for A
+      await ray.wait([ref]);
+      // C's pulls wait until B has freed its copy.
+      const pulls = c.cluster!.pulls!;
+      const pull = pulls.pull.bind(pulls);
+      let freedOnB!: () => void;
+      const gate = new Promise<void>((r) => (freedOnB = r));
+      const asked: string[] = [];
+      vi.spyOn(pulls, 'pull').mockImplementation(async (host, id) => {
+        asked.push(host);
+        await gate;
+        return pull(host, id);
+      });
+      const total = sum.remote(ref);
+      await until(() => asked.length > 0);
+      expect(asked[0]).toBe(b.hostId);
+      expect((await ray.get(ref))[0]).toBe(5);
+      await until(() => b.store!.store.holdBytes(ref.id) === undefined);
+      freedOnB();
+      expect(await ray.get(total)).toBe(100_000);
+    } finally {
+      vi.restoreAllMocks();
+      await c.shutdown();
+    }
+  });
+
   it('passes an object made on the other host to a task pinned here (pulled before the task runs)', async () => {
     const make = ray.remote((n: number) => new Float64Array(n).fill(3)).options({ resources: { webgpu: 1 } });
     const here = (await ray.nodes()).find((n) => n.hostId === ray.getRuntimeContext().hostId && n.kind === 'task')!.nodeId;

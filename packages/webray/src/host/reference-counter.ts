@@ -105,7 +105,12 @@ export class ReferenceCounter {
       if (from !== this.host.hostId && !objects.get(r.id)) {
         const pulls = cluster?.pulls;
         if (!pulls) throw new ObjectLostError(r.id, `it is on host ${from}, and this host has no object store to pull it into`);
-        await pulls.pull(from, r.id);
+        await pulls.pull(from, r.id).catch((e: unknown) => {
+          // Said to be on another host, but the owner pulled it and freed that copy since: the owner
+          // has it now. If not, the first host's answer says what happened (it left, say).
+          if (from === owner || !(e instanceof ObjectLostError)) throw e;
+          return pulls.pull(owner, r.id).catch(() => { throw e; });
+        });
       }
       const e = objects.create(r.id, owner, undefined);
       objects.resolve(e, makeStoredMarker(r.id, r.size, []), true, [], IN_STORE);

@@ -1,0 +1,215 @@
+/**
+ * The page behind chaos.e2e.test.ts: one tab, one host (init options in the URL fragment). Every
+ * tab exposes `window.chaosHooks` (its webray workers, and a way to kill one as a crash would);
+ * the driver tab runs the job with `window.chaosTests.run(plan)`, counts completions, and at each
+ * fault's count asks the test (`window.chaosFault`, exposed by Playwright) to inject it.
+ */
+import * as ray from 'webray';
+
+const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
+
+/**
+ * The tab's webray workers by name (`webray-task-<nodeId>`, `webray-actor-<nodeId>`): the page
+ * wraps Worker before ray.init spawns any, so the test can terminate one. Terminating a worker is
+ * what a crash looks like to its host (its life lock is released); nothing in the package knows.
+ */
+const workers = new Map<string, Worker>();
+const NativeWorker = window.Worker;
+window.Worker = class extends NativeWorker {
+  private readonly webrayName?: string;
+  constructor(url: string | URL, opts?: WorkerOptions) {
+    super(url, opts);
+    if (opts?.name?.startsWith('webray-')) {
+      this.webrayName = opts.name;
+      workers.set(opts.name, this);
+    }
+  }
+  override terminate(): void {
+    if (this.webrayName) workers.delete(this.webrayName);
+    super.terminate();
+  }
+};
+
+const chaosHooks = {
+  hostId: () => ray.getRuntimeContext().hostId,
+  /** Resolves once this host counts `count` hosts in the cluster, `present` among them and none of `absent`. */
+  async untilHosts(want: { count?: number; present?: string[]; absent?: string[] }) {
+    for (;;) {
+      const hosts = [...new Set((await ray.nodes()).map((n) => n.hostId))];
+      if ((want.count === undefined || hosts.length === want.count) && (want.present ?? []).every((h) => hosts.includes(h)) && (want.absent ?? []).every((h) => !hosts.includes(h))) return;
+      // Between two looks at the cluster's state (it has no change events).
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  },
+  /** Names of this tab's webray workers still running. */
+  workers: () => [...workers.keys()].sort(),
+  /** Terminates the worker named `name`, as if it crashed. */
+  kill(name: string) {
+    const w = workers.get(name);
+    if (!w) throw new Error(`no webray worker named ${name} in this tab (it has ${[...workers.keys()].join(', ')})`);
+    w.terminate();
+  },
+};
+
+export type FaultKind = 'worker' | 'actor-worker' | 'signal-restart' | 'open-tab' | 'close-tab' | 'kill-head' | 'close-actor-tab';
+export interface Fault { after: number; kind: FaultKind }
+export interface ChaosResult {
+  tasks: number;
+  /** Where the fault-free result differs from the job's ('' when equal). */
+  mismatch: string;
+  log: string[];
+  recoveries: Record<string, number>;
+}
+
+const SEEDS = 100;
+const LEN = 16_384; // Float64: 128 KiB
+const NORMS = 5 * SEEDS;
+const ACTORS = 6;
+const CALLS = 35;
+const GET_TIMEOUT = 120_000;
+
+// The job's functions, also run here in plain JavaScript for the fault-free result. (Remote
+// functions are shipped by source, so they repeat the constants instead of closing over them.)
+const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
+const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
+const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
+const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
+const lookupOf = (table: Float64Array, j: number) => table[(j * 131) % table.length]! + j;
+
+const seed = ray.remote((i: number) => {
+  const a = new Float64Array(16_384);
+  for (let k = 0; k < a.length; k++) a[k] = ((i * 31 + k) % 97) / 7;
+  return a;
+}).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
+const scale = ray.remote((a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)))).options({ name: 'scale', maxRetries: 5 });
+const add = ray.remote((a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!)).options({ name: 'add', maxRetries: 5 });
+const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; }).options({ name: 'norm', maxRetries: 5 });
+
+/**
+ * An actor with state: a 128 KiB table built from its argument, and a memo of its answers. A
+ * restart rebuilds both from the constructor, so every answer is the same with or without one.
+ */
+class Lookup {
+  readonly table: Float64Array;
+  readonly memo = new Map<number, number>();
+  constructor(k: number) {
+    this.table = new Float64Array(16_384);
+    for (let i = 0; i < this.table.length; i++) this.table[i] = ((k * 31 + i) % 97) / 7;
+  }
+  get(j: number) {
+    if (!this.memo.has(j)) this.memo.set(j, this.table[(j * 131) % this.table.length]! + j);
+    return this.memo.get(j)!;
+  }
+}
+
+function firstDifference(got: unknown[], want: unknown[], what: string): string {
+  if (got.length !== want.length) return `${what}: ${got.length} values, want ${want.length}`;
+  const i = got.findIndex((g, k) => g !== want[k]);
+  return i < 0 ? '' : `${what}[${i}] = ${String(got[i])}, want ${String(want[i])}`;
+}
+
+const chaosTests = {
+  /** Runs the job; at each fault's completion count, waits for the test to inject the fault. */
+  async run(plan: Fault[]): Promise<ChaosResult> {
+    const lookups = Array.from({ length: ACTORS }, (_, k) => ray.remote(Lookup).options({ schedulingStrategy: 'SPREAD', maxRestarts: 5, maxTaskRetries: 5 }).remote(k));
+
+    const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
+    const scaled = seeds.map((s, i) => scale.remote(s, i));
+    let level = scaled;
+    const sums = [];
+    while (level.length > 1) {
+      const next = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(add.remote(level[i]!, level[i + 1]!));
+      if (level.length % 2) next.push(level.at(-1)!);
+      sums.push(...next.filter((x) => !level.includes(x)));
+      level = next;
+    }
+    const norms = Array.from({ length: NORMS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
+    const looked = Array.from({ length: ACTORS * CALLS }, (_, j) => lookups[j % ACTORS]!.get.remote(j));
+    const all = [...seeds, ...scaled, ...sums, ...norms, ...looked];
+
+    const log: string[] = [];
+    let pending = all.slice();
+    let completed = 0;
+    let next = 0;
+    try {
+      while (pending.length) {
+        const [ready, rest] = await ray.wait(pending, { numReturns: Math.min(pending.length, 10), timeout: GET_TIMEOUT });
+        if (!ready.length) throw new Error(`no task finished in ${GET_TIMEOUT} ms; ${pending.length} of ${all.length} pending`);
+        completed += ready.length;
+        pending = rest;
+        while (next < plan.length && completed >= plan[next]!.after) {
+          log.push(`after ${completed} completions: ${await window.chaosFault(next, completed)}`);
+          next++;
+        }
+      }
+    } catch (e) {
+      throw new Error(`the job failed after ${completed} completions: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\nfaults so far:\n  ${log.join('\n  ')}`);
+    }
+
+    // The fault-free result, computed here.
+    const seedArrays = Array.from({ length: SEEDS }, (_, i) => seedOf(i));
+    let want: Float64Array[] = seedArrays.map((a, i) => scaleOf(a, i));
+    while (want.length > 1) {
+      const nextLevel: Float64Array[] = [];
+      for (let i = 0; i + 1 < want.length; i += 2) nextLevel.push(addOf(want[i]!, want[i + 1]!));
+      if (want.length % 2) nextLevel.push(want.at(-1)!);
+      want = nextLevel;
+    }
+    const tables = Array.from({ length: ACTORS }, (_, k) => seedOf(k));
+    const results = async <T>(what: string, refs: ray.ObjectRef<T>[]): Promise<T[]> => {
+      try {
+        return await ray.get(refs, { timeout: GET_TIMEOUT });
+      } catch (e) {
+        throw new Error(`reading the job's ${what} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\nfaults:\n  ${log.join('\n  ')}`);
+      }
+    };
+    const [total] = await results('total', [level[0]!]);
+    const mismatch = [
+      firstDifference(Array.from(total!), Array.from(want[0]!), 'total'),
+      firstDifference(await results('norms', norms), Array.from({ length: NORMS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)), 'norms'),
+      firstDifference(await results('actor answers', looked), Array.from({ length: ACTORS * CALLS }, (_, j) => lookupOf(tables[j % ACTORS]!, j)), 'actor answers'),
+    ].filter(Boolean).join('; ');
+
+    const tasks = await ray.state.listTasks({ limit: 100_000 });
+    const actors = await ray.state.listActors();
+    const recoveries = {
+      'task retries': tasks.filter((t) => t.attempt > 0).length,
+      'actor restarts': actors.reduce((n, a) => n + a.numRestarts, 0),
+    };
+    return { tasks: all.length, mismatch, log, recoveries };
+  },
+
+  /** The workers (node ids) running a task of the job now. */
+  async busyNodes() {
+    const busy = (await ray.state.listTasks({ limit: 100_000 })).filter((t) => t.type === 'NORMAL_TASK' && (t.state === 'RUNNING' || t.state === 'SUBMITTED_TO_WORKER') && t.nodeId);
+    return [...new Set(busy.map((t) => t.nodeId!))];
+  },
+};
+
+declare global {
+  interface Window {
+    chaosHooks: typeof chaosHooks;
+    chaosTests: typeof chaosTests;
+    /** Exposed by the test on the driver tab: injects fault `index` of the plan, answers what it did. */
+    chaosFault(index: number, completed: number): Promise<string>;
+    clusterStatus: 'loading' | 'ready' | 'failed';
+    clusterError?: string;
+  }
+}
+
+window.chaosHooks = chaosHooks;
+window.chaosTests = chaosTests;
+window.clusterStatus = 'loading';
+const status = document.getElementById('status')!;
+ray.init(options).then(
+  () => {
+    window.clusterStatus = 'ready';
+    status.textContent = `ready ${ray.getRuntimeContext().hostId}`;
+  },
+  (e: unknown) => {
+    window.clusterStatus = 'failed';
+    window.clusterError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    status.textContent = `init failed: ${window.clusterError}`;
+  },
+);
