@@ -301,7 +301,15 @@ export function attach(at: u32): u32 {
  */
 export function create(k0: u32, k1: u32, k2: u32, k3: u32, k4: u32, k5: u32, k6: u32, k7: u32, size: u32, meta: u32, flags: u32): i32 {
   lock();
-  if (find(k0, k1, k2, k3, k4, k5, k6, k7)) { unlock(); return -1; }
+  const found = find(k0, k1, k2, k3, k4, k5, k6, k7);
+  if (found) {
+    // Deleted but still held (a reader whose thread died never releases): an id names one object,
+    // so writing it again makes it readable again instead of leaving it lost.
+    const f = load<u32>(found + E_FLAGS);
+    if ((f & DELETE_PENDING) && load<u32>(found + E_STATE) == SEALED) store<u32>(found + E_FLAGS, (f & ~DELETE_PENDING) | (flags & PINNED));
+    unlock();
+    return -1;
+  }
   let cap = hdr(TABLE_CAP);
   if ((hdr(COUNT) + hdr(TOMBSTONES) + 1) * 4 > cap * 3) {
     // Mostly tombstones: rebuild at the same size; otherwise double. The new table needs one

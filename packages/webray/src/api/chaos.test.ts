@@ -30,14 +30,16 @@ beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
   base = { id: 'chaos', token: 'chaos-token', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 1500 };
-  for (let i = 0; i < 2; i++) hosts.push(await startServingHost({ numWorkers: 1, cluster: base }));
+  // hosts[0] starts first and holds the head; hosts[1] and hosts[2] are the ones that leave.
+  for (let i = 0; i < 3; i++) hosts.push(await startServingHost({ numWorkers: 1, cluster: base }));
   await ray.init({ numWorkers: 2, cluster: { ...base, submitterKey: privateKey } });
-  await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 3);
+  await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 4);
 }, 60_000);
 
 afterAll(async () => {
   await ray.shutdown();
   await Promise.all(hosts.map((h) => h.shutdown()));
+  // (Shutting down a host twice is a no-op: those that left mid-run are in the list too.)
 });
 
 // The job's functions, also run here in plain JavaScript for the fault-free result.
@@ -58,10 +60,10 @@ class Doubler {
   twice(x: number) { return 2 * x; }
 }
 
-interface Fault { after: number; kind: 'worker' | 'actor-worker' | 'join'; done?: string }
+interface Fault { after: number; kind: 'worker' | 'actor-worker' | 'join' | 'host-leaves' | 'head-leaves'; done?: string }
 
 describe('a chaos run on Node hosts', () => {
-  it('computes the fault-free result while workers die, an actor\'s worker dies and a host joins', async () => {
+  it('computes the fault-free result while workers die, an actor\'s worker dies, hosts holding objects leave, the head leaves and a host joins', async () => {
     const r = prng(SEED);
     const driver = currentCore() as HostRuntime;
     const doubler = ray.remote(Doubler).options({ maxRestarts: 5, maxTaskRetries: 5 }).remote();
@@ -84,10 +86,13 @@ describe('a chaos run on Node hosts', () => {
 
     // Faults at seeded completion counts, in order.
     const faults: Fault[] = [
-      { after: 100 + Math.floor(r() * 100), kind: 'worker' },
-      { after: 250 + Math.floor(r() * 100), kind: 'actor-worker' },
-      { after: 400 + Math.floor(r() * 100), kind: 'join' },
-      { after: 600 + Math.floor(r() * 150), kind: 'worker' },
+      { after: 80 + Math.floor(r() * 80), kind: 'worker' },
+      { after: 200 + Math.floor(r() * 80), kind: 'host-leaves' },
+      { after: 300 + Math.floor(r() * 80), kind: 'actor-worker' },
+      { after: 400 + Math.floor(r() * 80), kind: 'join' },
+      { after: 500 + Math.floor(r() * 80), kind: 'worker' },
+      { after: 600 + Math.floor(r() * 80), kind: 'head-leaves' },
+      { after: 700 + Math.floor(r() * 100), kind: 'worker' },
     ];
     const log: string[] = [];
     const taskNodes = (h: HostRuntime) => [...h.nodes.values()].filter((n) => n.kind === 'task' && n.alive);
@@ -104,6 +109,11 @@ describe('a chaos run on Node hosts', () => {
         const a = driver.actors.get(doubler.actorId)!;
         crashNode(a.node!);
         f.done = `killed the worker of actor ${a.id}`;
+      } else if (f.kind === 'host-leaves' || f.kind === 'head-leaves') {
+        // Its objects are lost with it: their owner makes them again from lineage.
+        const h = f.kind === 'head-leaves' ? hosts.find((x) => x.cluster!.member.isHead)! : hosts.find((x) => !x.closed && !x.cluster!.member.isHead)!;
+        await h.shutdown();
+        f.done = `host ${h.hostId}${f.kind === 'head-leaves' ? ' (the head)' : ''} left`;
       } else {
         const h = await startServingHost({ numWorkers: 1, cluster: base });
         hosts.push(h);
@@ -141,6 +151,7 @@ describe('a chaos run on Node hosts', () => {
     const recoveries = {
       'task retries': tasks.filter((t) => t.attempt > 0).length,
       'actor restarts': actors.reduce((n, a) => n + a.numRestarts, 0),
+      'objects rebuilt': driver.recoveryStats.reconstructions,
     };
     console.log(`chaos seed ${SEED}, ${all.length} tasks:\n  ${log.join('\n  ')}`);
     console.table(recoveries);

@@ -43,7 +43,12 @@ describe('the WASM object store', () => {
         const size = next() < 0.9 ? Math.floor(next() * 4 * KiB) : Math.floor(next() * 256 * KiB);
         const pinned = next() < 0.8;
         let e = store.create(id, size, 1, pinned);
-        if (m) { expect(e).toBe('exists'); continue; }
+        if (m) {
+          expect(e).toBe('exists');
+          // Writing a deleted id that readers still hold makes it readable again.
+          if (m.deleted) { m.deleted = false; m.pinned = pinned; }
+          continue;
+        }
         if (e === 'full') {
           expect(store.grow(size + 64 * KiB)).toBe(true);
           e = store.create(id, size, 1, pinned);
@@ -130,6 +135,20 @@ describe('the WASM object store', () => {
     expect(store.get('primary')).not.toBe('absent');
     expect(store.release('read')).toBe(true);
     expect(store.get('read')).not.toBe('absent');
+  });
+
+  it('makes a deleted object that a reader still holds readable again when its id is written again (a reader whose worker died never releases)', async () => {
+    const store = await WasmStore.create(1 * MiB, 1 * MiB, 64);
+    const e = store.create('pulled', 1000, 1, true) as Entry;
+    fill(store, 'pulled', e);
+    store.seal('pulled');
+    store.get('pulled');
+    store.delete('pulled');
+    expect(store.get('pulled')).toBe('absent');
+    expect(store.create('pulled', 1000, 1, true)).toBe('exists');
+    const again = store.get('pulled') as Entry;
+    expect(again.data).toBe(e.data);
+    expect(intact(store, 'pulled', again)).toBe(true);
   });
 
   it('grows while readers hold views: old views keep reading their objects', async () => {
