@@ -25,18 +25,14 @@ import { withTimeout } from './support/timeout.js';
 
 const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
 
-/** Fault kinds that recover on main today. */
-const WORKING: FaultKind[] = ['worker', 'actor-worker', 'signal-restart', 'open-tab'];
 /**
- * Need lineage reconstruction: a host that leaves takes the bytes of objects the job still needs
- * (a closed volunteer tab; the head, which is also the Node host).
+ * Every kind of fault: workers and actor workers killed, the PeerJS server restarted, tabs opened,
+ * volunteer tabs closed (with the bytes of objects the job still needs, and actors: lineage
+ * reconstruction and actor restarts elsewhere) and the head killed (also the Node host).
  */
-const NEEDS_LINEAGE: FaultKind[] = ['close-tab', 'kill-head'];
-/** Need actors restarted on another host when theirs leaves. */
-const NEEDS_ACTOR_RECOVERY: FaultKind[] = ['close-actor-tab'];
-const KINDS = [...WORKING, ...NEEDS_LINEAGE, ...NEEDS_ACTOR_RECOVERY];
-/** The kinds this run injects: WORKING (add NEEDS_LINEAGE and NEEDS_ACTOR_RECOVERY once those land), or WEBRAY_CHAOS_KINDS. */
-const ENABLED = new Set<FaultKind>(process.env.WEBRAY_CHAOS_KINDS === undefined ? WORKING : process.env.WEBRAY_CHAOS_KINDS.split(',').filter(Boolean).map((k) => {
+const KINDS: FaultKind[] = ['worker', 'actor-worker', 'signal-restart', 'open-tab', 'close-tab', 'close-actor-tab', 'kill-head'];
+/** The kinds this run injects: all, or those in WEBRAY_CHAOS_KINDS. */
+const ENABLED = new Set<FaultKind>(process.env.WEBRAY_CHAOS_KINDS === undefined ? KINDS : process.env.WEBRAY_CHAOS_KINDS.split(',').filter(Boolean).map((k) => {
   if (!KINDS.includes(k as FaultKind)) throw new Error(`WEBRAY_CHAOS_KINDS: unknown fault kind '${k}'; the kinds are ${KINDS.join(', ')} (comma-separated; empty for none)`);
   return k as FaultKind;
 }));
