@@ -8,7 +8,7 @@ import { ModuleChangedError, RayUsageError, serializeError, type SerializedError
 import { moduleDigest } from '../platform/module-digest.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
-import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
+import { ClusterMember, type ClusterOptions, type HeadAuthority } from '../mesh/cluster.js';
 import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
 import type { Timers } from '../platform/types.js';
@@ -36,8 +36,15 @@ export interface ClusterConfig {
   token: string;
   /** The submitter key's public half (JWK text): only code it signed runs on this host. */
   submitterPublicKey: string;
-  /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). */
+  /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). It also lets a host be head. */
   submitterKey?: string;
+  /**
+   * The operator key's public half (JWK text, a pair from generateSubmitterKey kept apart from the
+   * submitter's): a host proving either this key or the submitter key may be the cluster's head.
+   */
+  operatorPublicKey?: string;
+  /** The operator key's private half: this host may hold the cluster's tables (be head) without being able to sign code. */
+  operatorKey?: string;
   /** The PeerJS server hosts meet through (the `peer` package runs one: `{ host: '127.0.0.1', port, path }`). */
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
@@ -286,10 +293,16 @@ export class ClusterHost {
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
+    const operator = c.operatorPublicKey ? await Verifier.fromJwk(c.operatorPublicKey) : undefined;
+    const headSigner = c.operatorKey ? await Signer.fromJwk(c.operatorKey) : signer;
+    const head: HeadAuthority = {
+      ...(headSigner ? { prove: (text: string) => headSigner.signText(text) } : {}),
+      check: async (text, sig) => (operator !== undefined && (await operator.verifyText(text, sig))) || verifier.verifyText(text, sig),
+    };
     // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));
     const h = new ClusterHost(rt, self, {
-      cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
+      cluster: c.id, token: c.token, host: self, signaling, head, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
     }, verifier, signer, store, timers);
     rt.attachCluster(h);
     // Joining sends this host's job to the head (restoreTables).

@@ -4,6 +4,7 @@ import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
+import { generateSubmitterKey, Signer, Verifier } from './signing.js';
 
 /** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
 class ManualTimers implements Timers {
@@ -61,9 +62,21 @@ class FlakySignaling implements Signaling {
   }
 }
 
-function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number } = {}): ClusterMember {
+/** The operator key (who may be head), and another pair that proves nothing here. */
+const operator = await generateSubmitterKey();
+const stranger = await generateSubmitterKey();
+const operatorCheck = await Verifier.fromJwk(operator.publicKey);
+const credentials = {
+  operator: await Signer.fromJwk(operator.privateKey),
+  forged: await Signer.fromJwk(stranger.privateKey),
+};
+
+/** `head`: the key this host proves (default the operator key), or none (join token only). */
+function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number; head?: keyof typeof credentials | 'token-only' } = {}): ClusterMember {
+  const key = opts.head === 'token-only' ? undefined : credentials[opts.head ?? 'operator'];
   const m = new ClusterMember({
     cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
+    head: { ...(key ? { prove: (text: string) => key.signText(text) } : {}), check: (text, sig) => operatorCheck.verifyText(text, sig) },
     timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000, graceMs: opts.graceMs,
   });
   members.push(m);
@@ -296,5 +309,66 @@ describe('cluster membership', () => {
     clocks[2]!.tick(2100);
     await settle();
     expect(ids(c!)).toEqual(['b', 'c']);
+  });
+});
+
+describe('who may be head', () => {
+  it('never makes a host with only the join token head, though it starts first: it waits, and the credentialed host is head', async () => {
+    const s = new MemorySignaling();
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    let joined = false;
+    const volunteerJoined = volunteer.join().then(() => { joined = true; });
+    await until(() => volunteer.drops.reasons.some((r) => r.includes('no head yet')));
+    expect(joined).toBe(false);
+    const operatorHost = member(s, 'o');
+    await operatorHost.join();
+    await volunteerJoined;
+    expect(operatorHost.isHead).toBe(true);
+    expect(volunteer.isHead).toBe(false);
+    expect(volunteer.headId).toBe('o');
+    await until(() => ids(volunteer).length === 2 && ids(operatorHost).length === 2);
+  });
+
+  it('ignores a host that squats the head id without the credential (a denial of service until it leaves): members register with none, then with the credentialed host', async () => {
+    const s = new MemorySignaling();
+    const squatter = member(s, 'sq', { head: 'forged' });
+    await squatter.join();
+    expect(squatter.isHead).toBe(true);
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    const operatorHost = member(s, 'o');
+    const joins = Promise.all([volunteer.join(), operatorHost.join()]);
+    await until(() => [volunteer, operatorHost].every((m) => m.drops.reasons.some((r) => r.includes('sq holds c1-head but proves no head credential'))));
+    expect([volunteer.headId, operatorHost.headId]).toEqual(['', '']);
+    expect(ids(squatter)).toEqual(['sq']);
+    squatter.close();
+    await joins;
+    expect(operatorHost.isHead).toBe(true);
+    expect(volunteer.headId).toBe('o');
+  });
+
+  it('with no credentialed host left, keeps the members and their links (work goes on) and makes a new host wait for a head', async () => {
+    const s = new MemorySignaling();
+    const first = member(s, 'a');
+    const [b, c] = ['b', 'c'].map((id) => member(s, id, { head: 'token-only' }));
+    for (const m of [first, b!, c!]) await m.join();
+    await until(() => b!.linked('c') && ids(c!).length === 3);
+    first.close();
+    await until(() => b!.headId === '' && c!.headId === '' && b!.drops.reasons.some((r) => r.includes('re-election')));
+    expect([ids(b!), ids(c!)]).toEqual([['b', 'c'], ['b', 'c']]);
+    const got: string[] = [];
+    c!.onWork = (from, f) => got.push(`${f.t} from ${from}`);
+    b!.send('c', { t: 'free', ids: ['x1'] });
+    await until(() => got.length === 1);
+    expect(got).toEqual(['free from b']);
+
+    const late = member(s, 'd', { head: 'token-only' });
+    let joined = false;
+    const lateJoined = late.join().then(() => { joined = true; });
+    await until(() => late.drops.reasons.some((r) => r.includes('no head yet')));
+    expect(joined).toBe(false);
+    const operatorHost = member(s, 'e');
+    await operatorHost.join();
+    await lateJoined;
+    await until(() => [b!, c!, late].every((m) => m.headId === 'e') && ids(operatorHost).length === 4);
   });
 });

@@ -3,10 +3,12 @@
  * `<cluster>-head` (fenced by an epoch) or registers with the head, links to every other member
  * (authenticated both ways), and keeps each link alive with heartbeats. The head keeps the host
  * table and tells everyone who is in; a member that leaves or goes silent is dropped within
- * `deadAfterMs`.
+ * `deadAfterMs`. Only a host that proves a head credential (the operator or submitter key) claims
+ * the head id, and members register only with a head that proves it to them.
  */
 import { authenticateInitiator, authenticateResponder, type Credentials } from './auth.js';
 import { DropCounter, FrameChannel } from './channel.js';
+import { ClusterAuthError } from '../shared/errors.js';
 import type { Frame, HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
@@ -14,11 +16,20 @@ import type { Timers } from '../platform/types.js';
 
 export type { Timers };
 
+/** Who may be head: the join token lets a host in, but only a head credential lets it hold the cluster's tables. */
+export interface HeadAuthority {
+  /** Signs a head proof with the operator (or submitter) key; absent on a host with only the join token, which never claims the head id. */
+  prove?: (statement: string) => Promise<string>;
+  /** Checks a head's proof against the operator and submitter public keys. */
+  check: (statement: string, signature: string) => Promise<boolean>;
+}
+
 export interface ClusterOptions {
   cluster: string;
   token: string;
   host: HostInfo;
   signaling: Signaling;
+  head: HeadAuthority;
   /** How often each link carries a heartbeat. Default 500 ms. */
   heartbeatMs?: number;
   /** Silence after which a peer counts as dead. Default 5 s (a loaded tab may stall its main thread for a second or two). */
@@ -49,7 +60,12 @@ interface Peer {
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
 const JOIN_SETTLE_MS = 5000;
 
+/** How long a member waits for the host on the head id to prove its head credential. */
+const HEAD_PROOF_MS = 10_000;
+
 export const headPeerId = (cluster: string) => `${cluster}-head`;
+/** What a head signs for a member: its nonce binds the proof to this registration. */
+const headStatement = (cluster: string, head: string, member: string, nonce: string) => `webray-head|${cluster}|${head}|${member}|${nonce}`;
 export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
 
 export class ClusterMember {
@@ -87,6 +103,10 @@ export class ClusterMember {
   /** Until when (timers' clock) a head change's grace lasts; 0 when none does. */
   private graceUntil = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** `join` waits here until this host is head or registered with one. */
+  private readonly headWaiters: (() => void)[] = [];
+  /** The head proof this host waits for from the host on the head id. */
+  private proving: { host: string; done: (signature: string | undefined) => void } | undefined;
   /**
    * This host registered with a head (or became it): the cluster's tables there are rebuilt from
    * what each member sends now, before the 'synced' that ends its part of the grace.
@@ -130,7 +150,16 @@ export class ClusterMember {
     this.claims.push(own);
     const hb = this.o.heartbeatMs ?? 500;
     this.stopTimers = this.timers.every(hb, () => this.beat());
-    await this.electOrRegister();
+    try {
+      await this.electOrRegister();
+    } catch (e) {
+      // A wrong join token is the user's to fix. No head (no credentialed host in the cluster, or a
+      // squatter on the head id) is waited out: the election is tried again on every heartbeat.
+      if (e instanceof ClusterAuthError) throw e;
+      this.drops.add(`no head yet: ${(e as Error).message}`);
+      this.headless = true;
+      await new Promise<void>((resolve) => this.headWaiters.push(resolve));
+    }
     await this.linkedToAll(JOIN_SETTLE_MS);
   }
 
@@ -147,7 +176,9 @@ export class ClusterMember {
 
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
-    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
+    const claim = this.o.head.prove
+      ? await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!))
+      : undefined;
     if (claim) {
       this.claims.push(claim);
       this.head = this.hostId;
@@ -168,10 +199,33 @@ export class ClusterMember {
       return;
     }
     const [head, ch] = await this.open(headPeerId(this.o.cluster));
+    if (!(await this.headProven(head))) {
+      // A host with only the join token (or none that matches the public keys) squats the head id:
+      // it gets no registration, so none of its membership, placement, lookup or job answers count.
+      this.drops.add(`host ${head} holds ${headPeerId(this.o.cluster)} but proves no head credential: ignored`);
+      ch.link.close();
+      throw new Error(`host ${head} on the head id proves no head credential`);
+    }
     this.registeredWith = head;
     ch.send({ t: 'register', host: this.o.host, epoch: this.epoch });
     this.onHead?.(head);
     ch.send({ t: 'synced' });
+  }
+
+  /** Asks the host on the head id to sign a fresh nonce with a head credential; resolves with whether it did. */
+  private headProven(head: string): Promise<boolean> {
+    const nonce = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const statement = headStatement(this.o.cluster, head, this.hostId, nonce);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), HEAD_PROOF_MS);
+      const done = (signature: string | undefined) => {
+        clearTimeout(timer);
+        this.proving = undefined;
+        resolve(signature === undefined ? false : this.o.head.check(statement, signature).catch(() => false));
+      };
+      this.proving = { host: head, done };
+      try { this.send(head, { t: 'head-proof-req', nonce }); } catch { done(undefined); }
+    });
   }
 
   /** How long a head change's grace lasts at most. */
@@ -256,6 +310,16 @@ export class ClusterMember {
         return;
       case 'bye':
         this.farewell(from, peer);
+        return;
+      case 'head-proof-req': {
+        const prove = this.o.head.prove;
+        if (!this.isHead || !prove) { this.drops.add(`'head-proof-req' from ${from}, but this host is not the head`); return; }
+        void prove(headStatement(this.o.cluster, this.hostId, from, f.nonce)).then((sig) => this.trySend(peer, { t: 'head-proof', sig }));
+        return;
+      }
+      case 'head-proof':
+        if (this.proving?.host !== from) { this.drops.add(`'head-proof' from ${from} answers nothing asked`); return; }
+        this.proving.done(f.sig);
         return;
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
@@ -362,6 +426,7 @@ export class ClusterMember {
   private lost(hostId: string, peer: Peer): void {
     if (this.peers.get(hostId) !== peer) return;
     this.peers.delete(hostId);
+    if (this.proving?.host === hostId) this.proving.done(undefined);
     if (this.closed) return;
     // The head tells everyone (itself included) who is in; others learn a link is gone.
     if (this.isHead && this.members.delete(hostId)) { this.awaiting.delete(hostId); this.announce(); this.checkSettled(); return; }
@@ -403,7 +468,7 @@ export class ClusterMember {
     if (this.electing || this.closed) return;
     this.electing = true;
     this.electOrRegister()
-      .then(() => { this.headless = false; })
+      .then(() => { this.headless = false; for (const w of this.headWaiters.splice(0)) w(); })
       .catch((e) => this.drops.add(`re-election: ${(e as Error).message}`))
       .finally(() => { this.electing = false; });
   }
@@ -412,6 +477,7 @@ export class ClusterMember {
     if (this.closed) return;
     this.closed = true;
     this.stopTimers?.();
+    for (const w of this.headWaiters.splice(0)) w();
     for (const c of this.claims) c.release();
     // Said before the links close: a tab that is closing may be gone before they finish closing.
     for (const p of this.peers.values()) { this.trySend(p, { t: 'bye' }); p.channel.link.close(); }

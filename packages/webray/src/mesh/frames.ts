@@ -27,6 +27,9 @@ export type Frame =
   | { t: 'hb'; seq: number }
   /** The sender is leaving (shutdown, its tab closing): drop it now rather than after its silence. */
   | { t: 'bye' }
+  /** Before registering with the host on `<cluster>-head`: prove you hold a head credential (sign this nonce). */
+  | { t: 'head-proof-req'; nonce: string }
+  | { t: 'head-proof'; sig: string }
   | { t: 'register'; host: HostInfo; epoch: number }
   // after 'register', the member's part of the head's tables, then this: it is fully back
   | { t: 'synced' }
@@ -157,6 +160,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   bye: {},
+  'head-proof-req': { nonce: hex },
+  'head-proof': { sig: hex },
   register: { host: hostInfo, epoch: count },
   synced: {},
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },

@@ -90,6 +90,8 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
     case 'bye': return { t };
+    case 'head-proof-req': return { t, nonce: hex(r, 32) };
+    case 'head-proof': return { t, sig: hex(r, 64) };
     case 'register': return { t, host, epoch: int(r, 1e9) };
     case 'synced': return { t };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
