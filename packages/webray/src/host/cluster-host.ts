@@ -17,7 +17,7 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ObjectPulls } from './object-pulls.js';
-import { GcsTables, type JobRecord } from '../mesh/gcs.js';
+import { GcsTables, type GcsChange, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
 import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/global.js';
 import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
@@ -26,6 +26,8 @@ import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
 const PLACE_TIMEOUT_MS = 10_000;
 /** A request to the head that got no answer (no head now, or it left) is asked again this much later. */
 const HEAD_RETRY_MS = 250;
+/** The head acknowledges a change once its standby holds it, or after this long without the standby's answer. */
+const REPLICA_ACK_MS = 2000;
 /** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
 const PLACE_BATCH = 1000;
 
@@ -139,6 +141,10 @@ export class ClusterHost {
   private readonly global = new GlobalScheduler();
   private readonly load: LoadReporter;
   private readonly stopLoadTicks: () => void;
+  /** Head: changes sent to the standby (numbered), the last it acknowledged, and who waits for an acknowledgement. */
+  private replicaSeq = 0;
+  private replicaAcked = 0;
+  private readonly replicaWaiters = new Set<{ seq: number; done: () => void }>();
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -160,6 +166,32 @@ export class ClusterHost {
     };
     this.member.onMembers((hosts) => this.membersChanged(hosts));
     this.member.onHead = (head) => this.restoreTables(head);
+    this.gcs.onChange = (c) => this.replicate([c], this.member.standbyId);
+    this.member.onStandby = (standby) => {
+      // A new standby gets the whole tables; what waited for the previous one's acknowledgement waits no more.
+      for (const w of this.replicaWaiters) w.done();
+      this.replicate(this.gcs.snapshot(), standby);
+    };
+  }
+
+  /** Head: sends changes to the standby (the head's tables survive it only there and on members). */
+  private replicate(changes: GcsChange[], standby: string): void {
+    if (!this.member.isHead || standby === '') return;
+    try { this.member.send(standby, { t: 'replica', seq: ++this.replicaSeq, changes: toWire(changes) }); } catch { /* it left: the next standby gets a snapshot */ }
+  }
+
+  /**
+   * Head: resolves once the standby holds every change made so far (at once without a standby; a
+   * standby that does not answer within REPLICA_ACK_MS is not waited for longer).
+   */
+  private replicated(): Promise<void> {
+    const seq = this.replicaSeq;
+    if (!this.member.isHead || this.member.standbyId === '' || this.replicaAcked >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { seq, done: () => { clearTimeout(timer); this.replicaWaiters.delete(w); resolve(); } };
+      const timer = setTimeout(w.done, REPLICA_ACK_MS);
+      this.replicaWaiters.add(w);
+    });
   }
 
   /** A head (new, or this host) gets this host's part of the cluster's tables. */
@@ -202,7 +234,11 @@ export class ClusterHost {
    */
   async registerName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
     const holder = await this.askHead<NamedActor | undefined>(
-      () => this.member.settled().then(() => this.gcs.claimName(namespace, name, actor)),
+      () => this.member.settled().then(async () => {
+        const taken = this.gcs.claimName(namespace, name, actor);
+        await this.replicated();
+        return taken;
+      }),
       'named', (req) => ({ t: 'actor-name', req, namespace, name, actor }));
     if (!holder) this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
     return holder;
@@ -580,13 +616,31 @@ export class ClusterHost {
         // A host resending its names to a new head (req 0) takes them back at once; a new name waits
         // until every member has resent theirs, so that it cannot take one of them.
         if (f.req === 0) { this.gcs.claimName(f.namespace, f.name, f.actor); return; }
-        void this.member.settled().then(() => {
+        // Granted once the standby holds it: a name granted just before the head leaves is not lost.
+        void this.member.settled().then(async () => {
           const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
+          await this.replicated();
           this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
         });
         return;
       case 'named':
         this.answered(from, f, () => f.holder);
+        return;
+      case 'replica': {
+        if (this.member.isHead || from !== this.member.headId || this.member.standbyId !== this.self.hostId) {
+          this.member.drops.add(`'replica' from ${from}, which is not this standby's head`);
+          return;
+        }
+        const changes = fromWire(f.changes);
+        if (!Array.isArray(changes)) { this.member.drops.add(`'replica' from ${from} without a list of changes`); return; }
+        for (const c of changes as GcsChange[]) this.gcs.apply(c);
+        this.reply(from, { t: 'replica-ack', seq: f.seq });
+        return;
+      }
+      case 'replica-ack':
+        if (!this.member.isHead || from !== this.member.standbyId) return;
+        this.replicaAcked = Math.max(this.replicaAcked, f.seq);
+        for (const w of this.replicaWaiters) if (w.seq <= this.replicaAcked) w.done();
         return;
       case 'actor-unname':
         if (this.member.isHead) this.gcs.releaseName(f.namespace, f.name, f.actorId, from);

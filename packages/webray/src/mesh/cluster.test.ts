@@ -372,3 +372,29 @@ describe('who may be head', () => {
     await until(() => [b!, c!, late].every((m) => m.headId === 'e') && ids(operatorHost).length === 4);
   });
 });
+
+describe('the head\'s standby', () => {
+  /** The same service, where this host's claim of the head id takes `ms` (a slow link to the server). */
+  const slowHeadClaim = (inner: Signaling, ms: number): Signaling => ({
+    claim: async (peerId, accept, lost) => {
+      if (peerId === headPeerId('c1')) await new Promise((r) => setTimeout(r, ms));
+      return inner.claim(peerId, accept, lost);
+    },
+    connect: (peerId) => inner.connect(peerId),
+  });
+
+  it('is a credentialed member that the head announces; when the head leaves it claims the head id first, though slower than another credentialed host', async () => {
+    const s = new MemorySignaling();
+    const head = member(s, 'a');
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    const standby = member(slowHeadClaim(s, 150), 'b');
+    const other = member(s, 'c');
+    for (const m of [head, volunteer, standby, other]) await m.join();
+    await until(() => [volunteer, standby, other].every((m) => m.standbyId === 'b') && ids(other).length === 4);
+    expect(head.standbyId).toBe('b');
+    head.close();
+    await until(() => [volunteer, other].every((m) => m.headId !== '' && m.headId !== 'a'));
+    expect(standby.isHead).toBe(true);
+    expect([volunteer.headId, other.headId]).toEqual(['b', 'b']);
+  });
+});

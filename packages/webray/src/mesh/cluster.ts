@@ -60,6 +60,8 @@ interface Peer {
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
 const JOIN_SETTLE_MS = 5000;
 
+/** When the head leaves, other credentialed hosts wait this many heartbeats before claiming its id: the standby, which holds the tables, goes first. */
+const STANDBY_FIRST_BEATS = 3;
 /** How long a member waits for the host on the head id to prove its head credential. */
 const HEAD_PROOF_MS = 10_000;
 
@@ -107,6 +109,15 @@ export class ClusterMember {
   private readonly headWaiters: (() => void)[] = [];
   /** The head proof this host waits for from the host on the head id. */
   private proving: { host: string; done: (signature: string | undefined) => void } | undefined;
+  /** The head's standby (as the head announced it, or chose it): it claims the head id first. */
+  private standby = '';
+  /** Head: members that proved a head credential (standby candidates), and the proofs asked of others. */
+  private readonly credentialed = new Set<string>();
+  private readonly standbyChecks = new Map<string, string>();
+  /** Until when (timers' clock) this host leaves the head id to the standby. */
+  private claimAfter = 0;
+  /** Head: a standby was chosen; it gets the whole tables now. */
+  onStandby: ((hostId: string) => void) | undefined;
   /**
    * This host registered with a head (or became it): the cluster's tables there are rebuilt from
    * what each member sends now, before the 'synced' that ends its part of the grace.
@@ -132,6 +143,10 @@ export class ClusterMember {
 
   get headId(): string {
     return this.head;
+  }
+
+  get standbyId(): string {
+    return this.standby;
   }
 
   /** Every live member, this host included. */
@@ -176,13 +191,15 @@ export class ClusterMember {
 
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
-    const claim = this.o.head.prove
+    const claim = this.o.head.prove && this.timers.now() >= this.claimAfter
       ? await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!))
       : undefined;
     if (claim) {
       this.claims.push(claim);
       this.head = this.hostId;
       this.registeredWith = '';
+      this.standby = '';
+      this.credentialed.clear();
       // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
       // are counted, not read from a clock: each member registers with the epoch it knows, and a
       // head that knew less (it never had a table) moves past it before announcing.
@@ -313,19 +330,34 @@ export class ClusterMember {
         return;
       case 'head-proof-req': {
         const prove = this.o.head.prove;
-        if (!this.isHead || !prove) { this.drops.add(`'head-proof-req' from ${from}, but this host is not the head`); return; }
+        // Asked by a member of the host on the head id, or by the head of a standby candidate: the
+        // statement names both hosts, so a proof is worthless relayed to a third.
+        if (!prove) {
+          // The head asks every member (a standby must prove it); only other askers are out of place.
+          if (from !== this.head) this.drops.add(`'head-proof-req' from ${from}, but this host has no head credential`);
+          return;
+        }
         void prove(headStatement(this.o.cluster, this.hostId, from, f.nonce)).then((sig) => this.trySend(peer, { t: 'head-proof', sig }));
         return;
       }
-      case 'head-proof':
-        if (this.proving?.host !== from) { this.drops.add(`'head-proof' from ${from} answers nothing asked`); return; }
-        this.proving.done(f.sig);
+      case 'head-proof': {
+        if (this.proving?.host === from) { this.proving.done(f.sig); return; }
+        const statement = this.standbyChecks.get(from);
+        if (statement === undefined) { this.drops.add(`'head-proof' from ${from} answers nothing asked`); return; }
+        this.standbyChecks.delete(from);
+        void this.o.head.check(statement, f.sig).catch(() => false).then((ok) => {
+          if (!ok) { this.drops.add(`host ${from} did not prove a head credential: not a standby`); return; }
+          this.credentialed.add(from);
+          this.chooseStandby();
+        });
         return;
+      }
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
         if (f.epoch >= this.epoch && f.epoch < Number.MAX_SAFE_INTEGER) this.epoch = f.epoch + 1;
         this.members.set(from, f.host);
         this.announce();
+        this.askCredential(from);
         return;
       case 'synced':
         if (this.isHead && this.awaiting.delete(from)) this.checkSettled();
@@ -336,6 +368,7 @@ export class ClusterMember {
         this.announcedBy = f.head;
         this.epoch = f.epoch;
         this.head = f.head;
+        this.standby = f.standby ?? '';
         this.announced = f.hosts;
         const next = new Map(f.hosts.map((h) => [h.hostId, h]));
         // A new head's first tables may lack members that have not re-registered with it yet:
@@ -369,9 +402,28 @@ export class ClusterMember {
     }
   }
 
+  /** Head: asks a member that registered whether it holds a head credential (it may be the standby). */
+  private askCredential(hostId: string): void {
+    if (this.credentialed.has(hostId) || this.standbyChecks.has(hostId)) return;
+    const nonce = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    this.standbyChecks.set(hostId, headStatement(this.o.cluster, hostId, this.hostId, nonce));
+    const p = this.peers.get(hostId);
+    if (p) this.trySend(p, { t: 'head-proof-req', nonce });
+  }
+
+  /** Head: a standby when there is none, from the members that proved a head credential. */
+  private chooseStandby(): void {
+    if (!this.isHead || (this.standby !== '' && this.members.has(this.standby))) return;
+    this.standby = [...this.credentialed].find((id) => this.members.has(id) && this.peers.has(id)) ?? '';
+    if (this.standby === '') return;
+    // Announced first: the standby takes the tables only from its head once it knows it is the standby.
+    this.announce();
+    this.onStandby?.(this.standby);
+  }
+
   /** Head only: tells every member who is in. */
   private announce(): void {
-    const f: Frame = { t: 'members', epoch: this.epoch, head: this.hostId, hosts: [...this.members.values()] };
+    const f: Frame = { t: 'members', epoch: this.epoch, head: this.hostId, hosts: [...this.members.values()], ...(this.standby ? { standby: this.standby } : {}) };
     for (const [id, p] of this.peers) if (this.members.has(id)) this.trySend(p, f);
     this.notify();
   }
@@ -429,7 +481,15 @@ export class ClusterMember {
     if (this.proving?.host === hostId) this.proving.done(undefined);
     if (this.closed) return;
     // The head tells everyone (itself included) who is in; others learn a link is gone.
-    if (this.isHead && this.members.delete(hostId)) { this.awaiting.delete(hostId); this.announce(); this.checkSettled(); return; }
+    if (this.isHead && this.members.delete(hostId)) {
+      this.awaiting.delete(hostId);
+      this.credentialed.delete(hostId);
+      this.standbyChecks.delete(hostId);
+      if (hostId === this.standby) { this.standby = ''; this.chooseStandby(); }
+      this.announce();
+      this.checkSettled();
+      return;
+    }
     if (!this.isHead && hostId === this.head) this.members.delete(hostId);
     this.notify();
     if (this.isHead) return;
@@ -437,6 +497,7 @@ export class ClusterMember {
       // The head is gone: the first member to claim its id takes over (with the table it had from it).
       this.head = '';
       this.headless = true;
+      if (this.standby !== this.hostId && this.standby !== '') this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
       this.reelect();
     }
   }
