@@ -84,6 +84,8 @@ function member(signaling: Signaling, hostId: string, opts: { token?: string; ti
 }
 
 const ids = (m: ClusterMember) => m.hosts().map((h) => h.hostId).sort();
+/** A member that never learnt who the standby is: after the head leaves it can reach a new head only through the head id. */
+const forgetStandby = (m: ClusterMember) => { (m as unknown as { standby: string }).standby = ''; };
 
 describe('cluster membership', () => {
   it('elects exactly one head when three hosts start at once, and every host learns all three', async () => {
@@ -254,8 +256,10 @@ describe('cluster membership', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((id, i) => member(s, id, { timers: clocks[i], graceMs: 300 }));
     for (const m of [a, b, c]) await m!.join();
     await until(() => ids(c!).length === 3);
-    // c cannot reach the head id after a leaves (and its clock, which would retry, stands still).
+    // c cannot reach the head id after a leaves (and its clock, which would retry, stands still),
+    // and does not know the standby (whose announcement it would take over its link).
     s.failOnce.add(headPeerId('c1'));
+    forgetStandby(c!);
     a!.close();
     await until(() => b!.isHead && c!.drops.reasons.some((r) => r.startsWith('re-election')));
     expect(ids(b!)).toEqual(['b', 'c']);
@@ -298,8 +302,10 @@ describe('cluster membership', () => {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id, i) => member(id === 'd' ? sd : s, id, { timers: clocks[i], graceMs: id === 'b' ? 300 : undefined }));
     for (const m of [a, b, c, d]) await m!.join();
     await until(() => [b, c, d].every((m) => ids(m!).length === 4));
-    // d cannot reach the head id after a leaves; b, the new head, has a short grace and drops it.
+    // d cannot reach the head id after a leaves and does not know the standby; b, the new head, has
+    // a short grace and drops it.
     sd.failOnce.add(headPeerId('c1'));
+    forgetStandby(d!);
     a!.close();
     await until(() => b!.isHead && c!.headId === 'b' && d!.drops.reasons.some((r) => r.startsWith('re-election')));
     for (let i = 0; i < 4; i++) { clocks[1]!.tick(100); await settle(); }
@@ -396,5 +402,30 @@ describe('the head\'s standby', () => {
     await until(() => [volunteer, other].every((m) => m.headId !== '' && m.headId !== 'a'));
     expect(standby.isHead).toBe(true);
     expect([volunteer.headId, other.headId]).toEqual(['b', 'b']);
+  });
+
+  it('takes over from a head gone silent whose id the signalling server still holds: members register with the standby over their links', async () => {
+    const s = new MemorySignaling();
+    // The PeerJS server keeps a dead socket's id for its alive_timeout: the id stays held and a
+    // connection to it never opens.
+    let headDead = false;
+    const server: Signaling = {
+      claim: (peerId, accept) => s.claim(peerId, accept),
+      connect: (peerId) => (headDead && peerId === headPeerId('c1') ? Promise.reject(new Error('no connection to c1-head within 15000 ms')) : s.connect(peerId)),
+    };
+    const frozen = new ManualTimers();
+    const t = new ManualTimers();
+    const head = member(server, 'a', { timers: frozen });
+    const standby = member(server, 'b', { timers: t });
+    const volunteer = member(server, 'v', { timers: t, head: 'token-only' });
+    for (const m of [head, standby, volunteer]) await m.join();
+    await until(() => volunteer.standbyId === 'b' && ids(volunteer).length === 3);
+    // The head freezes: no heartbeats, its id held.
+    headDead = true;
+    for (let i = 0; i < 15 && volunteer.headId !== 'b'; i++) { t.tick(100); await settle(); }
+    expect(standby.isHead).toBe(true);
+    expect(volunteer.headId).toBe('b');
+    expect(ids(volunteer)).toEqual(['b', 'v']);
+    expect(ids(standby)).toEqual(['b', 'v']);
   });
 });

@@ -114,8 +114,11 @@ export class ClusterMember {
   /** Head: members that proved a head credential (standby candidates), and the proofs asked of others. */
   private readonly credentialed = new Set<string>();
   private readonly standbyChecks = new Map<string, string>();
-  /** Until when (timers' clock) this host leaves the head id to the standby. */
+  /** Until when (timers' clock) this host leaves the head id to the standby, which holds the tables. */
   private claimAfter = 0;
+  /** Head: it holds `<cluster>-head` on the signalling server (a standby that took over may not yet). */
+  private holdsHeadId = false;
+  private claimingHeadId = false;
   /** Head: a standby was chosen; it gets the whole tables now. */
   onStandby: ((hostId: string) => void) | undefined;
   /**
@@ -191,31 +194,20 @@ export class ClusterMember {
 
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
-    const claim = this.o.head.prove && this.timers.now() >= this.claimAfter
-      ? await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!))
-      : undefined;
-    if (claim) {
-      this.claims.push(claim);
-      this.head = this.hostId;
-      this.registeredWith = '';
-      this.standby = '';
-      this.credentialed.clear();
-      // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
-      // are counted, not read from a clock: each member registers with the epoch it knows, and a
-      // head that knew less (it never had a table) moves past it before announcing.
-      this.epoch++;
-      // Taking over: the previous head's members stay in until they re-register or the grace ends,
-      // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
-      this.members.set(this.hostId, this.o.host);
-      this.awaiting.clear();
-      for (const id of this.members.keys()) if (id !== this.hostId) this.awaiting.add(id);
-      if (this.awaiting.size > 0) this.graceUntil = this.timers.now() + this.graceMs;
-      this.onHead?.(this.hostId);
-      this.announce();
-      this.checkSettled();
+    const claim = this.o.head.prove && this.timers.now() >= this.claimAfter ? await this.claimHeadId() : undefined;
+    if (claim) { this.takeHead(); return; }
+    let opened: [string, FrameChannel];
+    try {
+      opened = await this.open(headPeerId(this.o.cluster));
+    } catch (e) {
+      // The head id is held but nobody answers there: a head gone silent keeps its id on the PeerJS
+      // server for the server's alive_timeout. The standby takes over anyway; the members reach it
+      // over the links they have, and it claims the head id (for new hosts) once the server frees it.
+      if (this.standby !== this.hostId || !this.o.head.prove) throw e;
+      this.takeHead();
       return;
     }
-    const [head, ch] = await this.open(headPeerId(this.o.cluster));
+    const [head, ch] = opened;
     if (!(await this.headProven(head))) {
       // A host with only the join token (or none that matches the public keys) squats the head id:
       // it gets no registration, so none of its membership, placement, lookup or job answers count.
@@ -223,6 +215,39 @@ export class ClusterMember {
       ch.link.close();
       throw new Error(`host ${head} on the head id proves no head credential`);
     }
+    this.registerWith(head, ch);
+  }
+
+  /** Claims `<cluster>-head` for this host; resolves with the claim, or undefined if another holds it. */
+  private async claimHeadId(): Promise<Claim | undefined> {
+    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
+    if (claim) { this.claims.push(claim); this.holdsHeadId = true; }
+    return claim;
+  }
+
+  /** This host is the head now (with the member table it had). */
+  private takeHead(): void {
+    this.head = this.hostId;
+    this.registeredWith = '';
+    this.standby = '';
+    this.credentialed.clear();
+    // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
+    // are counted, not read from a clock: each member registers with the epoch it knows, and a
+    // head that knew less (it never had a table) moves past it before announcing.
+    this.epoch++;
+    // Taking over: the previous head's members stay in until they re-register or the grace ends,
+    // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
+    this.members.set(this.hostId, this.o.host);
+    this.awaiting.clear();
+    for (const id of this.members.keys()) if (id !== this.hostId) this.awaiting.add(id);
+    if (this.awaiting.size > 0) this.graceUntil = this.timers.now() + this.graceMs;
+    this.onHead?.(this.hostId);
+    this.announce();
+    this.checkSettled();
+  }
+
+  /** Registers with a head that proved its credential, and sends it this host's part of the tables. */
+  private registerWith(head: string, ch: FrameChannel): void {
     this.registeredWith = head;
     ch.send({ t: 'register', host: this.o.host, epoch: this.epoch });
     this.onHead?.(head);
@@ -363,7 +388,14 @@ export class ClusterMember {
         if (this.isHead && this.awaiting.delete(from)) this.checkSettled();
         return;
       case 'members': {
-        if (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        // The standby (named by the head this host registered with) took over: register with it over this link.
+        const fromStandby = this.head === '' && from === this.standby && f.head === from && f.epoch > this.epoch;
+        if (!fromStandby && (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith)) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        if (fromStandby) {
+          this.registerWith(from, peer.channel);
+          this.headless = false;
+          for (const w of this.headWaiters.splice(0)) w();
+        }
         const previous = this.announcedBy;
         this.announcedBy = f.head;
         this.epoch = f.epoch;
@@ -435,9 +467,13 @@ export class ClusterMember {
 
   private beat(): void {
     // Elections and links that failed (signalling server away, a connection that did not open) are tried again.
+    const now = this.timers.now();
     if (this.headless) this.reelect();
     else this.linkToMembers();
-    const now = this.timers.now();
+    if (this.isHead && !this.holdsHeadId && !this.claimingHeadId) {
+      this.claimingHeadId = true;
+      void this.claimHeadId().catch(() => undefined).finally(() => { this.claimingHeadId = false; });
+    }
     if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
@@ -497,6 +533,7 @@ export class ClusterMember {
       // The head is gone: the first member to claim its id takes over (with the table it had from it).
       this.head = '';
       this.headless = true;
+      // The standby goes first; other credentialed hosts wait a few heartbeats before claiming the id.
       if (this.standby !== this.hostId && this.standby !== '') this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
       this.reelect();
     }
@@ -517,6 +554,7 @@ export class ClusterMember {
     if (this.closed || !this.isHead) return;
     this.claims = this.claims.filter((c) => c !== claim);
     claim.release();
+    this.holdsHeadId = false;
     // Members stay as they were until the new head announces its own (no one is taken for gone).
     this.head = '';
     for (const p of this.peers.values()) p.channel.link.close();
