@@ -1,6 +1,6 @@
 // The head's standby. Five hosts in one process over the in-memory transport: the head H and O
-// (both with the operator key: O, the first other credentialed host, is the standby), a serving
-// host S (join token only), a host L that leaves before the head, and the driver (submitter key).
+// (both with the operator key), the driver (submitter key, joining before O), a serving host S
+// (join token only) and a host L that leaves before the head. O, not the driver, is the standby.
 // The head goes at once after granting a name: nobody resends it, yet the next head has it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
@@ -31,11 +31,11 @@ beforeAll(async () => {
   const operator = await ray.generateSubmitterKey();
   const base = { id: 'standby-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
   h = await startServingHost({ numWorkers: 1, cluster: { ...base, operatorKey: operator.privateKey } });
+  await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
   o = await startServingHost({ numWorkers: 1, cluster: { ...base, operatorKey: operator.privateKey } });
   s = await startServingHost({ numWorkers: 1, resources: { s: 1 }, cluster: base });
   const l = await startServingHost({ numWorkers: 1, cluster: base });
-  await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
-  await until(async () => (await ray.nodes()).filter((n) => n.kind === 'task').length >= 5);
+  await until(async () => (await ray.nodes()).filter((n) => n.kind === 'task').length >= 5 && h.cluster!.member.standbyId === o.hostId);
   expect(h.cluster!.member.isHead).toBe(true);
   standbyBefore = h.cluster!.member.standbyId;
 
@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('the head\'s standby', () => {
-  it('is a credentialed host other than the head, and claims the head id first when the head goes', () => {
+  it('is a credentialed host other than the head, an operator host rather than the driver, and claims the head id first when the head goes', () => {
     expect(standbyBefore).toBe(o.hostId);
     expect(o.cluster!.member.isHead).toBe(true);
   });

@@ -333,7 +333,10 @@ export class ClusterHost {
     const headSigner = c.operatorKey ? await Signer.fromJwk(c.operatorKey) : signer;
     const head: HeadAuthority = {
       ...(headSigner ? { prove: (text: string) => headSigner.signText(text) } : {}),
-      check: async (text, sig) => (operator !== undefined && (await operator.verifyText(text, sig))) || verifier.verifyText(text, sig),
+      check: async (text, sig) => {
+        if (operator !== undefined && (await operator.verifyText(text, sig))) return 'operator';
+        return (await verifier.verifyText(text, sig)) ? 'submitter' : undefined;
+      },
     };
     // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));

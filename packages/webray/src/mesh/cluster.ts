@@ -16,12 +16,15 @@ import type { Timers } from '../platform/types.js';
 
 export type { Timers };
 
+/** The key a head proof checked against: an operator host is preferred as standby (a submitter-key host is usually the driver). */
+export type HeadCredential = 'operator' | 'submitter';
+
 /** Who may be head: the join token lets a host in, but only a head credential lets it hold the cluster's tables. */
 export interface HeadAuthority {
   /** Signs a head proof with the operator (or submitter) key; absent on a host with only the join token, which never claims the head id. */
   prove?: (statement: string) => Promise<string>;
-  /** Checks a head's proof against the operator and submitter public keys. */
-  check: (statement: string, signature: string) => Promise<boolean>;
+  /** Checks a head's proof against the operator and submitter public keys: which one it proves, if any. */
+  check: (statement: string, signature: string) => Promise<HeadCredential | undefined>;
 }
 
 export interface ClusterOptions {
@@ -112,7 +115,7 @@ export class ClusterMember {
   /** The head's standby (as the head announced it, or chose it): it claims the head id first. */
   private standby = '';
   /** Head: members that proved a head credential (standby candidates), and the proofs asked of others. */
-  private readonly credentialed = new Set<string>();
+  private readonly credentialed = new Map<string, HeadCredential>();
   private readonly standbyChecks = new Map<string, string>();
   /** Until when (timers' clock) this host leaves the head id to the standby, which holds the tables. */
   private claimAfter = 0;
@@ -263,7 +266,7 @@ export class ClusterMember {
       const done = (signature: string | undefined) => {
         clearTimeout(timer);
         this.proving = undefined;
-        resolve(signature === undefined ? false : this.o.head.check(statement, signature).catch(() => false));
+        resolve(signature === undefined ? false : this.o.head.check(statement, signature).then(Boolean, () => false));
       };
       this.proving = { host: head, done };
       try { this.send(head, { t: 'head-proof-req', nonce }); } catch { done(undefined); }
@@ -370,9 +373,9 @@ export class ClusterMember {
         const statement = this.standbyChecks.get(from);
         if (statement === undefined) { this.drops.add(`'head-proof' from ${from} answers nothing asked`); return; }
         this.standbyChecks.delete(from);
-        void this.o.head.check(statement, f.sig).catch(() => false).then((ok) => {
-          if (!ok) { this.drops.add(`host ${from} did not prove a head credential: not a standby`); return; }
-          this.credentialed.add(from);
+        void this.o.head.check(statement, f.sig).catch(() => undefined).then((key) => {
+          if (!key) { this.drops.add(`host ${from} did not prove a head credential: not a standby`); return; }
+          this.credentialed.set(from, key);
           this.chooseStandby();
         });
         return;
@@ -443,11 +446,18 @@ export class ClusterMember {
     if (p) this.trySend(p, { t: 'head-proof-req', nonce });
   }
 
-  /** Head: a standby when there is none, from the members that proved a head credential. */
+  /**
+   * Head: a standby when there is none, from the members that proved a head credential; an operator
+   * host rather than one with the submitter key (usually the driver), also in place of one.
+   */
   private chooseStandby(): void {
-    if (!this.isHead || (this.standby !== '' && this.members.has(this.standby))) return;
-    this.standby = [...this.credentialed].find((id) => this.members.has(id) && this.peers.has(id)) ?? '';
-    if (this.standby === '') return;
+    if (!this.isHead) return;
+    const candidates = [...this.credentialed].filter(([id]) => this.members.has(id) && this.peers.has(id));
+    const best = candidates.find(([, key]) => key === 'operator') ?? candidates[0];
+    if (!best || best[0] === this.standby) return;
+    const current = this.members.has(this.standby) ? this.credentialed.get(this.standby) : undefined;
+    if (current === 'operator' || (current === 'submitter' && best[1] === 'submitter')) return;
+    this.standby = best[0];
     // Announced first: the standby takes the tables only from its head once it knows it is the standby.
     this.announce();
     this.onStandby?.(this.standby);
