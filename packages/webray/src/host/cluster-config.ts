@@ -8,13 +8,16 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import type { ClusterConfig } from './cluster-host.js';
 
 const clusterKeys = [
-  'id', 'token', 'submitterPublicKey', 'submitterKey', 'operatorPublicKey', 'operatorKey', 'signal', 'iceServers', 'heartbeatMs', 'deadAfterMs',
+  'id', 'token', 'submitterPublicKey', 'submitterKey', 'operatorPublicKey', 'operatorKey', 'stateDir', 'signal', 'iceServers', 'heartbeatMs', 'deadAfterMs',
 ] as const satisfies readonly (keyof ClusterConfig)[];
 const signalKeys = ['host', 'port', 'path', 'secure'];
 const what = 'ray.init({ cluster })';
 
 export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
-  checkKeys(what, c, clusterKeys, ['signaling']);
+  checkKeys(what, c, clusterKeys, ['signaling', 'tablesStore']);
+  if (c.stateDir !== undefined && (typeof c.stateDir !== 'string' || c.stateDir === '')) {
+    throw new RayUsageError(`${what}: 'stateDir' must be a directory path (Node: where a head keeps the cluster's tables), got ${describeValue(c.stateDir)}.`);
+  }
   for (const k of ['id', 'token'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') {
       throw new RayUsageError(`${what}: '${k}' must be a non-empty string, got ${describeValue(c[k])}. Every host of one cluster gives the same id and join token.`);

@@ -11,7 +11,7 @@ import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions, type HeadAuthority } from '../mesh/cluster.js';
 import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
-import type { Timers } from '../platform/types.js';
+import type { TablesStore, Timers } from '../platform/types.js';
 import { PeerSignaling, type IceServer, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
@@ -47,6 +47,10 @@ export interface ClusterConfig {
   operatorPublicKey?: string;
   /** The operator key's private half: this host may hold the cluster's tables (be head) without being able to sign code. */
   operatorKey?: string;
+  /** Node: a directory where this host, as head or standby, keeps the cluster's tables (a tab uses IndexedDB). */
+  stateDir?: string;
+  /** @internal Where the tables are kept (the platform's, from stateDir or IndexedDB; another in tests). */
+  tablesStore?: TablesStore;
   /** The PeerJS server hosts meet through (the `peer` package runs one: `{ host: '127.0.0.1', port, path }`). */
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
@@ -145,6 +149,10 @@ export class ClusterHost {
   private replicaSeq = 0;
   private replicaAcked = 0;
   private readonly replicaWaiters = new Set<{ seq: number; done: () => void }>();
+  /** Tables restored from the store, not yet outdated by another head's; and a save queued. */
+  private restored = false;
+  private saving: Promise<void> = Promise.resolve();
+  private saveQueued = false;
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -154,6 +162,7 @@ export class ClusterHost {
     private readonly signer: Signer | undefined,
     private readonly store: ObjectStore | undefined,
     timers: Timers,
+    private readonly tables: TablesStore | undefined,
   ) {
     this.load = new LoadReporter(() => timers.now(), (l) => this.toHead({ t: 'load', free: l.free, queued: l.queued }));
     this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.load.tick());
@@ -166,12 +175,28 @@ export class ClusterHost {
     };
     this.member.onMembers((hosts) => this.membersChanged(hosts));
     this.member.onHead = (head) => this.restoreTables(head);
-    this.gcs.onChange = (c) => this.replicate([c], this.member.standbyId);
+    this.gcs.onChange = (c) => { this.replicate([c], this.member.standbyId); this.persist(); };
     this.member.onStandby = (standby) => {
       // A new standby gets the whole tables; what waited for the previous one's acknowledgement waits no more.
       for (const w of this.replicaWaiters) w.done();
       this.replicate(this.gcs.snapshot(), standby);
     };
+  }
+
+  /** Head and standby: keeps the tables in the store (one save at a time, the latest tables). */
+  private persist(): void {
+    const store = this.tables;
+    if (!store || this.saveQueued || !(this.member.isHead || this.member.standbyId === this.self.hostId)) return;
+    this.saveQueued = true;
+    this.saving = this.saving.then(() => {
+      this.saveQueued = false;
+      return store.save({ epoch: this.member.currentEpoch, changes: this.gcs.snapshot() });
+    }).catch((e: unknown) => this.member.drops.add(`could not save the cluster's tables to ${store.where}: ${(e as Error)?.message ?? e}`));
+  }
+
+  /** Resolves once the tables changed so far are saved (tests; shutdown). */
+  saved(): Promise<void> {
+    return this.saving;
   }
 
   /** Head: sends changes to the standby (the head's tables survive it only there and on members). */
@@ -196,6 +221,22 @@ export class ClusterHost {
 
   /** A head (new, or this host) gets this host's part of the cluster's tables. */
   private restoreTables(head: string): void {
+    if (head !== this.self.hostId && this.restored) {
+      // Another head holds the cluster (a later epoch): the tables this host restored are outdated.
+      this.restored = false;
+      this.gcs.clear();
+    } else if (head === this.self.hostId) {
+      this.persist();
+      // Restored tables name hosts of before the restart (this host's own earlier id among them):
+      // once the members are back, those not among them are gone.
+      if (this.restored) {
+        this.restored = false;
+        void this.member.settled().then(() => {
+          const live = new Set(this.member.hosts().map((h) => h.hostId));
+          for (const id of this.gcs.hostIds()) if (!live.has(id)) this.gcs.hostLeft(id, Date.now());
+        });
+      }
+    }
     const send = (f: Frame) => {
       if (head === this.self.hostId) this.receive(head, f);
       else try { this.member.send(head, f); } catch { /* the link closed: the next head gets them */ }
@@ -340,9 +381,17 @@ export class ClusterHost {
     };
     // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));
+    const saved = c.tablesStore ? savedTables(await c.tablesStore.load().catch(() => undefined)) : undefined;
     const h = new ClusterHost(rt, self, {
       cluster: c.id, token: c.token, host: self, signaling, head, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
-    }, verifier, signer, store, timers);
+      ...(saved ? { epoch: saved.epoch } : {}),
+    }, verifier, signer, store, timers, c.tablesStore);
+    if (saved) {
+      for (const change of saved.changes) {
+        try { h.gcs.apply(change); } catch { h.member.drops.add(`a malformed change in the tables kept at ${c.tablesStore!.where}`); }
+      }
+      h.restored = true;
+    }
     rt.attachCluster(h);
     // Joining sends this host's job to the head (restoreTables).
     await h.member.join();
@@ -716,6 +765,14 @@ function jsonError(e: SerializedError): SerializedError {
     const { props: _dropped, cause, ...rest } = e;
     return cause ? { ...rest, cause: jsonError(cause) } : rest;
   }
+}
+
+/** Tables as a store kept them (a file or database anyone on the machine may have edited: checked). */
+function savedTables(v: unknown): { epoch: number; changes: GcsChange[] } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { epoch, changes } = v as { epoch?: unknown; changes?: unknown };
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0 || !Array.isArray(changes)) return undefined;
+  return { epoch, changes: changes.filter((c): c is GcsChange => typeof c === 'object' && c !== null) };
 }
 
 type Answer = Extract<Frame, { t: 'found' | 'named' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;

@@ -39,6 +39,8 @@ export interface ClusterOptions {
   deadAfterMs?: number;
   /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
   timers?: Timers;
+  /** The epoch of tables restored from a store: a head that takes over with them announces past it. */
+  epoch?: number;
   /**
    * After a head change, how long members absent from the new head's table are still taken as in
    * (they re-register once they notice the change, which takes up to `deadAfterMs`). Default 2 × deadAfterMs.
@@ -136,6 +138,7 @@ export class ClusterMember {
 
   constructor(private readonly o: ClusterOptions) {
     this.creds = { cluster: o.cluster, host: o.host.hostId, token: o.token };
+    this.epoch = o.epoch ?? 0;
     this.timers = o.timers ?? defaultTimers;
   }
 
@@ -149,6 +152,11 @@ export class ClusterMember {
 
   get headId(): string {
     return this.head;
+  }
+
+  /** The head's epoch as this host knows it (its own when head). */
+  get currentEpoch(): number {
+    return this.epoch;
   }
 
   get standbyId(): string {

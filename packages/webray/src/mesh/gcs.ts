@@ -109,6 +109,18 @@ export class GcsTables {
     }
   }
 
+  /** Hosts the tables name (named actors' and jobs' hosts). */
+  hostIds(): Set<string> {
+    return new Set([...[...this.names.values()].map((a) => a.hostId), ...[...this.jobs.values()].map((j) => j.hostId)]);
+  }
+
+  /** Forgets everything (tables restored from a store that another head's outdate). */
+  clear(): void {
+    this.names.clear();
+    this.functions.clear();
+    this.jobs.clear();
+  }
+
   /** The whole tables as changes: what a new standby gets first. */
   snapshot(): GcsChange[] {
     return [
