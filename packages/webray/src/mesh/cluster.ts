@@ -71,6 +71,7 @@ const STANDBY_FIRST_BEATS = 3;
 const HEAD_PROOF_MS = 10_000;
 
 export const headPeerId = (cluster: string) => `${cluster}-head`;
+const freshNonce = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
 /** What a head signs for a member: its nonce binds the proof to this registration. */
 const headStatement = (cluster: string, head: string, member: string, nonce: string) => `webray-head|${cluster}|${head}|${member}|${nonce}`;
 export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
@@ -267,7 +268,7 @@ export class ClusterMember {
 
   /** Asks the host on the head id to sign a fresh nonce with a head credential; resolves with whether it did. */
   private headProven(head: string): Promise<boolean> {
-    const nonce = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const nonce = freshNonce();
     const statement = headStatement(this.o.cluster, head, this.hostId, nonce);
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(undefined), HEAD_PROOF_MS);
@@ -448,7 +449,7 @@ export class ClusterMember {
   /** Head: asks a member that registered whether it holds a head credential (it may be the standby). */
   private askCredential(hostId: string): void {
     if (this.credentialed.has(hostId) || this.standbyChecks.has(hostId)) return;
-    const nonce = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const nonce = freshNonce();
     this.standbyChecks.set(hostId, headStatement(this.o.cluster, hostId, this.hostId, nonce));
     const p = this.peers.get(hostId);
     if (p) this.trySend(p, { t: 'head-proof-req', nonce });
