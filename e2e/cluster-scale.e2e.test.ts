@@ -23,9 +23,11 @@ const ids: Record<'a' | 'b' | 'c' | 'd', string> = { a: '', b: '', c: '', d: '' 
 beforeAll(async () => {
   tabs = await ClusterTabs.start();
   const keys = await ray.generateSubmitterKey();
-  const cluster = { id: 'scale-e2e', token: 'scale-token', submitterPublicKey: keys.publicKey, signal: tabs.peers.signal, iceServers: [] };
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
+  const cluster = { id: 'scale-e2e', token: 'scale-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: tabs.peers.signal, iceServers: [] };
   for (const name of ['b', 'c'] as const) {
-    const t = await tabs.open({ numWorkers: WORKERS, resources: { [`on-${name}`]: 1 }, cluster });
+    const t = await tabs.open({ numWorkers: WORKERS, resources: { [`on-${name}`]: 1 }, cluster: name === 'b' ? { ...cluster, operatorKey: operator.privateKey } : cluster });
     expect(t.status, t.error ?? t.log.text()).toBe('ready');
     ids[name] = await t.page.evaluate(() => window.clusterTests.hostId());
   }

@@ -20,9 +20,11 @@ let bHost: string;
 beforeAll(async () => {
   tabs = await ClusterTabs.start();
   const keys = await ray.generateSubmitterKey();
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, signal: tabs.peers.signal, iceServers: [] };
-  const b = await tabs.open({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
+  cluster = { id: 'tabs-e2e', token: 'tabs-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: tabs.peers.signal, iceServers: [] };
+  const b = await tabs.open({ numWorkers: 2, resources: { webgpu: 1 }, cluster: { ...cluster, operatorKey: operator.privateKey } });
   expect(b.status, b.error ?? b.log.text()).toBe('ready');
   bHost = await b.page.evaluate(() => window.clusterTests.hostId());
   bPage = b.page;

@@ -135,7 +135,9 @@ async function clusterUnderDev(target: ConsumerApp): Promise<number> {
   const context = await newContext(browser, server.origin);
   try {
     const keys = await ray.generateSubmitterKey();
-    const cluster = { id: `consumer-vite${target.viteVersion.split('.')[0]}`, token: 'consumer-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
+    // The first host holds the operator key: it may be head (a host with only the join token may not).
+    const operator = await ray.generateSubmitterKey();
+    const cluster = { id: `consumer-vite${target.viteVersion.split('.')[0]}`, token: 'consumer-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: peers.signal, iceServers: [] };
     const open = async (options: Record<string, unknown>) => {
       const page = await context.newPage();
       const log = capturePageLog(page);
@@ -145,7 +147,7 @@ async function clusterUnderDev(target: ConsumerApp): Promise<number> {
       expect(o.state, explain(o)).toBe('done');
       return { page, log };
     };
-    await open({ numWorkers: 1, cluster });
+    await open({ numWorkers: 1, cluster: { ...cluster, operatorKey: operator.privateKey } });
     const driver = await open({ numWorkers: 1, cluster: { ...cluster, submitterKey: keys.privateKey } });
     await withTimeout('both hosts known', 30_000, driver.page.waitForFunction(async () => (await window.consumerCluster.hosts()) === 2, undefined, { timeout: 30_000, polling: 100 }), () => driver.log.text());
     return await driver.page.evaluate(() => window.consumerCluster.spread(8));

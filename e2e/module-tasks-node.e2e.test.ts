@@ -34,8 +34,10 @@ beforeAll(async () => {
   origin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
   peers = await startPeerServer();
   const keys = await ray.generateSubmitterKey();
-  const cluster = { id: 'module-node-e2e', token: 'module-node-token', submitterPublicKey: keys.publicKey, signal: peers.signal, iceServers: [] };
-  const host = startHost({ numWorkers: 1, resources: { onB: 1 }, cluster });
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
+  const cluster = { id: 'module-node-e2e', token: 'module-node-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: peers.signal, iceServers: [] };
+  const host = startHost({ numWorkers: 1, resources: { onB: 1 }, cluster: { ...cluster, operatorKey: operator.privateKey } });
   b = host.child;
   const line = await host.line;
   expect(line).toMatch(/^ready /);

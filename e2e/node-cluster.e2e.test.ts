@@ -21,9 +21,11 @@ let privateKey: string;
 beforeAll(async () => {
   server = await startPeerServer();
   const keys = await ray.generateSubmitterKey();
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [] };
-  const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster });
+  cluster = { id: 'node-e2e', token: 'node-e2e-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: server.signal, iceServers: [] };
+  const host = startHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: { ...cluster, operatorKey: operator.privateKey } });
   b = host.child;
   const line = await host.line;
   expect(line).toMatch(/^ready /);

@@ -52,6 +52,7 @@ export async function startBrowserCluster(page, log = (...a) => console.error(..
 
   const ray = await import('webray');
   const keys = await ray.generateSubmitterKey();
+  const operator = await ray.generateSubmitterKey();
   const tabs = [];
   const hosts = [];
 
@@ -59,10 +60,14 @@ export async function startBrowserCluster(page, log = (...a) => console.error(..
     signal,
     tabs,
 
-    /** Init options' `cluster` for a member (join token only) and for a driver (may submit work). */
+    /**
+     * Init options' `cluster` for a member (join token only), for a driver (may submit work) and for
+     * a host that may be head without signing code (the operator key): a cluster's first host must
+     * be a driver or an operator (a host with only the join token waits for a head).
+     */
     cluster(id) {
-      const member = { id, token: `${id}-token`, submitterPublicKey: keys.publicKey, signal, iceServers: [] };
-      return { member, driver: { ...member, submitterKey: keys.privateKey } };
+      const member = { id, token: `${id}-token`, submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal, iceServers: [] };
+      return { member, driver: { ...member, submitterKey: keys.privateKey }, operator: { ...member, operatorKey: operator.privateKey } };
     },
 
     async openTab(config) {

@@ -51,10 +51,10 @@ async function build(c) {
     const driver = await bc.openTab(init);
     return { ...c, driver, hosts: 1, roles: { [await driver.evaluate(() => window.bench.hostId())]: 'driver' } };
   }
-  const { member, driver: asDriver } = bc.cluster(`tput-${c.id}`);
+  const { member, driver: asDriver, operator } = bc.cluster(`tput-${c.id}`);
   const roles = {};
   for (let i = 1; i <= c.others; i++) {
-    const t = await bc.openTab({ ...init, cluster: member });
+    const t = await bc.openTab({ ...init, cluster: i === 1 ? operator : member });
     roles[await t.evaluate(() => window.bench.hostId())] = `tab-${i}`;
   }
   const driver = await bc.openTab({ ...init, cluster: asDriver });

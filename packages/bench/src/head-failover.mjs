@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The pause a driver sees when the head leaves: four hosts in this process over the in-memory
-// transport (the head H with the join token only, two serving hosts, the driver with the
-// submitter key). The driver keeps asking the head for a named actor that lives on S1 while H
+// transport (the head H with the operator key, two serving hosts, the driver with the
+// submitter key; each new serving host has the operator key too, so it may become the next head). The driver keeps asking the head for a named actor that lives on S1 while H
 // shuts down (its links close, as when a process is killed): the figure is the longest lookup
 // (the pause), and the time from the start of H's shutdown until listJobs lists every live job again. A head that goes silent instead adds the heartbeat timeout (`deadAfterMs`) to this.
 // Usage: pnpm --filter webray build && node packages/bench/src/head-failover.mjs [--reps N]
@@ -14,21 +14,23 @@ import { median, round } from './harness.mjs';
 const { values: args } = parseArgs({ options: { reps: { type: 'string' } } });
 const REPS = Number(args.reps ?? 5);
 const keys = await ray.generateSubmitterKey();
+const operator = await ray.generateSubmitterKey();
 const signaling = new MemorySignaling();
-const config = (id) => ({ id, token: 'bench-secret', submitterPublicKey: keys.publicKey, signaling, heartbeatMs: 100, deadAfterMs: 2000 });
+const config = (id) => ({ id, token: 'bench-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling, heartbeatMs: 100, deadAfterMs: 2000 });
 
 class Named { ping() { return 1; } }
 const lookups = [];
 const jobs = [];
 // Each repetition: a new serving host joins, and the head is shut down (until the driver or S1 is elected).
-const hosts = [await startServingHost({ numWorkers: 1, cluster: config('bench-head') })];
+const asOperator = () => ({ ...config('bench-head'), operatorKey: operator.privateKey });
+const hosts = [await startServingHost({ numWorkers: 1, cluster: asOperator() })];
 const s1 = await startServingHost({ numWorkers: 1, resources: { s1: 1 }, cluster: config('bench-head') });
 await ray.init({ numWorkers: 1, cluster: { ...config('bench-head'), submitterKey: keys.privateKey } });
 const named = ray.remote(Named).options({ name: 'on-s1', resources: { s1: 1 }, lifetime: 'detached' }).remote();
 await ray.get(named.ping.remote());
 await ray.getActor('on-s1');
 for (let r = 0; r < REPS; r++) {
-  hosts.push(await startServingHost({ numWorkers: 1, cluster: config('bench-head') }));
+  hosts.push(await startServingHost({ numWorkers: 1, cluster: asOperator() }));
   const head = hosts.find((h) => h.cluster.member.isHead);
   if (!head) break; // the driver or S1 became the head: shutting it down would end the run
   const before = (await ray.state.listJobs()).length;

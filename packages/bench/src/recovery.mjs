@@ -42,12 +42,13 @@ setTimeout(() => { log(`recovery bench: over ${DEADLINE_MS / 1000} s, giving up`
 const ray = await import('webray');
 const peer = await startPeerServer();
 const keys = await ray.generateSubmitterKey();
-const member = { id: 'recovery', token: 'recovery-token', submitterPublicKey: keys.publicKey, signal: peer.signal, iceServers: [] };
+const operator = await ray.generateSubmitterKey();
+const member = { id: 'recovery', token: 'recovery-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: peer.signal, iceServers: [] };
 const hosts = {};
 let exitCode = 0;
 try {
-  // h1 starts first and holds the head; h2 and h3 are the ones killed.
-  for (const name of ['h1', 'h2', 'h3']) hosts[name] = await startNodeHost({ numWorkers: WORKERS, cluster: member });
+  // h1 starts first and holds the head (it has the operator key); h2 and h3 are the ones killed.
+  for (const name of ['h1', 'h2', 'h3']) hosts[name] = await startNodeHost({ numWorkers: WORKERS, cluster: name === 'h1' ? { ...member, operatorKey: operator.privateKey } : member });
   await ray.init({ numWorkers: WORKERS, cluster: { ...member, submitterKey: keys.privateKey } });
   const until = async (cond, what) => {
     const stop = performance.now() + 60_000;

@@ -28,10 +28,12 @@ async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Pro
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  base = { id: 'chaos', token: 'chaos-token', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 1500 };
-  // hosts[0] starts first and holds the head; hosts[1] and hosts[2] are the ones that leave.
-  for (let i = 0; i < 3; i++) hosts.push(await startServingHost({ numWorkers: 1, cluster: base }));
+  base = { id: 'chaos', token: 'chaos-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 1500 };
+  // hosts[0] starts first and holds the head (it has the operator key); hosts[1] and hosts[2] are the ones that leave.
+  for (let i = 0; i < 3; i++) hosts.push(await startServingHost({ numWorkers: 1, cluster: i === 0 ? { ...base, operatorKey: operator.privateKey } : base }));
   await ray.init({ numWorkers: 2, cluster: { ...base, submitterKey: privateKey } });
   await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 4);
 }, 60_000);

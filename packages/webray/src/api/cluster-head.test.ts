@@ -1,5 +1,5 @@
 // The head leaves mid-job. Four hosts in one process over the in-memory transport: the head H
-// (the first to join, join token only), two serving hosts S1 and S2 with a resource each, and the
+// (the first to join, with the operator key), two serving hosts S1 and S2 with a resource each, and the
 // driver's host (submitter key). What the driver placed on S1 and S2 must outlive H.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
@@ -33,8 +33,10 @@ const kept = {
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
-  base = { id: 'head-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  h = await startServingHost({ numWorkers: 1, cluster: base });
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
+  base = { id: 'head-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  h = await startServingHost({ numWorkers: 1, cluster: { ...base, operatorKey: operator.privateKey } });
   s1 = await startServingHost({ numWorkers: 1, resources: { s1: 1 }, cluster: base });
   s2 = await startServingHost({ numWorkers: 1, resources: { s2: 1 }, cluster: base });
   await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });

@@ -26,9 +26,11 @@ async function until(cond: () => Promise<boolean> | boolean, rounds = 2000): Pro
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
   privateKey = keys.privateKey;
-  base = { id: 'test-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  b = await startServingHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: base });
+  base = { id: 'test-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  b = await startServingHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: { ...base, operatorKey: operator.privateKey } });
   await ray.init({ numWorkers: 2, cluster: { ...base, submitterKey: privateKey } });
   await until(async () => (await ray.nodes()).length >= 4);
 });

@@ -52,9 +52,11 @@ beforeAll(async () => {
   process.on('unhandledRejection', collect);
   process.on('uncaughtException', collect);
   const keys = await ray.generateSubmitterKey();
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
   signaling = new MemorySignaling();
-  base = { id: 'fuzzed', token: 'join-secret', submitterPublicKey: keys.publicKey, signaling, heartbeatMs: 100, deadAfterMs: 30_000 };
-  b = await startServingHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: base });
+  base = { id: 'fuzzed', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling, heartbeatMs: 100, deadAfterMs: 30_000 };
+  b = await startServingHost({ numWorkers: 2, resources: { webgpu: 1 }, cluster: { ...base, operatorKey: operator.privateKey } });
   const connect = signaling.connect.bind(signaling);
   signaling.connect = async (id) => {
     const link = await connect(id);

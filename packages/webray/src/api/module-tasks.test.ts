@@ -36,8 +36,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keys = await ray.generateSubmitterKey();
-  base = { id: 'module-tasks', token: 'join-secret', submitterPublicKey: keys.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  b = await startServingHost({ numWorkers: 1, resources: { onB: 1 }, cluster: base });
+  // The first host holds the operator key: it may be head (a host with only the join token may not).
+  const operator = await ray.generateSubmitterKey();
+  base = { id: 'module-tasks', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  b = await startServingHost({ numWorkers: 1, resources: { onB: 1 }, cluster: { ...base, operatorKey: operator.privateKey } });
   await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
   await until(async () => (await ray.nodes()).length >= 2);
 }, 30_000);

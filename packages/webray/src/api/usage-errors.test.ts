@@ -60,10 +60,12 @@ describe('every mistake is answered', () => {
     await expectUsageError(cluster({ signal: undefined }), /'signal' is required: .*npx -p peer peerjs --port 9000/);
     await expectUsageError(cluster({ signal: { host: 'h', port: '9000' } }), /signal\.port must be an integer from 1 to 65535, .*got '9000' \(a string\)/);
     await expectUsageError(cluster({ tokn: 'x' }), /unknown option 'tokn'\. Did you mean 'token'\?/);
+    await expectUsageError(cluster({ operatorKey: privateKey }), /'operatorKey' is given without 'operatorPublicKey': .*give every host operatorPublicKey/);
+    await expectUsageError(cluster({ operatorPublicKey: privateKey.slice(1) }), /'operatorPublicKey' is not a usable ECDSA P-256 JSON Web Key/);
     await expectUsageError(cluster({ submitterKey: privateKey, heartbeatMs: -1 }), /'heartbeatMs' must be a positive number of milliseconds, got -1 \(a number\)/);
     expect(ray.isInitialized()).toBe(false);
     // The same config, right, joins (here over the in-memory transport).
-    await ray.init({ numWorkers: 1, cluster: { id: 'c', token: 't', submitterPublicKey: publicKey, signaling: new MemorySignaling() } });
+    await ray.init({ numWorkers: 1, cluster: { id: 'c', token: 't', submitterPublicKey: publicKey, submitterKey: privateKey, signaling: new MemorySignaling() } });
     await ray.shutdown();
   });
 

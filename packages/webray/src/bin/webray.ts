@@ -12,8 +12,12 @@ import type { InitOptions } from '../api/index.js';
 
 const USAGE = `usage: webray host --signal HOST:PORT[/PATH] --cluster ID --public-key FILE|JSON
                    [--token-file FILE] [--submitter-key FILE|JSON] [--workers N] [--resources JSON]
+                   [--operator-public-key FILE|JSON [--operator-key FILE|JSON]] [--state-dir DIR]
        webray host --config JSON          (InitOptions without the token)
 The join token: the environment variable WEBRAY_TOKEN, or --token-file.
+--operator-key: this host may be the cluster's head (hold its tables) without signing code; a host
+with only the join token never is. --state-dir: where it keeps the cluster's tables as head or
+standby (one directory per host), found again when it restarts.
 --control-stdin: lines 'call <actor> <method> <JSON args>' on stdin call a named actor; the host
 stops when stdin ends (for scripts and tests).
 Prints 'ready <hostId>' once joined, or 'error <name>: <message>' and exits 1.`;
@@ -31,6 +35,9 @@ function parse(argv: string[]) {
       cluster: { type: 'string' },
       'public-key': { type: 'string' },
       'submitter-key': { type: 'string' },
+      'operator-public-key': { type: 'string' },
+      'operator-key': { type: 'string' },
+      'state-dir': { type: 'string' },
       'token-file': { type: 'string' },
       workers: { type: 'string' },
       resources: { type: 'string' },
@@ -69,6 +76,7 @@ function options(a: Args): InitOptions {
     resources: a.resources ? (JSON.parse(a.resources) as Record<string, number>) : {},
     cluster: {
       id: a.cluster, token: token(a), submitterPublicKey: key(a['public-key'])!, submitterKey: key(a['submitter-key']),
+      operatorPublicKey: key(a['operator-public-key']), operatorKey: key(a['operator-key']), stateDir: a['state-dir'],
       signal: { host, port: Number(port), path: `/${path.join('/')}`, secure: false }, iceServers: [],
     },
   };

@@ -8,13 +8,16 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import type { ClusterConfig } from './cluster-host.js';
 
 const clusterKeys = [
-  'id', 'token', 'submitterPublicKey', 'submitterKey', 'signal', 'iceServers', 'heartbeatMs', 'deadAfterMs',
+  'id', 'token', 'submitterPublicKey', 'submitterKey', 'operatorPublicKey', 'operatorKey', 'stateDir', 'signal', 'iceServers', 'heartbeatMs', 'deadAfterMs',
 ] as const satisfies readonly (keyof ClusterConfig)[];
 const signalKeys = ['host', 'port', 'path', 'secure'];
 const what = 'ray.init({ cluster })';
 
 export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
-  checkKeys(what, c, clusterKeys, ['signaling']);
+  checkKeys(what, c, clusterKeys, ['signaling', 'tablesStore']);
+  if (c.stateDir !== undefined && (typeof c.stateDir !== 'string' || c.stateDir === '')) {
+    throw new RayUsageError(`${what}: 'stateDir' must be a directory path (Node: where a head keeps the cluster's tables), got ${describeValue(c.stateDir)}.`);
+  }
   for (const k of ['id', 'token'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') {
       throw new RayUsageError(`${what}: '${k}' must be a non-empty string, got ${describeValue(c[k])}. Every host of one cluster gives the same id and join token.`);
@@ -22,6 +25,13 @@ export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
   }
   await checkKey('submitterPublicKey', c.submitterPublicKey, (jwk) => Verifier.fromJwk(jwk));
   if (c.submitterKey !== undefined) await checkKey('submitterKey', c.submitterKey, (jwk) => Signer.fromJwk(jwk));
+  if (c.operatorPublicKey !== undefined) await checkKey('operatorPublicKey', c.operatorPublicKey, (jwk) => Verifier.fromJwk(jwk));
+  if (c.operatorKey !== undefined) {
+    if (c.operatorPublicKey === undefined) {
+      throw new RayUsageError(`${what}: 'operatorKey' is given without 'operatorPublicKey': members check a head's proof against the public half, so give every host operatorPublicKey (and operatorKey only to the hosts that may be head).`);
+    }
+    await checkKey('operatorKey', c.operatorKey, (jwk) => Signer.fromJwk(jwk));
+  }
   if (c.signaling === undefined) checkSignal(c.signal);
   if (c.iceServers !== undefined && !Array.isArray(c.iceServers)) {
     throw new RayUsageError(`${what}: 'iceServers' must be an array of RTCIceServer (e.g. [{ urls: 'stun:stun.example.org' }]), got ${describeValue(c.iceServers)}.`);
@@ -33,8 +43,10 @@ export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
 }
 
 async function checkKey(name: string, v: unknown, load: (jwk: string) => Promise<unknown>): Promise<void> {
-  const fix = name === 'submitterPublicKey'
+  const fix = name === 'submitterPublicKey' || name === 'operatorPublicKey'
     ? 'Give every host the publicKey text that ray.generateSubmitterKey() returned (a JSON Web Key, as a string).'
+    : name === 'operatorKey'
+    ? 'Give the privateKey text of the operator key pair (made with ray.generateSubmitterKey(), apart from the submitter\'s), or leave it out on hosts that may not be head.'
     : 'Give the privateKey text that ray.generateSubmitterKey() returned (a JSON Web Key, as a string), or leave it out on hosts that only run others\' work.';
   if (typeof v !== 'string') {
     const hint = typeof v === 'object' && v !== null ? ' (a key object: pass JSON.stringify(key))' : '';

@@ -8,16 +8,16 @@ import { ModuleChangedError, RayUsageError, serializeError, type SerializedError
 import { moduleDigest } from '../platform/module-digest.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
-import { ClusterMember, type ClusterOptions } from '../mesh/cluster.js';
+import { ClusterMember, type ClusterOptions, type HeadAuthority } from '../mesh/cluster.js';
 import type { Frame, HostInfo, NamedActor, WireValue } from '../mesh/frames.js';
 import type { Signaling } from '../mesh/signaling.js';
-import type { Timers } from '../platform/types.js';
+import type { TablesStore, Timers } from '../platform/types.js';
 import { PeerSignaling, type IceServer, type SignalServer } from '../mesh/peer-signaling.js';
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ObjectPulls } from './object-pulls.js';
-import { GcsTables, type JobRecord } from '../mesh/gcs.js';
+import { GcsTables, type GcsChange, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
 import { GlobalScheduler, type ArgBytes, type LoadReport } from '../scheduler/global.js';
 import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
@@ -26,6 +26,8 @@ import { LOAD_REPORT_MS, LoadReporter } from '../scheduler/bottom-up.js';
 const PLACE_TIMEOUT_MS = 10_000;
 /** A request to the head that got no answer (no head now, or it left) is asked again this much later. */
 const HEAD_RETRY_MS = 250;
+/** The head acknowledges a change once its standby holds it, or after this long without the standby's answer. */
+const REPLICA_ACK_MS = 2000;
 /** Tasks per 'place' frame: well inside the frame limits even with many argument locations each. */
 const PLACE_BATCH = 1000;
 
@@ -36,8 +38,19 @@ export interface ClusterConfig {
   token: string;
   /** The submitter key's public half (JWK text): only code it signed runs on this host. */
   submitterPublicKey: string;
-  /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). */
+  /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). It also lets a host be head. */
   submitterKey?: string;
+  /**
+   * The operator key's public half (JWK text, a pair from generateSubmitterKey kept apart from the
+   * submitter's): a host proving either this key or the submitter key may be the cluster's head.
+   */
+  operatorPublicKey?: string;
+  /** The operator key's private half: this host may hold the cluster's tables (be head) without being able to sign code. */
+  operatorKey?: string;
+  /** Node: a directory where this host, as head or standby, keeps the cluster's tables (a tab uses IndexedDB). */
+  stateDir?: string;
+  /** @internal Where the tables are kept (the platform's, from stateDir or IndexedDB; another in tests). */
+  tablesStore?: TablesStore;
   /** The PeerJS server hosts meet through (the `peer` package runs one: `{ host: '127.0.0.1', port, path }`). */
   signal?: SignalServer;
   /** ICE servers for WebRTC; `[]` (the default) for one machine or a LAN. STUN/TURN are yours to give. */
@@ -134,6 +147,14 @@ export class ClusterHost {
   private readonly global = new GlobalScheduler();
   private readonly load: LoadReporter;
   private readonly stopLoadTicks: () => void;
+  /** Head: changes sent to the standby (numbered), the last it acknowledged, and who waits for an acknowledgement. */
+  private replicaSeq = 0;
+  private replicaAcked = 0;
+  private readonly replicaWaiters = new Set<{ seq: number; done: () => void }>();
+  /** Tables restored from the store, not yet outdated by another head's; and a save queued. */
+  private restored = false;
+  private saving: Promise<void> = Promise.resolve();
+  private saveQueued = false;
 
   private constructor(
     private readonly rt: ClusterRuntime,
@@ -143,6 +164,7 @@ export class ClusterHost {
     private readonly signer: Signer | undefined,
     private readonly store: ObjectStore | undefined,
     timers: Timers,
+    private readonly tables: TablesStore | undefined,
   ) {
     this.load = new LoadReporter(() => timers.now(), (l) => this.toHead({ t: 'load', free: l.free, queued: l.queued }));
     this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.load.tick());
@@ -155,10 +177,68 @@ export class ClusterHost {
     };
     this.member.onMembers((hosts) => this.membersChanged(hosts));
     this.member.onHead = (head) => this.restoreTables(head);
+    this.gcs.onChange = (c) => { this.replicate([c], this.member.standbyId); this.persist(); };
+    this.member.onStandby = (standby) => {
+      // A new standby gets the whole tables; what waited for the previous one's acknowledgement waits no more.
+      for (const w of this.replicaWaiters) w.done();
+      this.replicate(this.gcs.snapshot(), standby);
+    };
+  }
+
+  /** Head and standby: keeps the tables in the store (one save at a time, the latest tables). */
+  private persist(): void {
+    const store = this.tables;
+    if (!store || this.saveQueued || !(this.member.isHead || this.member.standbyId === this.self.hostId)) return;
+    this.saveQueued = true;
+    this.saving = this.saving.then(() => {
+      this.saveQueued = false;
+      return store.save({ epoch: this.member.currentEpoch, changes: this.gcs.snapshot() });
+    }).catch((e: unknown) => this.member.drops.add(`could not save the cluster's tables to ${store.where}: ${(e as Error)?.message ?? e}`));
+  }
+
+  /** Resolves once the tables changed so far are saved (tests; shutdown). */
+  saved(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Head: sends changes to the standby (the head's tables survive it only there and on members). */
+  private replicate(changes: GcsChange[], standby: string): void {
+    if (!this.member.isHead || standby === '') return;
+    try { this.member.send(standby, { t: 'replica', seq: ++this.replicaSeq, changes: toWire(changes) }); } catch { /* it left: the next standby gets a snapshot */ }
+  }
+
+  /**
+   * Head: resolves once the standby holds every change made so far (at once without a standby; a
+   * standby that does not answer within REPLICA_ACK_MS is not waited for longer).
+   */
+  private replicated(): Promise<void> {
+    const seq = this.replicaSeq;
+    if (!this.member.isHead || this.member.standbyId === '' || this.replicaAcked >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { seq, done: () => { clearTimeout(timer); this.replicaWaiters.delete(w); resolve(); } };
+      const timer = setTimeout(w.done, REPLICA_ACK_MS);
+      this.replicaWaiters.add(w);
+    });
   }
 
   /** A head (new, or this host) gets this host's part of the cluster's tables. */
   private restoreTables(head: string): void {
+    if (head !== this.self.hostId && this.restored) {
+      // Another head holds the cluster (a later epoch): the tables this host restored are outdated.
+      this.restored = false;
+      this.gcs.clear();
+    } else if (head === this.self.hostId) {
+      this.persist();
+      // Restored tables name hosts of before the restart (this host's own earlier id among them):
+      // once the members are back, those not among them are gone.
+      if (this.restored) {
+        this.restored = false;
+        void this.member.settled().then(() => {
+          const live = new Set(this.member.hosts().map((h) => h.hostId));
+          for (const id of this.gcs.hostIds()) if (!live.has(id)) this.gcs.hostLeft(id, Date.now());
+        });
+      }
+    }
     const send = (f: Frame) => {
       if (head === this.self.hostId) this.receive(head, f);
       else try { this.member.send(head, f); } catch { /* the link closed: the next head gets them */ }
@@ -198,7 +278,11 @@ export class ClusterHost {
    */
   async registerName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
     const holder = await this.askHead<NamedActor | undefined>(
-      () => this.member.settled().then(() => this.gcs.claimName(namespace, name, actor)),
+      () => this.member.settled().then(async () => {
+        const taken = this.gcs.claimName(namespace, name, actor);
+        await this.replicated();
+        return taken;
+      }),
       'named', (req) => ({ t: 'actor-name', req, namespace, name, actor }));
     if (!holder) this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
     return holder;
@@ -289,11 +373,28 @@ export class ClusterHost {
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
     const verifier = await Verifier.fromJwk(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
+    const operator = c.operatorPublicKey ? await Verifier.fromJwk(c.operatorPublicKey) : undefined;
+    const headSigner = c.operatorKey ? await Signer.fromJwk(c.operatorKey) : signer;
+    const head: HeadAuthority = {
+      ...(headSigner ? { prove: (text: string) => headSigner.signText(text) } : {}),
+      check: async (text, sig) => {
+        if (operator !== undefined && (await operator.verifyText(text, sig))) return 'operator';
+        return (await verifier.verifyText(text, sig)) ? 'submitter' : undefined;
+      },
+    };
     // checkClusterConfig (host/cluster-config.ts) ran at init: a config without `signaling` has a valid `signal`.
     const signaling = c.signaling ?? (await PeerSignaling.create(c.signal!, c.iceServers ?? [], c.rtcConfig));
+    const saved = c.tablesStore ? savedTables(await c.tablesStore.load().catch(() => undefined)) : undefined;
     const h = new ClusterHost(rt, self, {
-      cluster: c.id, token: c.token, host: self, signaling, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
-    }, verifier, signer, store, timers);
+      cluster: c.id, token: c.token, host: self, signaling, head, heartbeatMs: c.heartbeatMs, deadAfterMs: c.deadAfterMs, timers,
+      ...(saved ? { epoch: saved.epoch } : {}),
+    }, verifier, signer, store, timers, c.tablesStore);
+    if (saved) {
+      for (const change of saved.changes) {
+        try { h.gcs.apply(change); } catch { h.member.drops.add(`a malformed change in the tables kept at ${c.tablesStore!.where}`); }
+      }
+      h.restored = true;
+    }
     rt.attachCluster(h);
     // Joining sends this host's job to the head (restoreTables).
     await h.member.join();
@@ -573,13 +674,31 @@ export class ClusterHost {
         // A host resending its names to a new head (req 0) takes them back at once; a new name waits
         // until every member has resent theirs, so that it cannot take one of them.
         if (f.req === 0) { this.gcs.claimName(f.namespace, f.name, f.actor); return; }
-        void this.member.settled().then(() => {
+        // Granted once the standby holds it: a name granted just before the head leaves is not lost.
+        void this.member.settled().then(async () => {
           const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
+          await this.replicated();
           this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
         });
         return;
       case 'named':
         this.answered(from, f, () => f.holder);
+        return;
+      case 'replica': {
+        if (this.member.isHead || from !== this.member.headId || this.member.standbyId !== this.self.hostId) {
+          this.member.drops.add(`'replica' from ${from}, which is not this standby's head`);
+          return;
+        }
+        const changes = fromWire(f.changes);
+        if (!Array.isArray(changes)) { this.member.drops.add(`'replica' from ${from} without a list of changes`); return; }
+        for (const c of changes as GcsChange[]) this.gcs.apply(c);
+        this.reply(from, { t: 'replica-ack', seq: f.seq });
+        return;
+      }
+      case 'replica-ack':
+        if (!this.member.isHead || from !== this.member.standbyId) return;
+        this.replicaAcked = Math.max(this.replicaAcked, f.seq);
+        for (const w of this.replicaWaiters) if (w.seq <= this.replicaAcked) w.done();
         return;
       case 'actor-unname':
         if (this.member.isHead) this.gcs.releaseName(f.namespace, f.name, f.actorId, from);
@@ -652,6 +771,14 @@ function jsonError(e: SerializedError): SerializedError {
     const { props: _dropped, cause, ...rest } = e;
     return cause ? { ...rest, cause: jsonError(cause) } : rest;
   }
+}
+
+/** Tables as a store kept them (a file or database anyone on the machine may have edited: checked). */
+function savedTables(v: unknown): { epoch: number; changes: GcsChange[] } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { epoch, changes } = v as { epoch?: unknown; changes?: unknown };
+  if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0 || !Array.isArray(changes)) return undefined;
+  return { epoch, changes: changes.filter((c): c is GcsChange => typeof c === 'object' && c !== null) };
 }
 
 type Answer = Extract<Frame, { t: 'found' | 'named' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;

@@ -119,7 +119,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     await Promise.all(spawned.map((n) => n.ready));
     if (this.options.cluster) {
       const rtcConfig = this.options.cluster.signaling ? undefined : await this.platform.prepareSignaling?.();
-      await ClusterHost.start(this, this.hostInfo(), { ...this.options.cluster, rtcConfig }, this.store?.store, this.platform.timers);
+      const tables = this.options.cluster.tablesStore ?? this.platform.tablesStore(this.options.cluster.id, this.options.cluster.stateDir);
+      await ClusterHost.start(this, this.hostInfo(), { ...this.options.cluster, rtcConfig, tablesStore: tables }, this.store?.store, this.platform.timers);
     }
   }
 

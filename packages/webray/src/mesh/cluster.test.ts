@@ -4,6 +4,7 @@ import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
+import { generateSubmitterKey, Signer, Verifier } from './signing.js';
 
 /** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
 class ManualTimers implements Timers {
@@ -61,9 +62,21 @@ class FlakySignaling implements Signaling {
   }
 }
 
-function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number } = {}): ClusterMember {
+/** The operator key (who may be head), and another pair that proves nothing here. */
+const operator = await generateSubmitterKey();
+const stranger = await generateSubmitterKey();
+const operatorCheck = await Verifier.fromJwk(operator.publicKey);
+const credentials = {
+  operator: await Signer.fromJwk(operator.privateKey),
+  forged: await Signer.fromJwk(stranger.privateKey),
+};
+
+/** `head`: the key this host proves (default the operator key), or none (join token only). */
+function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number; head?: keyof typeof credentials | 'token-only' } = {}): ClusterMember {
+  const key = opts.head === 'token-only' ? undefined : credentials[opts.head ?? 'operator'];
   const m = new ClusterMember({
     cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
+    head: { ...(key ? { prove: (text: string) => key.signText(text) } : {}), check: async (text, sig) => ((await operatorCheck.verifyText(text, sig)) ? 'operator' : undefined) },
     timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000, graceMs: opts.graceMs,
   });
   members.push(m);
@@ -71,6 +84,8 @@ function member(signaling: Signaling, hostId: string, opts: { token?: string; ti
 }
 
 const ids = (m: ClusterMember) => m.hosts().map((h) => h.hostId).sort();
+/** A member that never learnt who the standby is: after the head leaves it can reach a new head only through the head id. */
+const forgetStandby = (m: ClusterMember) => { (m as unknown as { standby: string }).standby = ''; };
 
 describe('cluster membership', () => {
   it('elects exactly one head when three hosts start at once, and every host learns all three', async () => {
@@ -241,8 +256,10 @@ describe('cluster membership', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((id, i) => member(s, id, { timers: clocks[i], graceMs: 300 }));
     for (const m of [a, b, c]) await m!.join();
     await until(() => ids(c!).length === 3);
-    // c cannot reach the head id after a leaves (and its clock, which would retry, stands still).
+    // c cannot reach the head id after a leaves (and its clock, which would retry, stands still),
+    // and does not know the standby (whose announcement it would take over its link).
     s.failOnce.add(headPeerId('c1'));
+    forgetStandby(c!);
     a!.close();
     await until(() => b!.isHead && c!.drops.reasons.some((r) => r.startsWith('re-election')));
     expect(ids(b!)).toEqual(['b', 'c']);
@@ -285,16 +302,131 @@ describe('cluster membership', () => {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id, i) => member(id === 'd' ? sd : s, id, { timers: clocks[i], graceMs: id === 'b' ? 300 : undefined }));
     for (const m of [a, b, c, d]) await m!.join();
     await until(() => [b, c, d].every((m) => ids(m!).length === 4));
-    // d cannot reach the head id after a leaves; b, the new head, has a short grace and drops it.
+    // d cannot reach the head id after a leaves and does not know the standby; b, the new head, has
+    // a short grace and drops it.
     sd.failOnce.add(headPeerId('c1'));
+    forgetStandby(d!);
     a!.close();
     await until(() => b!.isHead && c!.headId === 'b' && d!.drops.reasons.some((r) => r.startsWith('re-election')));
     for (let i = 0; i < 4; i++) { clocks[1]!.tick(100); await settle(); }
     expect(ids(b!)).toEqual(['b', 'c']);
     // c still has its link to d and its own grace (2 × deadAfterMs) running: d stays in for it.
     expect(ids(c!)).toEqual(['b', 'c', 'd']);
+    // (The jump also makes c take its links for silent: it links and registers with b again, which
+    // takes a head proof, so wait for that rather than a fixed number of deliveries.)
     clocks[2]!.tick(2100);
-    await settle();
-    expect(ids(c!)).toEqual(['b', 'c']);
+    await until(() => ids(c!).join() === 'b,c');
+  });
+});
+
+describe('who may be head', () => {
+  it('never makes a host with only the join token head, though it starts first: it waits, and the credentialed host is head', async () => {
+    const s = new MemorySignaling();
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    let joined = false;
+    const volunteerJoined = volunteer.join().then(() => { joined = true; });
+    await until(() => volunteer.drops.reasons.some((r) => r.includes('no head yet')));
+    expect(joined).toBe(false);
+    const operatorHost = member(s, 'o');
+    await operatorHost.join();
+    await volunteerJoined;
+    expect(operatorHost.isHead).toBe(true);
+    expect(volunteer.isHead).toBe(false);
+    expect(volunteer.headId).toBe('o');
+    await until(() => ids(volunteer).length === 2 && ids(operatorHost).length === 2);
+  });
+
+  it('ignores a host that squats the head id without the credential (a denial of service until it leaves): members register with none, then with the credentialed host', async () => {
+    const s = new MemorySignaling();
+    const squatter = member(s, 'sq', { head: 'forged' });
+    await squatter.join();
+    expect(squatter.isHead).toBe(true);
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    const operatorHost = member(s, 'o');
+    const joins = Promise.all([volunteer.join(), operatorHost.join()]);
+    await until(() => [volunteer, operatorHost].every((m) => m.drops.reasons.some((r) => r.includes('sq holds c1-head but proves no head credential'))));
+    expect([volunteer.headId, operatorHost.headId]).toEqual(['', '']);
+    expect(ids(squatter)).toEqual(['sq']);
+    squatter.close();
+    await joins;
+    expect(operatorHost.isHead).toBe(true);
+    expect(volunteer.headId).toBe('o');
+  });
+
+  it('with no credentialed host left, keeps the members and their links (work goes on) and makes a new host wait for a head', async () => {
+    const s = new MemorySignaling();
+    const first = member(s, 'a');
+    const [b, c] = ['b', 'c'].map((id) => member(s, id, { head: 'token-only' }));
+    for (const m of [first, b!, c!]) await m.join();
+    await until(() => b!.linked('c') && ids(c!).length === 3);
+    first.close();
+    await until(() => b!.headId === '' && c!.headId === '' && b!.drops.reasons.some((r) => r.includes('re-election')));
+    expect([ids(b!), ids(c!)]).toEqual([['b', 'c'], ['b', 'c']]);
+    const got: string[] = [];
+    c!.onWork = (from, f) => got.push(`${f.t} from ${from}`);
+    b!.send('c', { t: 'free', ids: ['x1'] });
+    await until(() => got.length === 1);
+    expect(got).toEqual(['free from b']);
+
+    const late = member(s, 'd', { head: 'token-only' });
+    let joined = false;
+    const lateJoined = late.join().then(() => { joined = true; });
+    await until(() => late.drops.reasons.some((r) => r.includes('no head yet')));
+    expect(joined).toBe(false);
+    const operatorHost = member(s, 'e');
+    await operatorHost.join();
+    await lateJoined;
+    await until(() => [b!, c!, late].every((m) => m.headId === 'e') && ids(operatorHost).length === 4);
+  });
+});
+
+describe('the head\'s standby', () => {
+  /** The same service, where this host's claim of the head id takes `ms` (a slow link to the server). */
+  const slowHeadClaim = (inner: Signaling, ms: number): Signaling => ({
+    claim: async (peerId, accept, lost) => {
+      if (peerId === headPeerId('c1')) await new Promise((r) => setTimeout(r, ms));
+      return inner.claim(peerId, accept, lost);
+    },
+    connect: (peerId) => inner.connect(peerId),
+  });
+
+  it('is a credentialed member that the head announces; when the head leaves it claims the head id first, though slower than another credentialed host', async () => {
+    const s = new MemorySignaling();
+    const head = member(s, 'a');
+    const volunteer = member(s, 'v', { head: 'token-only' });
+    const standby = member(slowHeadClaim(s, 150), 'b');
+    const other = member(s, 'c');
+    for (const m of [head, volunteer, standby, other]) await m.join();
+    await until(() => [volunteer, standby, other].every((m) => m.standbyId === 'b') && ids(other).length === 4);
+    expect(head.standbyId).toBe('b');
+    head.close();
+    await until(() => [volunteer, other].every((m) => m.headId !== '' && m.headId !== 'a'));
+    expect(standby.isHead).toBe(true);
+    expect([volunteer.headId, other.headId]).toEqual(['b', 'b']);
+  });
+
+  it('takes over from a head gone silent whose id the signalling server still holds: members register with the standby over their links', async () => {
+    const s = new MemorySignaling();
+    // The PeerJS server keeps a dead socket's id for its alive_timeout: the id stays held and a
+    // connection to it never opens.
+    let headDead = false;
+    const server: Signaling = {
+      claim: (peerId, accept) => s.claim(peerId, accept),
+      connect: (peerId) => (headDead && peerId === headPeerId('c1') ? Promise.reject(new Error('no connection to c1-head within 15000 ms')) : s.connect(peerId)),
+    };
+    const frozen = new ManualTimers();
+    const t = new ManualTimers();
+    const head = member(server, 'a', { timers: frozen });
+    const standby = member(server, 'b', { timers: t });
+    const volunteer = member(server, 'v', { timers: t, head: 'token-only' });
+    for (const m of [head, standby, volunteer]) await m.join();
+    await until(() => volunteer.standbyId === 'b' && ids(volunteer).length === 3);
+    // The head freezes: no heartbeats, its id held.
+    headDead = true;
+    for (let i = 0; i < 60 && volunteer.headId !== 'b'; i++) { t.tick(100); await settle(); }
+    expect(standby.isHead).toBe(true);
+    expect(volunteer.headId).toBe('b');
+    expect(ids(volunteer)).toEqual(['b', 'v']);
+    expect(ids(standby)).toEqual(['b', 'v']);
   });
 });

@@ -3,10 +3,12 @@
  * `<cluster>-head` (fenced by an epoch) or registers with the head, links to every other member
  * (authenticated both ways), and keeps each link alive with heartbeats. The head keeps the host
  * table and tells everyone who is in; a member that leaves or goes silent is dropped within
- * `deadAfterMs`.
+ * `deadAfterMs`. Only a host that proves a head credential (the operator or submitter key) claims
+ * the head id, and members register only with a head that proves it to them.
  */
 import { authenticateInitiator, authenticateResponder, type Credentials } from './auth.js';
 import { DropCounter, FrameChannel } from './channel.js';
+import { ClusterAuthError } from '../shared/errors.js';
 import type { Frame, HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
@@ -14,17 +16,31 @@ import type { Timers } from '../platform/types.js';
 
 export type { Timers };
 
+/** The key a head proof checked against: an operator host is preferred as standby (a submitter-key host is usually the driver). */
+export type HeadCredential = 'operator' | 'submitter';
+
+/** Who may be head: the join token lets a host in, but only a head credential lets it hold the cluster's tables. */
+export interface HeadAuthority {
+  /** Signs a head proof with the operator (or submitter) key; absent on a host with only the join token, which never claims the head id. */
+  prove?: (statement: string) => Promise<string>;
+  /** Checks a head's proof against the operator and submitter public keys: which one it proves, if any. */
+  check: (statement: string, signature: string) => Promise<HeadCredential | undefined>;
+}
+
 export interface ClusterOptions {
   cluster: string;
   token: string;
   host: HostInfo;
   signaling: Signaling;
+  head: HeadAuthority;
   /** How often each link carries a heartbeat. Default 500 ms. */
   heartbeatMs?: number;
   /** Silence after which a peer counts as dead. Default 5 s (a loaded tab may stall its main thread for a second or two). */
   deadAfterMs?: number;
   /** Timers for heartbeats (a browser passes a worker-driven one: hidden tabs throttle main-thread timers). */
   timers?: Timers;
+  /** The epoch of tables restored from a store: a head that takes over with them announces past it. */
+  epoch?: number;
   /**
    * After a head change, how long members absent from the new head's table are still taken as in
    * (they re-register once they notice the change, which takes up to `deadAfterMs`). Default 2 × deadAfterMs.
@@ -49,7 +65,15 @@ interface Peer {
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
 const JOIN_SETTLE_MS = 5000;
 
+/** When the head leaves, other credentialed hosts wait this many heartbeats before claiming its id: the standby, which holds the tables, goes first. */
+const STANDBY_FIRST_BEATS = 3;
+/** How long a member waits for the host on the head id to prove its head credential. */
+const HEAD_PROOF_MS = 10_000;
+
 export const headPeerId = (cluster: string) => `${cluster}-head`;
+const freshNonce = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+/** What a head signs for a member: its nonce binds the proof to this registration. */
+const headStatement = (cluster: string, head: string, member: string, nonce: string) => `webray-head|${cluster}|${head}|${member}|${nonce}`;
 export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
 
 export class ClusterMember {
@@ -87,6 +111,22 @@ export class ClusterMember {
   /** Until when (timers' clock) a head change's grace lasts; 0 when none does. */
   private graceUntil = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** `join` waits here until this host is head or registered with one. */
+  private readonly headWaiters: (() => void)[] = [];
+  /** The head proof this host waits for from the host on the head id. */
+  private proving: { host: string; done: (signature: string | undefined) => void } | undefined;
+  /** The head's standby (as the head announced it, or chose it): it claims the head id first. */
+  private standby = '';
+  /** Head: members that proved a head credential (standby candidates), and the proofs asked of others. */
+  private readonly credentialed = new Map<string, HeadCredential>();
+  private readonly standbyChecks = new Map<string, string>();
+  /** Until when (timers' clock) this host leaves the head id to the standby, which holds the tables. */
+  private claimAfter = 0;
+  /** Head: it holds `<cluster>-head` on the signalling server (a standby that took over may not yet). */
+  private holdsHeadId = false;
+  private claimingHeadId = false;
+  /** Head: a standby was chosen; it gets the whole tables now. */
+  onStandby: ((hostId: string) => void) | undefined;
   /**
    * This host registered with a head (or became it): the cluster's tables there are rebuilt from
    * what each member sends now, before the 'synced' that ends its part of the grace.
@@ -99,6 +139,7 @@ export class ClusterMember {
 
   constructor(private readonly o: ClusterOptions) {
     this.creds = { cluster: o.cluster, host: o.host.hostId, token: o.token };
+    this.epoch = o.epoch ?? 0;
     this.timers = o.timers ?? defaultTimers;
   }
 
@@ -112,6 +153,15 @@ export class ClusterMember {
 
   get headId(): string {
     return this.head;
+  }
+
+  /** The head's epoch as this host knows it (its own when head). */
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get standbyId(): string {
+    return this.standby;
   }
 
   /** Every live member, this host included. */
@@ -130,7 +180,16 @@ export class ClusterMember {
     this.claims.push(own);
     const hb = this.o.heartbeatMs ?? 500;
     this.stopTimers = this.timers.every(hb, () => this.beat());
-    await this.electOrRegister();
+    try {
+      await this.electOrRegister();
+    } catch (e) {
+      // A wrong join token is the user's to fix. No head (no credentialed host in the cluster, or a
+      // squatter on the head id) is waited out: the election is tried again on every heartbeat.
+      if (e instanceof ClusterAuthError) throw e;
+      this.drops.add(`no head yet: ${(e as Error).message}`);
+      this.headless = true;
+      await new Promise<void>((resolve) => this.headWaiters.push(resolve));
+    }
     await this.linkedToAll(JOIN_SETTLE_MS);
   }
 
@@ -147,31 +206,80 @@ export class ClusterMember {
 
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
-    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
-    if (claim) {
-      this.claims.push(claim);
-      this.head = this.hostId;
-      this.registeredWith = '';
-      // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
-      // are counted, not read from a clock: each member registers with the epoch it knows, and a
-      // head that knew less (it never had a table) moves past it before announcing.
-      this.epoch++;
-      // Taking over: the previous head's members stay in until they re-register or the grace ends,
-      // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
-      this.members.set(this.hostId, this.o.host);
-      this.awaiting.clear();
-      for (const id of this.members.keys()) if (id !== this.hostId) this.awaiting.add(id);
-      if (this.awaiting.size > 0) this.graceUntil = this.timers.now() + this.graceMs;
-      this.onHead?.(this.hostId);
-      this.announce();
-      this.checkSettled();
+    const claim = this.o.head.prove && this.timers.now() >= this.claimAfter ? await this.claimHeadId() : undefined;
+    if (claim) { this.takeHead(); return; }
+    let opened: [string, FrameChannel];
+    try {
+      opened = await this.open(headPeerId(this.o.cluster));
+    } catch (e) {
+      // The head id is held but nobody answers there: a head gone silent keeps its id on the PeerJS
+      // server for the server's alive_timeout. The standby takes over anyway; the members reach it
+      // over the links they have, and it claims the head id (for new hosts) once the server frees it.
+      if (this.standby !== this.hostId || !this.o.head.prove) throw e;
+      this.takeHead();
       return;
     }
-    const [head, ch] = await this.open(headPeerId(this.o.cluster));
+    const [head, ch] = opened;
+    if (!(await this.headProven(head))) {
+      // A host with only the join token (or none that matches the public keys) squats the head id:
+      // it gets no registration, so none of its membership, placement, lookup or job answers count.
+      this.drops.add(`host ${head} holds ${headPeerId(this.o.cluster)} but proves no head credential: ignored`);
+      ch.link.close();
+      throw new Error(`host ${head} on the head id proves no head credential`);
+    }
+    this.registerWith(head, ch);
+  }
+
+  /** Claims `<cluster>-head` for this host; resolves with the claim, or undefined if another holds it. */
+  private async claimHeadId(): Promise<Claim | undefined> {
+    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
+    if (claim) { this.claims.push(claim); this.holdsHeadId = true; }
+    return claim;
+  }
+
+  /** This host is the head now (with the member table it had). */
+  private takeHead(): void {
+    this.head = this.hostId;
+    this.registeredWith = '';
+    this.standby = '';
+    this.credentialed.clear();
+    // A later head's epoch is larger: members ignore announcements from a deposed one. Epochs
+    // are counted, not read from a clock: each member registers with the epoch it knows, and a
+    // head that knew less (it never had a table) moves past it before announcing.
+    this.epoch++;
+    // Taking over: the previous head's members stay in until they re-register or the grace ends,
+    // so no one is taken for gone (their objects freed, their jobs' actors stopped) meanwhile.
+    this.members.set(this.hostId, this.o.host);
+    this.awaiting.clear();
+    for (const id of this.members.keys()) if (id !== this.hostId) this.awaiting.add(id);
+    if (this.awaiting.size > 0) this.graceUntil = this.timers.now() + this.graceMs;
+    this.onHead?.(this.hostId);
+    this.announce();
+    this.checkSettled();
+  }
+
+  /** Registers with a head that proved its credential, and sends it this host's part of the tables. */
+  private registerWith(head: string, ch: FrameChannel): void {
     this.registeredWith = head;
     ch.send({ t: 'register', host: this.o.host, epoch: this.epoch });
     this.onHead?.(head);
     ch.send({ t: 'synced' });
+  }
+
+  /** Asks the host on the head id to sign a fresh nonce with a head credential; resolves with whether it did. */
+  private headProven(head: string): Promise<boolean> {
+    const nonce = freshNonce();
+    const statement = headStatement(this.o.cluster, head, this.hostId, nonce);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), HEAD_PROOF_MS);
+      const done = (signature: string | undefined) => {
+        clearTimeout(timer);
+        this.proving = undefined;
+        resolve(signature === undefined ? false : this.o.head.check(statement, signature).then(Boolean, () => false));
+      };
+      this.proving = { host: head, done };
+      try { this.send(head, { t: 'head-proof-req', nonce }); } catch { done(undefined); }
+    });
   }
 
   /** How long a head change's grace lasts at most. */
@@ -257,21 +365,54 @@ export class ClusterMember {
       case 'bye':
         this.farewell(from, peer);
         return;
+      case 'head-proof-req': {
+        const prove = this.o.head.prove;
+        // Asked by a member of the host on the head id, or by the head of a standby candidate: the
+        // statement names both hosts, so a proof is worthless relayed to a third.
+        if (!prove) {
+          // The head asks every member (a standby must prove it); only other askers are out of place.
+          if (from !== this.head) this.drops.add(`'head-proof-req' from ${from}, but this host has no head credential`);
+          return;
+        }
+        void prove(headStatement(this.o.cluster, this.hostId, from, f.nonce)).then((sig) => this.trySend(peer, { t: 'head-proof', sig }));
+        return;
+      }
+      case 'head-proof': {
+        if (this.proving?.host === from) { this.proving.done(f.sig); return; }
+        const statement = this.standbyChecks.get(from);
+        if (statement === undefined) { this.drops.add(`'head-proof' from ${from} answers nothing asked`); return; }
+        this.standbyChecks.delete(from);
+        void this.o.head.check(statement, f.sig).catch(() => undefined).then((key) => {
+          if (!key) { this.drops.add(`host ${from} did not prove a head credential: not a standby`); return; }
+          this.credentialed.set(from, key);
+          this.chooseStandby();
+        });
+        return;
+      }
       case 'register':
         if (!this.isHead || f.host.hostId !== from) { this.drops.add(`'register' from ${from} refused`); return; }
         if (f.epoch >= this.epoch && f.epoch < Number.MAX_SAFE_INTEGER) this.epoch = f.epoch + 1;
         this.members.set(from, f.host);
         this.announce();
+        this.askCredential(from);
         return;
       case 'synced':
         if (this.isHead && this.awaiting.delete(from)) this.checkSettled();
         return;
       case 'members': {
-        if (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        // The standby (named by the head this host registered with) took over: register with it over this link.
+        const fromStandby = this.head === '' && from === this.standby && f.head === from && f.epoch > this.epoch;
+        if (!fromStandby && (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith)) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
+        if (fromStandby) {
+          this.registerWith(from, peer.channel);
+          this.headless = false;
+          for (const w of this.headWaiters.splice(0)) w();
+        }
         const previous = this.announcedBy;
         this.announcedBy = f.head;
         this.epoch = f.epoch;
         this.head = f.head;
+        this.standby = f.standby ?? '';
         this.announced = f.hosts;
         const next = new Map(f.hosts.map((h) => [h.hostId, h]));
         // A new head's first tables may lack members that have not re-registered with it yet:
@@ -305,9 +446,35 @@ export class ClusterMember {
     }
   }
 
+  /** Head: asks a member that registered whether it holds a head credential (it may be the standby). */
+  private askCredential(hostId: string): void {
+    if (this.credentialed.has(hostId) || this.standbyChecks.has(hostId)) return;
+    const nonce = freshNonce();
+    this.standbyChecks.set(hostId, headStatement(this.o.cluster, hostId, this.hostId, nonce));
+    const p = this.peers.get(hostId);
+    if (p) this.trySend(p, { t: 'head-proof-req', nonce });
+  }
+
+  /**
+   * Head: a standby when there is none, from the members that proved a head credential; an operator
+   * host rather than one with the submitter key (usually the driver), also in place of one.
+   */
+  private chooseStandby(): void {
+    if (!this.isHead) return;
+    const candidates = [...this.credentialed].filter(([id]) => this.members.has(id) && this.peers.has(id));
+    const best = candidates.find(([, key]) => key === 'operator') ?? candidates[0];
+    if (!best || best[0] === this.standby) return;
+    const current = this.members.has(this.standby) ? this.credentialed.get(this.standby) : undefined;
+    if (current === 'operator' || (current === 'submitter' && best[1] === 'submitter')) return;
+    this.standby = best[0];
+    // Announced first: the standby takes the tables only from its head once it knows it is the standby.
+    this.announce();
+    this.onStandby?.(this.standby);
+  }
+
   /** Head only: tells every member who is in. */
   private announce(): void {
-    const f: Frame = { t: 'members', epoch: this.epoch, head: this.hostId, hosts: [...this.members.values()] };
+    const f: Frame = { t: 'members', epoch: this.epoch, head: this.hostId, hosts: [...this.members.values()], ...(this.standby ? { standby: this.standby } : {}) };
     for (const [id, p] of this.peers) if (this.members.has(id)) this.trySend(p, f);
     this.notify();
   }
@@ -319,9 +486,13 @@ export class ClusterMember {
 
   private beat(): void {
     // Elections and links that failed (signalling server away, a connection that did not open) are tried again.
+    const now = this.timers.now();
     if (this.headless) this.reelect();
     else this.linkToMembers();
-    const now = this.timers.now();
+    if (this.isHead && !this.holdsHeadId && !this.claimingHeadId) {
+      this.claimingHeadId = true;
+      void this.claimHeadId().catch(() => undefined).finally(() => { this.claimingHeadId = false; });
+    }
     if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
@@ -362,9 +533,18 @@ export class ClusterMember {
   private lost(hostId: string, peer: Peer): void {
     if (this.peers.get(hostId) !== peer) return;
     this.peers.delete(hostId);
+    if (this.proving?.host === hostId) this.proving.done(undefined);
     if (this.closed) return;
     // The head tells everyone (itself included) who is in; others learn a link is gone.
-    if (this.isHead && this.members.delete(hostId)) { this.awaiting.delete(hostId); this.announce(); this.checkSettled(); return; }
+    if (this.isHead && this.members.delete(hostId)) {
+      this.awaiting.delete(hostId);
+      this.credentialed.delete(hostId);
+      this.standbyChecks.delete(hostId);
+      if (hostId === this.standby) { this.standby = ''; this.chooseStandby(); }
+      this.announce();
+      this.checkSettled();
+      return;
+    }
     if (!this.isHead && hostId === this.head) this.members.delete(hostId);
     this.notify();
     if (this.isHead) return;
@@ -372,6 +552,8 @@ export class ClusterMember {
       // The head is gone: the first member to claim its id takes over (with the table it had from it).
       this.head = '';
       this.headless = true;
+      // The standby goes first; other credentialed hosts wait a few heartbeats before claiming the id.
+      if (this.standby !== this.hostId && this.standby !== '') this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
       this.reelect();
     }
   }
@@ -391,6 +573,7 @@ export class ClusterMember {
     if (this.closed || !this.isHead) return;
     this.claims = this.claims.filter((c) => c !== claim);
     claim.release();
+    this.holdsHeadId = false;
     // Members stay as they were until the new head announces its own (no one is taken for gone).
     this.head = '';
     for (const p of this.peers.values()) p.channel.link.close();
@@ -403,7 +586,7 @@ export class ClusterMember {
     if (this.electing || this.closed) return;
     this.electing = true;
     this.electOrRegister()
-      .then(() => { this.headless = false; })
+      .then(() => { this.headless = false; for (const w of this.headWaiters.splice(0)) w(); })
       .catch((e) => this.drops.add(`re-election: ${(e as Error).message}`))
       .finally(() => { this.electing = false; });
   }
@@ -412,6 +595,7 @@ export class ClusterMember {
     if (this.closed) return;
     this.closed = true;
     this.stopTimers?.();
+    for (const w of this.headWaiters.splice(0)) w();
     for (const c of this.claims) c.release();
     // Said before the links close: a tab that is closing may be gone before they finish closing.
     for (const p of this.peers.values()) { this.trySend(p, { t: 'bye' }); p.channel.link.close(); }

@@ -27,10 +27,17 @@ export type Frame =
   | { t: 'hb'; seq: number }
   /** The sender is leaving (shutdown, its tab closing): drop it now rather than after its silence. */
   | { t: 'bye' }
+  /** Before registering with the host on `<cluster>-head`: prove you hold a head credential (sign this nonce). */
+  | { t: 'head-proof-req'; nonce: string }
+  | { t: 'head-proof'; sig: string }
   | { t: 'register'; host: HostInfo; epoch: number }
   // after 'register', the member's part of the head's tables, then this: it is fully back
   | { t: 'synced' }
-  | { t: 'members'; epoch: number; head: string; hosts: HostInfo[] }
+  /** `standby`: the credentialed host that holds a copy of the head's tables and claims the head id first when the head leaves. */
+  | { t: 'members'; epoch: number; head: string; hosts: HostInfo[]; standby?: string }
+  // the head's tables, replicated to its standby (GcsChange[] in the value codec), and its acknowledgement
+  | { t: 'replica'; seq: number; changes: WireValue }
+  | { t: 'replica-ack'; seq: number }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
   | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; spread?: boolean; actor?: string; method?: string; refs?: ArgRef[] }
@@ -171,9 +178,13 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   bye: {},
+  'head-proof-req': { nonce: hex },
+  'head-proof': { sig: hex },
   register: { host: hostInfo, epoch: count },
   synced: {},
-  members: { epoch: count, head: id, hosts: list(hostInfo, 10_000) },
+  members: { epoch: count, head: id, hosts: list(hostInfo, 10_000), standby: opt(id) },
+  replica: { seq: count, changes: wire },
+  'replica-ack': { seq: count },
   fn: { d: descriptor, sig: hex },
   task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
   done: { id, attempt: count, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },

@@ -35,8 +35,17 @@ export class Signer {
     return new Signer(await crypto.subtle.importKey('jwk', JSON.parse(privateKey) as JsonWebKey, ALG, false, ['sign']));
   }
 
-  async sign(d: FunctionDescriptor): Promise<string> {
-    return hex(await crypto.subtle.sign(SIGN, this.key, canonical(d) as BufferSource));
+  sign(d: FunctionDescriptor): Promise<string> {
+    return this.signBytes(canonical(d));
+  }
+
+  /** Signs a statement (a head's proof that it holds the operator or submitter key). */
+  signText(text: string): Promise<string> {
+    return this.signBytes(enc.encode(text));
+  }
+
+  private async signBytes(b: Uint8Array): Promise<string> {
+    return hex(await crypto.subtle.sign(SIGN, this.key, b as BufferSource));
   }
 }
 
@@ -47,10 +56,18 @@ export class Verifier {
     return new Verifier(await crypto.subtle.importKey('jwk', JSON.parse(publicKey) as JsonWebKey, ALG, false, ['verify']));
   }
 
-  async verify(d: FunctionDescriptor, signature: string): Promise<boolean> {
+  verify(d: FunctionDescriptor, signature: string): Promise<boolean> {
+    return this.verifyBytes(canonical(d), signature);
+  }
+
+  verifyText(text: string, signature: string): Promise<boolean> {
+    return this.verifyBytes(enc.encode(text), signature);
+  }
+
+  private async verifyBytes(b: Uint8Array, signature: string): Promise<boolean> {
     if (!/^[0-9a-f]{128}$/.test(signature)) return false;
     const sig = new Uint8Array(64);
     for (let i = 0; i < 64; i++) sig[i] = parseInt(signature.slice(2 * i, 2 * i + 2), 16);
-    return crypto.subtle.verify(SIGN, this.key, sig as BufferSource, canonical(d) as BufferSource);
+    return crypto.subtle.verify(SIGN, this.key, sig as BufferSource, b as BufferSource);
   }
 }

@@ -1,5 +1,6 @@
 /** Nodes as module Web Workers. */
 import { idbSpill } from './idb-spill.js';
+import { idbTables } from './tables-store.js';
 import type { NodeBootData, NodeProcess, Platform } from './types.js';
 
 /** Held by every worker for its whole life: the host learns of a worker's death when it is released. */
@@ -36,6 +37,8 @@ export const browserPlatform: Platform = {
   timers: workerTimers,
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
   spillTarget: idbSpill,
+  // (A page has both; a worker that runs webray has no sessionStorage, so no per-tab id: nothing is kept.)
+  tablesStore: (cluster) => (typeof sessionStorage === 'undefined' || typeof indexedDB === 'undefined' ? undefined : idbTables(cluster)),
   whenScriptDone(done: () => void): () => void {
     // A page that goes away may leave its WebRTC connections open (frozen in the back-forward
     // cache, a renderer ended at once), so peers would wait out the heartbeat timeout: shutting

@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { idbSpill } from './idb-spill.js';
+import { fileTables } from './file-tables.js';
 import { prepareWebRtc } from './node-webrtc.js';
 import type { NodeBootData, NodeProcess, Platform, SpillTarget, WorkerResourceLimits } from './types.js';
 
@@ -92,6 +93,7 @@ export const nodePlatform: Platform = {
   holdProcess,
   whenScriptDone,
   prepareSignaling: prepareWebRtc,
+  tablesStore: (cluster, stateDir) => (stateDir === undefined ? undefined : fileTables(stateDir, cluster)),
   spillTarget: (hostId) => ((globalThis as { indexedDB?: unknown }).indexedDB ? idbSpill(hostId) : fileSpill(hostId)),
   spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess {
     const control = new MessageChannel();

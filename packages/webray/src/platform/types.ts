@@ -77,6 +77,14 @@ export interface Timers {
   every(ms: number, run: () => void): () => void;
 }
 
+/** Where a head keeps the cluster's tables across a restart (platform/tables-store.ts, file-tables.ts). */
+export interface TablesStore {
+  /** Said in errors: the file or database key. */
+  readonly where: string;
+  load(): Promise<unknown>;
+  save(tables: unknown): Promise<void>;
+}
+
 export interface Platform {
   readonly name: 'node' | 'browser';
   /** Logical CPUs, the default for numWorkers. */
@@ -85,6 +93,8 @@ export interface Platform {
   spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess;
   /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */
   spillTarget(hostId: string): SpillTarget;
+  /** Where the head keeps cluster `cluster`'s tables: in a tab, IndexedDB; in Node, a file in `stateDir` if given. */
+  tablesStore(cluster: string, stateDir: string | undefined): TablesStore | undefined;
   /** Timers for heartbeats and failure detection. */
   readonly timers: Timers;
   /**

@@ -90,8 +90,12 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
     case 'bye': return { t };
+    case 'head-proof-req': return { t, nonce: hex(r, 32) };
+    case 'head-proof': return { t, sig: hex(r, 64) };
     case 'register': return { t, host, epoch: int(r, 1e9) };
     case 'synced': return { t };
+    case 'replica': return { t, seq: int(r, 100), changes: b64(r, 8) };
+    case 'replica-ack': return { t, seq: int(r, 100) };
     case 'members': return { t, epoch: int(r, 1e9), head: idOf(r), hosts: [host] };
     case 'fn': return { t, d: { kind: 'source', id: idOf(r), name: 'f', source: '() => 1', bindings: {} }, sig: hex(r, 64) };
     case 'task': return { t, id: idOf(r), fn: idOf(r), name: 'f', args: b64(r, 8), nret: 1, attempt: 0, demand: { CPU: 1 } };
