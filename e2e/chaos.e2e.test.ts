@@ -2,9 +2,11 @@
  * A chaos run in headless Chromium (loopback-only namespace): one Node host and three tabs, joined
  * over WebRTC through a local PeerJS server that the run restarts.
  *
- * Who holds which keys: the Node host (the package's `webray host` bin) starts first and claims
- * the head; it and volunteer tabs B and C have only the join token. Tab D, the driver, holds the
- * submitter key too; it is not the head. Tabs opened mid-run are volunteers (token only).
+ * Who holds which keys: the Node host (the package's `webray host` bin) holds the operator key,
+ * starts first and claims the head; volunteer tabs B and C have only the join token. Tab D, the
+ * driver, holds the submitter key too; it is not the head, but as the only other credentialed
+ * host it is the standby, and takes the head when the Node host is killed. Tabs opened mid-run
+ * are volunteers (token only).
  *
  * The driver runs a job of over 1,000 tasks with dependencies (128 KiB arrays made on every host
  * with SPREAD, a reduction tree over them, small tasks reading them, calls to six actors with
@@ -68,8 +70,10 @@ async function openVolunteer(): Promise<Tab> {
 beforeAll(async () => {
   tabs = await ClusterTabs.start('chaos');
   const keys = await ray.generateSubmitterKey();
-  cluster = { id: 'chaos-e2e', token: 'chaos-token', submitterPublicKey: keys.publicKey, signal: tabs.peers.signal, iceServers: [] };
-  const h = startHost({ numWorkers: 1, cluster });
+  const operator = await ray.generateSubmitterKey();
+  cluster = { id: 'chaos-e2e', token: 'chaos-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: tabs.peers.signal, iceServers: [] };
+  // The Node host holds the operator key: it may be head, and starts first, so it is.
+  const h = startHost({ numWorkers: 1, cluster: { ...cluster, operatorKey: operator.privateKey } });
   head = h.child;
   const line = await withTimeout('the Node host', 60_000, h.line);
   expect(line).toMatch(/^ready /);

@@ -24,9 +24,10 @@ const DEPTH = 5;
 beforeAll(async () => {
   server = await startPeerServer();
   const keys = await ray.generateSubmitterKey();
-  const cluster = { id: 'node-lineage', token: 'node-lineage-token', submitterPublicKey: keys.publicKey, signal: server.signal, iceServers: [], heartbeatMs: 200, deadAfterMs: 2000 };
-  // C first: it is the head, so killing B never takes the head.
-  const hc = startHost({ numWorkers: 2, cluster });
+  const operator = await ray.generateSubmitterKey();
+  const cluster = { id: 'node-lineage', token: 'node-lineage-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: server.signal, iceServers: [], heartbeatMs: 200, deadAfterMs: 2000 };
+  // C first, with the operator key: it is the head, so killing B never takes the head.
+  const hc = startHost({ numWorkers: 2, cluster: { ...cluster, operatorKey: operator.privateKey } });
   c = hc.child;
   expect(await hc.line).toMatch(/^ready /);
   await ray.init({ numWorkers: 2, cluster: { ...cluster, submitterKey: keys.privateKey } });
