@@ -80,9 +80,7 @@ export class ActorManager {
     if (name === null || !cluster) { admit(); return; }
     // A name is the cluster's: the head grants it (register-if-absent; a restart's later incarnation takes it over) before the actor is created.
     const named = { actorId: id, hostId: this.host.hostId, className: spec.className, methods: spec.methods, asyncMethods: spec.asyncMethods, incarnation: deaths.length };
-    console.log('REGNAME', name, deaths.length, this.host.hostId);
     void cluster.registerName(namespace, name, named).then((holder) => {
-      console.log('REGNAME-DONE', name, deaths.length, holder);
       if (holder) this.dead(a, `its name '${name}' is taken in the cluster`, nameTakenError(name, namespace, ` (actor ${holder.actorId} on host ${holder.hostId})`));
       else if (a.state === 'DEAD') cluster.releaseName(namespace, name, id);
       else admit();
