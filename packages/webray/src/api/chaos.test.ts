@@ -12,6 +12,7 @@ import { prng } from '../test-support/prng.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
 
 const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
 const SEEDS = 160;
@@ -20,11 +21,6 @@ const LEN = 16_384; // Float64: 128 KiB
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
 let privateKey: string;
 const hosts: HostRuntime[] = [];
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 2));
-  expect(await cond()).toBe(true);
-}
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();

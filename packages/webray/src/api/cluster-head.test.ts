@@ -8,16 +8,12 @@ import { toWire } from '../host/cluster-host.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
 
 let h: HostRuntime;
 let s1: HostRuntime;
 let s2: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 class Counter {
   n = 0;

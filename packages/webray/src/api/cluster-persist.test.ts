@@ -9,14 +9,10 @@ import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
 import * as ray from '../index.js';
 import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'webray-state-'));
 const running: HostRuntime[] = [];
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 afterAll(async () => {
   // A host's last change (its job's end) is saved after its shutdown returns: wait for it.

@@ -8,17 +8,13 @@ import { MemorySignaling } from '../mesh/signaling.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
 
 let h: HostRuntime;
 let o: HostRuntime;
 let s: HostRuntime;
 let leftJob = '';
 let standbyBefore = '';
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 class Counter {
   n = 0;

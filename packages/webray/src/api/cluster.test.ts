@@ -13,16 +13,11 @@ import { Signer, Verifier } from '../mesh/signing.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
 import { headPeerId } from '../mesh/cluster.js';
+import { until } from '../test-support/until.js';
 
 let b: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
 let privateKey: string;
-
-/** Lets frames and heartbeats run until `cond` holds (bounded). */
-async function until(cond: () => Promise<boolean> | boolean, rounds = 2000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();

@@ -9,6 +9,7 @@ import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
 import * as ray from '../index.js';
 import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
 
 let server: http.Server;
 let origin: string;
@@ -21,11 +22,6 @@ const served: Record<string, string> = {
 let b: HostRuntime;
 let c: HostRuntime | undefined;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 2000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {

@@ -11,17 +11,13 @@ import { startServingHost } from '../api/index.js';
 import { describeFunction } from '../api/api.js';
 import { loadPlatform } from '../platform/detect.js';
 import type { SpillTarget } from '../platform/types.js';
+import { until } from '../test-support/until.js';
 
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
 let privateKey: string;
 let hostA: HostRuntime;
 /** 128 KiB of doubles: an array that goes to the store, and stays on the host that made it. */
 const N = 16_384;
-
-async function until(cond: () => Promise<boolean> | boolean, rounds = 3000): Promise<void> {
-  for (let i = 0; i < rounds && !(await cond()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await cond()).toBe(true);
-}
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
