@@ -48,8 +48,10 @@ const PLAN: { kind: FaultKind; from: number; span: number }[] = [
   { kind: 'open-tab', from: 440, span: 60 },
   { kind: 'close-actor-tab', from: 520, span: 60 },
   { kind: 'worker', from: 600, span: 100 },
-  { kind: 'kill-head', from: 720, span: 80 },
-  { kind: 'actor-worker', from: 820, span: 80 },
+  { kind: 'kill-head', from: 720, span: 60 },
+  // A volunteer joins the cluster the standby now heads.
+  { kind: 'open-tab', from: 790, span: 40 },
+  { kind: 'actor-worker', from: 840, span: 60 },
 ];
 
 let tabs: ClusterTabs;

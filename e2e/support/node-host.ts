@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../packages/webray/dist/bin/webray.js', import.meta.url));
 
-interface HostConfig { cluster: { token: string } & Record<string, unknown>; [option: string]: unknown }
+interface HostConfig { cluster: { token: string }; [option: string]: unknown }
 
 /**
  * Starts a host process; `line` resolves with the first line it prints (`ready <id>` or `error ...`).

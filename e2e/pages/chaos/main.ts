@@ -176,6 +176,8 @@ const chaosTests = {
     const recoveries = {
       'task retries': tasks.filter((t) => t.attempt > 0).length,
       'actor restarts': actors.reduce((n, a) => n + a.numRestarts, 0),
+      // The driver owns the job's objects: it counts those it made again from lineage.
+      'objects rebuilt': (await ray.state.objectStore()).reconstructions,
     };
     return { tasks: all.length, mismatch, log, recoveries };
   },
