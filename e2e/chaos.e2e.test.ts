@@ -55,7 +55,7 @@ const PLAN: { kind: FaultKind; from: number; span: number }[] = [
 ];
 
 let tabs: ClusterTabs;
-let cluster: { token: string } & Record<string, unknown>;
+let cluster: ray.ClusterConfig;
 let head: ChildProcess;
 let headId: string;
 let driver: Tab;

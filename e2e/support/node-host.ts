@@ -1,10 +1,11 @@
 /** Webray hosts in Node processes for e2e tests, started with the package's bin (`webray host`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ClusterConfig } from 'webray';
 
 const BIN = fileURLToPath(new URL('../../packages/webray/dist/bin/webray.js', import.meta.url));
 
-interface HostConfig { cluster: { token: string }; [option: string]: unknown }
+interface HostConfig { cluster: ClusterConfig; [option: string]: unknown }
 
 /**
  * Starts a host process; `line` resolves with the first line it prints (`ready <id>` or `error ...`).
