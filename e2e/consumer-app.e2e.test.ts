@@ -149,7 +149,15 @@ async function clusterUnderDev(target: ConsumerApp): Promise<number> {
     };
     await open({ numWorkers: 1, cluster: { ...cluster, operatorKey: operator.privateKey } });
     const driver = await open({ numWorkers: 1, cluster: { ...cluster, submitterKey: keys.privateKey } });
-    await withTimeout('both hosts known', 30_000, driver.page.waitForFunction(async () => (await window.consumerCluster.hosts()) === 2, undefined, { timeout: 30_000, polling: 100 }), () => driver.log.text());
+    // (waitForFunction takes a returned promise for true at once: the page waits itself, bounded.)
+    const known = driver.page.evaluate(async () => {
+      for (let i = 0; i < 300; i++) {
+        if ((await window.consumerCluster.hosts()) === 2) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    });
+    expect(await withTimeout('both hosts known', 35_000, known, () => driver.log.text())).toBe(true);
     return await driver.page.evaluate(() => window.consumerCluster.spread(8));
   } finally {
     await context.close();
