@@ -200,7 +200,7 @@ export class ActorManager {
       if (t.pendingDeps > 0) return;
       a.queue.shift();
       this.tasks.send(t, a.node);
-      this.checkpoints.sent(a, t, a.node);
+      if (a.options.checkpointEvery !== undefined) this.checkpoints.sent(a, t, a.node);
     }
   }
 
@@ -258,17 +258,8 @@ export class ActorManager {
     a.state = 'RESTARTING';
     const inflight = this.tasks.takeTasksOf(node);
     this.checkpoints.lost(a, inflight);
-    const retried: TaskRecord[] = [];
-    for (const t of inflight) {
-      if (t.retriesLeft !== 0) {
-        if (t.retriesLeft > 0) t.retriesLeft--;
-        t.attempt++;
-        t.state = 'PENDING_NODE_ASSIGNMENT';
-        retried.push(t);
-      } else {
-        this.tasks.finish(t, serializeError(new RayActorError(a.id, `${cause} while running this call`, undefined, true)));
-      }
-    }
+    const lost = serializeError(new RayActorError(a.id, `${cause} while running this call`, undefined, true));
+    const retried = this.tasks.retryCalls(inflight, lost);
     a.queue = [...this.checkpoints.restoring(a), ...retried, ...a.queue];
     this.startNode(a, true);
   }

@@ -196,7 +196,7 @@ export class ClusterHost {
     }).catch((e: unknown) => this.member.drops.add(`could not save the cluster's tables to ${store.where}: ${(e as Error)?.message ?? e}`));
   }
 
-  /** Resolves once the tables changed so far are saved (tests; shutdown). */
+  /** Resolves once the tables changed so far are saved (for tests). */
   saved(): Promise<void> {
     return this.saving;
   }

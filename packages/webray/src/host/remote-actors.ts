@@ -176,15 +176,8 @@ export class RemoteActors {
       return; // hostsChanged fails its calls in flight
     }
     owned.deaths.push(cause);
-    const retried: TaskRecord[] = [];
-    for (const t of inflight) {
-      if (t.retriesLeft === 0) { this.tasks.finish(t, serializeError(new RayActorError(id, `${cause} while this call ran there`, undefined, true))); continue; }
-      if (t.retriesLeft > 0) t.retriesLeft--;
-      t.attempt++;
-      t.nodeId = null;
-      t.state = 'PENDING_NODE_ASSIGNMENT';
-      retried.push(t);
-    }
+    const lost = serializeError(new RayActorError(id, `${cause} while this call ran there`, undefined, true));
+    const retried = this.tasks.retryCalls(inflight, lost);
     const demand = demandOf(owned.options.numCpus, owned.options.resources, 0);
     const s = owned.options.schedulingStrategy;
     // The node it was pinned to left with its host: placed as any other actor.

@@ -376,6 +376,23 @@ export class TaskManager {
   }
 
   /**
+   * Calls in flight to an actor that died and restarts: those with retries left go again (a new
+   * attempt, to be queued first), the others fail with `error`.
+   */
+  retryCalls(inflight: TaskRecord[], error: SerializedError): TaskRecord[] {
+    const retried: TaskRecord[] = [];
+    for (const t of inflight) {
+      if (t.retriesLeft === 0) { this.finish(t, error); continue; }
+      if (t.retriesLeft > 0) t.retriesLeft--;
+      t.attempt++;
+      t.nodeId = null;
+      t.state = 'PENDING_NODE_ASSIGNMENT';
+      retried.push(t);
+    }
+    return retried;
+  }
+
+  /**
    * Ends a task for good: fills its returns (value already set, or `error`), unpins its arguments.
    * A task another host sent tells that host, unless `answered` already did.
    */

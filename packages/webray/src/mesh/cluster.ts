@@ -9,6 +9,7 @@
 import { authenticateInitiator, authenticateResponder, type Credentials } from './auth.js';
 import { DropCounter, FrameChannel } from './channel.js';
 import { ClusterAuthError } from '../shared/errors.js';
+import { randomHex } from '../shared/ids.js';
 import type { Frame, HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import type { Claim, Signaling } from './signaling.js';
@@ -71,7 +72,7 @@ const STANDBY_FIRST_BEATS = 3;
 const HEAD_PROOF_MS = 10_000;
 
 export const headPeerId = (cluster: string) => `${cluster}-head`;
-const freshNonce = () => [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
+const freshNonce = () => randomHex(32);
 /** What a head signs for a member: its nonce binds the proof to this registration. */
 const headStatement = (cluster: string, head: string, member: string, nonce: string) => `webray-head|${cluster}|${head}|${member}|${nonce}`;
 export const hostPeerId = (cluster: string, host: string) => `${cluster}-${host}`;
@@ -405,8 +406,7 @@ export class ClusterMember {
         if (!fromStandby && (f.epoch < this.epoch || f.head !== from || from !== this.registeredWith)) { this.drops.add(`stale or forged 'members' from ${from}`); return; }
         if (fromStandby) {
           this.registerWith(from, peer.channel);
-          this.headless = false;
-          for (const w of this.headWaiters.splice(0)) w();
+          this.headFound();
         }
         const previous = this.announcedBy;
         this.announcedBy = f.head;
@@ -586,9 +586,15 @@ export class ClusterMember {
     if (this.electing || this.closed) return;
     this.electing = true;
     this.electOrRegister()
-      .then(() => { this.headless = false; for (const w of this.headWaiters.splice(0)) w(); })
+      .then(() => this.headFound())
       .catch((e) => this.drops.add(`re-election: ${(e as Error).message}`))
       .finally(() => { this.electing = false; });
+  }
+
+  /** A head is known again: who waited for one goes on. */
+  private headFound(): void {
+    this.headless = false;
+    for (const w of this.headWaiters.splice(0)) w();
   }
 
   close(): void {

@@ -201,7 +201,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-unname': { namespace: text(200), name: text(200), actorId: id },
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
-  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: (v) => isPlain(v) && Object.keys(v).length <= 16, deaths: opt(list(text(2000), 10_000)), restore: opt(shape({ state: opt(wire), calls: list(shape({ method: text(200), args: wire }), 100_000) })) },
+  'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: usedOptions, deaths: opt(list(text(2000), 10_000)), restore: opt(shape({ state: opt(wire), calls: list(shape({ method: text(200), args: wire }), 100_000) })) },
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'actor-log': { actor: id, seq: count, method: opt(text(200)), args: opt(wire), state: opt(wire) },
   'fn-get': { id },

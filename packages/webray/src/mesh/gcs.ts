@@ -94,9 +94,10 @@ export class GcsTables {
 
   /** A host left: its named actors are gone and its running jobs failed. */
   hostLeft(hostId: string, at: number): void {
-    for (const [key, a] of this.names) if (a.hostId === hostId) this.names.delete(key);
-    for (const j of this.jobs.values()) if (j.hostId === hostId && j.state === 'RUNNING') { j.state = 'FAILED'; j.endedAt = at; }
-    this.onChange?.({ k: 'left', hostId, at });
+    let changed = false;
+    for (const [key, a] of this.names) if (a.hostId === hostId) { this.names.delete(key); changed = true; }
+    for (const j of this.jobs.values()) if (j.hostId === hostId && j.state === 'RUNNING') { j.state = 'FAILED'; j.endedAt = at; changed = true; }
+    if (changed) this.onChange?.({ k: 'left', hostId, at });
   }
 
   /** The standby takes a change the head made. */
@@ -105,7 +106,7 @@ export class GcsTables {
       case 'name': this.claimName(c.namespace, c.name, c.actor); return;
       case 'unname': this.releaseName(c.namespace, c.name, c.actorId, c.hostId); return;
       case 'fn': this.addFunction(c.d, c.sig); return;
-      case 'job': this.jobs.set(c.job.jobId, { ...c.job }); return;
+      case 'job': this.jobs.set(c.job.jobId, { ...c.job }); this.onChange?.(c); return;
       case 'left': this.hostLeft(c.hostId, c.at);
     }
   }

@@ -131,7 +131,7 @@ export class Executor {
    * REPORT_AFTER_MS or more, or it never ran here) or this node's last message is that old: a
    * stream of tiny tasks then costs at most one message per millisecond, and a call-and-wait loop
    * of sub-millisecond tasks none (a task that reaches an idle node is also counted as started
-   * when the host sends it; see host/runtime.ts `send`). Returns the start time.
+   * when the host sends it; see host/task-manager.ts `send`). Returns the start time.
    */
   private reportStart(m: TaskMsg): number {
     const t = now();

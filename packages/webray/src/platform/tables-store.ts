@@ -5,13 +5,14 @@
  */
 import { createStore, get, set } from 'idb-keyval';
 import type { TablesStore } from './types.js';
+import { randomHex } from '../shared/ids.js';
 
 /** The tab's id: the same across reloads of this tab, another in any other tab. */
 function tabId(): string {
   const key = 'webray-tab-id';
   let id = sessionStorage.getItem(key);
   if (id === null) {
-    id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    id = randomHex(8);
     sessionStorage.setItem(key, id);
   }
   return id;

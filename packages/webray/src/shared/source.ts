@@ -494,6 +494,6 @@ function freeVariables(root: Target['node']): Map<string, Use[]> {
   return free; // references were recorded in source order, so the first offender comes first
 }
 
-function isNode(v: unknown): v is AnyNode {
+export function isNode(v: unknown): v is AnyNode {
   return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
 }

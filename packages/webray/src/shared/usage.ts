@@ -17,7 +17,7 @@ export function describeValue(v: unknown): string {
 }
 
 /** The key of `valid` closest to `key` (case and `_`/`-` ignored, then edit distance ≤ 2), if any. */
-export function closestKey(key: string, valid: Iterable<string>): string | undefined {
+function closestKey(key: string, valid: Iterable<string>): string | undefined {
   const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
   let best: string | undefined;
   let bestD = 3;
@@ -42,14 +42,16 @@ function editDistance(a: string, b: string): number {
  * Refuses keys `o` does not allow, naming the closest valid one. `o` must be a plain object
  * (or undefined: no options). `internal` keys are allowed but not offered.
  */
-export function checkKeys(what: string, o: unknown, allowed: Iterable<string>, internal: readonly string[] = []): void {
+export function checkKeys(what: string, o: unknown, allowed: ReadonlySet<string> | readonly string[], internal: readonly string[] = []): void {
   if (o === undefined) return;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new RayUsageError(`${what}: options must be an object like { ${[...allowed][0]}: … }, got ${describeValue(o)}.`);
   }
-  const valid = [...allowed];
+  // On every get/wait with options: no copy of `allowed` unless a key is wrong.
+  const has = (k: string) => ('has' in allowed ? allowed.has(k) : allowed.includes(k));
   for (const k of Object.keys(o)) {
-    if (valid.includes(k) || internal.includes(k)) continue;
+    if (has(k) || internal.includes(k)) continue;
+    const valid = [...allowed];
     const near = closestKey(k, valid);
     throw new RayUsageError(
       `${what}: unknown option '${k}'.${near ? ` Did you mean '${near}'?` : ''} Options here are: ${valid.join(', ')}.`,

@@ -14,7 +14,7 @@
 import { parse } from 'acorn';
 import type { AnyNode, CallExpression, Expression, ImportDeclaration, Node, Program, Super } from 'acorn';
 import type { Plugin } from 'vite';
-import { freeNames } from '../shared/source.js';
+import { freeNames, isNode } from '../shared/source.js';
 
 const PACKAGE = 'webray';
 
@@ -68,10 +68,6 @@ function remoteConsts(program: Program, names: RemoteNames): Map<string, { end: 
     }
   }
   return out;
-}
-
-function isNode(v: unknown): v is AnyNode {
-  return typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string';
 }
 
 function walk(node: Node, visit: (n: AnyNode) => void): void {
