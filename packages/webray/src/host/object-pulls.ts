@@ -6,7 +6,7 @@
  * one transfer.
  */
 import { ObjectLostError, ObjectStoreFullError } from '../shared/errors.js';
-import type { ClusterMember } from '../mesh/cluster.js';
+import type { BulkSender, ClusterMember } from '../mesh/cluster.js';
 import { CHUNK_HEADER, MAX_CHUNK, type Frame } from '../mesh/frames.js';
 import type { ObjectStore } from '../store/object-store.js';
 
@@ -123,21 +123,25 @@ export class ObjectPulls {
   async serve(from: string, f: Extract<Frame, { t: 'pull' }>): Promise<void> {
     const held = this.store.holdBytes(f.id);
     if (!held) { this.member.send(from, { t: 'pulled', req: f.req, error: 'it is not in this host\'s store' }); return; }
+    let link: BulkSender | undefined;
     try {
       const { bytes } = held;
-      this.member.sendBytes(from, header(START, f.req, bytes.byteLength, 0));
+      // One link for the whole transfer: its chunks arrive in order even if a newer link replaces it.
+      link = this.member.bulkTo(from);
+      link.send(header(START, f.req, bytes.byteLength, 0));
       for (let offset = 0; offset < bytes.byteLength; offset += MAX_CHUNK) {
-        await this.member.drained(from, MAX_QUEUED);
+        await link.drained(MAX_QUEUED);
         const body = bytes.subarray(offset, Math.min(bytes.byteLength, offset + MAX_CHUNK));
         // A fresh, unshared buffer: header then a copy of the bytes out of shared memory.
         const frame = header(CHUNK, f.req, offset, body.byteLength);
         frame.set(body, CHUNK_HEADER);
-        this.member.sendBytes(from, frame);
+        link.send(frame);
         this.bytesOut += body.byteLength;
       }
     } catch {
       // The link closed mid-transfer: the puller sees its host leave and fails the pull.
     } finally {
+      link?.done();
       held.done();
     }
   }

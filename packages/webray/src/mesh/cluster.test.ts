@@ -184,6 +184,48 @@ describe('cluster membership', () => {
     expect(ids(b!)).toEqual(['b', 'c']);
   });
 
+  it('loses no frame in flight when a member opens a second link to a host it is linked to (to reach it as the new head), keeps a transfer on its link, and closes the old link once both sides moved', async () => {
+    const s = new MemorySignaling();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => member(s, id, { head: id === 'c' ? 'token-only' : 'operator' }));
+    for (const m of [a, b, c]) await m!.join();
+    await until(() => ids(c!).length === 3 && c!.standbyId === 'b' && b!.linked('c'));
+    // c reaches the new head through the head id, so over a new link to b, while b and c stream work to each other.
+    forgetStandby(c!);
+    const got = { b: 0, c: 0 };
+    b!.onWork = () => { got.b++; };
+    c!.onWork = () => { got.c++; };
+    const sent = { b: 0, c: 0 };
+    let streaming = true;
+    const stream = async (from: ClusterMember, to: 'b' | 'c') => {
+      while (streaming) {
+        try { from.send(to, { t: 'load', free: {}, queued: 0 }); sent[to === 'b' ? 'c' : 'b']++; } catch { /* no link for a moment */ }
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    // And one transfer from b to c, chunk by chunk: it stays on the link it began on, in order.
+    const chunks: number[] = [];
+    c!.onBytes = (_from, bytes) => { chunks.push(bytes[0]!); };
+    const transfer = async () => {
+      const link = b!.bulkTo('c');
+      for (let i = 0; streaming; i++) { link.send(new Uint8Array([i % 256])); await new Promise((r) => setTimeout(r, 0)); }
+      link.done();
+    };
+    const streams = [stream(b!, 'c'), stream(c!, 'b'), transfer()];
+    a!.close();
+    await until(() => b!.isHead && c!.headId === 'b');
+    await settle();
+    streaming = false;
+    await Promise.all(streams);
+    await settle(40);
+    expect(sent.b).toBeGreaterThan(0);
+    expect(got).toEqual({ b: sent.c, c: sent.b });
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks).toEqual(chunks.map((_, i) => i % 256));
+    // One link between b and c stays: the replaced one closes when both have said 'moved'.
+    const retiring = (m: ClusterMember) => (m as unknown as { retiring: Map<unknown, number> }).retiring.size;
+    await until(() => retiring(b!) + retiring(c!) === 0);
+  });
+
   it('keeps trying to take over when the head leaves while the signalling server is down, and does once it is back', async () => {
     const s = new FlakySignaling(new MemorySignaling());
     const timers = new ManualTimers();

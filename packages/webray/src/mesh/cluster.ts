@@ -61,6 +61,19 @@ interface Peer {
   /** Object bytes travel here when the link has a channel for them. */
   bulk: FrameChannel;
   lastSeen: number;
+  /** Transfers this host sends on this link now (bulkTo). */
+  sending: number;
+  /** This side, and the other, said 'moved' on this link (it replaced it): nothing more comes from there. */
+  movedHere?: boolean;
+  movedThere?: boolean;
+}
+
+/** Sends one transfer's binary chunks on one link (see ClusterMember.bulkTo). */
+export interface BulkSender {
+  send(bytes: Uint8Array): void;
+  /** Resolves once at most `bytes` are queued on the link (back-pressure). */
+  drained(bytes: number): Promise<void>;
+  done(): void;
 }
 
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
@@ -81,6 +94,12 @@ export class ClusterMember {
   readonly drops = new DropCounter();
   /** Authenticated links by host id. */
   private readonly peers = new Map<string, Peer>();
+  /**
+   * Links replaced by a newer one to the same host, with when they close at the latest. Closing one
+   * at once would lose the frames in flight on it (a task's result, a transfer's chunks): it stays
+   * open until both sides said 'moved', or the other side fails to within `deadAfterMs`.
+   */
+  private readonly retiring = new Map<Peer, number>();
   /** Members as the head announced them (the head's own table when this host is the head). */
   private members = new Map<string, HostInfo>();
   private epoch = 0;
@@ -339,10 +358,10 @@ export class ClusterMember {
 
   private adopt(hostId: string, ch: FrameChannel): void {
     const old = this.peers.get(hostId);
-    if (old && old.channel !== ch) old.channel.link.close();
+    if (old && old.channel !== ch) this.retire(old);
     const beats = ch.link.heartbeat ? new FrameChannel(ch.link.heartbeat, this.drops) : ch;
     const bulk = ch.link.bulk ? new FrameChannel(ch.link.bulk, this.drops) : ch;
-    const peer: Peer = { channel: ch, beats, bulk, lastSeen: this.timers.now() };
+    const peer: Peer = { channel: ch, beats, bulk, lastSeen: this.timers.now(), sending: 0 };
     if (bulk !== ch) bulk.onFrame((f) => this.drops.add(`'${f.t}' on the bulk channel of ${hostId}`));
     this.peers.set(hostId, peer);
     if (beats !== ch) {
@@ -358,6 +377,25 @@ export class ClusterMember {
     this.notify();
   }
 
+  /** A newer link to the same host replaces this one: say so on it, and close it once the other side has too. */
+  private retire(p: Peer): void {
+    this.retiring.set(p, Infinity);
+    this.sayMoved(p);
+  }
+
+  /** Says 'moved' on a replaced link once no transfer of this host's runs on it; it closes by `deadAfterMs` after at the latest. */
+  private sayMoved(p: Peer): void {
+    if (p.sending > 0 || p.movedHere) return;
+    p.movedHere = true;
+    this.retiring.set(p, this.timers.now() + (this.o.deadAfterMs ?? 5000));
+    this.trySend(p, { t: 'moved', got: p.movedThere === true });
+  }
+
+  private retired(p: Peer): void {
+    this.retiring.delete(p);
+    p.channel.link.close();
+  }
+
   private receive(from: string, peer: Peer, f: Frame): void {
     peer.lastSeen = this.timers.now();
     switch (f.t) {
@@ -365,6 +403,13 @@ export class ClusterMember {
         return;
       case 'bye':
         this.farewell(from, peer);
+        return;
+      case 'moved':
+        peer.movedThere = true;
+        // This host answers when it has moved too (it still uses the link, or sends a transfer on it).
+        if (!peer.movedHere) return;
+        if (f.got) this.retired(peer);
+        else this.trySend(peer, { t: 'moved', got: true });
         return;
       case 'head-proof-req': {
         const prove = this.o.head.prove;
@@ -494,6 +539,7 @@ export class ClusterMember {
       void this.claimHeadId().catch(() => undefined).finally(() => { this.claimingHeadId = false; });
     }
     if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
+    for (const [p, until] of this.retiring) if (now >= until) this.retired(p);
     const dead = this.o.deadAfterMs ?? 5000;
     for (const [id, p] of this.peers) {
       if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
@@ -521,16 +567,28 @@ export class ClusterMember {
     return this.peers.has(hostId);
   }
 
-  sendBytes(hostId: string, bytes: Uint8Array): void {
-    this.peer(hostId).bulk.sendBytes(bytes);
-  }
-
-  /** Resolves once the link to `hostId` has at most `bytes` queued (back-pressure). */
-  drained(hostId: string, bytes: number): Promise<void> {
-    return this.peers.get(hostId)?.bulk.link.drained(bytes) ?? Promise.resolve();
+  /**
+   * The bulk channel of the link to `hostId` now, for one transfer: its chunks stay on this link
+   * (in order) even if a newer link replaces it meanwhile; `done` when the transfer ends.
+   */
+  bulkTo(hostId: string): BulkSender {
+    const p = this.peer(hostId);
+    p.sending++;
+    let open = true;
+    return {
+      send: (bytes) => p.bulk.sendBytes(bytes),
+      drained: (bytes) => p.bulk.link.drained(bytes),
+      done: () => {
+        if (!open) return;
+        open = false;
+        p.sending--;
+        if (this.retiring.has(p)) this.sayMoved(p);
+      },
+    };
   }
 
   private lost(hostId: string, peer: Peer): void {
+    this.retiring.delete(peer);
     if (this.peers.get(hostId) !== peer) return;
     this.peers.delete(hostId);
     if (this.proving?.host === hostId) this.proving.done(undefined);
@@ -605,6 +663,8 @@ export class ClusterMember {
     for (const c of this.claims) c.release();
     // Said before the links close: a tab that is closing may be gone before they finish closing.
     for (const p of this.peers.values()) { this.trySend(p, { t: 'bye' }); p.channel.link.close(); }
+    for (const p of this.retiring.keys()) p.channel.link.close();
     this.peers.clear();
+    this.retiring.clear();
   }
 }

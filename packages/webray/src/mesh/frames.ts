@@ -27,6 +27,11 @@ export type Frame =
   | { t: 'hb'; seq: number }
   /** The sender is leaving (shutdown, its tab closing): drop it now rather than after its silence. */
   | { t: 'bye' }
+  /**
+   * The sender replaced this link to you with a newer one: nothing more comes on this one.
+   * `got`: it has your 'moved' too (then both sides' frames on it have arrived, and it closes).
+   */
+  | { t: 'moved'; got: boolean }
   /** Before registering with the host on `<cluster>-head`: prove you hold a head credential (sign this nonce). */
   | { t: 'head-proof-req'; nonce: string }
   | { t: 'head-proof'; sig: string }
@@ -178,6 +183,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   bye: {},
+  moved: { got: (v) => typeof v === 'boolean' },
   'head-proof-req': { nonce: hex },
   'head-proof': { sig: hex },
   register: { host: hostInfo, epoch: count },

@@ -90,6 +90,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'refused': return { t, reason: randomString(r, 50) };
     case 'hb': return { t, seq: int(r, 1e9) };
     case 'bye': return { t };
+    case 'moved': return { t, got: r() < 0.5 };
     case 'head-proof-req': return { t, nonce: hex(r, 32) };
     case 'head-proof': return { t, sig: hex(r, 64) };
     case 'register': return { t, host, epoch: int(r, 1e9) };
