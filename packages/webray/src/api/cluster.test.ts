@@ -296,6 +296,28 @@ describe('two hosts as one cluster', () => {
     await until(async () => !(await ray.nodes()).some((n) => n.hostId === c.hostId));
   });
 
+  it('retries a task whose link to its host dropped while it ran (the host stays in the cluster): its result could not come back', async () => {
+    const c = await startServingHost({ numWorkers: 2, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const lostAnswer = ray.remote(async () => {
+      // The first attempt's answer never comes (as one sent while the link is down).
+      if (ray.getRuntimeContext().attempt === 0) await new Promise(() => undefined);
+      return ray.getRuntimeContext().attempt;
+    }).options({ schedulingStrategy: { nodeId: cNode, soft: true }, name: 'answer-lost-with-link' });
+    const ref = lostAnswer.remote();
+    await until(async () => (await ray.state.listTasks({ filters: { name: 'answer-lost-with-link' } })).some((t) => t.state === 'RUNNING'));
+    const peers = (hostA.cluster!.member as unknown as { peers: Map<string, { channel: { link: { close(): void } } }> }).peers;
+    peers.get(c.hostId)!.channel.link.close();
+    try {
+      expect(await ray.get(ref, { timeout: 15_000 })).toBe(1);
+      expect(hostA.cluster!.member.hosts().some((h) => h.hostId === c.hostId)).toBe(true);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
   it('ignores a late end of a superseded attempt: a retry on the same host gets its own result', async () => {
     const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
     const flaky = ray.remote(() => {

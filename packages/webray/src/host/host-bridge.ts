@@ -257,15 +257,21 @@ export class HostBridge implements RemoteWork {
     this.actors.ownersLeft(live);
     this.remoteActors.hostsLeft(live);
     this.recovery.hostsLeft(live);
+    const { member } = this.host.cluster!;
     for (const t of [...this.host.tasks.values()]) {
       if (t.remoteOwner !== undefined && !live.has(t.remoteOwner)) { this.ownerDied(t); continue; }
-      if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId) || live.has(t.nodeId)) continue;
+      if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId)) continue;
       const host = t.nodeId;
+      const left = !live.has(host);
+      // A task whose link to its host dropped (the host still in) is retried too: its result, had it
+      // been sent meanwhile, is lost, and a late one of this attempt is ignored. (An actor call is not
+      // run twice: it waits for its actor's host to leave.)
+      if (!left && (member.linked(host) || t.type !== NORMAL)) continue;
       if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.deathOf(t.actorId!) ?? `its host ${host} left the cluster`))); continue; }
       if (t.type !== NORMAL) continue;
       t.nodeId = null;
       if (t.retriesLeft !== 0) this.tasks.retry(t);
-      else this.tasks.finish(t, serializeError(new NodeDiedError(host, 'its host left the cluster while running this task')));
+      else this.tasks.finish(t, serializeError(new NodeDiedError(host, left ? 'its host left the cluster while running this task' : 'the link to its host dropped while it ran this task, so its result cannot come back')));
     }
     this.tasks.scheduleDispatch();
   }
