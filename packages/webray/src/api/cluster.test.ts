@@ -476,6 +476,28 @@ describe('two hosts as one cluster', () => {
     await expect(b.getActor('no-such-actor', undefined)).rejects.toThrow(/No live actor named 'no-such-actor'/);
   });
 
+  it('passes an actor on the other host large values and ObjectRefs (pulled there, in call order), and refuses a value with a ref inside before storing anything', async () => {
+    class Summer {
+      seen: string[] = [];
+      sum(label: string, a: Float64Array | number) { this.seen.push(label); return typeof a === 'number' ? a : a.reduce((x, y) => x + y, 0); }
+      order() { return this.seen; }
+    }
+    const summer = ray.remote(Summer).options({ resources: { webgpu: 1 } }).remote();
+    const big = new Float64Array(256 * 1024).fill(2); // 2 MiB: stored here, passed by reference
+    const put = ray.put(new Float64Array(128 * 1024).fill(3));
+    const small = ray.put(5);
+    const made = ray.remote(() => new Float64Array(64 * 1024).fill(1)).remote();
+    const sums = ray.get([summer.sum.remote('big', big), summer.sum.remote('inline', 7), summer.sum.remote('put', put), summer.sum.remote('small', small), summer.sum.remote('made', made)]);
+    expect(await sums).toEqual([2 * 256 * 1024, 7, 3 * 128 * 1024, 5, 64 * 1024]);
+    expect(await ray.get(summer.order.remote())).toEqual(['big', 'inline', 'put', 'small', 'made']);
+    const objects = (currentCore() as HostRuntime).objects.size;
+    expect(() => summer.sum.remote('nested', { inner: put } as unknown as number)).toThrow(/pass it values or ObjectRefs, not values with ObjectRefs/);
+    expect((currentCore() as HostRuntime).objects.size).toBe(objects);
+    // An ObjectRef whose value holds a ref: the call fails, saying why.
+    await expect(ray.get(summer.sum.remote('holder', ray.put({ inner: put }) as unknown as number))).rejects.toThrow(/not values with ObjectRefs/);
+    await ray.kill(summer);
+  });
+
   it('creates an actor on the host that has the resource it needs; its calls run there, in order, until killed', async () => {
     class Gpu {
       calls: number[] = [];

@@ -70,7 +70,8 @@ export interface ClusterRuntime {
   /** The membership, before it joins: frames (work for this host) may arrive before start returns. */
   attachCluster(cluster: ClusterHost): void;
   registerFunction(fn: FunctionDescriptor): void;
-  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void;
+  /** For an actor call whose arguments are being brought here: later frames from that host wait for it. */
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): Promise<void> | undefined;
   remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void;
   hostsChanged(hosts: HostInfo[]): void;
   /** The owner freed an object kept here for it: its bytes go, unless a task here still borrows them (they go when it ends). */

@@ -17,7 +17,7 @@ import { INLINE, IN_STORE, PENDING, REMOTE, SPILLED } from './objects.js';
 import type { ObjectRecovery } from './object-recovery.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import type { RemoteActors } from './remote-actors.js';
-import { demandKey, type RemoteWork, type TaskManager } from './task-manager.js';
+import { demandKey, type EncodedArgs, type RemoteWork, type TaskManager } from './task-manager.js';
 import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
 
 export class HostBridge implements RemoteWork {
@@ -104,26 +104,10 @@ export class HostBridge implements RemoteWork {
     return true;
   }
 
-  /** A task's arguments for another host: values in the frame, objects in a store by reference. */
-  private wireArgs(t: TaskRecord): { args: unknown[]; refs: ArgRef[] } {
-    const { args } = this.tasks.resolvedArgs(t);
-    const refs: ArgRef[] = [];
-    if (t.argRefs) {
-      for (const i of t.argRefs) {
-        const e = this.host.objects.get(t.args[i] as string)!;
-        const at = this.refs.bytesAt(e);
-        if (!at) continue;
-        refs.push({ i, id: e.id, host: at.host, size: at.size });
-        args[i] = null;
-      }
-    }
-    return { args, refs };
-  }
-
   private sendRemote(t: TaskRecord, host: string): void {
     // An argument lost meanwhile is being made again: wait for it, then place the task again.
     if (this.tasks.argsInMaking(t)) { this.tasks.awaitArgs(t); return; }
-    const { args, refs } = this.wireArgs(t);
+    const { args, refs } = this.tasks.wireArgs(t);
     const f: Extract<Frame, { t: 'task' }> = {
       t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
       attempt: t.attempt, demand: t.demand,
@@ -179,36 +163,41 @@ export class HostBridge implements RemoteWork {
 
   // ---- tasks other hosts sent here ---------------------------------------------------------
 
-  /** A task another host sent: run it here as if submitted here, but its results go back to that host. */
-  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void {
+  /**
+   * A task (or an actor call) another host sent: run here as if submitted here, but its results go
+   * back to that host. Its arguments by reference are brought here first; for an actor call, later
+   * frames from that host wait meanwhile (the returned promise), so the actor's calls keep their order.
+   */
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): Promise<void> | undefined {
     const cluster = this.host.cluster!;
-    if (f.actor !== undefined) {
+    const refused = (e: unknown) => cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0);
+    const fn = f.actor === undefined ? this.host.functions.get(f.fn) : undefined;
+    if (f.actor === undefined && (!fn || this.host.tasks.has(f.id) || this.host.closed)) return;
+    const run = (argRefs: number[] | undefined) => {
+      const pre: EncodedArgs = { args, argRefs, nested: false };
+      if (f.actor === undefined) { this.admitRemoteTask(from, f, fn!, pre); return; }
       try {
-        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', { args, nested: false }, { numReturns: f.nret }, 0, from, f.attempt);
+        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', pre, { numReturns: f.nret }, 0, from, f.attempt);
       } catch (e) {
-        cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0);
+        refused(e);
       }
-      return;
-    }
-    const fn = this.host.functions.get(f.fn);
-    if (!fn || this.host.tasks.has(f.id) || this.host.closed) return;
-    if (!f.refs) { this.admitRemoteTask(from, f, fn, args, undefined); return; }
+    };
     const refs = f.refs;
+    if (!refs) { run(undefined); return; }
     if (refs.some((r, k) => r.i >= args.length || refs.findIndex((x) => x.i === r.i) !== k)) {
-      cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`)), 0, 0);
+      refused(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`));
       return;
     }
-    this.refs.borrowFromOwner(from, refs).then(
-      () => this.admitRemoteTask(from, f, fn, args, refs),
-      (e) => cluster.sendDone(from, f.id, f.attempt, undefined, [], serializeError(e), 0, 0),
-    );
+    const brought = this.refs.borrowFromOwner(from, refs).then(() => {
+      for (const r of refs) args[r.i] = r.id;
+      run(refs.map((r) => r.i));
+    }, refused);
+    return f.actor === undefined ? undefined : brought;
   }
 
-  private admitRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, fn: FunctionDescriptor, args: unknown[], refs: ArgRef[] | undefined): void {
+  private admitRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, fn: FunctionDescriptor, pre: EncodedArgs): void {
     if (this.host.tasks.has(f.id) || this.host.closed) return;
-    let argRefs: number[] | undefined;
-    if (refs) for (const r of refs) { args[r.i] = r.id; (argRefs ??= []).push(r.i); }
-    const t = this.tasks.newTask(f.id, NORMAL, fn, f.name, undefined, { args, argRefs, nested: false }, driverTaskId(jobOf(f.id)), from, f.nret);
+    const t = this.tasks.newTask(f.id, NORMAL, fn, f.name, undefined, pre, driverTaskId(jobOf(f.id)), from, f.nret);
     t.remoteOwner = from;
     t.attempt = f.attempt;
     t.demand = f.demand;

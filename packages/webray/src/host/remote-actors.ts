@@ -5,6 +5,7 @@
  * that follows its actor to the host the head names next), and actors other hosts placed here.
  */
 import type { ActorInfo, ActorSpec } from '../api/core.js';
+import { isObjectRef } from '../api/object-ref.js';
 import { encode, isPrimitive } from '../shared/codec.js';
 import { RayActorError, RayUsageError, serializeError } from '../shared/errors.js';
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
@@ -15,6 +16,8 @@ import type { ActorManager } from './actor-manager.js';
 import { ActorTable } from './actors.js';
 import { toWire } from './cluster-host.js';
 import type { HostContext } from './host-context.js';
+import { INLINE, SPILLED } from './objects.js';
+import type { ReferenceCounter } from './reference-counter.js';
 import type { TaskManager } from './task-manager.js';
 import { ACTOR_TASK, type TaskRecord } from './task-record.js';
 
@@ -44,6 +47,9 @@ interface OwnedActor {
   log?: { state?: WireValue; calls: { seq: number; method: string; args: WireValue }[]; incomplete: boolean };
 }
 
+const nestedRefusal = (name: string, host: string) =>
+  new RayUsageError(`${name}: the actor lives on host ${host}; pass it values or ObjectRefs, not values with ObjectRefs or actor handles inside (those do not cross hosts yet).`);
+
 export class RemoteActors {
   /** Actors on other hosts this host has handles to (created there from here, or found by name). */
   private readonly remoteActors = new Map<ActorId, RemoteActor>();
@@ -52,6 +58,7 @@ export class RemoteActors {
     private readonly host: HostContext,
     private readonly tasks: TaskManager,
     private readonly actors: ActorManager,
+    private readonly refs: ReferenceCounter,
   ) {}
 
   /** An actor placed on another host (a resource only it has, SPREAD, a node of it): it lives there; calls from here go to it. */
@@ -124,14 +131,14 @@ export class RemoteActors {
   /** A call to an actor on another host: this host owns its returns; the actor's host runs it and sends them back. */
   call(id: TaskId, parent: TaskId, actorId: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
     const remote = this.remoteActors.get(actorId)!;
+    const name = options.name ?? `${remote.className}.${method}`;
+    // Refused before anything is stored for it. (Top-level ObjectRefs and large values go by reference: the actor's host pulls them.)
+    args.forEach((a, i) => { if (!isPrimitive(a) && !isObjectRef(a) && encode(a, () => `${name}(args[${i}])`).nested) throw nestedRefusal(name, remote.host); });
     const calls = { kind: 'source' as const, id: actorId, name: remote.className, source: '', bindings: {} };
-    const t = this.tasks.newTask(id, ACTOR_TASK, calls, options.name ?? `${remote.className}.${method}`, args, undefined, parent, this.host.nodeId, options.numReturns ?? 1);
+    const t = this.tasks.newTask(id, ACTOR_TASK, calls, name, args, undefined, parent, this.host.nodeId, options.numReturns ?? 1);
     t.actorId = actorId;
     t.method = method;
     t.retriesLeft = remote.owned?.options.maxTaskRetries ?? 0;
-    if (t.argRefs || t.nested) {
-      throw new RayUsageError(`${t.name}: the actor lives on host ${remote.host}; pass it values, not ObjectRefs (refs do not cross hosts as arguments yet).`);
-    }
     if (remote.dead !== undefined) {
       this.tasks.admit(t, () => undefined, 1);
       this.tasks.finish(t, serializeError(new RayActorError(actorId, remote.dead)));
@@ -148,12 +155,22 @@ export class RemoteActors {
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = host;
     const current = () => t.nodeId === host && t.attempt === attempt && t.state === 'SUBMITTED_TO_WORKER';
-    const frame = { t: 'task' as const, id: t.id, fn: t.actorId!, name: t.name, args: toWire(t.args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method! };
-    remote.sent = remote.sent.then(() => {
+    remote.sent = remote.sent.then(async () => {
       if (!current()) return;
       if (remote.dead !== undefined) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, remote.dead))); return; }
+      // An argument spilled to disk is brought back into the store first: the actor's host pulls from there.
+      const { objects } = this.host;
+      for (const i of t.argRefs ?? []) {
+        const e = objects.get(t.args[i] as string)!;
+        if (e.place === INLINE ? e.nested : !!e.contains?.length) { this.tasks.finish(t, serializeError(nestedRefusal(t.name, host))); return; }
+        if (e.place === SPILLED) await this.refs.resident(e);
+      }
+      if (!current()) return;
       // Followed to the host its owner restarted it on while this call waited for the ones before it.
       t.nodeId = host = remote.host;
+      const { args, refs } = this.tasks.wireArgs(t);
+      const frame: Extract<Frame, { t: 'task' }> = { t: 'task', id: t.id, fn: t.actorId!, name: t.name, args: toWire(args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method! };
+      if (refs.length) frame.refs = refs;
       this.host.cluster!.sendActorCall(host, frame);
     }).catch((e) => {
       // An actor this host may restart: the call stays in flight until the host is seen to leave (then retried, or failed).

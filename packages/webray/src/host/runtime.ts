@@ -94,7 +94,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.taskManager = new TaskManager(this, this.refs, holdings);
     this.recovery = new ObjectRecovery(this, this.taskManager, options.maxLineageBytes);
     this.actorManager = new ActorManager(this, this.taskManager, this.refs, holdings);
-    this.remoteActors = new RemoteActors(this, this.taskManager, this.actorManager);
+    this.remoteActors = new RemoteActors(this, this.taskManager, this.actorManager, this.refs);
     this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors, this.recovery);
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
@@ -244,8 +244,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
 
   // ---- other hosts (ClusterRuntime) -----------------------------------------------------------
 
-  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): void {
-    this.bridge.acceptRemoteTask(from, f, args);
+  acceptRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, args: unknown[]): Promise<void> | undefined {
+    return this.bridge.acceptRemoteTask(from, f, args);
   }
 
   remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {

@@ -10,6 +10,7 @@ import { ObjectLostError, RayUsageError, serializeError, TaskCancelledError, Wor
 import { argObjectId, childTaskId, returnObjectId, taskOfObject, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type Resources, type TaskOptions } from '../shared/options.js';
 import type { FunctionDescriptor, SubmitMsg, TaskMsg } from '../shared/protocol.js';
+import type { ArgRef } from '../mesh/frames.js';
 import type { ActorHoldings } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
 import type { HostContext } from './host-context.js';
@@ -276,6 +277,22 @@ export class TaskManager {
       if (e.nested) nested = true;
     }
     return { args, nested };
+  }
+
+  /** A task's arguments for another host: values in the frame, objects in a store by reference (that host pulls them). */
+  wireArgs(t: TaskRecord): { args: unknown[]; refs: ArgRef[] } {
+    const { args } = this.resolvedArgs(t);
+    const refs: ArgRef[] = [];
+    if (t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.host.objects.get(t.args[i] as string)!;
+        const at = this.refs.bytesAt(e);
+        if (!at) continue;
+        refs.push({ i, id: e.id, host: at.host, size: at.size });
+        args[i] = null;
+      }
+    }
+    return { args, refs };
   }
 
   ensureFunction(node: NodeHandle, fn: FunctionDescriptor): void {
