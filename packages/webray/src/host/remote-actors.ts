@@ -53,6 +53,8 @@ const nestedRefusal = (name: string, host: string) =>
 export class RemoteActors {
   /** Actors on other hosts this host has handles to (created there from here, or found by name). */
   private readonly remoteActors = new Map<ActorId, RemoteActor>();
+  /** Actors this host created on a host that then left, by that host: the instances still there if it comes back. */
+  private readonly leftBehind = new Map<string, ActorId[]>();
 
   constructor(
     private readonly host: HostContext,
@@ -263,8 +265,18 @@ export class RemoteActors {
   hostsLeft(live: Set<string>): void {
     for (const [id, remote] of [...this.remoteActors]) {
       if (remote.dead !== undefined || live.has(remote.host)) continue;
-      if (remote.owned) this.restart(id, remote, remote.owned);
-      else if (remote.named) this.follow(id, remote, remote.named);
+      if (remote.owned) {
+        this.leftBehind.set(remote.host, [...(this.leftBehind.get(remote.host) ?? []), id]);
+        this.restart(id, remote, remote.owned);
+      } else if (remote.named) this.follow(id, remote, remote.named);
+    }
+    // A host taken for gone that comes back (it was frozen or cut off) still runs the instances this
+    // host restarted elsewhere or gave up: they are stopped, so that no actor is live twice.
+    const { member } = this.host.cluster!;
+    for (const [host, ids] of this.leftBehind) {
+      if (!live.has(host) || !member.linked(host)) continue;
+      this.leftBehind.delete(host);
+      for (const actor of ids) try { member.send(host, { t: 'actor-kill', actor, noRestart: true }); } catch { /* gone again */ }
     }
   }
 
