@@ -4,6 +4,7 @@ import type { HostInfo } from './frames.js';
 import type { Link } from './link.js';
 import { MemorySignaling, type Claim, type Signaling } from './signaling.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
+import { PartitionableNetwork } from '../test-support/partitionable-network.js';
 import { generateSubmitterKey, Signer, Verifier } from './signing.js';
 
 /** A clock the test moves by hand; `tick` runs the heartbeat timers of those still running. */
@@ -445,6 +446,26 @@ describe('the head\'s standby', () => {
     await until(() => [volunteer, other].every((m) => m.headId !== '' && m.headId !== 'a'));
     expect(standby.isHead).toBe(true);
     expect([volunteer.headId, other.headId]).toEqual(['b', 'b']);
+  });
+
+  it('has a head that was cut off (or frozen) and comes back step down for the later head, which then holds the head id: a new host finds the one head', async () => {
+    const net = new PartitionableNetwork();
+    const aSide = net.host();
+    const a = member(aSide, 'a');
+    const b = member(net.host(), 'b');
+    const c = member(net.host(), 'c', { head: 'token-only' });
+    for (const m of [a, b, c]) await m.join();
+    await until(() => ids(c).length === 3 && c.standbyId === 'b');
+    aSide.cutOff();
+    await until(() => b.isHead && c.headId === 'b');
+    // a still holds the head id on the signalling server, and thinks itself head.
+    expect(a.isHead).toBe(true);
+    aSide.heal();
+    await until(() => !a.isHead && a.headId === 'b' && ids(b).includes('a'));
+    const d = member(net.host(), 'd', { head: 'token-only' });
+    await d.join();
+    expect(d.headId).toBe('b');
+    await until(() => ids(b).includes('d') && ids(a).includes('d'));
   });
 
   it('takes over from a head gone silent whose id the signalling server still holds: members register with the standby over their links', async () => {

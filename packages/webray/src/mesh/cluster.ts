@@ -142,9 +142,11 @@ export class ClusterMember {
   private readonly standbyChecks = new Map<string, string>();
   /** Until when (timers' clock) this host leaves the head id to the standby, which holds the tables. */
   private claimAfter = 0;
-  /** Head: it holds `<cluster>-head` on the signalling server (a standby that took over may not yet). */
-  private holdsHeadId = false;
+  /** Head: its claim on `<cluster>-head` on the signalling server (a standby that took over may not hold it yet). */
+  private headClaim: Claim | undefined;
   private claimingHeadId = false;
+  /** Head without the head id: when (timers' clock) it last met whoever holds it. */
+  private metHeadIdAt = -Infinity;
   /** Head: a standby was chosen; it gets the whole tables now. */
   onStandby: ((hostId: string) => void) | undefined;
   /**
@@ -252,9 +254,33 @@ export class ClusterMember {
 
   /** Claims `<cluster>-head` for this host; resolves with the claim, or undefined if another holds it. */
   private async claimHeadId(): Promise<Claim | undefined> {
-    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.deposed(claim!));
-    if (claim) { this.claims.push(claim); this.holdsHeadId = true; }
+    const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.stepDown(claim!));
+    if (claim) { this.claims.push(claim); this.headClaim = claim; }
     return claim;
+  }
+
+  /**
+   * Head without the head id: whoever holds it may be a head of before that came back (thawed, or
+   * back on the network) and lets new hosts join it. Each says its epoch; the earlier steps down.
+   */
+  private async meetHeadIdHolder(): Promise<void> {
+    const now = this.timers.now();
+    if (now - this.metHeadIdAt < (this.o.deadAfterMs ?? 5000)) return;
+    this.metHeadIdAt = now;
+    const [holder] = await this.open(headPeerId(this.o.cluster));
+    this.send(holder, { t: 'head-epoch', epoch: this.epoch });
+  }
+
+  /** Another head said its epoch: the one with the earlier epoch (or, at the same, the larger id) steps down once the other proves a head credential. */
+  private otherHead(from: string, peer: Peer, epoch: number): void {
+    if (!this.isHead) return;
+    if (epoch < this.epoch || (epoch === this.epoch && from > this.hostId)) { this.trySend(peer, { t: 'head-epoch', epoch: this.epoch }); return; }
+    void this.headProven(from).then((ok) => {
+      if (!ok) { this.drops.add(`host ${from} said it heads a later epoch but proves no head credential: ignored`); return; }
+      // The later head claims the head id first.
+      this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
+      this.stepDown(this.headClaim);
+    });
   }
 
   /** This host is the head now (with the member table it had). */
@@ -404,6 +430,9 @@ export class ClusterMember {
       case 'bye':
         this.farewell(from, peer);
         return;
+      case 'head-epoch':
+        this.otherHead(from, peer, f.epoch);
+        return;
       case 'moved':
         peer.movedThere = true;
         // This host answers when it has moved too (it still uses the link, or sends a transfer on it).
@@ -534,9 +563,9 @@ export class ClusterMember {
     const now = this.timers.now();
     if (this.headless) this.reelect();
     else this.linkToMembers();
-    if (this.isHead && !this.holdsHeadId && !this.claimingHeadId) {
+    if (this.isHead && !this.headClaim && !this.claimingHeadId) {
       this.claimingHeadId = true;
-      void this.claimHeadId().catch(() => undefined).finally(() => { this.claimingHeadId = false; });
+      void this.claimHeadId().then((claim) => (claim ? undefined : this.meetHeadIdHolder())).catch(() => undefined).finally(() => { this.claimingHeadId = false; });
     }
     if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
     for (const [p, until] of this.retiring) if (now >= until) this.retired(p);
@@ -624,14 +653,16 @@ export class ClusterMember {
 
   /**
    * Another host holds the head id now (it claimed it while the signalling server had forgotten
-   * this one's): two heads would split the cluster. Step down; every link is closed, so this host's
-   * members, like this host, elect again and find the one head.
+   * this one's), or another head has a later epoch: two heads would split the cluster. Step down;
+   * every link is closed, so this host's members, like this host, elect again and find the one head.
    */
-  private deposed(claim: Claim): void {
+  private stepDown(claim: Claim | undefined): void {
     if (this.closed || !this.isHead) return;
-    this.claims = this.claims.filter((c) => c !== claim);
-    claim.release();
-    this.holdsHeadId = false;
+    if (claim) {
+      this.claims = this.claims.filter((c) => c !== claim);
+      claim.release();
+    }
+    this.headClaim = undefined;
     // Members stay as they were until the new head announces its own (no one is taken for gone).
     this.head = '';
     for (const p of this.peers.values()) p.channel.link.close();

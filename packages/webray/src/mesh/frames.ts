@@ -36,6 +36,8 @@ export type Frame =
   | { t: 'head-proof-req'; nonce: string }
   | { t: 'head-proof'; sig: string }
   | { t: 'register'; host: HostInfo; epoch: number }
+  /** Between two heads (one came back after the other took over): the one with the earlier epoch steps down. */
+  | { t: 'head-epoch'; epoch: number }
   // after 'register', the member's part of the head's tables, then this: it is fully back
   | { t: 'synced' }
   /** `standby`: the credentialed host that holds a copy of the head's tables and claims the head id first when the head leaves. */
@@ -187,6 +189,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'head-proof-req': { nonce: hex },
   'head-proof': { sig: hex },
   register: { host: hostInfo, epoch: count },
+  'head-epoch': { epoch: count },
   synced: {},
   members: { epoch: count, head: id, hosts: list(hostInfo, 10_000), standby: opt(id) },
   replica: { seq: count, changes: wire },

@@ -94,6 +94,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'head-proof-req': return { t, nonce: hex(r, 32) };
     case 'head-proof': return { t, sig: hex(r, 64) };
     case 'register': return { t, host, epoch: int(r, 1e9) };
+    case 'head-epoch': return { t, epoch: int(r, 1e9) };
     case 'synced': return { t };
     case 'replica': return { t, seq: int(r, 100), changes: b64(r, 8) };
     case 'replica-ack': return { t, seq: int(r, 100) };
