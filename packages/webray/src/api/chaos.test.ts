@@ -1,6 +1,6 @@
 // A chaos run with Node hosts only (in-process hosts over the in-memory transport, real workers):
 // a job of over 1,000 tasks with dependencies — 128 KiB arrays made on every host, a reduction
-// tree over them, small tasks reading them, and actor calls — while faults come at seeded points
+// tree over them, small tasks reading them, and calls to actors (two keep their state by checkpoints) — while faults come at seeded points
 // (after N completions, never at wall times), each logged. The result must equal the fault-free
 // result computed here, and the run prints how many recoveries of each kind happened.
 // Replay a failure with WEBRAY_CHAOS_SEED=<the seed it printed>.
@@ -57,14 +57,27 @@ const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k 
 class Doubler {
   twice(x: number) { return 2 * x; }
 }
+/** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
+class KeySet implements ray.Checkpointable<number[]> {
+  keys = new Set<number>();
+  add(k: number) { this.keys.add(k); return this.keys.size; }
+  sorted() { return [...this.keys].sort((a, b) => a - b); }
+  webrayCheckpoint() { return [...this.keys]; }
+  webrayRestore(keys: number[]) { this.keys = new Set(keys); }
+}
+const KEYS = 60;
 
 interface Fault { after: number; kind: 'worker' | 'actor-worker' | 'join' | 'host-leaves' | 'head-leaves'; done?: string }
 
 describe('a chaos run on Node hosts', () => {
-  it('computes the fault-free result while workers die, an actor\'s worker dies, hosts holding objects leave, the head leaves and a host joins', async () => {
+  it('computes the fault-free result while workers die, actors\' workers die, hosts holding objects and an actor leave, the head leaves and a host joins', async () => {
     const r = prng(SEED);
     const driver = currentCore() as HostRuntime;
     const doubler = ray.remote(Doubler).options({ maxRestarts: 5, maxTaskRetries: 5 }).remote();
+    // Checkpointed actors: one here, one on the host that leaves (its owner restarts it elsewhere from the checkpoint and the calls since).
+    const leaving = hosts.find((x) => !x.cluster!.member.isHead)!;
+    const leavingNode = [...leaving.nodes.values()].find((n) => n.kind === 'task')!.id;
+    const keySets = [{}, { schedulingStrategy: { nodeId: leavingNode, soft: true } }].map((o) => ray.remote(KeySet).options({ maxRestarts: 5, maxTaskRetries: 5, checkpointEvery: 7, ...o }).remote());
 
     const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
     const scaled = seeds.map((s, i) => scale.remote(s, i));
@@ -79,7 +92,8 @@ describe('a chaos run on Node hosts', () => {
     }
     const norms = Array.from({ length: 3 * SEEDS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
     const doubled = Array.from({ length: 60 }, (_, j) => doubler.twice.remote(j));
-    const all = [...seeds, ...scaled, ...sums, ...norms, ...doubled];
+    const added = keySets.flatMap((k) => Array.from({ length: KEYS }, (_, j) => k.add.remote(j)));
+    const all = [...seeds, ...scaled, ...sums, ...norms, ...doubled, ...added];
     expect(all.length).toBeGreaterThanOrEqual(1000);
 
     // Faults at seeded completion counts, in order.
@@ -104,12 +118,12 @@ describe('a chaos run on Node hosts', () => {
         crashNode(n);
         f.done = `killed worker ${n.id}`;
       } else if (f.kind === 'actor-worker') {
-        const a = driver.actors.get(doubler.actorId)!;
-        crashNode(a.node!);
-        f.done = `killed the worker of actor ${a.id}`;
+        const killed = [doubler, keySets[0]!].map((h) => driver.actors.get(h.actorId)!);
+        for (const a of killed) crashNode(a.node!);
+        f.done = `killed the workers of actors ${killed.map((a) => a.id).join(', ')}`;
       } else if (f.kind === 'host-leaves' || f.kind === 'head-leaves') {
         // Its objects are lost with it: their owner makes them again from lineage.
-        const h = f.kind === 'head-leaves' ? hosts.find((x) => x.cluster!.member.isHead)! : hosts.find((x) => !x.closed && !x.cluster!.member.isHead)!;
+        const h = f.kind === 'head-leaves' ? hosts.find((x) => x.cluster!.member.isHead)! : leaving;
         await h.shutdown();
         f.done = `host ${h.hostId}${f.kind === 'head-leaves' ? ' (the head)' : ''} left`;
       } else {
@@ -143,6 +157,8 @@ describe('a chaos run on Node hosts', () => {
     expect(Array.from(total as Float64Array)).toEqual(Array.from(want[0]!));
     expect(await ray.get(norms)).toEqual(Array.from({ length: 3 * SEEDS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)));
     expect(await ray.get(doubled)).toEqual(Array.from({ length: 60 }, (_, j) => 2 * j));
+    // Every key each actor was given is in its state, whatever it went through (restored from a checkpoint, calls replayed).
+    for (const k of keySets) expect(await ray.get(k.sorted.remote())).toEqual(Array.from({ length: KEYS }, (_, j) => j));
 
     const tasks = await ray.state.listTasks({ limit: 100_000 });
     const actors = await ray.state.listActors();
@@ -154,6 +170,6 @@ describe('a chaos run on Node hosts', () => {
     console.log(`chaos seed ${SEED}, ${all.length} tasks:\n  ${log.join('\n  ')}`);
     console.table(recoveries);
     expect(faults.every((f) => f.done)).toBe(true);
-    expect(recoveries['actor restarts']).toBeGreaterThanOrEqual(1);
+    expect(recoveries['actor restarts']).toBeGreaterThanOrEqual(2);
   }, 180_000);
 });
