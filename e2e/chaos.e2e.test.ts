@@ -10,7 +10,8 @@
  *
  * The driver runs a job of over 1,000 tasks with dependencies (128 KiB arrays made on every host
  * with SPREAD, a reduction tree over them, small tasks reading them, calls to six actors with
- * state spread over the hosts — see e2e/pages/chaos) and counts completions; at seeded counts
+ * state spread over the hosts and to two that keep their state by checkpoints — see
+ * e2e/pages/chaos) and counts completions; at seeded counts
  * (never at wall times) it asks this test to inject a fault, each logged. The result must equal
  * the fault-free result the page computes; the run prints the recoveries of each kind from the
  * state API. Replay a run with WEBRAY_CHAOS_SEED=<the seed it printed>; choose the fault kinds with

@@ -102,6 +102,17 @@ class Lookup {
   }
 }
 
+/** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
+class KeySet implements ray.Checkpointable<number[]> {
+  keys = new Set<number>();
+  add(k: number) { this.keys.add(k); return this.keys.size; }
+  sorted() { return [...this.keys].sort((a, b) => a - b); }
+  webrayCheckpoint() { return [...this.keys]; }
+  webrayRestore(keys: number[]) { this.keys = new Set(keys); }
+}
+const KEY_SETS = 2;
+const KEYS = 60;
+
 function firstDifference(got: unknown[], want: unknown[], what: string): string {
   if (got.length !== want.length) return `${what}: ${got.length} values, want ${want.length}`;
   const i = got.findIndex((g, k) => g !== want[k]);
@@ -112,6 +123,7 @@ const chaosTests = {
   /** Runs the job; at each fault's completion count, waits for the test to inject the fault. */
   async run(plan: Fault[]): Promise<ChaosResult> {
     const lookups = Array.from({ length: ACTORS }, (_, k) => ray.remote(Lookup).options({ schedulingStrategy: 'SPREAD', maxRestarts: 5, maxTaskRetries: 5 }).remote(k));
+    const keySets = Array.from({ length: KEY_SETS }, () => ray.remote(KeySet).options({ schedulingStrategy: 'SPREAD', maxRestarts: 5, maxTaskRetries: 5, checkpointEvery: 7 }).remote());
 
     const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
     const scaled = seeds.map((s, i) => scale.remote(s, i));
@@ -126,7 +138,8 @@ const chaosTests = {
     }
     const norms = Array.from({ length: NORMS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
     const looked = Array.from({ length: ACTORS * CALLS }, (_, j) => lookups[j % ACTORS]!.get.remote(j));
-    const all = [...seeds, ...scaled, ...sums, ...norms, ...looked];
+    const added = keySets.flatMap((k) => Array.from({ length: KEYS }, (_, j) => k.add.remote(j)));
+    const all = [...seeds, ...scaled, ...sums, ...norms, ...looked, ...added];
 
     const log: string[] = [];
     let pending = all.slice();
@@ -169,6 +182,8 @@ const chaosTests = {
       firstDifference(Array.from(total!), Array.from(want[0]!), 'total'),
       firstDifference(await results('norms', norms), Array.from({ length: NORMS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)), 'norms'),
       firstDifference(await results('actor answers', looked), Array.from({ length: ACTORS * CALLS }, (_, j) => lookupOf(tables[j % ACTORS]!, j)), 'actor answers'),
+      // Every key each checkpointed actor was given is in its state, whatever restarts it went through.
+      ...(await results('checkpointed states', keySets.map((k) => k.sorted.remote()))).map((keys, i) => firstDifference(keys, Array.from({ length: KEYS }, (_, j) => j), `keys of checkpointed actor ${i}`)),
     ].filter(Boolean).join('; ');
 
     const tasks = await ray.state.listTasks({ limit: 100_000 });
