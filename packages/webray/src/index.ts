@@ -9,7 +9,7 @@ export type { ModuleOptions, SourceOptions, TaskState, ActorState, ObjectState, 
 export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
 export type { TaskOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy, Checkpointable } from './shared/options.js';
 export {
-  RayError, RayTaskError, RayActorError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
+  RayError, RayTaskError, RayActorError, ActorUnavailableError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
   OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,
   ClusterAuthError, ModuleChangedError,
 } from './shared/errors.js';

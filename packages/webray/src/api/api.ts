@@ -18,7 +18,7 @@ import { ActorClass, ActorHandleBase, handleCore, RemoteFunction, requireCore, t
 export const apiNames = [
   'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'release', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
-  'RayError', 'RayTaskError', 'RayActorError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
+  'RayError', 'RayTaskError', 'RayActorError', 'ActorUnavailableError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
   'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
   'PendingCallsLimitExceededError', 'RayUsageError',
 ] as const;
@@ -226,7 +226,7 @@ const getActorKeys = ['namespace'];
 /** Classes reachable as `ray.X` inside shipped code, e.g. `e instanceof ray.RayTaskError`. */
 const classes = {
   ObjectRef,
-  RayError: errors.RayError, RayTaskError: errors.RayTaskError, RayActorError: errors.RayActorError,
+  RayError: errors.RayError, RayTaskError: errors.RayTaskError, RayActorError: errors.RayActorError, ActorUnavailableError: errors.ActorUnavailableError,
   WorkerCrashedError: errors.WorkerCrashedError, GetTimeoutError: errors.GetTimeoutError,
   TaskCancelledError: errors.TaskCancelledError, NonSerializableError: errors.NonSerializableError,
   OwnerDiedError: errors.OwnerDiedError, NodeDiedError: errors.NodeDiedError, ObjectLostError: errors.ObjectLostError,

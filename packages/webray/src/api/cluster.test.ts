@@ -318,6 +318,34 @@ describe('two hosts as one cluster', () => {
     }
   });
 
+  it('fails an actor call in flight when the link to the actor\'s host drops (the host stays in) with ActorUnavailableError; the actor lives on, with its state', async () => {
+    const c = await startServingHost({ numWorkers: 2, cluster: base });
+    const hostA = currentCore() as HostRuntime;
+    await until(() => hostA.cluster!.member.linked(c.hostId));
+    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    class Keeper {
+      n = 0;
+      async add() { return ++this.n; }
+      async hang() { await new Promise(() => undefined); }
+    }
+    const keeper = ray.remote(Keeper).options({ schedulingStrategy: { nodeId: cNode, soft: false } }).remote();
+    try {
+      expect(await ray.get(keeper.add.remote())).toBe(1);
+      const stuck = keeper.hang.remote();
+      await until(async () => (await ray.state.listTasks({ filters: { name: 'Keeper.hang' } })).some((t) => t.state === 'RUNNING'));
+      const peers = (hostA.cluster!.member as unknown as { peers: Map<string, { channel: { link: { close(): void } } }> }).peers;
+      peers.get(c.hostId)!.channel.link.close();
+      const err = await ray.get(stuck, { timeout: 15_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ray.ActorUnavailableError);
+      expect(err).toBeInstanceOf(ray.RayActorError);
+      expect((err as Error).message).toMatch(/may or may not have run; the actor lives on/);
+      await until(() => hostA.cluster!.member.linked(c.hostId));
+      expect(await ray.get(keeper.add.remote(), { timeout: 15_000 })).toBe(2);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
   it('ignores a late end of a superseded attempt: a retry on the same host gets its own result', async () => {
     const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
     const flaky = ray.remote(() => {

@@ -252,11 +252,14 @@ export class HostBridge implements RemoteWork {
       if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId === null || this.host.nodes.has(t.nodeId)) continue;
       const host = t.nodeId;
       const left = !live.has(host);
-      // A task whose link to its host dropped (the host still in) is retried too: its result, had it
-      // been sent meanwhile, is lost, and a late one of this attempt is ignored. (An actor call is not
-      // run twice: it waits for its actor's host to leave.)
-      if (!left && (member.linked(host) || t.type !== NORMAL)) continue;
-      if (t.type === ACTOR_TASK) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.deathOf(t.actorId!) ?? `its host ${host} left the cluster`))); continue; }
+      if (!left && member.linked(host)) continue;
+      // The link to its host dropped (the host still in): the answer, had it been sent meanwhile, is
+      // lost. A task runs again (a late end of this attempt is ignored); an actor call is not run twice.
+      if (t.type === ACTOR_TASK) {
+        if (left) this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, this.remoteActors.deathOf(t.actorId!) ?? `its host ${host} left the cluster`)));
+        else this.remoteActors.answerMayBeLost(t, host);
+        continue;
+      }
       if (t.type !== NORMAL) continue;
       t.nodeId = null;
       if (t.retriesLeft !== 0) this.tasks.retry(t);

@@ -7,7 +7,7 @@
 import type { ActorInfo, ActorSpec } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { encode, isPrimitive } from '../shared/codec.js';
-import { RayActorError, RayUsageError, serializeError } from '../shared/errors.js';
+import { ActorUnavailableError, RayActorError, RayUsageError, serializeError } from '../shared/errors.js';
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { ActorRestore, Frame, WireValue } from '../mesh/frames.js';
@@ -53,6 +53,8 @@ const nestedRefusal = (name: string, host: string) =>
 export class RemoteActors {
   /** Actors on other hosts this host has handles to (created there from here, or found by name). */
   private readonly remoteActors = new Map<ActorId, RemoteActor>();
+  /** Calls in flight when the link to their actor's host dropped (the host still in), with that host. */
+  private readonly unsure = new Map<TaskRecord, string>();
   /** Actors this host created on a host that then left, by that host: the instances still there if it comes back. */
   private readonly leftBehind = new Map<string, ActorId[]>();
 
@@ -175,8 +177,10 @@ export class RemoteActors {
       if (refs.length) frame.refs = refs;
       this.host.cluster!.sendActorCall(host, frame);
     }).catch((e) => {
-      // An actor this host may restart: the call stays in flight until the host is seen to leave (then retried, or failed).
-      if (current() && !remote.owned) this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} cannot be reached (${(e as Error).message})`)));
+      if (!current()) return;
+      // An actor this host may restart: if its host left, the call stays in flight for the restart (then retried, or failed).
+      if (!remote.owned) this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, `its host ${host} cannot be reached (${(e as Error).message})`)));
+      else if (this.host.cluster!.member.hosts().some((h) => h.hostId === host)) this.answerMayBeLost(t, host);
     });
   }
 
@@ -262,7 +266,23 @@ export class RemoteActors {
 
 
   /** Hosts left (`live`: those still in): the actors this host created there restart; handles found by name follow theirs. */
+  /**
+   * A call in flight when the link to its actor's host dropped: its answer may be lost. If the host
+   * leaves, the actor restarts (and the call is retried, or fails); if the link comes back with the
+   * host still in, the call fails with ActorUnavailableError (it may have run: not sent again).
+   */
+  answerMayBeLost(t: TaskRecord, host: string): void {
+    this.unsure.set(t, host);
+  }
+
   hostsLeft(live: Set<string>): void {
+    const { member } = this.host.cluster!;
+    for (const [t, host] of this.unsure) {
+      if (t.state !== 'SUBMITTED_TO_WORKER' || t.nodeId !== host || !live.has(host)) { this.unsure.delete(t); continue; }
+      if (!member.linked(host)) continue;
+      this.unsure.delete(t);
+      this.tasks.finish(t, serializeError(new ActorUnavailableError(t.actorId!, `the link to its host ${host} dropped while this call was in flight`)));
+    }
     for (const [id, remote] of [...this.remoteActors]) {
       if (remote.dead !== undefined || live.has(remote.host)) continue;
       if (remote.owned) {
@@ -272,7 +292,6 @@ export class RemoteActors {
     }
     // A host taken for gone that comes back (it was frozen or cut off) still runs the instances this
     // host restarted elsewhere or gave up: they are stopped, so that no actor is live twice.
-    const { member } = this.host.cluster!;
     for (const [host, ids] of this.leftBehind) {
       if (!live.has(host) || !member.linked(host)) continue;
       this.leftBehind.delete(host);

@@ -62,6 +62,20 @@ export class RayActorError extends RayError {
   }
 }
 
+/**
+ * The actor is alive, but this call's answer could not come back: the link to the actor's host
+ * dropped while the call was in flight (the host is still in the cluster). The call may or may
+ * not have run. As Ray's ActorUnavailableError.
+ */
+export class ActorUnavailableError extends RayActorError {
+  override name = 'ActorUnavailableError';
+  constructor(actorId: string, reason: string) {
+    super(actorId, reason);
+    this.message = `Actor ${actorId} is unavailable for now: ${reason}. This call may or may not have run; ` +
+      `the actor lives on, and calls made after it reach it. Call again if the method is safe to repeat.`;
+  }
+}
+
 /** The worker running the task died (crash, out of memory, terminated) and retries are used up. */
 export class WorkerCrashedError extends RayError {
   override name = 'WorkerCrashedError';
@@ -213,6 +227,7 @@ type ErrorFactory = (message: string, fields: Record<string, any>, cause: Error 
 const rayErrors: Record<string, ErrorFactory> = {
   RayTaskError: (_m, f, c) => new RayTaskError(f.functionName, f.taskId, c ?? new Error('unknown cause')),
   RayActorError: (m, f, c) => withMessage(new RayActorError(f.actorId, '', c, f.restarting === true), m),
+  ActorUnavailableError: (m, f) => withMessage(new ActorUnavailableError(f.actorId, ''), m),
   WorkerCrashedError: (m, f) => withMessage(new WorkerCrashedError(f.taskId, ''), m),
   GetTimeoutError: (m, f) => withMessage(new GetTimeoutError(f.objectIds ?? [], 0), m),
   TaskCancelledError: (m, f) => withMessage(new TaskCancelledError(f.taskId), m),
