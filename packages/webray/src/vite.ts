@@ -90,7 +90,7 @@ const BROWSER_DEPENDENCIES = ['acorn', 'comlink', 'idb-keyval', 'peerjs'];
 const API_NAMES = [
   'init', 'shutdown', 'isInitialized', 'remote', 'get', 'wait', 'put', 'release', 'cancel', 'kill', 'getActor', 'getRuntimeContext',
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
-  'RayError', 'RayTaskError', 'RayActorError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
+  'RayError', 'RayTaskError', 'RayActorError', 'ActorUnavailableError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
   'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
   'PendingCallsLimitExceededError', 'RayUsageError',
 ];

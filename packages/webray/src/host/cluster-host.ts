@@ -279,14 +279,23 @@ export class ClusterHost {
    */
   async registerName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
     const holder = await this.askHead<NamedActor | undefined>(
-      () => this.member.settled().then(async () => {
-        const taken = this.gcs.claimName(namespace, name, actor);
-        await this.replicated();
-        return taken;
-      }),
+      () => this.grantName(namespace, name, actor),
       'named', (req) => ({ t: 'actor-name', req, namespace, name, actor }));
     if (!holder) this.ownNames.set(`${namespace}/${name}`, { namespace, name, actor });
     return holder;
+  }
+
+  /**
+   * Head: register-if-absent, once every member has resent its names after a head change (a new
+   * name must not take one of them), and answered once the standby holds it (a name granted just
+   * before the head leaves is not lost). Resolves with the actor holding the name if it was taken.
+   */
+  private grantName(namespace: string, name: string, actor: NamedActor): Promise<NamedActor | undefined> {
+    return this.member.settled().then(async () => {
+      const holder = this.gcs.claimName(namespace, name, actor);
+      await this.replicated();
+      return holder;
+    });
   }
 
   /** A named actor of this host died: its name is free again in the cluster. */
@@ -550,6 +559,14 @@ export class ClusterHost {
     return now === d.sha256 ? undefined : new ModuleChangedError(d.url, `serves content with SHA-256 ${now}, not ${d.sha256} as when it was signed`);
   }
 
+  /** Why this host must not run function entry `id` (not signed by the submitter key, or a module whose content changed), or undefined: it may. */
+  private async refusal(id: string, what: string): Promise<Error | undefined> {
+    if (!(await (this.verified.get(id) ?? this.fetchFunction(id)))) {
+      return new RayUsageError(`host ${this.self.hostId} runs only code signed by the cluster's submitter key, and ${what} was not`);
+    }
+    return this.moduleChecks.get(id);
+  }
+
   /** A function entry this host lacks, from the head's table (checked like any entry). */
   private fetchFunction(id: string): Promise<boolean> {
     const check = new Promise<boolean>((resolve) => {
@@ -598,11 +615,9 @@ export class ClusterHost {
   private receive(from: string, f: Frame): void {
     switch (f.t) {
       case 'actor-create':
-        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then(async (ok) => {
-          const changed = ok ? await this.moduleChecks.get(f.fn) : undefined;
-          if (changed) this.member.drops.add(`actor class ${f.fn} from ${from}: ${changed.message}`);
-          else if (ok) this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
-          else this.member.drops.add(`actor class ${f.fn} from ${from} is not signed by the submitter key`);
+        this.after(from, () => this.refusal(f.fn, `actor class ${f.fn}`).then((refused) => {
+          if (refused) this.member.drops.add(`actor class ${f.fn} from ${from}: ${refused.message}`);
+          else this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
         }));
         return;
       case 'actor-kill':
@@ -632,15 +647,9 @@ export class ClusterHost {
       case 'task':
         // An actor call runs code this host already runs (the actor's class, checked when it was created here).
         if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
-        this.after(from, () => (this.verified.get(f.fn) ?? this.fetchFunction(f.fn)).then(async (ok) => {
-          if (!ok) {
-            this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(new RayUsageError(
-              `host ${this.self.hostId} runs only code signed by the cluster's submitter key, and function ${f.name} was not`)), 0, 0);
-            return;
-          }
-          const changed = await this.moduleChecks.get(f.fn);
-          if (changed) { this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(changed), 0, 0); return; }
-          this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
+        this.after(from, () => this.refusal(f.fn, `function ${f.name}`).then((refused) => {
+          if (refused) this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(refused), 0, 0);
+          else this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
         }));
         return;
       case 'done':
@@ -675,12 +684,7 @@ export class ClusterHost {
         // A host resending its names to a new head (req 0) takes them back at once; a new name waits
         // until every member has resent theirs, so that it cannot take one of them.
         if (f.req === 0) { this.gcs.claimName(f.namespace, f.name, f.actor); return; }
-        // Granted once the standby holds it: a name granted just before the head leaves is not lost.
-        void this.member.settled().then(async () => {
-          const holder = this.gcs.claimName(f.namespace, f.name, f.actor);
-          await this.replicated();
-          this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) });
-        });
+        void this.grantName(f.namespace, f.name, f.actor).then((holder) => this.reply(from, { t: 'named', req: f.req, ...(holder ? { holder } : {}) }));
         return;
       case 'named':
         this.answered(from, f, () => f.holder);

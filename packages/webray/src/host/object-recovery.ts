@@ -139,11 +139,8 @@ export class ObjectRecovery {
   argumentLost(t: TaskRecord, id: ObjectId, holder: string, from: string, error: SerializedError): boolean {
     const e = t.pinned?.includes(id) ? this.host.objects.get(id) : undefined;
     if (!e || e.state === FAILED) return false;
-    this.host.log.add({ ...t, state: 'FAILED', error });
+    this.tasks.nextAttempt(t, error);
     t.state = 'PENDING_ARGS_AVAIL';
-    t.nodeId = null;
-    t.attempt++;
-    t.startedAt = t.endedAt = null;
     this.recover(e, holder, `host ${from} could not pull it from host ${holder} to run task ${t.name}`).then(
       () => { if (t.state === 'PENDING_ARGS_AVAIL') this.tasks.enqueue(t); },
       (err) => this.tasks.finish(t, serializeError(err)),

@@ -221,12 +221,18 @@ export class TaskManager {
 
   /** Runs a task on this host, once arguments still on other hosts are here. */
   enqueueHere(t: TaskRecord): void {
-    // An argument lost meanwhile is being made again: wait for it first.
-    if (this.host.cluster && this.argsInMaking(t)) { this.awaitArgs(t); return; }
+    // Only a cluster has objects on other hosts, or makes lost ones again: the hot path without one allocates nothing here.
+    let away: ObjectEntry[] | undefined;
+    if (this.host.cluster && t.argRefs) {
+      for (const i of t.argRefs) {
+        const e = this.host.objects.get(t.args[i] as string);
+        // An argument lost meanwhile is being made again: wait for it first.
+        if (e?.state === PENDING) { this.awaitArgs(t); return; }
+        if (e?.place === REMOTE) (away ??= []).push(e);
+      }
+    }
     t.state = 'PENDING_NODE_ASSIGNMENT';
-    // Only a cluster has objects on other hosts: the hot path without one allocates nothing here.
-    const away = this.host.cluster && t.argRefs?.map((i) => this.host.objects.get(t.args[i] as string)!).filter((e) => e.place === REMOTE);
-    if (away && away.length) {
+    if (away) {
       Promise.all(away.map((e) => this.refs.resident(e))).then(
         () => { if (t.state === 'PENDING_NODE_ASSIGNMENT') this.enqueueHere(t); },
         (err) => this.finish(t, serializeError(err)),
@@ -385,11 +391,16 @@ export class TaskManager {
 
   retry(t: TaskRecord): void {
     if (t.retriesLeft > 0) t.retriesLeft--;
-    this.host.log.add({ ...t, state: 'FAILED' });
+    this.nextAttempt(t);
+    if (t.type === NORMAL) this.enqueue(t);
+  }
+
+  /** Logs the current attempt as failed; the next one starts afresh (its ids include the attempt). */
+  nextAttempt(t: TaskRecord, error = t.error): void {
+    this.host.log.add({ ...t, state: 'FAILED', error });
     t.attempt++;
     t.nodeId = null;
     t.startedAt = t.endedAt = null;
-    if (t.type === NORMAL) this.enqueue(t);
   }
 
   /**
