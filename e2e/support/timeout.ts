@@ -13,3 +13,12 @@ export async function withTimeout<T>(what: string, ms: number, work: Promise<T> 
     clearTimeout(timer);
   }
 }
+
+/** Polls `cond` every 100 ms until it holds, at most `ms`: a bounded wait on an event (never a sleep standing in for one). */
+export async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not within ${ms} ms: ${what}`);
+}
