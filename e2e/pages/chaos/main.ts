@@ -5,6 +5,7 @@
  * fault's count asks the test (`window.chaosFault`, exposed by Playwright) to inject it.
  */
 import * as ray from 'webray';
+import { KeySet, normOf, seedOf, totalOf } from '../../../packages/webray/src/test-support/chaos-job.js';
 
 const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
 
@@ -62,18 +63,13 @@ export interface ChaosResult {
 }
 
 const SEEDS = 100;
-const LEN = 16_384; // Float64: 128 KiB
 const NORMS = 5 * SEEDS;
 const ACTORS = 6;
 const CALLS = 35;
 const GET_TIMEOUT = 120_000;
 
-// The job's functions, also run here in plain JavaScript for the fault-free result. (Remote
-// functions are shipped by source, so they repeat the constants instead of closing over them.)
-const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
-const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
-const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
-const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
+// The job's functions run in plain JavaScript here for the fault-free result (test-support/chaos-job.ts).
+// (Remote functions are shipped by source, so they repeat the constants instead of closing over them.)
 const lookupOf = (table: Float64Array, j: number) => table[(j * 131) % table.length]! + j;
 
 const seed = ray.remote((i: number) => {
@@ -102,14 +98,6 @@ class Lookup {
   }
 }
 
-/** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
-class KeySet implements ray.Checkpointable<number[]> {
-  keys = new Set<number>();
-  add(k: number) { this.keys.add(k); return this.keys.size; }
-  sorted() { return [...this.keys].sort((a, b) => a - b); }
-  webrayCheckpoint() { return [...this.keys]; }
-  webrayRestore(keys: number[]) { this.keys = new Set(keys); }
-}
 const KEY_SETS = 2;
 const KEYS = 60;
 
@@ -161,14 +149,6 @@ const chaosTests = {
     }
 
     // The fault-free result, computed here.
-    const seedArrays = Array.from({ length: SEEDS }, (_, i) => seedOf(i));
-    let want: Float64Array[] = seedArrays.map((a, i) => scaleOf(a, i));
-    while (want.length > 1) {
-      const nextLevel: Float64Array[] = [];
-      for (let i = 0; i + 1 < want.length; i += 2) nextLevel.push(addOf(want[i]!, want[i + 1]!));
-      if (want.length % 2) nextLevel.push(want.at(-1)!);
-      want = nextLevel;
-    }
     const tables = Array.from({ length: ACTORS }, (_, k) => seedOf(k));
     const results = async <T>(what: string, refs: ray.ObjectRef<T>[]): Promise<T[]> => {
       try {
@@ -179,8 +159,8 @@ const chaosTests = {
     };
     const [total] = await results('total', [level[0]!]);
     const mismatch = [
-      firstDifference(Array.from(total!), Array.from(want[0]!), 'total'),
-      firstDifference(await results('norms', norms), Array.from({ length: NORMS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)), 'norms'),
+      firstDifference(Array.from(total!), Array.from(totalOf(SEEDS)), 'total'),
+      firstDifference(await results('norms', norms), Array.from({ length: NORMS }, (_, j) => normOf(seedOf(j % SEEDS), j)), 'norms'),
       firstDifference(await results('actor answers', looked), Array.from({ length: ACTORS * CALLS }, (_, j) => lookupOf(tables[j % ACTORS]!, j)), 'actor answers'),
       // Every key each checkpointed actor was given is in its state, whatever restarts it went through.
       ...(await results('checkpointed states', keySets.map((k) => k.sorted.remote()))).map((keys, i) => firstDifference(keys, Array.from({ length: KEYS }, (_, j) => j), `keys of checkpointed actor ${i}`)),

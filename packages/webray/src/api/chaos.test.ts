@@ -13,10 +13,10 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
+import { KeySet, normOf, seedOf, totalOf } from '../test-support/chaos-job.js';
 
 const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
 const SEEDS = 160;
-const LEN = 16_384; // Float64: 128 KiB
 
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
 let privateKey: string;
@@ -40,11 +40,6 @@ afterAll(async () => {
   // (Shutting down a host twice is a no-op: those that left mid-run are in the list too.)
 });
 
-// The job's functions, also run here in plain JavaScript for the fault-free result.
-const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
-const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
-const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
-const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
 
 const seed = ray.remote((i: number) => {
   const a = new Float64Array(16_384);
@@ -56,14 +51,6 @@ const add = ray.remote((a: Float64Array, b: Float64Array) => a.map((x, k) => x +
 const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; }).options({ name: 'norm', maxRetries: 5 });
 class Doubler {
   twice(x: number) { return 2 * x; }
-}
-/** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
-class KeySet implements ray.Checkpointable<number[]> {
-  keys = new Set<number>();
-  add(k: number) { this.keys.add(k); return this.keys.size; }
-  sorted() { return [...this.keys].sort((a, b) => a - b); }
-  webrayCheckpoint() { return [...this.keys]; }
-  webrayRestore(keys: number[]) { this.keys = new Set(keys); }
 }
 const KEYS = 60;
 
@@ -145,17 +132,9 @@ describe('a chaos run on Node hosts', () => {
     }
 
     // The fault-free result, computed here.
-    const seedArrays = Array.from({ length: SEEDS }, (_, i) => seedOf(i));
-    let want: Float64Array[] = seedArrays.map((a, i) => scaleOf(a, i));
-    while (want.length > 1) {
-      const next: Float64Array[] = [];
-      for (let i = 0; i + 1 < want.length; i += 2) next.push(addOf(want[i]!, want[i + 1]!));
-      if (want.length % 2) next.push(want.at(-1)!);
-      want = next;
-    }
     const [total] = await ray.get([level[0]!]);
-    expect(Array.from(total as Float64Array)).toEqual(Array.from(want[0]!));
-    expect(await ray.get(norms)).toEqual(Array.from({ length: 3 * SEEDS }, (_, j) => normOf(seedArrays[j % SEEDS]!, j)));
+    expect(Array.from(total as Float64Array)).toEqual(Array.from(totalOf(SEEDS)));
+    expect(await ray.get(norms)).toEqual(Array.from({ length: 3 * SEEDS }, (_, j) => normOf(seedOf(j % SEEDS), j)));
     expect(await ray.get(doubled)).toEqual(Array.from({ length: 60 }, (_, j) => 2 * j));
     // Every key each actor was given is in its state, whatever it went through (restored from a checkpoint, calls replayed).
     for (const k of keySets) expect(await ray.get(k.sorted.remote())).toEqual(Array.from({ length: KEYS }, (_, j) => j));

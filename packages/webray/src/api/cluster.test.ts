@@ -37,6 +37,19 @@ afterAll(async () => {
 
 const where = ray.remote(() => ({ hostId: ray.getRuntimeContext().hostId, nodeId: ray.getRuntimeContext().nodeId }));
 
+/** A third host joined to the cluster, once this host is linked to it, and one of its nodes. */
+async function thirdHost(numWorkers: number): Promise<{ c: HostRuntime; cNode: string }> {
+  const c = await startServingHost({ numWorkers, cluster: base });
+  await until(() => (currentCore() as HostRuntime).cluster!.member.linked(c.hostId));
+  return { c, cNode: (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId };
+}
+
+/** The link from this host to `hostId` drops (a network blink): both stay in the cluster. */
+function dropLink(hostId: string): void {
+  const peers = ((currentCore() as HostRuntime).cluster!.member as unknown as { peers: Map<string, { channel: { link: { close(): void } } }> }).peers;
+  peers.get(hostId)!.channel.link.close();
+}
+
 describe('two hosts as one cluster', () => {
   it('list every host\'s nodes and resources cluster-wide', async () => {
     const nodes = await ray.nodes();
@@ -278,10 +291,7 @@ describe('two hosts as one cluster', () => {
   });
 
   it('retries a task whose host left the cluster on a host that is still in', async () => {
-    const c = await startServingHost({ numWorkers: 1, cluster: base });
-    const hostA = currentCore() as HostRuntime;
-    await until(() => hostA.cluster!.member.linked(c.hostId));
-    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const { c, cNode } = await thirdHost(1);
     const slow = ray.remote(async () => {
       // The first attempt runs until its host goes.
       if (ray.getRuntimeContext().attempt === 0) await new Promise(() => undefined);
@@ -297,10 +307,7 @@ describe('two hosts as one cluster', () => {
   });
 
   it('retries a task whose link to its host dropped while it ran (the host stays in the cluster): its result could not come back', async () => {
-    const c = await startServingHost({ numWorkers: 2, cluster: base });
-    const hostA = currentCore() as HostRuntime;
-    await until(() => hostA.cluster!.member.linked(c.hostId));
-    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const { c, cNode } = await thirdHost(2);
     const lostAnswer = ray.remote(async () => {
       // The first attempt's answer never comes (as one sent while the link is down).
       if (ray.getRuntimeContext().attempt === 0) await new Promise(() => undefined);
@@ -308,21 +315,17 @@ describe('two hosts as one cluster', () => {
     }).options({ schedulingStrategy: { nodeId: cNode, soft: true }, name: 'answer-lost-with-link' });
     const ref = lostAnswer.remote();
     await until(async () => (await ray.state.listTasks({ filters: { name: 'answer-lost-with-link' } })).some((t) => t.state === 'RUNNING'));
-    const peers = (hostA.cluster!.member as unknown as { peers: Map<string, { channel: { link: { close(): void } } }> }).peers;
-    peers.get(c.hostId)!.channel.link.close();
+    dropLink(c.hostId);
     try {
       expect(await ray.get(ref, { timeout: 15_000 })).toBe(1);
-      expect(hostA.cluster!.member.hosts().some((h) => h.hostId === c.hostId)).toBe(true);
+      expect((currentCore() as HostRuntime).cluster!.member.hosts().some((h) => h.hostId === c.hostId)).toBe(true);
     } finally {
       await c.shutdown();
     }
   });
 
   it('fails an actor call in flight when the link to the actor\'s host drops (the host stays in) with ActorUnavailableError; the actor lives on, with its state', async () => {
-    const c = await startServingHost({ numWorkers: 2, cluster: base });
-    const hostA = currentCore() as HostRuntime;
-    await until(() => hostA.cluster!.member.linked(c.hostId));
-    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const { c, cNode } = await thirdHost(2);
     class Keeper {
       n = 0;
       async add() { return ++this.n; }
@@ -333,13 +336,12 @@ describe('two hosts as one cluster', () => {
       expect(await ray.get(keeper.add.remote())).toBe(1);
       const stuck = keeper.hang.remote();
       await until(async () => (await ray.state.listTasks({ filters: { name: 'Keeper.hang' } })).some((t) => t.state === 'RUNNING'));
-      const peers = (hostA.cluster!.member as unknown as { peers: Map<string, { channel: { link: { close(): void } } }> }).peers;
-      peers.get(c.hostId)!.channel.link.close();
+      dropLink(c.hostId);
       const err = await ray.get(stuck, { timeout: 15_000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ray.ActorUnavailableError);
       expect(err).toBeInstanceOf(ray.RayActorError);
       expect((err as Error).message).toMatch(/may or may not have run; the actor lives on/);
-      await until(() => hostA.cluster!.member.linked(c.hostId));
+      await until(() => (currentCore() as HostRuntime).cluster!.member.linked(c.hostId));
       expect(await ray.get(keeper.add.remote(), { timeout: 15_000 })).toBe(2);
     } finally {
       await c.shutdown();
@@ -464,10 +466,7 @@ describe('two hosts as one cluster', () => {
   });
 
   it('restarts here an actor whose host left when it was pinned to a node of that host, its calls in flight first', async () => {
-    const c = await startServingHost({ numWorkers: 1, cluster: base });
-    const hostA = currentCore() as HostRuntime;
-    await until(() => hostA.cluster!.member.linked(c.hostId));
-    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId)!.nodeId;
+    const { c, cNode } = await thirdHost(1);
     class Pinned {
       calls: string[] = [];
       async log(k: string) {

@@ -1,0 +1,36 @@
+/**
+ * What both chaos runs (api/chaos.test.ts on Node hosts, e2e/chaos.e2e.test.ts in Chromium) share:
+ * the job's functions in plain JavaScript, for the fault-free result each computes, and the actor
+ * class whose state is kept by checkpoints. Plain code only (types from webray): the Chromium page
+ * imports it beside the packed package.
+ */
+import type { Checkpointable } from '../shared/options.js';
+
+/** Float64 elements of each array: 128 KiB. */
+export const LEN = 16_384;
+
+export const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
+export const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
+export const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
+export const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
+
+/** The reduction tree's fault-free total over `n` seeds. */
+export function totalOf(n: number): Float64Array {
+  let level: Float64Array[] = Array.from({ length: n }, (_, i) => scaleOf(seedOf(i), i));
+  while (level.length > 1) {
+    const next: Float64Array[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(addOf(level[i]!, level[i + 1]!));
+    if (level.length % 2) next.push(level.at(-1)!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+/** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
+export class KeySet implements Checkpointable<number[]> {
+  keys = new Set<number>();
+  add(k: number) { this.keys.add(k); return this.keys.size; }
+  sorted() { return [...this.keys].sort((a, b) => a - b); }
+  webrayCheckpoint() { return [...this.keys]; }
+  webrayRestore(keys: number[]) { this.keys = new Set(keys); }
+}
