@@ -4,8 +4,7 @@
  * first task that needs them, and turning task/done frames into the runtime's calls. Values
  * cross hosts in the store's value codec.
  */
-import { ModuleChangedError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { moduleDigest } from '../platform/module-digest.js';
+import { RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { ClusterMember, type ClusterOptions, type HeadAuthority } from '../mesh/cluster.js';
@@ -16,6 +15,7 @@ import { PeerSignaling, type IceServer, type SignalServer } from '../mesh/peer-s
 import { Signer, Verifier } from '../mesh/signing.js';
 import { decodeValue, encodeValue } from '../store/value-codec.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { FunctionEntries } from './function-entries.js';
 import { ObjectPulls } from './object-pulls.js';
 import { GcsTables, type GcsChange, type JobRecord } from '../mesh/gcs.js';
 import { covers } from '../scheduler/resources.js';
@@ -109,14 +109,8 @@ export function fromWire(w: WireValue): unknown {
 
 export class ClusterHost {
   readonly member: ClusterMember;
-  /** Functions each host already has from us. */
-  private readonly shipped = new Map<string, Set<string>>();
-  /** Signature checks of function entries received (frames arrive in order: an entry before its tasks). */
-  private readonly verified = new Map<string, Promise<boolean>>();
-  /** Entries as signed and shipped (a module's with its content digest), by function id. */
-  private readonly signatures = new Map<string, Promise<{ d: FunctionDescriptor; sig: string }>>();
-  /** Received module entries: whether the module still has the content that was signed (an error if not). */
-  private readonly moduleChecks = new Map<string, Promise<ModuleChangedError | undefined>>();
+  /** Code sent to other hosts and code received from them (signed, checked). */
+  private readonly fns: FunctionEntries;
   private spreadNext = 0;
   /** Moves objects between this host's store and others'. */
   readonly pulls: ObjectPulls | undefined;
@@ -131,14 +125,11 @@ export class ClusterHost {
   private readonly gcs = new GcsTables();
   /**
    * This host's part of the head's tables, sent again to every new head (which rebuilds its tables
-   * from what its members send): its named actors, the function entries it signed or verified, its job.
+   * from what its members send): its named actors, the function entries it signed or verified (fns.known), its job.
    */
   private readonly ownNames = new Map<string, { namespace: string; name: string; actor: NamedActor }>();
-  private readonly entries = new Map<string, { d: FunctionDescriptor; sig: string }>();
   private readonly jobStartedAt = Date.now();
   private jobEndedAt: number | undefined;
-  /** Function entries asked of the head, by id: resolved with their signature check when they arrive. */
-  private readonly fetching = new Map<string, (ok: boolean) => void>();
   /** Questions to other hosts (named actor, jobs, state rows) waiting for their answer frame, by request id. */
   private readonly answers = new Map<number, { host: string; answer: Answer['t']; done: (value: unknown) => void; unanswered: () => void }>();
   private nextReq = 1;
@@ -161,7 +152,7 @@ export class ClusterHost {
     private readonly rt: ClusterRuntime,
     private readonly self: HostInfo,
     options: ClusterOptions,
-    private readonly verifier: Verifier,
+    verifier: Verifier,
     private readonly signer: Signer | undefined,
     private readonly store: ObjectStore | undefined,
     timers: Timers,
@@ -170,6 +161,15 @@ export class ClusterHost {
     this.load = new LoadReporter(() => timers.now(), (l) => this.toHead({ t: 'load', free: l.free, queued: l.queued }));
     this.stopLoadTicks = timers.every(LOAD_REPORT_MS, () => this.load.tick());
     this.member = new ClusterMember(options);
+    this.fns = new FunctionEntries({
+      hostId: self.hostId, verifier, signer, drops: this.member.drops,
+      send: (host, f) => this.member.send(host, f),
+      toHead: (f) => this.toHead(f),
+      accepted: ({ d, sig }) => {
+        this.rt.registerFunction(d);
+        if (this.member.isHead) this.gcs.addFunction(d, sig);
+      },
+    });
     this.member.onWork = (from, f) => this.receive(from, f);
     this.pulls = store && new ObjectPulls(store, this.member);
     this.member.onBytes = (from, b) => {
@@ -247,7 +247,7 @@ export class ClusterHost {
     send({ t: 'job', jobId: this.rt.jobId, state: 'RUNNING', at: this.jobStartedAt });
     if (this.jobEndedAt !== undefined) send({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
     for (const n of this.ownNames.values()) send({ t: 'actor-name', req: 0, ...n });
-    for (const e of this.entries.values()) {
+    for (const e of this.fns.known.values()) {
       if (head === this.self.hostId) this.gcs.addFunction(e.d, e.sig);
       else send({ t: 'fn', d: e.d, sig: e.sig });
     }
@@ -521,61 +521,9 @@ export class ClusterHost {
 
   /** Sends a task (or an actor to create) to another host, its function entry (signed) first if that host lacks it; the head's table gets it too. */
   async sendTask(host: string, fn: FunctionDescriptor, f: Extract<Frame, { t: 'task' | 'actor-create' }>): Promise<void> {
-    await this.ship(host, fn);
-    if (this.member.headId !== host && this.member.headId !== this.self.hostId) await this.ship(this.member.headId, fn).catch(() => undefined);
+    await this.fns.ship(host, fn);
+    if (this.member.headId !== host && this.member.headId !== this.self.hostId) await this.fns.ship(this.member.headId, fn).catch(() => undefined);
     this.member.send(host, f);
-  }
-
-  private async ship(host: string, fn: FunctionDescriptor): Promise<void> {
-    let known = this.shipped.get(host);
-    if (!known) this.shipped.set(host, (known = new Set()));
-    if (known.has(fn.id)) return;
-    let signed = this.signatures.get(fn.id);
-    if (!signed) {
-      this.signatures.set(fn.id, (signed = this.seal(fn)));
-      signed.catch(() => this.signatures.delete(fn.id));
-    }
-    const { d, sig } = await signed;
-    this.entries.set(d.id, { d, sig });
-    this.member.send(host, { t: 'fn', d, sig });
-    known.add(fn.id);
-  }
-
-  /** Signs an entry; a module's entry first gets the digest of the content its URL serves now. */
-  private async seal(fn: FunctionDescriptor): Promise<{ d: FunctionDescriptor; sig: string }> {
-    const d = fn.kind === 'module' ? { ...fn, sha256: await moduleDigest(fn.url) } : fn;
-    return { d, sig: await this.signer!.sign(d) };
-  }
-
-  /** Does a (signed) module entry's URL still serve the content it was signed with? */
-  private async checkModule(d: Extract<FunctionDescriptor, { kind: 'module' }>): Promise<ModuleChangedError | undefined> {
-    if (!d.sha256) return new ModuleChangedError(d.url, 'was signed without a digest of its content');
-    let now: string;
-    try {
-      now = await moduleDigest(d.url);
-    } catch (e) {
-      return new ModuleChangedError(d.url, `cannot be read by host ${this.self.hostId} to check its content (${(e as Error)?.message ?? e})`);
-    }
-    return now === d.sha256 ? undefined : new ModuleChangedError(d.url, `serves content with SHA-256 ${now}, not ${d.sha256} as when it was signed`);
-  }
-
-  /** Why this host must not run function entry `id` (not signed by the submitter key, or a module whose content changed), or undefined: it may. */
-  private async refusal(id: string, what: string): Promise<Error | undefined> {
-    if (!(await (this.verified.get(id) ?? this.fetchFunction(id)))) {
-      return new RayUsageError(`host ${this.self.hostId} runs only code signed by the cluster's submitter key, and ${what} was not`);
-    }
-    return this.moduleChecks.get(id);
-  }
-
-  /** A function entry this host lacks, from the head's table (checked like any entry). */
-  private fetchFunction(id: string): Promise<boolean> {
-    const check = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => { this.fetching.delete(id); resolve(false); }, 5000);
-      this.fetching.set(id, (ok) => { clearTimeout(timer); this.fetching.delete(id); resolve(ok); });
-    });
-    this.verified.set(id, check);
-    this.toHead({ t: 'fn-get', id });
-    return check;
   }
 
   /** The cluster's jobs, from the head. */
@@ -615,7 +563,7 @@ export class ClusterHost {
   private receive(from: string, f: Frame): void {
     switch (f.t) {
       case 'actor-create':
-        this.after(from, () => this.refusal(f.fn, `actor class ${f.fn}`).then((refused) => {
+        this.after(from, () => this.fns.refusal(f.fn, `actor class ${f.fn}`).then((refused) => {
           if (refused) this.member.drops.add(`actor class ${f.fn} from ${from}: ${refused.message}`);
           else this.rt.acceptRemoteActor(from, f, fromWire(f.args) as unknown[]);
         }));
@@ -626,28 +574,13 @@ export class ClusterHost {
       case 'actor-log':
         this.rt.actorLog(from, f);
         return;
-      case 'fn': {
-        const check = this.verifier.verify(f.d, f.sig).then((ok) => {
-          if (ok) {
-            if (f.d.kind === 'module' && !this.moduleChecks.has(f.d.id)) this.moduleChecks.set(f.d.id, this.checkModule(f.d));
-            this.rt.registerFunction(f.d);
-            this.entries.set(f.d.id, { d: f.d, sig: f.sig });
-            if (this.member.isHead) this.gcs.addFunction(f.d, f.sig);
-          } else this.member.drops.add(`function ${f.d.name} from ${from} is not signed by the submitter key`);
-          // Only a genuine entry ends a fetch: a forged one arriving meanwhile must not fail the tasks waiting for it.
-          if (ok) this.fetching.get(f.d.id)?.(true);
-          return ok;
-        });
-        if (this.fetching.has(f.d.id)) return;
-        // A forged entry for an id does not shadow a genuine one that comes later.
-        const before = this.verified.get(f.d.id);
-        this.verified.set(f.d.id, before ? before.then((ok) => ok || check) : check);
+      case 'fn':
+        this.fns.received(from, { d: f.d, sig: f.sig });
         return;
-      }
       case 'task':
         // An actor call runs code this host already runs (the actor's class, checked when it was created here).
         if (f.actor !== undefined) { this.after(from, () => this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[])); return; }
-        this.after(from, () => this.refusal(f.fn, `function ${f.name}`).then((refused) => {
+        this.after(from, () => this.fns.refusal(f.fn, `function ${f.name}`).then((refused) => {
           if (refused) this.sendDone(from, f.id, f.attempt, undefined, [], serializeError(refused), 0, 0);
           else this.rt.acceptRemoteTask(from, f, fromWire(f.args) as unknown[]);
         }));
@@ -715,7 +648,7 @@ export class ClusterHost {
       case 'fn-get':
         if (!this.member.isHead) return;
         // An entry the head is still checking is in its table once the check is done (a new head's, once its members sent theirs).
-        void this.member.settled().then(() => this.verified.get(f.id)).then(() => {
+        void this.member.settled().then(() => this.fns.checked(f.id)).then(() => {
           const entry = this.gcs.fn(f.id);
           if (!entry) return;
           // The head asking itself takes the entry as if it had arrived.
