@@ -27,6 +27,8 @@ class Counter {
 
 const clusterTests = {
   hostId: () => ray.getRuntimeContext().hostId,
+  jobId: () => ray.getRuntimeContext().jobId,
+  jobs: () => ray.state.listJobs(),
 
   async hosts() {
     return [...new Set((await ray.nodes()).map((n) => n.hostId))].sort();
