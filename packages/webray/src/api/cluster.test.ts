@@ -348,6 +348,19 @@ describe('two hosts as one cluster', () => {
     }
   });
 
+  it('runs a task softly pinned to a node of the other host that died meanwhile on another node there ({ nodeId, soft: true })', async () => {
+    const { c, cNode } = await thirdHost(2);
+    try {
+      const node = c.nodes.get(cNode)!;
+      node.endpoint.close();
+      await until(() => !c.nodes.get(cNode)?.alive);
+      const got = await ray.get(where.options({ schedulingStrategy: { nodeId: cNode, soft: true } }).remote(), { timeout: 15_000 });
+      expect(got.nodeId).not.toBe(cNode);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
   it('ignores a late end of a superseded attempt: a retry on the same host gets its own result', async () => {
     const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
     const flaky = ray.remote(() => {

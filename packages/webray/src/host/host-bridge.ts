@@ -114,7 +114,7 @@ export class HostBridge implements RemoteWork {
     };
     if (refs.length) { f.refs = refs; this.sentRefs.set(t, refs); }
     const s = t.strategy;
-    if (typeof s === 'object') f.node = s.nodeId;
+    if (typeof s === 'object') { f.node = s.nodeId; if (s.soft) f.soft = true; }
     else if (s === 'SPREAD') f.spread = true;
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = host;
@@ -202,7 +202,7 @@ export class HostBridge implements RemoteWork {
     t.attempt = f.attempt;
     t.demand = f.demand;
     t.key = demandKey(f.demand);
-    t.strategy = f.node ? { nodeId: f.node, soft: false } : f.spread ? 'SPREAD' : 'DEFAULT';
+    t.strategy = f.node ? { nodeId: f.node, soft: f.soft === true } : f.spread ? 'SPREAD' : 'DEFAULT';
     t.retriesLeft = 0; // the owner retries
     this.tasks.admit(t);
   }
