@@ -24,10 +24,10 @@ const REPS = Number(args.reps ?? 3);
 const HEARTBEAT_MS = 200;
 const DEAD_AFTER_MS = 2000;
 /** Bound of one ask (lookup, call, listJobs); an ask that hits it counts as this long and is reported. */
-const ASK_MS = 15_000;
+const ASK_MS = 30_000;
 /** Asks before the head goes (the baseline), and after listJobs is whole again. */
 const SETTLE_MS = 500;
-const DEADLINE_MS = 170_000;
+const DEADLINE_MS = 270_000;
 const WAYS = {
   stop: { what: 'stop(): closes stdin, the host says bye', take: (h) => { void h.stop(); } },
   kill: { what: 'SIGKILL: the kernel closes its sockets', take: (h) => { void h.kill(); } },
@@ -76,7 +76,8 @@ async function once(way, rep) {
     procs.push(s);
     const w = await startNodeHost({ numWorkers: 1, resources: { w: 1 }, cluster: member });
     procs.push(w);
-    await ray.init({ numWorkers: 1, cluster: { ...member, submitterKey: keys.privateKey } });
+    log(`${way} rep ${rep + 1}: H, S and W joined; the driver joins`);
+    await withTimeout(ray.init({ numWorkers: 1, cluster: { ...member, submitterKey: keys.privateKey } }), 30_000, 'the driver joining');
     const named = ray.remote(Named).options({ name: 'on-w', resources: { w: 1 }, lifetime: 'detached' }).remote();
     await withTimeout(ray.get(named.ping.remote()), 30_000, 'the named actor on W');
     await withTimeout(ray.getActor('on-w'), 10_000, 'the first lookup');
@@ -91,6 +92,7 @@ async function once(way, rep) {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const t0 = performance.now();
     WAYS[way].take(h);
+    log(`${way} rep ${rep + 1}: the head is taken away`);
     let jobsMs;
     let polls = 0;
     while (jobsMs === undefined) {
