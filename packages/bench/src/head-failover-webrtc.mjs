@@ -29,9 +29,10 @@ const ASK_MS = 30_000;
 const SETTLE_MS = 500;
 const DEADLINE_MS = 270_000;
 const WAYS = {
-  stop: { what: 'stop(): closes stdin, the host says bye', take: (h) => { void h.stop(); } },
-  kill: { what: 'SIGKILL: the kernel closes its sockets', take: (h) => { void h.kill(); } },
-  sigstop: { what: 'SIGSTOP: silent, links stay open (SIGKILLed after the takeover)', take: (h) => h.freeze() },
+  // take() resolves once H can no longer answer (it exited, or it is frozen): listJobs is polled from then on.
+  stop: { what: 'stop(): closes stdin, the host says bye', take: (h) => h.stop() },
+  kill: { what: 'SIGKILL: the kernel closes its sockets', take: (h) => h.kill() },
+  sigstop: { what: 'SIGSTOP: silent, links stay open (SIGKILLed after the takeover)', take: async (h) => h.freeze() },
 };
 const ways = args.ways ? args.ways.split(',') : Object.keys(WAYS);
 const outPath = args.out ?? fileURLToPath(new URL('../../../bench-results/head-failover-webrtc.json', import.meta.url));
@@ -55,8 +56,9 @@ function askLoop(op, what) {
       let failed;
       try { await withTimeout(op(), ASK_MS, what); } catch (e) { failed = String(e?.message ?? e); }
       asks.push({ start, end: performance.now(), failed });
-      // An ask that fails at once must not starve the timers (and the deadline) in a microtask loop.
-      if (failed) await new Promise((r) => setTimeout(r, 10));
+      // An ask answered in microtasks (by this process, if it is the head) or failing at once must
+      // not starve the timers (and the deadline); a failing one is not retried in a tight loop.
+      await new Promise((r) => (failed ? setTimeout(r, 10) : setImmediate(r)));
     }
   })();
   return { asks, stop() { running = false; return done; } };
@@ -91,8 +93,9 @@ async function once(way, rep) {
     loops.push(lookups, calls);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const t0 = performance.now();
-    WAYS[way].take(h);
     log(`${way} rep ${rep + 1}: the head is taken away`);
+    await WAYS[way].take(h);
+    const goneMs = performance.now() - t0;
     let jobsMs;
     let polls = 0;
     while (jobsMs === undefined) {
@@ -114,6 +117,7 @@ async function once(way, rep) {
       const during = asks.filter((a) => a.end >= t0);
       const before = asks.filter((a) => a.end < t0).map((a) => a.end - a.start);
       return {
+        afterMedianMs: median(asks.filter((a) => a.start > afterJobs).map((a) => a.end - a.start)),
         longestMs: Math.max(0, ...during.map((a) => a.end - a.start)),
         baselineMedianMs: median(before),
         asks: during.length,
@@ -122,7 +126,7 @@ async function once(way, rep) {
         notable: during.filter((a) => a.failed || a.end - a.start > 1000).map((a) => ({ startMs: round(a.start - t0), endMs: round(a.end - t0), ...(a.failed ? { failed: a.failed } : {}) })),
       };
     };
-    return { lookup: figures(lookups.asks), call: figures(calls.asks), listJobsMs: jobsMs, listJobsPolls: polls };
+    return { lookup: figures(lookups.asks), call: figures(calls.asks), listJobsMs: jobsMs, listJobsPolls: polls, headGoneMs: goneMs };
   } finally {
     await Promise.all(loops.map((l) => l.stop()));
     await withTimeout(ray.shutdown(), 10_000, 'ray.shutdown').catch((e) => log(e));
@@ -140,7 +144,7 @@ try {
       const x = await once(way, r);
       results[way].push(x);
       const fails = [...x.lookup.failed, ...x.call.failed];
-      log(`${way} rep ${r + 1}: longest lookup ${round(x.lookup.longestMs)} ms, longest call ${round(x.call.longestMs)} ms, listJobs whole after ${round(x.listJobsMs)} ms${fails.length ? `; failed asks: ${fails.join(' | ')}` : ''}`);
+      log(`${way} rep ${r + 1}: longest lookup ${round(x.lookup.longestMs)} ms, longest call ${round(x.call.longestMs)} ms, listJobs whole after ${round(x.listJobsMs)} ms (H gone after ${round(x.headGoneMs)} ms); median lookup after: ${round(x.lookup.afterMedianMs, 3)} ms${fails.length ? `; failed asks: ${fails.join(' | ')}` : ''}`);
       for (const [kind, f] of [['lookup', x.lookup], ['call', x.call]]) for (const n of f.notable) log(`  ${kind} from ${n.startMs} to ${n.endMs} ms${n.failed ? `: ${n.failed}` : ''}`);
     }
   }
@@ -158,6 +162,7 @@ const summary = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs
   listJobsWholeMs: stat(xs.map((x) => x.listJobsMs)),
   lookupBaselineMs: round(median(xs.map((x) => x.lookup.baselineMedianMs)), 2),
   callBaselineMs: round(median(xs.map((x) => x.call.baselineMedianMs)), 2),
+  lookupAfterMs: round(median(xs.map((x) => x.lookup.afterMedianMs)), 3),
   failedAsks: xs.flatMap((x) => [...x.lookup.failed, ...x.call.failed]),
 }]));
 console.log(`head failover over WebRTC: H (head) taken away while the driver asks; heartbeatMs ${HEARTBEAT_MS}, deadAfterMs ${DEAD_AFTER_MS}; median (max) in ms over reps`);
