@@ -82,6 +82,12 @@ async function once(way, rep) {
     procs.push(w);
     log(`${way} rep ${rep + 1}: H, S and W joined; the driver joins`);
     await withTimeout(ray.init({ numWorkers: 1, cluster: { ...member, submitterKey: keys.privateKey } }), 30_000, 'the driver joining');
+    // As recovery.mjs: the driver's view of the cluster includes W (and its resource) before the actor is made.
+    const stopAt = performance.now() + 30_000;
+    while (!(await ray.nodes()).some((n) => n.hostId === w.hostId)) {
+      if (performance.now() > stopAt) throw new Error('the driver does not see W in ray.nodes() within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const named = ray.remote(Named).options({ name: 'on-w', resources: { w: 1 }, lifetime: 'detached' }).remote();
     await withTimeout(ray.get(named.ping.remote()), 30_000, 'the named actor on W');
     await withTimeout(ray.getActor('on-w'), 10_000, 'the first lookup');
@@ -142,12 +148,22 @@ async function once(way, rep) {
 }
 
 const results = Object.fromEntries(Object.keys(WAYS).map((w) => [w, []]));
+const errors = [];
 let exitCode = 0;
 try {
   // The ways take turns, so a slow moment of the machine does not land on one way only.
   for (let r = 0; r < REPS; r++) {
     for (const way of ways) {
-      const x = await once(way, r);
+      let x;
+      try {
+        x = await once(way, r);
+      } catch (e) {
+        // A repetition whose cluster did not come up (or broke) is reported; the others still run.
+        log(`${way} rep ${r + 1} failed: ${e?.stack ?? e}`);
+        errors.push({ way, rep: r + 1, error: String(e?.message ?? e) });
+        exitCode = 1;
+        continue;
+      }
       results[way].push(x);
       const fails = [...x.lookup.failed, ...x.call.failed];
       log(`${way} rep ${r + 1}: longest lookup ${round(x.lookup.longestMs)} ms, longest call ${round(x.call.longestMs)} ms, listJobs whole after ${round(x.listJobsMs)} ms (H gone after ${round(x.headGoneMs)} ms); median lookup after: ${round(x.lookup.afterMedianMs, 3)} ms${fails.length ? `; failed asks: ${fails.join(' | ')}` : ''}`);
@@ -188,7 +204,8 @@ writeJson(outPath, {
   benchmark: 'webray head failover over WebRTC: the driver\'s pause when the head goes', date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, node: process.version, loadAvg: os.loadavg()[0] },
   config: { heartbeatMs: HEARTBEAT_MS, deadAfterMs: DEAD_AFTER_MS, askBoundMs: ASK_MS, repsPerWay: REPS, workersPerHost: 1 },
-  summary, reps: results,
+  summary, reps: results, errors,
 });
+for (const e of errors) console.log(`${e.way} rep ${e.rep} failed: ${e.error}`);
 console.log(`JSON: ${outPath}`);
 process.exit(exitCode);
