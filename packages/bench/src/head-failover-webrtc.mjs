@@ -48,6 +48,9 @@ const keys = await ray.generateSubmitterKey();
 const operator = await ray.generateSubmitterKey();
 class Named { ping() { return 1; } }
 
+/** The first 20 and the last of a long list (a head that never comes back fails thousands of asks). */
+const few = (xs) => (xs.length > 21 ? [...xs.slice(0, 20), xs.at(-1)] : xs);
+
 /** Asks `op` back to back until stop() (each bounded); records every ask's start and wait. */
 function askLoop(op, what) {
   const asks = [];
@@ -133,9 +136,11 @@ async function once(way, rep) {
         longestMs: Math.max(0, ...during.map((a) => a.end - a.start)),
         baselineMedianMs: median(before),
         asks: during.length,
-        failed: during.filter((a) => a.failed).map((a) => a.failed),
+        failed: [...new Set(during.filter((a) => a.failed).map((a) => a.failed))],
+        failedCount: during.filter((a) => a.failed).length,
         // The slow or failed asks, in ms from the moment H was taken away.
-        notable: during.filter((a) => a.failed || a.end - a.start > 1000).map((a) => ({ startMs: round(a.start - t0), endMs: round(a.end - t0), ...(a.failed ? { failed: a.failed } : {}) })),
+        notable: few(during.filter((a) => a.failed || a.end - a.start > 1000).map((a) => ({ startMs: round(a.start - t0), endMs: round(a.end - t0), ...(a.failed ? { failed: a.failed } : {}) }))),
+        notableCount: during.filter((a) => a.failed || a.end - a.start > 1000).length,
       };
     };
     return { lookup: figures(lookups.asks), call: figures(calls.asks), listJobsMs: jobsMs, listJobsPolls: polls, listJobsAnswers: answers, live: { driver: live[0], standby: live[1], serving: live[2], head: h.hostId }, headGoneMs: goneMs };
@@ -165,9 +170,12 @@ try {
         continue;
       }
       results[way].push(x);
-      const fails = [...x.lookup.failed, ...x.call.failed];
+      const fails = [...new Set([...x.lookup.failed, ...x.call.failed])];
       log(`${way} rep ${r + 1}: longest lookup ${round(x.lookup.longestMs)} ms, longest call ${round(x.call.longestMs)} ms, listJobs whole after ${round(x.listJobsMs)} ms (H gone after ${round(x.headGoneMs)} ms); median lookup after: ${round(x.lookup.afterMedianMs, 3)} ms${fails.length ? `; failed asks: ${fails.join(' | ')}` : ''}`);
-      for (const [kind, f] of [['lookup', x.lookup], ['call', x.call]]) for (const n of f.notable) log(`  ${kind} from ${n.startMs} to ${n.endMs} ms${n.failed ? `: ${n.failed}` : ''}`);
+      for (const [kind, f] of [['lookup', x.lookup], ['call', x.call]]) {
+        for (const n of f.notable.slice(0, 3)) log(`  ${kind} from ${n.startMs} to ${n.endMs} ms${n.failed ? `: ${n.failed}` : ''}`);
+        if (f.notableCount > 3) log(`  … ${f.notableCount - 3} more slow or failed ${kind}s, the last from ${f.notable.at(-1).startMs} to ${f.notable.at(-1).endMs} ms`);
+      }
     }
   }
 } catch (e) {
@@ -189,7 +197,8 @@ const summary = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs
   lookupBaselineMs: round(median(xs.map((x) => x.lookup.baselineMedianMs)), 2),
   callBaselineMs: round(median(xs.map((x) => x.call.baselineMedianMs)), 2),
   lookupAfterMs: round(median(xs.map((x) => x.lookup.afterMedianMs)), 3),
-  failedAsks: xs.flatMap((x) => [...x.lookup.failed, ...x.call.failed]),
+  failedAsks: [...new Set(xs.flatMap((x) => [...x.lookup.failed, ...x.call.failed]))],
+  failedAskCount: xs.reduce((n, x) => n + x.lookup.failedCount + x.call.failedCount, 0),
 }]));
 console.log(`head failover over WebRTC: H (head) taken away while the driver asks; heartbeatMs ${HEARTBEAT_MS}, deadAfterMs ${DEAD_AFTER_MS}; median (max) in ms over reps`);
 const pad = (s, n) => String(s).padEnd(n);
@@ -198,7 +207,7 @@ for (const [way, s] of Object.entries(summary)) {
   const never = (x) => x.all.filter((v) => v === null).length;
   const c = (x) => `${x.median} (${x.max})${never(x) ? ` +${never(x)} never` : ''}`;
   console.log(`${pad(way, 9)}${pad(s.reps, 6)}${pad(c(s.lookupPauseMs), 18)}${pad(c(s.actorCallLongestMs), 20)}${pad(c(s.listJobsWholeMs), 18)}${s.lookupBaselineMs} / ${s.callBaselineMs}`);
-  if (s.failedAsks.length) console.log(`  ${way}: ${s.failedAsks.length} asks failed or timed out: ${[...new Set(s.failedAsks)].join(' | ')}`);
+  if (s.failedAskCount) console.log(`  ${way}: ${s.failedAskCount} asks failed or timed out: ${s.failedAsks.join(' | ')}`);
 }
 writeJson(outPath, {
   benchmark: 'webray head failover over WebRTC: the driver\'s pause when the head goes', date: new Date().toISOString(),
