@@ -202,11 +202,11 @@ const summary = Object.fromEntries(Object.entries(results).filter(([, xs]) => xs
 }]));
 console.log(`head failover over WebRTC: H (head) taken away while the driver asks; heartbeatMs ${HEARTBEAT_MS}, deadAfterMs ${DEAD_AFTER_MS}; median (max) in ms over reps`);
 const pad = (s, n) => String(s).padEnd(n);
-console.log(`${pad('way', 9)}${pad('reps', 6)}${pad('lookup pause', 18)}${pad('longest actor call', 20)}${pad('listJobs whole', 18)}baseline lookup/call`);
+console.log(`${pad('way', 9)}${pad('reps', 6)}${pad('lookup pause', 18)}${pad('longest actor call', 20)}${pad('listJobs whole', 28)}baseline lookup/call`);
 for (const [way, s] of Object.entries(summary)) {
   const never = (x) => x.all.filter((v) => v === null).length;
   const c = (x) => `${x.median} (${x.max})${never(x) ? ` +${never(x)} never` : ''}`;
-  console.log(`${pad(way, 9)}${pad(s.reps, 6)}${pad(c(s.lookupPauseMs), 18)}${pad(c(s.actorCallLongestMs), 20)}${pad(c(s.listJobsWholeMs), 18)}${s.lookupBaselineMs} / ${s.callBaselineMs}`);
+  console.log(`${pad(way, 9)}${pad(s.reps, 6)}${pad(c(s.lookupPauseMs), 18)}${pad(c(s.actorCallLongestMs), 20)}${pad(c(s.listJobsWholeMs), 28)}${s.lookupBaselineMs} / ${s.callBaselineMs}`);
   if (s.failedAskCount) console.log(`  ${way}: ${s.failedAskCount} asks failed or timed out: ${s.failedAsks.join(' | ')}`);
 }
 writeJson(outPath, {
