@@ -6,7 +6,7 @@
 // bounded, `ray.getActor(name)` (answered by the head's table: the driver asks the head every time)
 // and calls to the named actor on W (straight to W), while H is taken away three ways: stop()
 // (says bye), SIGKILL (the kernel closes its sockets), SIGSTOP (silent: its links stay open and the
-// PeerJS server keeps its id; it is SIGKILLed once the new head answers). Figures per way: the
+// PeerJS server keeps its id; SIGKILLed once listJobs is whole again, or at the end). Figures: the
 // longest lookup (the pause), the longest actor call, and the time until `ray.state.listJobs()`
 // answers with the job of every live process.
 // Usage: node packages/bench/src/head-failover-webrtc.mjs [--reps N] [--ways stop,kill,sigstop] [--out file.json]
@@ -34,7 +34,7 @@ const WAYS = {
   // take() resolves once H can no longer answer (it exited, or it is frozen): listJobs is polled from then on.
   stop: { what: 'stop(): closes stdin, the host says bye', take: (h) => h.stop() },
   kill: { what: 'SIGKILL: the kernel closes its sockets', take: (h) => h.kill() },
-  sigstop: { what: 'SIGSTOP: silent, links stay open (SIGKILLed after the takeover)', take: async (h) => h.freeze() },
+  sigstop: { what: 'SIGSTOP: silent, links stay open (SIGKILLed once listJobs is whole, or at the end)', take: async (h) => h.freeze() },
 };
 const ways = args.ways ? args.ways.split(',') : Object.keys(WAYS);
 const outPath = args.out ?? fileURLToPath(new URL('../../../bench-results/head-failover-webrtc.json', import.meta.url));
