@@ -1,6 +1,6 @@
 // What every cluster benchmark needs, browser or not: a local PeerJS server on loopback, and webray
 // hosts in Node processes (the package's `webray host` bin) that can be started, stopped as their
-// user would (stdin closed) or killed (SIGKILL).
+// user would (stdin closed), killed (SIGKILL) or frozen (SIGSTOP).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,8 @@ export async function startNodeHost(init) {
     hostId: first.slice(6),
     /** A crash: no goodbye, sockets closed by the kernel. */
     kill() { child.kill('SIGKILL'); return exited; },
+    /** Silent: the process stops running but its sockets stay open (SIGSTOP; kill() still ends it). */
+    freeze() { child.kill('SIGSTOP'); },
     /** As its user would stop it (bounded; killed if it does not exit). */
     stop() {
       if (child.exitCode === null) child.stdin.end();
