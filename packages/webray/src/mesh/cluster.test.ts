@@ -468,6 +468,37 @@ describe('the head\'s standby', () => {
     await until(() => ids(b).includes('d') && ids(a).includes('d'));
   });
 
+  it('keeps a credentialed member whose election still waited on a silent head\'s id when the standby took over a member (though it is the new standby by then): one head', async () => {
+    const s = new MemorySignaling();
+    let headDead = false;
+    // A silent head keeps its id: a connection to it never opens; each attempt fails when the test says.
+    const waiting = new Map<string, () => void>();
+    const serverFor = (who: string): Signaling => ({
+      claim: (peerId, accept) => s.claim(peerId, accept),
+      connect: (peerId) => (headDead && peerId === headPeerId('c1')
+        ? new Promise((_, reject) => waiting.set(who, () => reject(new Error('no connection to c1-head within 15000 ms'))))
+        : s.connect(peerId)),
+    });
+    const frozen = new ManualTimers();
+    const t = new ManualTimers();
+    const head = member(serverFor('a'), 'a', { timers: frozen });
+    const standby = member(serverFor('b'), 'b', { timers: t });
+    const other = member(serverFor('c'), 'c', { timers: t });
+    for (const m of [head, standby, other]) await m.join();
+    await until(() => other.standbyId === 'b' && ids(other).length === 3);
+    headDead = true;
+    for (let i = 0; i < 60 && !(waiting.has('b') && waiting.has('c')); i++) { t.tick(100); await settle(); }
+    // The standby's attempt fails first: it takes over, and c registers with it (and becomes its standby).
+    waiting.get('b')!();
+    await until(() => standby.isHead && other.headId === 'b' && other.standbyId === 'c');
+    // Then c's own attempt fails: it must not take the head from b.
+    waiting.get('c')!();
+    await settle();
+    expect(standby.isHead).toBe(true);
+    expect(other.isHead).toBe(false);
+    expect(other.headId).toBe('b');
+  });
+
   it('takes over from a head gone silent whose id the signalling server still holds: members register with the standby over their links', async () => {
     const s = new MemorySignaling();
     // The PeerJS server keeps a dead socket's id for its alive_timeout: the id stays held and a

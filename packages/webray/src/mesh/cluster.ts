@@ -229,11 +229,15 @@ export class ClusterMember {
   /** Claims the head id, or registers with whoever holds it. */
   private async electOrRegister(): Promise<void> {
     const claim = this.o.head.prove && this.timers.now() >= this.claimAfter ? await this.claimHeadId() : undefined;
+    // A head found while this election waited (the standby took over and said so) stands: this
+    // host, which may be that head's standby by now, must not take over from it.
+    if (this.head !== '') { if (claim) this.releaseHeadClaim(claim); return; }
     if (claim) { this.takeHead(); return; }
     let opened: [string, FrameChannel];
     try {
       opened = await this.open(headPeerId(this.o.cluster));
     } catch (e) {
+      if (this.head !== '') return;
       // The head id is held but nobody answers there: a head gone silent keeps its id on the PeerJS
       // server for the server's alive_timeout. The standby takes over anyway; the members reach it
       // over the links they have, and it claims the head id (for new hosts) once the server frees it.
@@ -257,6 +261,12 @@ export class ClusterMember {
     const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.stepDown(claim!));
     if (claim) { this.claims.push(claim); this.headClaim = claim; }
     return claim;
+  }
+
+  private releaseHeadClaim(claim: Claim): void {
+    this.claims = this.claims.filter((c) => c !== claim);
+    claim.release();
+    if (this.headClaim === claim) this.headClaim = undefined;
   }
 
   /**
@@ -658,10 +668,7 @@ export class ClusterMember {
    */
   private stepDown(claim: Claim | undefined): void {
     if (this.closed || !this.isHead) return;
-    if (claim) {
-      this.claims = this.claims.filter((c) => c !== claim);
-      claim.release();
-    }
+    if (claim) this.releaseHeadClaim(claim);
     this.headClaim = undefined;
     // Members stay as they were until the new head announces its own (no one is taken for gone).
     this.head = '';
