@@ -233,15 +233,19 @@ export class ClusterMember {
     // host, which may be that head's standby by now, must not take over from it.
     if (this.head !== '') { if (claim) this.releaseHeadClaim(claim); return; }
     if (claim) { this.takeHead(); return; }
+    const standby = this.standby === this.hostId && this.o.head.prove !== undefined;
     let opened: [string, FrameChannel];
     try {
-      opened = await this.open(headPeerId(this.o.cluster));
+      const opening = this.open(headPeerId(this.o.cluster));
+      // A silent head keeps its id on the PeerJS server for its alive_timeout, and a connection to it
+      // never opens: the standby, which saw it go silent, waits deadAfterMs for an answer, not the
+      // connection's whole timeout. (A head that answers later meets the new one: meetHeadIdHolder.)
+      opened = standby ? await Promise.race([opening, this.within(this.o.deadAfterMs ?? 5000, opening)]) : await opening;
     } catch (e) {
       if (this.head !== '') return;
-      // The head id is held but nobody answers there: a head gone silent keeps its id on the PeerJS
-      // server for the server's alive_timeout. The standby takes over anyway; the members reach it
-      // over the links they have, and it claims the head id (for new hosts) once the server frees it.
-      if (this.standby !== this.hostId || !this.o.head.prove) throw e;
+      // Nobody answers on the head id: the standby takes over (the members reach it over the links
+      // they have, and it claims the head id for new hosts once the server frees it).
+      if (!standby) throw e;
       this.takeHead();
       return;
     }
@@ -261,6 +265,14 @@ export class ClusterMember {
     const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.stepDown(claim!));
     if (claim) { this.claims.push(claim); this.headClaim = claim; }
     return claim;
+  }
+
+  /** Rejects after `ms` (by the real clock: a connection's time); `settles` ends the wait early. */
+  private within(ms: number, settles: Promise<unknown>): Promise<never> {
+    return new Promise((_, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer on the head id within ${ms} ms`)), ms);
+      void settles.catch(() => undefined).finally(() => clearTimeout(timer));
+    });
   }
 
   private releaseHeadClaim(claim: Claim): void {
