@@ -5,7 +5,8 @@
  * fault's count asks the test (`window.chaosFault`, exposed by Playwright) to inject it.
  */
 import * as ray from 'webray';
-import { KeySet, normOf, seedOf, totalOf } from '../../../packages/webray/src/test-support/chaos-job.js';
+import { joinCluster } from '../join-cluster.js';
+import { KeySet, addOf, normOf, scaleOf, seedOf, totalOf } from '../../../packages/webray/src/test-support/chaos-job.js';
 
 const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
 
@@ -68,18 +69,13 @@ const ACTORS = 6;
 const CALLS = 35;
 const GET_TIMEOUT = 120_000;
 
-// The job's functions run in plain JavaScript here for the fault-free result (test-support/chaos-job.ts).
-// (Remote functions are shipped by source, so they repeat the constants instead of closing over them.)
+// The job's functions (test-support/chaos-job.ts): its tasks, and run here for the fault-free result.
 const lookupOf = (table: Float64Array, j: number) => table[(j * 131) % table.length]! + j;
 
-const seed = ray.remote((i: number) => {
-  const a = new Float64Array(16_384);
-  for (let k = 0; k < a.length; k++) a[k] = ((i * 31 + k) % 97) / 7;
-  return a;
-}).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
-const scale = ray.remote((a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)))).options({ name: 'scale', maxRetries: 5 });
-const add = ray.remote((a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!)).options({ name: 'add', maxRetries: 5 });
-const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; }).options({ name: 'norm', maxRetries: 5 });
+const seed = ray.remote(seedOf).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
+const scale = ray.remote(scaleOf).options({ name: 'scale', maxRetries: 5 });
+const add = ray.remote(addOf).options({ name: 'add', maxRetries: 5 });
+const norm = ray.remote(normOf).options({ name: 'norm', maxRetries: 5 });
 
 /**
  * An actor with state: a 128 KiB table built from its argument, and a memo of its answers. A
@@ -190,23 +186,9 @@ declare global {
     chaosTests: typeof chaosTests;
     /** Exposed by the test on the driver tab: injects fault `index` of the plan, answers what it did. */
     chaosFault(index: number, completed: number): Promise<string>;
-    clusterStatus: 'loading' | 'ready' | 'failed';
-    clusterError?: string;
   }
 }
 
 window.chaosHooks = chaosHooks;
 window.chaosTests = chaosTests;
-window.clusterStatus = 'loading';
-const status = document.getElementById('status')!;
-ray.init(options).then(
-  () => {
-    window.clusterStatus = 'ready';
-    status.textContent = `ready ${ray.getRuntimeContext().hostId}`;
-  },
-  (e: unknown) => {
-    window.clusterStatus = 'failed';
-    window.clusterError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    status.textContent = `init failed: ${window.clusterError}`;
-  },
-);
+joinCluster(options);

@@ -4,6 +4,7 @@
  * exposes checks on `window.clusterTests`.
  */
 import * as ray from 'webray';
+import { joinCluster } from '../join-cluster.js';
 
 const { throttleTimers, ...options } = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions & { throttleTimers?: boolean };
 
@@ -164,22 +165,8 @@ const clusterTests = {
 declare global {
   interface Window {
     clusterTests: typeof clusterTests;
-    clusterStatus: 'loading' | 'ready' | 'failed';
-    clusterError?: string;
   }
 }
 
 window.clusterTests = clusterTests;
-window.clusterStatus = 'loading';
-const status = document.getElementById('status')!;
-ray.init(options).then(
-  () => {
-    window.clusterStatus = 'ready';
-    status.textContent = `ready ${ray.getRuntimeContext().hostId}`;
-  },
-  (e: unknown) => {
-    window.clusterStatus = 'failed';
-    window.clusterError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    status.textContent = `init failed: ${window.clusterError}`;
-  },
-);
+joinCluster(options);

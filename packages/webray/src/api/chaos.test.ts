@@ -13,7 +13,7 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
-import { KeySet, normOf, seedOf, totalOf } from '../test-support/chaos-job.js';
+import { KeySet, addOf, normOf, scaleOf, seedOf, totalOf } from '../test-support/chaos-job.js';
 
 const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
 const SEEDS = 160;
@@ -41,14 +41,10 @@ afterAll(async () => {
 });
 
 
-const seed = ray.remote((i: number) => {
-  const a = new Float64Array(16_384);
-  for (let k = 0; k < a.length; k++) a[k] = ((i * 31 + k) % 97) / 7;
-  return a;
-}).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
-const scale = ray.remote((a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)))).options({ name: 'scale', maxRetries: 5 });
-const add = ray.remote((a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!)).options({ name: 'add', maxRetries: 5 });
-const norm = ray.remote((a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; }).options({ name: 'norm', maxRetries: 5 });
+const seed = ray.remote(seedOf).options({ name: 'seed', schedulingStrategy: 'SPREAD', maxRetries: 5 });
+const scale = ray.remote(scaleOf).options({ name: 'scale', maxRetries: 5 });
+const add = ray.remote(addOf).options({ name: 'add', maxRetries: 5 });
+const norm = ray.remote(normOf).options({ name: 'norm', maxRetries: 5 });
 class Doubler {
   twice(x: number) { return 2 * x; }
 }

@@ -1,15 +1,14 @@
 /**
  * What both chaos runs (api/chaos.test.ts on Node hosts, e2e/chaos.e2e.test.ts in Chromium) share:
- * the job's functions in plain JavaScript, for the fault-free result each computes, and the actor
- * class whose state is kept by checkpoints. Plain code only (types from webray): the Chromium page
- * imports it beside the packed package.
+ * the job's functions — each run makes its tasks from them, and runs them here for the fault-free
+ * result — and the actor class whose state is kept by checkpoints. Plain code only (types from
+ * webray): the Chromium page imports it beside the packed package. The functions are shipped by
+ * source, so each is self-contained (no module constants).
  */
 import type { Checkpointable } from '../shared/options.js';
 
-/** Float64 elements of each array: 128 KiB. */
-export const LEN = 16_384;
-
-export const seedOf = (i: number) => { const a = new Float64Array(LEN); for (let k = 0; k < LEN; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
+/** 16,384 doubles: 128 KiB. */
+export const seedOf = (i: number) => { const a = new Float64Array(16_384); for (let k = 0; k < a.length; k++) a[k] = ((i * 31 + k) % 97) / 7; return a; };
 export const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i % 5)));
 export const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
 export const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
