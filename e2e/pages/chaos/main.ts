@@ -6,7 +6,7 @@
  */
 import * as ray from 'webray';
 import { joinCluster } from '../join-cluster.js';
-import { KeySet, addOf, normOf, scaleOf, seedOf, totalOf } from '../../../packages/webray/src/test-support/chaos-job.js';
+import { KeySet, addOf, normOf, reduceTree, scaleOf, seedOf, totalOf } from '../../../packages/webray/src/test-support/chaos-job.js';
 
 const options = JSON.parse(decodeURIComponent(location.hash.slice(1))) as ray.InitOptions;
 
@@ -111,15 +111,7 @@ const chaosTests = {
 
     const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
     const scaled = seeds.map((s, i) => scale.remote(s, i));
-    let level = scaled;
-    const sums = [];
-    while (level.length > 1) {
-      const next = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(add.remote(level[i]!, level[i + 1]!));
-      if (level.length % 2) next.push(level.at(-1)!);
-      sums.push(...next.filter((x) => !level.includes(x)));
-      level = next;
-    }
+    const { sums, root } = reduceTree(scaled, (a, b) => add.remote(a, b));
     const norms = Array.from({ length: NORMS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
     const looked = Array.from({ length: ACTORS * CALLS }, (_, j) => lookups[j % ACTORS]!.get.remote(j));
     const added = keySets.flatMap((k) => Array.from({ length: KEYS }, (_, j) => k.add.remote(j)));
@@ -153,7 +145,7 @@ const chaosTests = {
         throw new Error(`reading the job's ${what} failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\nfaults:\n  ${log.join('\n  ')}`);
       }
     };
-    const [total] = await results('total', [level[0]!]);
+    const [total] = await results('total', [root]);
     const mismatch = [
       firstDifference(Array.from(total!), Array.from(totalOf(SEEDS)), 'total'),
       firstDifference(await results('norms', norms), Array.from({ length: NORMS }, (_, j) => normOf(seedOf(j % SEEDS), j)), 'norms'),

@@ -13,7 +13,7 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
-import { KeySet, addOf, normOf, scaleOf, seedOf, totalOf } from '../test-support/chaos-job.js';
+import { KeySet, addOf, normOf, reduceTree, scaleOf, seedOf, totalOf } from '../test-support/chaos-job.js';
 
 const SEED = Number(process.env.WEBRAY_CHAOS_SEED ?? 20261204);
 const SEEDS = 160;
@@ -64,15 +64,7 @@ describe('a chaos run on Node hosts', () => {
 
     const seeds = Array.from({ length: SEEDS }, (_, i) => seed.remote(i));
     const scaled = seeds.map((s, i) => scale.remote(s, i));
-    let level = scaled;
-    const sums = [];
-    while (level.length > 1) {
-      const next = [];
-      for (let i = 0; i + 1 < level.length; i += 2) next.push(add.remote(level[i]!, level[i + 1]!));
-      if (level.length % 2) next.push(level.at(-1)!);
-      sums.push(...next.filter((x) => !level.includes(x)));
-      level = next;
-    }
+    const { sums, root } = reduceTree(scaled, (a, b) => add.remote(a, b));
     const norms = Array.from({ length: 3 * SEEDS }, (_, j) => norm.remote(seeds[j % SEEDS]!, j));
     const doubled = Array.from({ length: 60 }, (_, j) => doubler.twice.remote(j));
     const added = keySets.flatMap((k) => Array.from({ length: KEYS }, (_, j) => k.add.remote(j)));
@@ -128,7 +120,7 @@ describe('a chaos run on Node hosts', () => {
     }
 
     // The fault-free result, computed here.
-    const [total] = await ray.get([level[0]!]);
+    const [total] = await ray.get([root]);
     expect(Array.from(total as Float64Array)).toEqual(Array.from(totalOf(SEEDS)));
     expect(await ray.get(norms)).toEqual(Array.from({ length: 3 * SEEDS }, (_, j) => normOf(seedOf(j % SEEDS), j)));
     expect(await ray.get(doubled)).toEqual(Array.from({ length: 60 }, (_, j) => 2 * j));

@@ -13,16 +13,24 @@ export const scaleOf = (a: Float64Array, i: number) => a.map((x) => x * (1 + (i 
 export const addOf = (a: Float64Array, b: Float64Array) => a.map((x, k) => x + b[k]!);
 export const normOf = (a: Float64Array, j: number) => { let s = 0; for (let k = j % 7; k < a.length; k += 7) s += a[k]!; return s; };
 
-/** The reduction tree's fault-free total over `n` seeds. */
-export function totalOf(n: number): Float64Array {
-  let level: Float64Array[] = Array.from({ length: n }, (_, i) => scaleOf(seedOf(i), i));
+/** A reduction tree over `leaves`, pairwise by levels: the values it made (`sums`) and its root. */
+export function reduceTree<T>(leaves: T[], combine: (a: T, b: T) => T): { sums: T[]; root: T } {
+  const sums: T[] = [];
+  let level = leaves;
   while (level.length > 1) {
-    const next: Float64Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(addOf(level[i]!, level[i + 1]!));
+    const next: T[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(combine(level[i]!, level[i + 1]!));
+    sums.push(...next);
+    // An odd one out goes up a level as it is.
     if (level.length % 2) next.push(level.at(-1)!);
     level = next;
   }
-  return level[0]!;
+  return { sums, root: level[0]! };
+}
+
+/** The reduction tree's fault-free total over `n` seeds. */
+export function totalOf(n: number): Float64Array {
+  return reduceTree<Float64Array>(Array.from({ length: n }, (_, i) => scaleOf(seedOf(i), i)), addOf).root;
 }
 
 /** State kept by checkpoints: the keys added (an idempotent add, so a retried call counts once), whichever instance ran them. */
