@@ -1,7 +1,8 @@
 // The head's standby. Five hosts in one process over the in-memory transport: the head H and O
 // (both with the operator key), the driver (submitter key, joining before O), a serving host S
-// (join token only) and a host L that leaves before the head. O, not the driver, is the standby.
-// The head goes at once after granting a name: nobody resends it, yet the next head has it.
+// (join token only), a host L that leaves before the head and a host M that leaves with it. O, not
+// the driver, is the standby. The head goes at once after granting a name: nobody resends it, yet
+// the next head has it. M's job ends as the head goes, before the head handled it: M asks the next.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
@@ -14,6 +15,7 @@ let h: HostRuntime;
 let o: HostRuntime;
 let s: HostRuntime;
 let leftJob = '';
+let leftWithHeadJob = '';
 let standbyBefore = '';
 
 class Counter {
@@ -31,7 +33,8 @@ beforeAll(async () => {
   o = await startServingHost({ numWorkers: 1, cluster: { ...base, operatorKey: operator.privateKey } });
   s = await startServingHost({ numWorkers: 1, resources: { s: 1 }, cluster: base });
   const l = await startServingHost({ numWorkers: 1, cluster: base });
-  await until(async () => (await ray.nodes()).filter((n) => n.kind === 'task').length >= 5 && h.cluster!.member.standbyId === o.hostId);
+  const m = await startServingHost({ numWorkers: 1, cluster: base });
+  await until(async () => (await ray.nodes()).filter((n) => n.kind === 'task').length >= 6 && h.cluster!.member.standbyId === o.hostId);
   expect(h.cluster!.member.isHead).toBe(true);
   standbyBefore = h.cluster!.member.standbyId;
 
@@ -44,7 +47,19 @@ beforeAll(async () => {
   const named = ray.remote(Counter).options({ name: 'just-before-failover', resources: { s: 1 }, lifetime: 'detached' }).remote() as unknown as CounterHandle;
   expect(await ray.get(named.incr.remote())).toBe(1);
   (s.cluster as unknown as { restoreTables(head: string): void }).restoreTables = () => undefined;
-  await h.shutdown();
+
+  // The head goes on receiving M's FINISHED row, without handling it; M shuts down meanwhile.
+  const hc = h.cluster as unknown as { receive(from: string, f: { t: string; state?: string }): void };
+  const receive = hc.receive.bind(hc);
+  let headGone: Promise<void> | undefined;
+  hc.receive = (from, f) => {
+    if (from === m.hostId && f.t === 'job' && f.state === 'FINISHED') { headGone ??= h.shutdown(); return; }
+    receive(from, f);
+  };
+  leftWithHeadJob = m.jobId;
+  await m.shutdown();
+  await until(() => headGone !== undefined);
+  await headGone;
   const survivors = [currentCore() as HostRuntime, o, s];
   await until(() => survivors.every((x) => x.cluster!.member.headId !== '' && x.cluster!.member.headId !== h.hostId));
 });
@@ -68,5 +83,10 @@ describe('the head\'s standby', () => {
   it('keeps the FINISHED job of a host that left before the head', async () => {
     const jobs = await ray.state.listJobs();
     expect(jobs.find((j) => j.jobId === leftJob)?.state).toBe('FINISHED');
+  });
+
+  it('keeps the FINISHED job of a host whose row the head never handled: the host asked the next head before it left', async () => {
+    const jobs = await ray.state.listJobs();
+    expect(jobs.find((j) => j.jobId === leftWithHeadJob)?.state).toBe('FINISHED');
   });
 });

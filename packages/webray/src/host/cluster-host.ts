@@ -214,7 +214,7 @@ export class ClusterHost {
    */
   private replicated(): Promise<void> {
     const seq = this.replicaSeq;
-    if (!this.member.isHead || this.member.standbyId === '' || this.replicaAcked >= seq) return Promise.resolve();
+    if (!this.member.isHead || !this.member.linked(this.member.standbyId) || this.replicaAcked >= seq) return Promise.resolve();
     return new Promise((resolve) => {
       const w = { seq, done: () => { clearTimeout(timer); this.replicaWaiters.delete(w); resolve(); } };
       const timer = setTimeout(w.done, REPLICA_ACK_MS);
@@ -307,12 +307,13 @@ export class ClusterHost {
   }
 
   /**
-   * Asks the head until a head answers (the head asks itself with `here`). A head that leaves
-   * before answering is asked again once the next one is known: the requests are idempotent.
+   * Asks the head until a head answers (the head asks itself with `here`), or `until` gives up. A
+   * head that leaves before answering is asked again once the next one is known: the requests are
+   * idempotent.
    */
-  private async askHead<T>(here: () => Promise<T>, answer: Answer['t'], question: (req: number) => Frame): Promise<T | undefined> {
+  private async askHead<T>(here: () => Promise<T>, answer: Answer['t'], question: (req: number) => Frame, until = () => false): Promise<T | undefined> {
     const none = Symbol('no answer');
-    while (!this.closed) {
+    while (!this.closed && !until()) {
       if (this.member.isHead) return here();
       const got = this.member.headId === '' ? none
         : await this.ask<T | typeof none>(this.member.headId, answer, question, none, 2000 + this.member.graceMs);
@@ -531,10 +532,21 @@ export class ClusterHost {
     return (await this.askHead(() => this.member.settled().then(() => this.gcs.listJobs()), 'jobs', (req) => ({ t: 'jobs-req', req }))) ?? [];
   }
 
-  /** This host's driver is done: its job ends in the head's table. */
-  jobFinished(): void {
-    this.jobEndedAt = Date.now();
-    this.toHead({ t: 'job', jobId: this.rt.jobId, state: 'FINISHED', at: this.jobEndedAt });
+  /**
+   * This host's driver is done: its job ends in the head's table. Resolves once a head acknowledged
+   * it (its standby holds it), asking the next head if this one goes first; or when no head can
+   * come (none and no standby) or none took it within the time a failover takes (deadAfterMs, then
+   * the new head's grace period).
+   */
+  async jobFinished(): Promise<void> {
+    const at = this.jobEndedAt = Date.now();
+    const ended = () => { this.gcs.jobEnded(this.rt.jobId, this.self.hostId, 'FINISHED', at); return this.replicated(); };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.askHead(ended, 'job-ack', (req) => ({ t: 'job', req, jobId: this.rt.jobId, state: 'FINISHED', at }), () => !this.member.headExpected),
+      new Promise((r) => { timer = setTimeout(r, this.member.deadAfterMs + this.member.graceMs); }),
+    ]);
+    clearTimeout(timer);
   }
 
   /**
@@ -661,6 +673,10 @@ export class ClusterHost {
         // `at`: when the job started or ended, as its host tells a new head.
         if (f.state === 'RUNNING') this.gcs.jobStarted(f.jobId, from, f.at ?? Date.now());
         else this.gcs.jobEnded(f.jobId, from, 'FINISHED', f.at ?? Date.now());
+        if (f.req) void this.replicated().then(() => this.reply(from, { t: 'job-ack', req: f.req! }));
+        return;
+      case 'job-ack':
+        this.answered(from, f, () => undefined);
         return;
       case 'jobs-req':
         if (this.member.isHead) void this.listJobs().then((jobs) => this.reply(from, { t: 'jobs', req: f.req, jobs: toWire(jobs) }));
@@ -700,6 +716,7 @@ export class ClusterHost {
     this.closed = true;
     this.stopLoadTicks();
     this.member.close();
+    for (const q of [...this.answers.values()]) q.unanswered();
   }
 }
 
@@ -719,7 +736,7 @@ function savedTables(v: unknown): { epoch: number; changes: GcsChange[] } | unde
   return { epoch, changes: changes.filter((c): c is GcsChange => typeof c === 'object' && c !== null) };
 }
 
-type Answer = Extract<Frame, { t: 'found' | 'named' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
+type Answer = Extract<Frame, { t: 'found' | 'named' | 'job-ack' | 'jobs' | 'state-resp' | 'placed' | 'avail' }>;
 
 /**
  * Rows another host sent (jobs, tasks, actors): the objects among them; the state API reads fields

@@ -327,7 +327,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.closed = true;
     this.taskManager.release();
     await this.nodePool.stopAll();
-    this.cluster?.jobFinished();
+    await this.cluster?.jobFinished();
     this.cluster?.close();
     await this.store?.shutdown();
   }

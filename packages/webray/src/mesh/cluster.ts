@@ -76,6 +76,8 @@ export interface BulkSender {
   done(): void;
 }
 
+/** A host silent this long is dead (ClusterOptions.deadAfterMs). */
+const DEFAULT_DEAD_AFTER_MS = 5000;
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
 const JOIN_SETTLE_MS = 5000;
 
@@ -186,6 +188,11 @@ export class ClusterMember {
     return this.standby;
   }
 
+  /** Is there a head, or can one come: a standby this host is linked to, or this host, which can prove a head credential? */
+  get headExpected(): boolean {
+    return this.head !== '' || (this.standby !== '' && this.peers.has(this.standby)) || this.o.head.prove !== undefined;
+  }
+
   /** Every live member, this host included. */
   hosts(): HostInfo[] {
     return [...this.members.values()];
@@ -240,7 +247,7 @@ export class ClusterMember {
       // A silent head keeps its id on the PeerJS server for its alive_timeout, and a connection to it
       // never opens: the standby, which saw it go silent, waits deadAfterMs for an answer, not the
       // connection's whole timeout. (A head that answers later meets the new one: meetHeadIdHolder.)
-      opened = standby ? await Promise.race([opening, this.within(this.o.deadAfterMs ?? 5000, opening)]) : await opening;
+      opened = standby ? await Promise.race([opening, this.within(this.deadAfterMs, opening)]) : await opening;
     } catch (e) {
       if (this.head !== '') return;
       // Nobody answers on the head id: the standby takes over (the members reach it over the links
@@ -287,7 +294,7 @@ export class ClusterMember {
    */
   private async meetHeadIdHolder(): Promise<void> {
     const now = this.timers.now();
-    if (now - this.metHeadIdAt < (this.o.deadAfterMs ?? 5000)) return;
+    if (now - this.metHeadIdAt < this.deadAfterMs) return;
     this.metHeadIdAt = now;
     const [holder] = await this.open(headPeerId(this.o.cluster));
     this.send(holder, { t: 'head-epoch', epoch: this.epoch });
@@ -351,8 +358,12 @@ export class ClusterMember {
   }
 
   /** How long a head change's grace lasts at most. */
+  get deadAfterMs(): number {
+    return this.o.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
+  }
+
   get graceMs(): number {
-    return this.o.graceMs ?? 2 * (this.o.deadAfterMs ?? 5000);
+    return this.o.graceMs ?? 2 * this.deadAfterMs;
   }
 
   /**
@@ -435,7 +446,7 @@ export class ClusterMember {
   private sayMoved(p: Peer): void {
     if (p.sending > 0 || p.movedHere) return;
     p.movedHere = true;
-    this.retiring.set(p, this.timers.now() + (this.o.deadAfterMs ?? 5000));
+    this.retiring.set(p, this.timers.now() + this.deadAfterMs);
     this.trySend(p, { t: 'moved', got: p.movedThere === true });
   }
 
@@ -591,7 +602,7 @@ export class ClusterMember {
     }
     if (this.graceUntil !== 0 && now >= this.graceUntil) this.graceOver();
     for (const [p, until] of this.retiring) if (now >= until) this.retired(p);
-    const dead = this.o.deadAfterMs ?? 5000;
+    const dead = this.deadAfterMs;
     for (const [id, p] of this.peers) {
       if (now - p.lastSeen > dead) { p.channel.link.close(); this.lost(id, p); continue; }
       try { p.beats.send({ t: 'hb', seq: Math.floor(now) }); } catch { /* closing: noticed by its close event */ }

@@ -80,7 +80,10 @@ export type Frame =
   | { t: 'actor-log'; actor: string; seq: number; method?: string; args?: WireValue; state?: WireValue }
   // the head's function and job tables
   | { t: 'fn-get'; id: string }
-  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED'; at?: number }
+  // ('job' with a request id is acknowledged with 'job-ack' once the head's standby holds it; a
+  // host resending its job to a new head sends no id and gets no answer)
+  | { t: 'job'; jobId: string; state: 'RUNNING' | 'FINISHED'; at?: number; req?: number }
+  | { t: 'job-ack'; req: number }
   | { t: 'jobs-req'; req: number }
   | { t: 'jobs'; req: number; jobs: WireValue }
   // the state API, cluster-wide: each host answers for what it knows
@@ -214,7 +217,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
   'actor-log': { actor: id, seq: count, method: opt(text(200)), args: opt(wire), state: opt(wire) },
   'fn-get': { id },
-  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount) },
+  job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount), req: opt(count) },
+  'job-ack': { req: count },
   'jobs-req': { req: count },
   jobs: { req: count, jobs: wire },
   'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },

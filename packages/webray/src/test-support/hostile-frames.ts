@@ -115,6 +115,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'actor-log': return { t, actor: idOf(r), seq: int(r, 100), method: 'm', args: b64(r, 8) };
     case 'fn-get': return { t, id: idOf(r) };
     case 'job': return { t, jobId: idOf(r), state: 'RUNNING' };
+    case 'job-ack': return { t, req: int(r, 100) };
     case 'jobs-req': return { t, req: int(r, 100) };
     case 'jobs': return { t, req: int(r, 100), jobs: b64(r, 8) };
     case 'state-req': return { t, req: int(r, 100), query: 'tasks' };
