@@ -109,4 +109,17 @@ describe('tabs in Chromium as one cluster (WebRTC, local PeerJS server)', () => 
     await c.page.close();
     await withTimeout('C gone from A', 30_000, a.evaluate((h) => window.clusterTests.untilMembers({ absent: [h] }), cHost), logs);
   });
+
+  it('keep a tab hidden through the DevTools Protocol (another tab opened in front of it) in the cluster, running tasks', async () => {
+    const d = await tabs.openHideable({ numWorkers: 1, resources: { backstage: 1 }, cluster });
+    expect(d.status, d.error ?? d.log.text()).toBe('ready');
+    const dHost = await d.page.evaluate(() => window.clusterTests.hostId());
+    await withTimeout('D known to A', 30_000, a.evaluate((h) => window.clusterTests.untilMembers({ present: [h] }), dHost), logs);
+    await tabs.hide(d);
+    // 12 s of tasks that only D can run, over two of A's dead-after windows (5 s each).
+    const ranOn = await withTimeout('tasks on the hidden tab', 60_000, a.evaluate(() => window.clusterTests.holdOn('backstage', 12, 1000)), logs);
+    expect(new Set(ranOn)).toEqual(new Set([dHost]));
+    expect(await d.page.evaluate(() => document.visibilityState)).toBe('hidden');
+    expect(await a.evaluate(() => window.clusterTests.hosts())).toContain(dHost);
+  });
 });

@@ -2,7 +2,10 @@
  * Real Chromium for e2e tests: Debian's `chromium` driven by playwright-core (browser downloads
  * do not work on machines without internet). Flags from shared/NOTES-platform.md.
  */
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Headless flags that work as root in a sandbox; the last one lets WebRTC use loopback. */
@@ -23,7 +26,7 @@ export function chromiumPath(): string {
   return process.env.WEBRAY_CHROMIUM || '/usr/bin/chromium';
 }
 
-export async function launchChromium(): Promise<Browser> {
+function installedChromium(): string {
   const executablePath = chromiumPath();
   if (!existsSync(executablePath)) {
     throw new Error(
@@ -31,15 +34,60 @@ export async function launchChromium(): Promise<Browser> {
         `(pnpm test does that by itself when run as root), or point WEBRAY_CHROMIUM at a Chromium binary.`,
     );
   }
-  return chromium.launch({ executablePath, args: CHROMIUM_FLAGS, headless: true, timeout: 60_000 });
+  return executablePath;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: installedChromium(), args: CHROMIUM_FLAGS, headless: true, timeout: 60_000 });
+}
+
+/** A Chromium whose tabs a test can hide, with what closes it. */
+export interface HideableChromium {
+  /** The browser's own context: a tab opened in front of another hides it. */
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Chromium driven over the DevTools Protocol (loopback) whose default context has no focus
+ * emulation (playwright's `noDefaults`). Playwright's own contexts emulate focus, and a focused
+ * page stays visible whatever else happens; here a tab is hidden, as a person's is, when another
+ * tab opens in front of it.
+ */
+export async function launchHideableChromium(origin: string): Promise<HideableChromium> {
+  const profile = mkdtempSync(join(tmpdir(), 'webray-chromium-'));
+  const child = spawn(installedChromium(), [...CHROMIUM_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Chromium printed no DevTools endpoint within 60 s:\n${stderr.slice(-2000)}`)), 60_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += String(d);
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`Chromium exited (${code}) before it listened:\n${stderr.slice(-2000)}`)); });
+  });
+  const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true, timeout: 60_000 });
+  const context = await forTests(browser.contexts()[0]!, origin);
+  return {
+    context,
+    async close() {
+      await browser.close();
+      child.kill('SIGKILL');
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
  * A fresh context for one test. The microphone permission is what makes Chromium gather
  * loopback ICE candidates (without it WebRTC silently never connects), so every context has it.
  */
-export async function newContext(browser: Browser, origin: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
+export function newContext(browser: Browser, origin: string): Promise<BrowserContext> {
+  return browser.newContext().then((context) => forTests(context, origin));
+}
+
+async function forTests(context: BrowserContext, origin: string): Promise<BrowserContext> {
   context.setDefaultTimeout(30_000);
   context.setDefaultNavigationTimeout(30_000);
   await context.grantPermissions(['microphone'], { origin });

@@ -3,7 +3,7 @@
  * options in the URL fragment, with the local PeerJS server they meet through.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { capturePageLog, launchChromium, newContext, type PageLog } from './chromium.js';
+import { capturePageLog, launchChromium, launchHideableChromium, newContext, type HideableChromium, type PageLog } from './chromium.js';
 import { startPeerServer, type RunningPeerServer } from './peer-server.js';
 import { withTimeout } from './timeout.js';
 import { pageDir, startDevServer, type RunningServer } from './vite-server.js';
@@ -17,6 +17,7 @@ export interface Tab {
 
 export class ClusterTabs {
   readonly tabs: Tab[] = [];
+  private hideable: HideableChromium | undefined;
 
   private constructor(
     public peers: RunningPeerServer,
@@ -34,8 +35,25 @@ export class ClusterTabs {
   }
 
   /** Opens a tab that joins with these init options; resolves once its init settled. */
-  async open(options: Record<string, unknown>): Promise<Tab> {
-    const page = await this.context.newPage();
+  open(options: Record<string, unknown>): Promise<Tab> {
+    return this.openIn(this.context, options);
+  }
+
+  /** Opens a tab as `open` does, in a second Chromium where `hide` can hide it. */
+  async openHideable(options: Record<string, unknown>): Promise<Tab> {
+    this.hideable ??= await launchHideableChromium(this.server.origin);
+    return this.openIn(this.hideable.context, options);
+  }
+
+  /** Hides a tab from `openHideable` as a person does, by opening another tab in front of it; resolves once the page says it is hidden. */
+  async hide(tab: Tab): Promise<void> {
+    await tab.page.context().newPage();
+    // Polled on the page's timers: a hidden page runs no animation frames.
+    await tab.page.waitForFunction(() => document.visibilityState === 'hidden', undefined, { polling: 100, timeout: 30_000 });
+  }
+
+  private async openIn(context: BrowserContext, options: Record<string, unknown>): Promise<Tab> {
+    const page = await context.newPage();
     const log = capturePageLog(page);
     await withTimeout('loading the tab', 30_000, page.goto(`${this.server.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
     await withTimeout('ray.init in the tab', 60_000, page.waitForFunction(() => window.clusterStatus !== 'loading', undefined, { timeout: 60_000 }), () => log.text());
@@ -61,6 +79,7 @@ export class ClusterTabs {
   readonly logs = (): string => this.tabs.map((t, i) => `--- tab ${i} ---\n${t.log.text(40)}`).join('\n');
 
   async close(): Promise<void> {
+    await this.hideable?.close();
     await this.context.close();
     await this.browser.close();
     await this.server.close();

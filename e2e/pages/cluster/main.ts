@@ -69,6 +69,15 @@ const clusterTests = {
     job.catch(() => undefined);
   },
 
+  /** `n` tasks, one after another, that each need `resource` and hold it for `ms` (a timed wait): where each ran. */
+  async holdOn(resource: string, n: number, ms: number) {
+    const hold = ray.remote(async (t: number) => {
+      await new Promise((r) => setTimeout(r, t));
+      return ray.getRuntimeContext().hostId;
+    }).options({ resources: { [resource]: 1 } });
+    return ray.get(Array.from({ length: n }, () => hold.remote(ms)), { timeout: GET_TIMEOUT });
+  },
+
   async jobResult() {
     const counts: Record<string, number> = {};
     for (const h of await job!) counts[h] = (counts[h] ?? 0) + 1;
