@@ -74,12 +74,12 @@ const credentials = {
 };
 
 /** `head`: the key this host proves (default the operator key), or none (join token only). */
-function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number; head?: keyof typeof credentials | 'token-only' } = {}): ClusterMember {
+function member(signaling: Signaling, hostId: string, opts: { token?: string; timers?: Timers; resources?: Record<string, number>; graceMs?: number; deadAfterMs?: number; head?: keyof typeof credentials | 'token-only' } = {}): ClusterMember {
   const key = opts.head === 'token-only' ? undefined : credentials[opts.head ?? 'operator'];
   const m = new ClusterMember({
     cluster: 'c1', token: opts.token ?? 'secret', host: info(hostId, opts.resources), signaling,
     head: { ...(key ? { prove: (text: string) => key.signText(text) } : {}), check: async (text, sig) => ((await operatorCheck.verifyText(text, sig)) ? 'operator' : undefined) },
-    timers: opts.timers, heartbeatMs: 100, deadAfterMs: 1000, graceMs: opts.graceMs,
+    timers: opts.timers, heartbeatMs: 100, deadAfterMs: opts.deadAfterMs ?? 1000, graceMs: opts.graceMs,
   });
   members.push(m);
   return m;
@@ -500,6 +500,40 @@ describe('the head\'s standby', () => {
     expect(standby.isHead).toBe(true);
     expect(other.isHead).toBe(false);
     expect(other.headId).toBe('b');
+  });
+
+  it('takes the head id as soon as the signalling server frees it after the head left (a connection to the id waits on the server meanwhile), not after deadAfterMs', async () => {
+    const s = new MemorySignaling();
+    // The PeerJS server frees a closed socket's id a moment after the peers hear the goodbye; a
+    // connection to an id whose holder is gone waits in the server's queue (its expire_timeout).
+    let freeHeadId: (() => void) | undefined;
+    let headGone = false;
+    const lateRelease: Signaling = {
+      claim: async (peerId, accept) => {
+        const claim = await s.claim(peerId, accept);
+        return claim && { release: () => { freeHeadId = () => claim.release(); } };
+      },
+      connect: (peerId) => s.connect(peerId),
+    };
+    const server: Signaling = {
+      claim: (peerId, accept) => s.claim(peerId, accept),
+      connect: (peerId) => (headGone && peerId === headPeerId('c1') ? new Promise<never>(() => undefined) : s.connect(peerId)),
+    };
+    // deadAfterMs far beyond the wait below: the standby must not need it.
+    const head = member(lateRelease, 'a', { deadAfterMs: 60_000 });
+    const standby = member(server, 'b', { deadAfterMs: 60_000 });
+    const volunteer = member(server, 'v', { deadAfterMs: 60_000, head: 'token-only' });
+    for (const m of [head, standby, volunteer]) await m.join();
+    await until(() => volunteer.standbyId === 'b' && ids(volunteer).length === 3);
+    headGone = true;
+    head.close();
+    await waitFor(() => freeHeadId !== undefined && volunteer.headId === '');
+    freeHeadId!();
+    await waitFor(() => standby.isHead && volunteer.headId === 'b');
+    // b holds the head id: a new host finds it there.
+    const d = member(s, 'd', { head: 'token-only' });
+    await d.join();
+    expect(d.headId).toBe('b');
   });
 
   it('takes over from a head gone silent whose id the signalling server still holds: members register with the standby over their links', async () => {

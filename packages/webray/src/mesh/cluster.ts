@@ -76,6 +76,8 @@ export interface BulkSender {
   done(): void;
 }
 
+/** How often each link carries a heartbeat (ClusterOptions.heartbeatMs). */
+const DEFAULT_HEARTBEAT_MS = 500;
 /** A host silent this long is dead (ClusterOptions.deadAfterMs). */
 const DEFAULT_DEAD_AFTER_MS = 5000;
 /** How long `join` waits for links to the members it learns of before it returns anyway. */
@@ -207,7 +209,7 @@ export class ClusterMember {
     const own = await this.o.signaling.claim(hostPeerId(this.o.cluster, this.hostId), (l) => void this.accept(l));
     if (!own) throw new Error(`host id ${this.hostId} is already in cluster ${this.o.cluster}`);
     this.claims.push(own);
-    const hb = this.o.heartbeatMs ?? 500;
+    const hb = this.heartbeatMs;
     this.stopTimers = this.timers.every(hb, () => this.beat());
     try {
       await this.electOrRegister();
@@ -241,13 +243,13 @@ export class ClusterMember {
     if (this.head !== '') { if (claim) this.releaseHeadClaim(claim); return; }
     if (claim) { this.takeHead(); return; }
     const standby = this.standby === this.hostId && this.o.head.prove !== undefined;
-    let opened: [string, FrameChannel];
+    let opened: [string, FrameChannel] | Claim;
     try {
       const opening = this.open(headPeerId(this.o.cluster));
       // A silent head keeps its id on the PeerJS server for its alive_timeout, and a connection to it
       // never opens: the standby, which saw it go silent, waits deadAfterMs for an answer, not the
       // connection's whole timeout. (A head that answers later meets the new one: meetHeadIdHolder.)
-      opened = standby ? await Promise.race([opening, this.within(this.deadAfterMs, opening)]) : await opening;
+      opened = standby ? await Promise.race([opening, this.within(this.deadAfterMs, opening), this.reclaim(opening)]) : await opening;
     } catch (e) {
       if (this.head !== '') return;
       // Nobody answers on the head id: the standby takes over (the members reach it over the links
@@ -256,6 +258,7 @@ export class ClusterMember {
       this.takeHead();
       return;
     }
+    if (!Array.isArray(opened)) { this.takeHead(); return; }
     const [head, ch] = opened;
     if (!(await this.headProven(head))) {
       // A host with only the join token (or none that matches the public keys) squats the head id:
@@ -272,6 +275,28 @@ export class ClusterMember {
     const claim = await this.o.signaling.claim(headPeerId(this.o.cluster), (l) => void this.accept(l), () => this.stepDown(claim!));
     if (claim) { this.claims.push(claim); this.headClaim = claim; }
     return claim;
+  }
+
+  /**
+   * The standby, while it waits for an answer on a held head id: claims the id again every
+   * heartbeat, and resolves with the claim. A head that left (said bye, or was killed) frees its
+   * id once the PeerJS server sees its socket close, a moment after the standby first tried, while
+   * a connection to the id waits on the server's queue (its expire_timeout) for a head that is gone.
+   * Never resolves once `settles` did.
+   */
+  private reclaim(settles: Promise<unknown>): Promise<Claim> {
+    let settled = false;
+    void settles.catch(() => undefined).finally(() => { settled = true; });
+    return new Promise((resolve) => {
+      const again = async () => {
+        if (settled || this.closed || this.head !== '') return;
+        const claim = await this.claimHeadId();
+        if (claim && settled) this.releaseHeadClaim(claim);
+        else if (claim) resolve(claim);
+        else setTimeout(() => void again(), this.heartbeatMs);
+      };
+      setTimeout(() => void again(), this.heartbeatMs);
+    });
   }
 
   /** Rejects after `ms` (by the real clock: a connection's time); `settles` ends the wait early. */
@@ -307,7 +332,7 @@ export class ClusterMember {
     void this.headProven(from).then((ok) => {
       if (!ok) { this.drops.add(`host ${from} said it heads a later epoch but proves no head credential: ignored`); return; }
       // The later head claims the head id first.
-      this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
+      this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * this.heartbeatMs;
       this.stepDown(this.headClaim);
     });
   }
@@ -358,6 +383,10 @@ export class ClusterMember {
   }
 
   /** How long a head change's grace lasts at most. */
+  get heartbeatMs(): number {
+    return this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
   get deadAfterMs(): number {
     return this.o.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
   }
@@ -673,7 +702,7 @@ export class ClusterMember {
       this.head = '';
       this.headless = true;
       // The standby goes first; other credentialed hosts wait a few heartbeats before claiming the id.
-      if (this.standby !== this.hostId && this.standby !== '') this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * (this.o.heartbeatMs ?? 500);
+      if (this.standby !== this.hostId && this.standby !== '') this.claimAfter = this.timers.now() + STANDBY_FIRST_BEATS * this.heartbeatMs;
       this.reelect();
     }
   }
