@@ -1,0 +1,119 @@
+/**
+ * The RL section: evolution strategies trained across every worker of every host (rollouts are
+ * module tasks), a live reward plot, live counters, and the current policy served by an actor
+ * that the page asks for a frame on every animation frame.
+ */
+import * as ray from 'webray';
+import type { ActorHandle } from 'webray';
+import { train, type IterationStats } from '../rl/trainer.ts';
+import { PolicyServer } from '../rl/serving.ts';
+import { $, fmt, showError } from './dom.ts';
+import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
+import { RewardChart } from './reward-chart.ts';
+import { drawScene, type SceneFrame } from './scene.ts';
+
+export type EnvName = 'cartpole' | 'walker';
+
+/** What each button trains: CartPole is the quick first run; the walker is the headline. */
+export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; stepsPerFrame: number; note: string }> = {
+  cartpole: {
+    title: 'CartPole',
+    iterations: 20, pairs: 32, goal: 475, stepsPerFrame: 1,
+    note: 'The classic cart-pole (500 steps max). A linear policy solves it in milliseconds on one thread, so here spreading it over workers shows mostly overhead: it is the quick first run.',
+  },
+  walker: {
+    title: 'Walker (MuJoCo)',
+    iterations: 60, pairs: 48, goal: 0, stepsPerFrame: 4,
+    note: 'A planar walker simulated by MuJoCo (WebAssembly) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward: forward velocity minus a control cost; the episode ends when it falls.',
+  },
+};
+
+const servingClass = ray.remote(PolicyServer, { module: new URL('../rl/serving.ts', import.meta.url), exportName: 'PolicyServer' });
+
+let server: ActorHandle<PolicyServer> | undefined;
+let serving = false;
+let controller: AbortController | undefined;
+
+/** Asks the serving actor for a frame on every animation frame (one request in flight at a time). */
+function serve(env: EnvName): void {
+  if (serving) return;
+  serving = true;
+  const canvas = $<HTMLCanvasElement>('scene');
+  let inFlight = false;
+  const tick = () => {
+    if (!serving || !server) return;
+    if (!inFlight) {
+      inFlight = true;
+      ray.get(server.frame.remote(RUNS[env].stepsPerFrame) as ray.ObjectRef<SceneFrame>)
+        .then((f) => drawScene(canvas, f))
+        .catch((e) => { serving = false; showError('serving', e); })
+        .finally(() => { inFlight = false; });
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+function showCounters(s: IterationStats, workers: number): void {
+  const per = (n: number) => fmt(n / Math.max(s.seconds, 1e-3), 0);
+  $('rl-counters').replaceChildren(
+    ...[
+      ['iteration', fmt(s.iteration + 1)],
+      ['mean reward', fmt(s.meanReward, 1)],
+      ['max reward', fmt(s.maxReward, 1)],
+      ['episodes/s', per(s.episodes)],
+      ['sim steps/s', per(s.steps)],
+      ['tasks/s', per(s.tasks)],
+      ['workers', fmt(workers)],
+      ['hosts', fmt(s.hosts)],
+      ['longest main-thread task', `${fmt(longestTask(), 0)} ms`],
+    ].map(([k, v]) => {
+      const d = document.createElement('div');
+      d.innerHTML = '<span class="dim small"></span><b></b>';
+      d.firstElementChild!.textContent = k!;
+      d.lastElementChild!.textContent = v!;
+      return d;
+    }),
+  );
+}
+
+/** Trains `env` from `seed`; resolves when done or stopped. The page's data-* attributes say how it went. */
+export async function runTraining(env: EnvName, seed: number): Promise<void> {
+  const run = RUNS[env];
+  const section = $('rl');
+  section.dataset.state = 'running';
+  section.dataset.env = env;
+  $('rl-note').textContent = run.note;
+  $('rl-status').textContent = env === 'walker' ? 'loading MuJoCo in every worker…' : 'training…';
+  watchLongTasks();
+  resetLongTasks();
+  const chartBox = $('rl-chart');
+  chartBox.replaceChildren();
+  const chart = new RewardChart(chartBox, env === 'cartpole' ? run.goal : undefined);
+  if (server) { serving = false; await ray.kill(server); }
+  server = servingClass.remote(env, seed);
+  serve(env);
+  controller = new AbortController();
+  const t0 = performance.now();
+  try {
+    await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
+      chart.add(s.iteration + 1, s.meanReward, s.maxReward);
+      void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
+      void server?.setPolicy.remote(policy);
+      $('rl-status').textContent = `iteration ${s.iteration + 1} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
+      section.dataset.iterations = String(chart.points);
+      section.dataset.lastMean = String(s.meanReward);
+      section.dataset.longestTaskMs = String(longestTask());
+    });
+    section.dataset.state = 'done';
+    $('rl-status').textContent = `done: ${run.iterations} iterations in ${fmt((performance.now() - t0) / 1000, 1)} s`;
+  } catch (e) {
+    if (controller.signal.aborted) { section.dataset.state = 'stopped'; $('rl-status').textContent = 'stopped'; return; }
+    section.dataset.state = 'failed';
+    throw e;
+  }
+}
+
+export function stopTraining(): void {
+  controller?.abort();
+}
