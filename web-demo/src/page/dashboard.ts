@@ -82,6 +82,10 @@ async function refresh(): Promise<void> {
   );
   $('store').textContent = `${fmt(store.objects)} objects, ${mib(store.objectBytes)} in ${mib(store.heapBytes)} of shared memory (max ${mib(store.maxBytes)})` +
     ` · ${store.shared ? 'zero-copy' : 'copied (not cross-origin isolated)'} · spilled ${fmt(store.spilled)}, rebuilt by lineage ${fmt(store.reconstructions)}`;
+  $('transfers').replaceChildren(
+    h('tr', {}, h('th', {}, 'with host'), h('th', { class: 'num' }, 'pulled from it'), h('th', { class: 'num' }, 'served to it')),
+    ...store.transfers.map((t) => h('tr', {}, h('td', { title: t.hostId }, hostLabel(t.hostId)), h('td', { class: 'num' }, mib(t.bytesIn)), h('td', { class: 'num' }, mib(t.bytesOut)))),
+  );
 }
 
 /** Refreshes the dashboard every second until the page goes; a failure is shown, and polling stops. */

@@ -503,6 +503,8 @@ export interface ObjectStoreState {
   lineageBytes: number;
   /** Lineages dropped at the cap since init: their objects cannot be rebuilt if lost. */
   lineageEvictions: number;
+  /** Object bytes this host pulled from (`bytesIn`) and served to (`bytesOut`) each other host since init. */
+  transfers: { hostId: string; bytesIn: number; bytesOut: number }[];
 }
 
 export interface NodeState {
