@@ -73,8 +73,11 @@ export async function launchHideableChromium(origin: string): Promise<HideableCh
     context,
     async close() {
       await browser.close();
+      // Chromium writes its profile until it has exited: remove the directory after that.
+      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
-      rmSync(profile, { recursive: true, force: true });
+      await exited;
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

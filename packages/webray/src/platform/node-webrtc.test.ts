@@ -50,6 +50,26 @@ describe('what a Node host gives PeerJS', () => {
     expect(Object.getPrototypeOf(g.WebSocket)).toBe(ws.WebSocket);
   });
 
+  it('a peer connection whose handler throws (PeerJS on a connection it already dropped) does not end the process', async () => {
+    const Pc = (await nodeGlobals()).RTCPeerConnection as new () => EventTarget & { ondatachannel: ((e: Event) => void) | null; close(): void };
+    const pc = new Pc();
+    let called = 0;
+    const uncaught: unknown[] = [];
+    const record = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', record);
+    try {
+      pc.ondatachannel = () => { called++; throw new TypeError("Cannot read properties of null (reading '_initializeDataChannel')"); };
+      pc.dispatchEvent(new Event('datachannel'));
+      // Node rethrows a listener's error on the next tick.
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('uncaughtException', record);
+      pc.close();
+    }
+    expect(called).toBe(1);
+    expect(uncaught).toEqual([]);
+  });
+
   it('keeps globals the program set', async () => {
     const mine = class {};
     const g: Record<string, unknown> = { RTCPeerConnection: mine, WebSocket: mine };

@@ -61,7 +61,7 @@ export async function install(g: Record<string, unknown>, load: Importer): Promi
         `Install it next to webray: npm install ${WEBRTC_PACKAGE}.`,
       );
     }
-    g.RTCPeerConnection = rtc.RTCPeerConnection;
+    g.RTCPeerConnection = guardedHandlers(rtc.RTCPeerConnection as PeerConnectionClass);
     g.RTCSessionDescription = rtc.RTCSessionDescription;
     g.RTCIceCandidate = rtc.RTCIceCandidate;
   }
@@ -69,6 +69,36 @@ export async function install(g: Record<string, unknown>, load: Importer): Promi
     const { WebSocket } = (await load(wsSpecifier)) as { WebSocket: SocketClass };
     g.WebSocket = signallingSocket(WebSocket);
   }
+}
+
+type PeerConnectionClass = new (...args: unknown[]) => object;
+
+/** The event handler properties PeerJS sets on a peer connection. */
+const HANDLERS = ['ondatachannel', 'onicecandidate', 'oniceconnectionstatechange', 'onconnectionstatechange', 'onsignalingstatechange', 'onicegatheringstatechange', 'ontrack'];
+
+/**
+ * PeerJS's handlers can throw for a connection it already dropped (a data channel that arrives
+ * after PeerJS closed its connection reads `null._initializeDataChannel`). In a browser that is a
+ * console error; node-datachannel calls the handlers from an EventTarget listener, and Node ends
+ * the process on an error thrown there: a host would die of a race in a connection it no longer
+ * uses. Here such an error ends with the handler.
+ */
+function guardedHandlers(Base: PeerConnectionClass): PeerConnectionClass {
+  return class GuardedPeerConnection extends Base {
+    constructor(...args: unknown[]) {
+      super(...args);
+      for (const name of HANDLERS) {
+        let handler: ((e: unknown) => unknown) | null = (this as Record<string, never>)[name] ?? null;
+        Object.defineProperty(this, name, {
+          configurable: true,
+          get: () => handler,
+          set: (h: unknown) => {
+            handler = typeof h === 'function' ? (e: unknown) => { try { return h.call(this, e); } catch { return undefined; } } : null;
+          },
+        });
+      }
+    }
+  };
 }
 
 /**
