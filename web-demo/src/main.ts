@@ -44,15 +44,16 @@ async function main(): Promise<void> {
   const buttons = { cartpole: $<HTMLButtonElement>('train-cartpole'), walker: $<HTMLButtonElement>('train-walker') };
   const stop = $<HTMLButtonElement>('train-stop');
   const timelineTimer = { id: undefined as ReturnType<typeof setInterval> | undefined };
-  const train = async (env: EnvName) => {
+  const train = async (env: EnvName, size?: { iterations?: number; pairs?: number }) => {
     for (const b of Object.values(buttons)) b.disabled = true;
     stop.disabled = false;
     since = nowMs();
     timelineTimer.id = setInterval(() => void drawGantt(since), 2000);
     try {
-      await runTraining(env, SEED);
+      return await runTraining(env, SEED, size);
     } catch (e) {
       showError(`training ${env}`, e);
+      throw e;
     } finally {
       clearInterval(timelineTimer.id);
       void drawGantt(since);
@@ -60,16 +61,18 @@ async function main(): Promise<void> {
       stop.disabled = true;
     }
   };
-  buttons.cartpole.onclick = () => void train('cartpole');
-  buttons.walker.onclick = () => void train('walker');
+  buttons.cartpole.onclick = () => void train('cartpole').catch(() => undefined);
+  buttons.walker.onclick = () => void train('walker').catch(() => undefined);
+  // For the benchmark (and DevTools): `await demo.train('walker', { iterations: 5 })` gives the run's totals.
+  (globalThis as { demo?: unknown }).demo = { train };
   stop.onclick = () => stopTraining();
   const download = $<HTMLButtonElement>('timeline-download');
   download.onclick = () => void downloadTimeline().catch((e) => showError('timeline', e));
   download.disabled = false;
   window.addEventListener('resize', () => void drawGantt(since));
 
-  // The quick first run: CartPole trains as soon as the page is up.
-  await train('cartpole');
+  // The quick first run: CartPole trains as soon as the page is up (not with ?autorun=0).
+  if (new URLSearchParams(location.search).get('autorun') !== '0') await train('cartpole').catch(() => undefined);
   document.body.dataset.demo = 'done';
 }
 

@@ -77,9 +77,29 @@ function showCounters(s: IterationStats, workers: number): void {
   );
 }
 
-/** Trains `env` from `seed`; resolves when done or stopped. The page's data-* attributes say how it went. */
-export async function runTraining(env: EnvName, seed: number): Promise<void> {
-  const run = RUNS[env];
+/** How a run went: totals over its iterations (the bench reads them). */
+export interface RunSummary {
+  env: EnvName;
+  iterations: number;
+  seconds: number;
+  episodes: number;
+  steps: number;
+  tasks: number;
+  /** The last iteration's mean and max reward. */
+  meanReward: number;
+  maxReward: number;
+  /** Distinct hosts that ran rollouts, over the run. */
+  hosts: number;
+  longestTaskMs: number;
+  state: 'done' | 'stopped';
+}
+
+/**
+ * Trains `env` from `seed` (`iterations`, `pairs`: the page's defaults unless given); resolves
+ * when done or stopped. The page's data-* attributes say how it went.
+ */
+export async function runTraining(env: EnvName, seed: number, size: { iterations?: number; pairs?: number } = {}): Promise<RunSummary> {
+  const run = { ...RUNS[env], ...size };
   const section = $('rl');
   section.dataset.state = 'running';
   section.dataset.env = env;
@@ -95,8 +115,18 @@ export async function runTraining(env: EnvName, seed: number): Promise<void> {
   serve(env);
   controller = new AbortController();
   const t0 = performance.now();
+  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0 };
+  const summary = (state: RunSummary['state']): RunSummary => ({
+    env, iterations: chart.points, seconds: (performance.now() - t0) / 1000, ...total, longestTaskMs: longestTask(), state,
+  });
   try {
     await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
+      total.episodes += s.episodes;
+      total.steps += s.steps;
+      total.tasks += s.tasks;
+      total.meanReward = s.meanReward;
+      total.maxReward = s.maxReward;
+      total.hosts = Math.max(total.hosts, s.hosts);
       chart.add(s.iteration + 1, s.meanReward, s.maxReward);
       void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
       void server?.setPolicy.remote(policy);
@@ -107,8 +137,9 @@ export async function runTraining(env: EnvName, seed: number): Promise<void> {
     });
     section.dataset.state = 'done';
     $('rl-status').textContent = `done: ${run.iterations} iterations in ${fmt((performance.now() - t0) / 1000, 1)} s`;
+    return summary('done');
   } catch (e) {
-    if (controller.signal.aborted) { section.dataset.state = 'stopped'; $('rl-status').textContent = 'stopped'; return; }
+    if (controller.signal.aborted) { section.dataset.state = 'stopped'; $('rl-status').textContent = 'stopped'; return summary('stopped'); }
     section.dataset.state = 'failed';
     throw e;
   }
