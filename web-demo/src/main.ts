@@ -26,7 +26,8 @@ async function main(): Promise<void> {
 
   // `pnpm demo` prints a driver link whose fragment holds a cluster config: then this tab drives a cluster.
   const link = await clusterFromLink();
-  const numWorkers = navigator.hardwareConcurrency || 2;
+  // ?workers=N: the benchmark's fixed worker counts.
+  const numWorkers = Number(new URLSearchParams(location.search).get('workers')) || navigator.hardwareConcurrency || 2;
   const t0 = performance.now();
   await ray.init({ numWorkers, cluster: link?.cluster });
   setSelfHost(ray.getRuntimeContext().hostId);
@@ -64,7 +65,11 @@ async function main(): Promise<void> {
   buttons.cartpole.onclick = () => void train('cartpole').catch(() => undefined);
   buttons.walker.onclick = () => void train('walker').catch(() => undefined);
   // For the benchmark (and DevTools): `await demo.train('walker', { iterations: 5 })` gives the run's totals.
-  (globalThis as { demo?: unknown }).demo = { train };
+  // `memberConfig()`: the cluster as a host that joins with the token only gets it (a Node host's config).
+  (globalThis as { demo?: unknown }).demo = {
+    train,
+    memberConfig: () => link && (({ submitterKey: _private, ...member }) => member)(link.cluster),
+  };
   stop.onclick = () => stopTraining();
   const download = $<HTMLButtonElement>('timeline-download');
   download.onclick = () => void downloadTimeline().catch((e) => showError('timeline', e));
