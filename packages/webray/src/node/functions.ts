@@ -8,6 +8,7 @@ import type { Binding, FunctionDescriptor } from '../shared/protocol.js';
 import type { RayApi } from '../api/api.js';
 import { usedRemote } from '../api/revive.js';
 import { enableHttpImports } from '../platform/node-http-imports.js';
+import { RayUsageError } from '../shared/errors.js';
 
 /** Gives an execution its own `ray`, made only if the code uses it. */
 export interface RayProvider {
@@ -38,9 +39,26 @@ function bindingValue(b: Binding, ray: RayProvider, self: FunctionDescriptor): u
   return typeof v === 'function' && !/^[A-Z]/.test(b.api) ? (v as Function).bind(api) : v;
 }
 
+/**
+ * A function shipped by its source is rebuilt with `new Function`, which a Content Security Policy
+ * without 'unsafe-eval' forbids (an EvalError): say which policy and what to allow.
+ */
+function evaluate(names: string[], body: string, d: { name: string }): (...a: unknown[]) => unknown {
+  try {
+    return new Function(...names, body) as (...a: unknown[]) => unknown;
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    throw new RayUsageError(
+      `${d.name || 'a function'} cannot run on this worker: the page's Content Security Policy (the one sent with webray's worker ` +
+      `script) forbids rebuilding a function from its source text. Add 'unsafe-eval' to its script-src ` +
+      `(README: "Content Security Policy"), or put the function in a module: ray.remote(fn, { module, exportName }).`,
+    );
+  }
+}
+
 function compileSource(d: Extract<FunctionDescriptor, { kind: 'source' }>): Instantiate {
   const names = Object.keys(d.bindings);
-  const factory = new Function(...names, `"use strict";\nreturn (${d.source}\n);`) as (...a: unknown[]) => unknown;
+  const factory = evaluate(names, `"use strict";\nreturn (${d.source}\n);`, d);
   if (names.length === 0) {
     const fn = factory();
     return () => fn;

@@ -1,4 +1,5 @@
 /** Nodes as module Web Workers. */
+import { RayUsageError } from '../shared/errors.js';
 import { idbSpill } from './idb-spill.js';
 import { idbTables } from './tables-store.js';
 import type { NodeBootData, NodeProcess, Platform } from './types.js';
@@ -22,7 +23,14 @@ const workerTimers = {
   now: () => performance.now(),
   every(ms: number, run: () => void): () => void {
     if (!ticker) {
-      ticker = new Worker(URL.createObjectURL(new Blob([tickerSource], { type: 'text/javascript' })));
+      try {
+        ticker = new Worker(URL.createObjectURL(new Blob([tickerSource], { type: 'text/javascript' })));
+      } catch (e) {
+        throw new RayUsageError(
+          `webray could not start the small blob: worker that drives a cluster's heartbeats (${e instanceof Error ? e.message : String(e)}). ` +
+          `A Content Security Policy that forbids blob: workers does this: add blob: to worker-src (README: "Content Security Policy").`,
+        );
+      }
       ticker.onmessage = (e: MessageEvent<number>) => ticks.get(e.data)?.();
     }
     const id = ++nextTicker;
