@@ -15,7 +15,7 @@ export default defineConfig({
   build: { outDir: '../dist/web-demo', emptyOutDir: true, target: 'es2022' },
   test: {
     root: '.',
-    include: ['packages/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'web-demo/src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
