@@ -28,13 +28,20 @@ export function perturb(theta: Float32Array, noise: Float32Array, index: number,
 
 /**
  * Centred ranks of `values` in [-0.5, 0.5] (the smallest -0.5, the largest 0.5): only the order
- * of returns matters, so one lucky episode cannot dominate a step. Ties break by position.
+ * of returns matters, so one lucky episode cannot dominate a step. Equal values share their mean
+ * rank, so an antithetic pair with equal returns (common in CartPole) adds nothing to the gradient.
  */
 export function centredRanks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]! || a - b);
   const ranks = new Float64Array(n);
-  for (let r = 0; r < n; r++) ranks[order[r]!] = n === 1 ? 0 : r / (n - 1) - 0.5;
+  for (let lo = 0; lo < n;) {
+    let hi = lo + 1;
+    while (hi < n && values[order[hi]!] === values[order[lo]!]) hi++;
+    const rank = n === 1 ? 0 : (lo + hi - 1) / 2 / (n - 1) - 0.5;
+    for (let r = lo; r < hi; r++) ranks[order[r]!] = rank;
+    lo = hi;
+  }
   return ranks;
 }
 

@@ -19,6 +19,16 @@ export const ENV_SIZES: Record<EnvName, { obsSize: number; actSize: number }> = 
   walker: { obsSize: 17, actSize: 6 },
 };
 
+/**
+ * Defaults by environment. The walker takes Ray's ES settings for MuJoCo; CartPole's policy acts
+ * on a sign only, so its scale is free and a larger step relative to σ gets there sooner (with
+ * 16 pairs, seeds 1-3 are solved after 23-30 iterations).
+ */
+export const ENV_DEFAULTS: Record<EnvName, { sigma: number; lr: number }> = {
+  cartpole: { sigma: 0.05, lr: 0.2 },
+  walker: { sigma: 0.02, lr: 0.01 },
+};
+
 /** The policy's parameter count for `env` (see policy.ts for the layout). */
 export function policyLength(env: EnvName): number {
   const { obsSize, actSize } = ENV_SIZES[checkEnvName(env)];
@@ -31,9 +41,9 @@ export interface TrainOptions {
   iterations: number;
   /** Antithetic pairs per iteration (2 episodes each). */
   pairs: number;
-  /** The perturbations' standard deviation (default 0.02, as in Ray's ES). */
+  /** The perturbations' standard deviation (default: `ENV_DEFAULTS`). */
   sigma?: number;
-  /** Adam's step size (default 0.01). */
+  /** Adam's step size (default: `ENV_DEFAULTS`). */
   lr?: number;
   /** Rollout tasks per iteration (default: 4 per CPU in the cluster when the run starts, at most `pairs`). */
   tasks?: number;
@@ -73,11 +83,11 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   if (!ray.isInitialized()) throw new Error('train runs on webray: call ray.init() (or join a cluster) first');
   const dim = policyLength(env);
   if (opts.initial && opts.initial.length !== dim) throw new RangeError(`initial policy has ${opts.initial.length} parameters, the ${env} policy ${dim}`);
-  const sigma = opts.sigma ?? 0.02;
+  const sigma = opts.sigma ?? ENV_DEFAULTS[env].sigma;
   const pairs = opts.pairs;
   const tasks = Math.max(1, Math.min(pairs, opts.tasks ?? 4 * ((await ray.clusterResources()).CPU ?? 1)));
   const theta = opts.initial ? opts.initial.slice() : new Float32Array(dim);
-  const adam = new Adam(dim, opts.lr ?? 0.01);
+  const adam = new Adam(dim, opts.lr ?? ENV_DEFAULTS[env].lr);
   const rng = new Rng(mixSeed(opts.seed, 1));
   const noise = noiseTable(mixSeed(opts.seed, 2), opts.noiseFloats);
   const evaluate = rollouts(opts.module ?? rolloutsUrl);
@@ -96,7 +106,8 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
         refs.push(evaluate.remote(env, policyRef, noiseRef, indices.slice(from, to), seeds.slice(from, to), sigma, opts.maxSteps));
       }
       const results = await ray.get(refs);
-      policyRef.release();
+      // Released now, not when collected: a live result pins its task's arguments (lineage), the noise table among them.
+      ray.release(policyRef, ...refs);
       const plus = new Float64Array(pairs);
       const minus = new Float64Array(pairs);
       let steps = 0;
@@ -151,7 +162,9 @@ export async function evaluate(opts: { env: EnvName; policy: Float32Array; episo
   const rewards = new Float64Array(opts.episodes);
   let steps = 0;
   let at = 0;
-  for (const r of await ray.get(refs)) {
+  const results = await ray.get(refs);
+  ray.release(...refs);
+  for (const r of results) {
     rewards.set(r.rewards, at);
     at += r.rewards.length;
     steps += r.steps;
