@@ -1,5 +1,5 @@
 /** CartPole as an `Env`: one action, whose sign picks the push (> 0: right). */
-import { CARTPOLE_OBS, CartPole } from './cartpole.ts';
+import { CARTPOLE, CARTPOLE_OBS, CartPole } from './cartpole.ts';
 import type { Env } from './env.ts';
 
 export class CartPoleEnv implements Env {
@@ -7,6 +7,7 @@ export class CartPoleEnv implements Env {
   readonly actSize = 1;
   readonly actLow = -1;
   readonly actHigh = 1;
+  readonly dt = CARTPOLE.tau;
   readonly sim = new CartPole(0);
 
   get done(): boolean {

@@ -5,6 +5,8 @@ export interface Env {
   /** The actuator range each action is clamped to. */
   readonly actLow: number;
   readonly actHigh: number;
+  /** Simulated seconds per step. */
+  readonly dt: number;
   readonly done: boolean;
   /** Steps taken in the current episode. */
   readonly steps: number;

@@ -36,7 +36,7 @@ describe('train (ES on webray)', () => {
     });
     const a = await run();
     const b = await run();
-    expect(Buffer.from(b.buffer)).toEqual(Buffer.from(a.buffer));
+    expect(new Uint8Array(b.buffer)).toEqual(new Uint8Array(a.buffer));
     expect(a.some((v) => v !== 0)).toBe(true);
     await ray.state.listObjects();
     // Within a run the same one object at every iteration (16 MiB in the app: every host pulls it once).

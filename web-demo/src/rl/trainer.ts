@@ -11,13 +11,8 @@ import { checkEnvName } from './envs.ts';
 import { Adam, esGradient, noiseTable, sampleIndices } from './es.ts';
 import { Rng, mixSeed } from './random.ts';
 import { evaluatePairs, evaluatePolicy } from './rollouts.ts';
+import { ENV_SIZES } from './sizes.ts';
 import rolloutsUrl from './rollouts.ts?webray-module';
-
-/** Observation and action sizes by environment, so the learner needs no simulator (nor MuJoCo) itself. */
-export const ENV_SIZES: Record<EnvName, { obsSize: number; actSize: number }> = {
-  cartpole: { obsSize: 4, actSize: 1 },
-  walker: { obsSize: 17, actSize: 6 },
-};
 
 /**
  * Defaults by environment. The walker takes Ray's ES settings for MuJoCo; CartPole's policy acts

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileForNode } from './compile-for-node.ts';
 import { loadModel, loadMujoco, MujocoModelError } from './mujoco.ts';
 import { policySize, runEpisode } from './policy.ts';
-import { ENV_SIZES, train, type IterationStats } from './trainer.ts';
+import { ENV_SIZES } from './sizes.ts';
+import { train, type IterationStats } from './trainer.ts';
 import { createWalker, WALKER, type Walker } from './walker.ts';
 
 let walker: Walker;

@@ -38,6 +38,7 @@ export class Walker implements Env {
   readonly actSize: number;
   readonly actLow = -1;
   readonly actHigh = 1;
+  readonly dt: number;
   done = false;
   steps = 0;
   /** The x of the torso: how far the walker has gone. */
@@ -45,7 +46,6 @@ export class Walker implements Env {
   private readonly obs: Float64Array;
   private readonly model: MjModel;
   private readonly data: MjData;
-  private readonly dt: number;
 
   constructor(private readonly mujoco: MainModule) {
     ({ model: this.model, data: this.data } = loadModel(mujoco, 'walker', WALKER_MJCF));
@@ -54,6 +54,8 @@ export class Walker implements Env {
     this.actSize = this.model.nu;
     this.obs = new Float64Array(this.obsSize);
     this.dt = this.model.opt.timestep * WALKER.frameSkip;
+    // Positions (and so segments()) are valid from the start, before any reset.
+    mujoco.mj_forward(this.model, this.data);
   }
 
   reset(seed: number): void {
