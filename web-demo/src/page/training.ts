@@ -5,8 +5,9 @@
  */
 import * as ray from 'webray';
 import type { ActorHandle } from 'webray';
-import { train, type IterationStats } from '../rl/trainer.ts';
+import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
 import { PolicyServer } from '../rl/serving.ts';
+import servingUrl from '../rl/serving.ts?webray-module';
 import { $, fmt, showError } from './dom.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
@@ -15,20 +16,20 @@ import { drawScene, type SceneFrame } from './scene.ts';
 export type EnvName = 'cartpole' | 'walker';
 
 /** What each button trains: CartPole is the quick first run; the walker is the headline. */
-export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; stepsPerFrame: number; note: string }> = {
+export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
   cartpole: {
     title: 'CartPole',
-    iterations: 20, pairs: 32, goal: 475, stepsPerFrame: 1,
+    iterations: 25, pairs: 16, goal: 475, evalEpisodes: 100, stepsPerFrame: 1,
     note: 'The classic cart-pole (500 steps max). A linear policy solves it in milliseconds on one thread, so here spreading it over workers shows mostly overhead: it is the quick first run.',
   },
   walker: {
     title: 'Walker (MuJoCo)',
-    iterations: 60, pairs: 48, goal: 0, stepsPerFrame: 4,
+    iterations: 60, pairs: 48, goal: 0, evalEpisodes: 10, stepsPerFrame: 4,
     note: 'A planar walker simulated by MuJoCo (WebAssembly) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward: forward velocity minus a control cost; the episode ends when it falls.',
   },
 };
 
-const servingClass = ray.remote(PolicyServer, { module: new URL('../rl/serving.ts', import.meta.url), exportName: 'PolicyServer' });
+const servingClass = ray.remote(PolicyServer, { module: servingUrl, exportName: 'PolicyServer' });
 
 let server: ActorHandle<PolicyServer> | undefined;
 let serving = false;
@@ -58,7 +59,7 @@ function showCounters(s: IterationStats, workers: number): void {
   const per = (n: number) => fmt(n / Math.max(s.seconds, 1e-3), 0);
   $('rl-counters').replaceChildren(
     ...[
-      ['iteration', fmt(s.iteration + 1)],
+      ['iteration', fmt(s.iteration)],
       ['mean reward', fmt(s.meanReward, 1)],
       ['max reward', fmt(s.maxReward, 1)],
       ['episodes/s', per(s.episodes)],
@@ -88,8 +89,10 @@ export interface RunSummary {
   /** The last iteration's mean and max reward. */
   meanReward: number;
   maxReward: number;
-  /** Distinct hosts that ran rollouts, over the run. */
+  /** Distinct hosts that ran an iteration's rollouts (the most in one iteration). */
   hosts: number;
+  /** The trained policy's mean reward over the evaluation episodes (NaN if stopped). */
+  evalMean: number;
   longestTaskMs: number;
   state: 'done' | 'stopped';
 }
@@ -115,31 +118,41 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
   serve(env);
   controller = new AbortController();
   const t0 = performance.now();
-  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0 };
+  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN };
   const summary = (state: RunSummary['state']): RunSummary => ({
     env, iterations: chart.points, seconds: (performance.now() - t0) / 1000, ...total, longestTaskMs: longestTask(), state,
   });
   try {
-    await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
+    const policy = await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
       total.episodes += s.episodes;
       total.steps += s.steps;
       total.tasks += s.tasks;
       total.meanReward = s.meanReward;
       total.maxReward = s.maxReward;
       total.hosts = Math.max(total.hosts, s.hosts);
-      chart.add(s.iteration + 1, s.meanReward, s.maxReward);
+      chart.add(s.iteration, s.meanReward, s.maxReward);
       void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
       void server?.setPolicy.remote(policy);
-      $('rl-status').textContent = `iteration ${s.iteration + 1} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
+      $('rl-status').textContent = `iteration ${s.iteration} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
       section.dataset.iterations = String(chart.points);
       section.dataset.lastMean = String(s.meanReward);
       section.dataset.longestTaskMs = String(longestTask());
     });
+    if (controller.signal.aborted) {
+      section.dataset.state = 'stopped';
+      $('rl-status').textContent = `stopped after ${chart.points} iterations`;
+      return summary('stopped');
+    }
+    const trained = `${run.iterations} iterations in ${fmt((performance.now() - t0) / 1000, 1)} s`;
+    $('rl-status').textContent = `${trained}; evaluating the policy on ${run.evalEpisodes} episodes without noise…`;
+    const { mean } = await evaluate({ env, policy, episodes: run.evalEpisodes, seed });
+    total.evalMean = mean;
+    section.dataset.evalMean = String(mean);
     section.dataset.state = 'done';
-    $('rl-status').textContent = `done: ${run.iterations} iterations in ${fmt((performance.now() - t0) / 1000, 1)} s`;
+    $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes ` +
+      `(${mean >= run.goal ? 'reaches' : 'below'} the goal ${fmt(run.goal)}${env === 'cartpole' ? ', “solved”' : ''}).`;
     return summary('done');
   } catch (e) {
-    if (controller.signal.aborted) { section.dataset.state = 'stopped'; $('rl-status').textContent = 'stopped'; return summary('stopped'); }
     section.dataset.state = 'failed';
     throw e;
   }
