@@ -15,5 +15,6 @@ export {
 } from './shared/errors.js';
 export { UnshippableFunctionError } from './shared/source.js';
 export { generateSubmitterKey } from './mesh/signing.js';
+export { compactPublicKey, keyFingerprint } from './mesh/compact-key.js';
 export type { ClusterConfig } from './host/cluster-host.js';
 export type { IceServer, SignalServer } from './mesh/peer-signaling.js';

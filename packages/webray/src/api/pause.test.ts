@@ -14,7 +14,8 @@ let c: HostRuntime;
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   const operator = await ray.generateSubmitterKey();
-  const base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  // Public keys in their compact form, as a join link carries them.
+  const base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: ray.compactPublicKey(keys.publicKey), operatorPublicKey: ray.compactPublicKey(operator.publicKey), signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
   b = await startServingHost({ numWorkers: 2, cluster: { ...base, operatorKey: operator.privateKey } });
   c = await startServingHost({ numWorkers: 1, cluster: base });
   await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });

@@ -36,12 +36,12 @@ export interface ClusterConfig {
   id: string;
   /** The join token (a secret; volunteers get it in the URL fragment). */
   token: string;
-  /** The submitter key's public half (JWK text): only code it signed runs on this host. */
+  /** The submitter key's public half (JWK text, or its compact form: compactPublicKey): only code it signed runs on this host. */
   submitterPublicKey: string;
   /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). It also lets a host be head. */
   submitterKey?: string;
   /**
-   * The operator key's public half (JWK text, a pair from generateSubmitterKey kept apart from the
+   * The operator key's public half (JWK text or compact, a pair from generateSubmitterKey kept apart from the
    * submitter's): a host proving either this key or the submitter key may be the cluster's head.
    */
   operatorPublicKey?: string;
@@ -390,9 +390,9 @@ export class ClusterHost {
   }
 
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
-    const verifier = await Verifier.fromJwk(c.submitterPublicKey);
+    const verifier = await Verifier.fromPublicKey(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
-    const operator = c.operatorPublicKey ? await Verifier.fromJwk(c.operatorPublicKey) : undefined;
+    const operator = c.operatorPublicKey ? await Verifier.fromPublicKey(c.operatorPublicKey) : undefined;
     const headSigner = c.operatorKey ? await Signer.fromJwk(c.operatorKey) : signer;
     const head: HeadAuthority = {
       ...(headSigner ? { prove: (text: string) => headSigner.signText(text) } : {}),
