@@ -516,6 +516,8 @@ export interface NodeState {
   /** The actor a dedicated actor node hosts. */
   actorId: string | null;
   tasksRunning: number;
+  /** Its host is paused (ray.pause()): it takes no new work from the cluster. */
+  paused: boolean;
 }
 
 /** One Chrome trace event (the JSON array format chrome://tracing and Perfetto read). */

@@ -601,7 +601,7 @@ describe('two hosts as one cluster', () => {
     expect(await ray.get(onB.remote(6))).toEqual({ v: 36, hostId: b.hostId });
 
     const signer = await Signer.fromJwk(privateKey);
-    const verifier = await Verifier.fromJwk(base.submitterPublicKey);
+    const verifier = await Verifier.fromPublicKey(base.submitterPublicKey);
     const d = onB.descriptor as Extract<FunctionDescriptor, { kind: 'source' }>;
     const sig = await signer.sign(d);
     expect(await verifier.verify(d, sig)).toBe(true);

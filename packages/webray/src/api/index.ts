@@ -190,6 +190,34 @@ export async function shutdown(): Promise<void> {
   await h.shutdown();
 }
 
+/** The host this thread started (init), for what only a host does: `what` names the call in the error. */
+function startedHost(what: string): HostRuntime {
+  if (host) return host;
+  if (currentCore()) throw new RayUsageError(`${what} works on a host (the tab or Node process that called ray.init()), not inside a task or actor.`);
+  throw new RayUsageError(`${what}: webray is not initialised. Call ray.init() first.`);
+}
+
+/**
+ * Stops taking new work from the cluster (a volunteer lending their tab no more for now): other
+ * hosts place nothing here; tasks they sent that have not reached a worker go back to them unrun
+ * (no retry spent), and run elsewhere; tasks already on a worker finish; actors here keep serving.
+ * This host's own tasks run on other hosts meanwhile, while one takes work (else here). A task
+ * pinned to a node here ({ nodeId, soft: false }) waits for resume(). Without a cluster it does nothing.
+ */
+export function pause(): void {
+  startedHost('ray.pause()').pause();
+}
+
+/** Takes work from the cluster again after pause(). */
+export function resume(): void {
+  startedHost('ray.resume()').resume();
+}
+
+/** Is this host paused (pause() called, resume() not yet)? */
+export function isPaused(): boolean {
+  return startedHost('ray.isPaused()').paused;
+}
+
 /** The ambient API: bound to the driver, or inside a node to the task running right now. */
 const ambient = new RayApi(undefined);
 

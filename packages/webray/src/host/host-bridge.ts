@@ -49,7 +49,8 @@ export class HostBridge implements RemoteWork {
     // Bottom-up: the global scheduler places what this host should not run itself.
     if (t.strategy === 'DEFAULT' && c.sendsWork) {
       const args = this.argBytes(t);
-      if (spills(this.host.hostId, args, this.host.scheduler.hasRoom(t.demand))) { this.spill(t, args); return true; }
+      // A paused host keeps nothing it can send away.
+      if (spills(this.host.hostId, args, this.host.scheduler.hasRoom(t.demand) && !c.paused)) { this.spill(t, args); return true; }
     }
     return false;
   }
@@ -159,6 +160,15 @@ export class HostBridge implements RemoteWork {
       else objects.resolve(e, values![i], false, undefined);
     }
     this.tasks.finish(t, undefined);
+  }
+
+  /** A host this one sent a task to handed it back unrun (it paused): the task is placed again, no retry spent. */
+  remoteTaskHandedBack(from: string, id: string, attempt: number): void {
+    const t = this.host.tasks.get(id);
+    if (!t || t.type !== NORMAL || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER' || t.attempt !== attempt) return;
+    t.nodeId = null;
+    this.sentRefs.delete(t);
+    this.tasks.enqueue(t);
   }
 
   // ---- tasks other hosts sent here ---------------------------------------------------------

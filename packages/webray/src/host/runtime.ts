@@ -24,6 +24,7 @@ import { NodePool } from './node-pool.js';
 import { ObjectGets } from './object-gets.js';
 import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
+import { HostPause } from './pause.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
@@ -74,6 +75,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   private readonly remoteActors: RemoteActors;
   private readonly gets: ObjectGets;
   private readonly nodePool: NodePool;
+  private readonly pausing: HostPause;
   private sinceDrain = 0;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
@@ -98,7 +100,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors, this.recovery);
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
+    this.pausing = new HostPause(this, this.taskManager);
     this.taskManager.remote = this.bridge;
+    this.taskManager.gate = this.pausing;
     this.taskManager.lineage = this.recovery;
     this.refs.recovery = this.recovery;
     this.objects.onDropped = this.recovery.dropped;
@@ -258,6 +262,27 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
 
   keptObjectFreed(id: ObjectId): void {
     this.refs.keptObjectFreed(id);
+  }
+
+  remoteTaskHandedBack(from: string, id: string, attempt: number): void {
+    this.bridge.remoteTaskHandedBack(from, id, attempt);
+  }
+
+  // ---- lending this host to the cluster ---------------------------------------------------
+
+  /** Takes no new work from the cluster until resume (see HostPause). */
+  pause(): void {
+    this.assertOpen();
+    this.pausing.pause();
+  }
+
+  resume(): void {
+    this.assertOpen();
+    this.pausing.resume();
+  }
+
+  get paused(): boolean {
+    return this.pausing.paused;
   }
 
   hostsChanged(hosts: HostInfo[]): void {

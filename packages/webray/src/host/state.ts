@@ -71,10 +71,11 @@ function nodes(h: HostContext): NodeState[] {
   const local: NodeState[] = [...h.nodes.values()].map((n) => ({
     nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
-    actorId: n.actorId, tasksRunning: n.taskCount,
+    actorId: n.actorId, tasksRunning: n.taskCount, paused: h.cluster?.paused ?? false,
   }));
   const remote: NodeState[] = (h.cluster?.others() ?? []).flatMap((host) => host.nodes.map((nodeId) => ({
     nodeId, hostId: host.hostId, kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
+    paused: h.cluster!.isPaused(host.hostId),
   })));
   return [...local, ...remote];
 }

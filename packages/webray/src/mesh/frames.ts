@@ -56,6 +56,10 @@ export type Frame =
   | { t: 'placed'; req: number; hosts: string[] }
   | { t: 'avail-req'; req: number }
   | { t: 'avail'; req: number; free: Record<string, number> }
+  // a paused host (ray.pause(): a volunteer lending its tab no more for now) takes no new work:
+  // it tells every member, and hands back the tasks sent to it that it did not start, unrun
+  | { t: 'pause'; on: boolean }
+  | { t: 'handback'; id: string; attempt: number }
   // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
   // with `pulled` when it cannot be sent), and the owner's free
   | { t: 'pull'; req: number; id: string }
@@ -205,6 +209,8 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   placed: { req: count, hosts: list((v) => v === '' || id(v), 10_000) },
   'avail-req': { req: count },
   avail: { req: count, free: record(amount, 64) },
+  pause: { on: (v) => typeof v === 'boolean' },
+  handback: { id, attempt: count },
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },

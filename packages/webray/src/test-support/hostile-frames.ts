@@ -43,12 +43,12 @@ type Rand = () => number;
 const TYPES: FrameType[] = [
   'hello', 'challenge', 'answer', 'welcome', 'refused', 'hb', 'register', 'members', 'fn', 'task', 'done',
   'pull', 'pulled', 'free', 'actor-name', 'lookup', 'found', 'actor-create', 'actor-kill', 'actor-log', 'fn-get', 'job',
-  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail',
+  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail', 'pause', 'handback',
 ];
 
 /** Fields that must be ids (1–64 of [A-Za-z0-9._:-]), per frame type. */
 const ID_FIELDS: Partial<Record<FrameType, string[]>> = {
-  hello: ['cluster', 'host'], challenge: ['host'], task: ['id', 'fn'], done: ['id'], pull: ['id'], 'fn-get': ['id'],
+  hello: ['cluster', 'host'], challenge: ['host'], task: ['id', 'fn'], done: ['id'], handback: ['id'], pull: ['id'], 'fn-get': ['id'],
   job: ['jobId'], 'actor-create': ['id', 'actor', 'fn'], 'actor-kill': ['actor'], 'actor-log': ['actor'],
 };
 
@@ -125,6 +125,8 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'placed': return { t, req: int(r, 100), hosts: [idOf(r)] };
     case 'avail-req': return { t, req: int(r, 100) };
     case 'avail': return { t, req: int(r, 100), free: { CPU: int(r, 8) } };
+    case 'pause': return { t, on: r() < 0.5 };
+    case 'handback': return { t, id: idOf(r), attempt: 0 };
   }
 }
 
@@ -253,6 +255,8 @@ export function shot(r: Rand, g: Target): Shot {
         { t: 'state-req', req: int(r, 1e6), query: 'tasks', filters: { state: 'RUNNING' } },
         { t: 'jobs-req', req: int(r, 1e6) },
         { t: 'hb', seq: int(r, 1e9) },
+        // A hand-back of the driver's real tasks, none of which the attacker was sent.
+        { t: 'handback', id: pick(r, g.taskIds), attempt: 0 },
       ] as Frame[]);
       return text('main', frame(f), `stray '${f.t}'`, 'hostile');
     }

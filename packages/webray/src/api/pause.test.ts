@@ -1,0 +1,107 @@
+// Pausing a host (a volunteer's tab lending no more for now): three hosts in one process over the
+// in-memory transport — the driver's host A (submitter key), and serving hosts B and C.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostRuntime } from '../host/runtime.js';
+import { MemorySignaling } from '../mesh/signaling.js';
+import * as ray from '../index.js';
+import { currentCore } from './core.js';
+import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
+
+let b: HostRuntime;
+let c: HostRuntime;
+
+beforeAll(async () => {
+  const keys = await ray.generateSubmitterKey();
+  const operator = await ray.generateSubmitterKey();
+  // Public keys in their compact form, as a join link carries them.
+  const base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: ray.compactPublicKey(keys.publicKey), operatorPublicKey: ray.compactPublicKey(operator.publicKey), signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  b = await startServingHost({ numWorkers: 2, cluster: { ...base, operatorKey: operator.privateKey } });
+  c = await startServingHost({ numWorkers: 1, cluster: base });
+  await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
+  const a = currentCore() as HostRuntime;
+  await until(() => a.cluster!.member.linked(b.hostId) && a.cluster!.member.linked(c.hostId) && b.cluster!.member.linked(c.hostId));
+});
+
+afterAll(async () => {
+  await ray.shutdown();
+  await b?.shutdown();
+  await c?.shutdown();
+});
+
+/** Busy for `ms` (work that keeps a worker's CPU), then says where it ran. */
+const work = ray.remote((ms: number) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  return ray.getRuntimeContext().hostId;
+});
+
+const count = (hosts: string[], h: string) => hosts.filter((x) => x === h).length;
+
+describe('pause and resume', () => {
+  it('hands back the tasks a paused host had not started (no retry spent), runs none there meanwhile, and takes work again after resume', async () => {
+    const spread = work.options({ schedulingStrategy: 'SPREAD', name: 'lent' });
+    const first = Array.from({ length: 24 }, () => spread.remote(40));
+    // B holds some on its workers and more in its queue: pause then.
+    await until(() => b.scheduler.queueLength > 0);
+    b.pause();
+    expect(b.paused).toBe(true);
+    expect((await b.state('nodes') as ray.NodeState[]).filter((n) => n.hostId === b.hostId).every((n) => n.paused)).toBe(true);
+    const onWorkers = [...b.tasks.values()].filter((t) => t.state === 'SUBMITTED_TO_WORKER').length;
+    const meanwhile = Array.from({ length: 12 }, () => spread.remote(1));
+    const hosts = await ray.get([...first, ...meanwhile]);
+    expect(hosts).toHaveLength(36);
+    // Only what was on B's workers ran there; the rest went back and ran elsewhere, each once, first attempt.
+    expect(count(hosts, b.hostId)).toBe(onWorkers);
+    expect(count(hosts, c.hostId)).toBeGreaterThan(0);
+    const ranOnB = b.localState('tasks', { name: 'lent' }) as { state: string }[];
+    expect(ranOnB.map((r) => r.state)).toEqual(Array(onWorkers).fill('FINISHED'));
+    const rows = await ray.state.listTasks({ filters: { name: 'lent' } });
+    const owned = rows.filter((r) => r.jobId === ray.getRuntimeContext().jobId && !r.nodeId?.startsWith(`${b.hostId}.`));
+    expect(owned.every((r) => r.attempt === 0 && r.state === 'FINISHED')).toBe(true);
+    expect(b.tasks.size).toBe(0);
+
+    b.resume();
+    expect(b.paused).toBe(false);
+    await until(async () => (await ray.nodes()).some((n) => n.hostId === b.hostId && !n.paused));
+    const after = await ray.get(Array.from({ length: 20 }, () => spread.remote(1)));
+    expect(count(after, b.hostId)).toBeGreaterThan(0);
+  });
+
+  it('reports nothing free on a paused host to the head, and its resources again after resume', async () => {
+    await until(async () => ((await ray.availableResources()).CPU ?? 0) === 4);
+    c.pause();
+    await until(async () => ((await ray.availableResources()).CPU ?? 0) === 3);
+    c.resume();
+    await until(async () => ((await ray.availableResources()).CPU ?? 0) === 4);
+  });
+
+  it('sends a paused driver\'s own tasks to other hosts', async () => {
+    ray.pause();
+    expect(ray.isPaused()).toBe(true);
+    try {
+      const hosts = await ray.get(Array.from({ length: 12 }, () => work.remote(1)));
+      expect(count(hosts, ray.getRuntimeContext().hostId)).toBe(0);
+    } finally {
+      ray.resume();
+    }
+    expect(ray.isPaused()).toBe(false);
+  });
+
+  it('keeps a task pinned to a paused host\'s node until resume; an actor there keeps serving', async () => {
+    const Counter = ray.remote(class Counter { n = 0; add() { return ++this.n; } });
+    const cNode = (await ray.nodes()).find((n) => n.hostId === c.hostId && n.kind === 'task')!.nodeId;
+    const counter = Counter.options({ schedulingStrategy: { nodeId: cNode, soft: false } }).remote();
+    expect(await ray.get(counter.add.remote())).toBe(1);
+    c.pause();
+    expect(await ray.get(counter.add.remote())).toBe(2);
+    const pinned = work.options({ schedulingStrategy: { nodeId: cNode, soft: false } }).remote(1);
+    const soft = work.options({ schedulingStrategy: { nodeId: cNode, soft: true } }).remote(1);
+    expect(await ray.get(soft)).not.toBe(c.hostId);
+    const [ready] = await ray.wait([pinned], { timeout: 200 });
+    expect(ready).toHaveLength(0);
+    c.resume();
+    expect(await ray.get(pinned)).toBe(c.hostId);
+    await ray.kill(counter);
+  });
+});
