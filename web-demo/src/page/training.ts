@@ -149,8 +149,8 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
     total.evalMean = mean;
     section.dataset.evalMean = String(mean);
     section.dataset.state = 'done';
-    $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes ` +
-      `(${mean >= run.goal ? 'reaches' : 'below'} the goal ${fmt(run.goal)}${env === 'cartpole' ? ', “solved”' : ''}).`;
+    $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes` +
+      (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}; train again to go on.`);
     return summary('done');
   } catch (e) {
     section.dataset.state = 'failed';
