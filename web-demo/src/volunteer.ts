@@ -97,7 +97,7 @@ async function start(link: VolunteerLink): Promise<void> {
     $<HTMLButtonElement>('pause').disabled = true;
     $('status').textContent = 'leaving: finishing running tasks and handing over results…';
     clearInterval(timer);
-    await ray.leave();
+    await ray.shutdown({ graceful: true });
     left = true;
     document.body.dataset.state = 'left';
     $('status').textContent = 'left the cluster. Thank you! Reload the link to join again.';
