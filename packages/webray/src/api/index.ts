@@ -6,6 +6,7 @@ import { RayUsageError } from '../shared/errors.js';
 import { newJobId } from '../shared/ids.js';
 import { checkResources, type Resources } from '../shared/options.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
+import { isHostName, MAX_HOST_NAME } from '../shared/host-name.js';
 import { loadPlatform } from '../platform/detect.js';
 import { workerResourceLimitKeys, type Platform, type WorkerResourceLimits } from '../platform/types.js';
 import { HostRuntime } from '../host/runtime.js';
@@ -52,13 +53,19 @@ export interface InitOptions {
   maxLineageBytes?: number;
   /** Join (or start) a cluster of hosts: same id and token on every host. */
   cluster?: ClusterConfig;
+  /**
+   * This host's name for people, shown in `nodes()` and `state.listJobs()` rows and the timeline
+   * (1–64 characters, no control characters). Default: in a tab `tab <first 4 of its host id>`,
+   * in Node the machine's name and the pid.
+   */
+  hostName?: string;
   /** @internal A platform other than the detected one (tests). */
   platform?: Platform;
 }
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'maxLineageBytes', 'cluster',
+  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'maxLineageBytes', 'cluster', 'hostName',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -115,6 +122,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     cluster: options.cluster,
     workerResourceLimits: options.workerResourceLimits,
     maxLineageBytes: positive('maxLineageBytes', options.maxLineageBytes, 64 * MiB),
+    hostName: options.hostName,
     store: {
       initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
       maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
@@ -163,6 +171,9 @@ function checkInitOptions(o: InitOptions): void {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
       throw new RayUsageError(`ray.init: workerResourceLimits.${k} must be a positive number of MB, got ${describeValue(v)}; e.g. { ${k}: 512 }.`);
     }
+  }
+  if (o.hostName !== undefined && !isHostName(o.hostName)) {
+    throw new RayUsageError(`ray.init: hostName must be 1–${MAX_HOST_NAME} characters without control characters or leading/trailing spaces (a name people read, e.g. 'lab laptop'), got ${describeValue(o.hostName)}.`);
   }
   if (o.objectStoreChecks !== undefined && typeof o.objectStoreChecks !== 'boolean') {
     throw new RayUsageError(`ray.init: objectStoreChecks must be true or false, got ${describeValue(o.objectStoreChecks)}.`);

@@ -435,6 +435,12 @@ export class ClusterHost {
     if (this.pausedHere) for (const h of this.reachable) if (!this.toldPaused.has(h.hostId)) this.tellPaused(h.hostId, true);
   }
 
+  /** The name of member `host` (its id if it gave none), or null if it is not a member. */
+  nameOf(host: string): string | null {
+    const h = host === this.self.hostId ? this.self : this.member.hosts().find((x) => x.hostId === host);
+    return h ? h.hostName ?? h.hostId : null;
+  }
+
   /** Did member `host` say it is paused? */
   isPaused(host: string): boolean {
     return this.pausedHosts.has(host);

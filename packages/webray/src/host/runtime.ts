@@ -44,12 +44,15 @@ export interface HostOptions {
   store: StoreConfig;
   /** Bytes of task specs kept as lineage to rebuild lost objects (see ObjectRecovery). */
   maxLineageBytes: number;
+  /** Its name for people (init's hostName, else the platform's default). */
+  hostName?: string;
 }
 
 export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   readonly jobId: string;
   readonly hostId: string;
   readonly nodeId: string;
+  readonly hostName: string;
   readonly namespace: string;
   readonly driverTaskId: TaskId;
   readonly objects = new ObjectTable();
@@ -82,6 +85,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.jobId = jobId;
     this.hostId = randomHex(4);
     this.nodeId = `${this.hostId}.driver`;
+    this.hostName = options.hostName ?? platform.defaultHostName(this.hostId);
     this.namespace = options.namespace;
     this.driverTaskId = driverTaskId(jobId);
     this.driver = { taskId: this.driverTaskId, submitted: 0, puts: 0, attempt: 0 };
@@ -135,7 +139,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   /** This host as the cluster sees it: its resources and task nodes. */
   private hostInfo(): HostInfo {
     const nodes = [...this.nodes.values()].filter((n) => n.kind === 'task').map((n) => n.id);
-    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes };
+    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes, hostName: this.hostName };
   }
 
   // ---- submission -------------------------------------------------------------------------
@@ -310,7 +314,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     if (query === 'available' && this.cluster) return this.cluster.availableResources(this.scheduler.pool.available);
     if (query === 'jobs') {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
-      return select(jobs, filter);
+      return select(jobs.map((j) => ({ ...j, hostName: this.cluster ? this.cluster.nameOf(j.hostId) : this.hostName })), filter);
     }
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;

@@ -11,6 +11,8 @@ export interface HostInfo {
   resources: Record<string, number>;
   /** Its task nodes (workers), addressable with { nodeId } scheduling. */
   nodes: string[];
+  /** Its name for people (shared/host-name.ts). */
+  hostName?: string;
 }
 
 /** A value as it crosses hosts: the object store's value codec, base64. */
@@ -128,6 +130,7 @@ export type FrameType = Frame['t'];
 
 import type { SerializedError } from '../shared/errors.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
+import { isHostName } from '../shared/host-name.js';
 
 /** Control frames larger than this are refused before parsing. */
 export const MAX_FRAME_CHARS = 1 << 20;
@@ -182,7 +185,7 @@ const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.m
 
 const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), incarnation: opt(count) });
 
-const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
+const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024), hostName: opt(isHostName) });
 
 const specs: { [T in FrameType]: Record<string, Check> } = {
   hello: { cluster: id, host: id, nonce: hex },

@@ -1,5 +1,6 @@
-// Pausing a host (a volunteer's tab lending no more for now): three hosts in one process over the
-// in-memory transport — the driver's host A (submitter key), and serving hosts B and C.
+// What a volunteer's tab needs: pausing a host (lending no more for now) and host names. Three
+// hosts in one process over the in-memory transport — the driver's host A (submitter key), and
+// serving hosts B (named) and C.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
@@ -7,6 +8,7 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
+import { hostname } from 'node:os';
 
 let b: HostRuntime;
 let c: HostRuntime;
@@ -16,7 +18,7 @@ beforeAll(async () => {
   const operator = await ray.generateSubmitterKey();
   // Public keys in their compact form, as a join link carries them.
   const base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: ray.compactPublicKey(keys.publicKey), operatorPublicKey: ray.compactPublicKey(operator.publicKey), signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  b = await startServingHost({ numWorkers: 2, cluster: { ...base, operatorKey: operator.privateKey } });
+  b = await startServingHost({ numWorkers: 2, hostName: 'lab laptop ☕', cluster: { ...base, operatorKey: operator.privateKey } });
   c = await startServingHost({ numWorkers: 1, cluster: base });
   await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
   const a = currentCore() as HostRuntime;
@@ -103,5 +105,24 @@ describe('pause and resume', () => {
     c.resume();
     expect(await ray.get(pinned)).toBe(c.hostId);
     await ray.kill(counter);
+  });
+});
+
+describe('host names', () => {
+  it('name every host in nodes() and jobs rows: the given name, else the machine and pid in Node', async () => {
+    const a = ray.getRuntimeContext().hostId;
+    const nodes = await ray.nodes();
+    const nameOf = (h: string) => new Set(nodes.filter((n) => n.hostId === h).map((n) => n.hostName));
+    expect(nameOf(b.hostId)).toEqual(new Set(['lab laptop ☕']));
+    expect(nameOf(a)).toEqual(new Set([`${hostname().slice(0, 40)} pid ${process.pid}`]));
+    expect(nameOf(c.hostId)).toEqual(new Set([c.hostName]));
+    const jobs = await ray.state.listJobs({ filters: { hostId: a } });
+    expect(jobs.map((j) => j.hostName)).toEqual([`${hostname().slice(0, 40)} pid ${process.pid}`]);
+  });
+
+  it('refuse a name with control characters, padding or over 64 characters, saying what a name may be', async () => {
+    for (const hostName of ['tab\n1', ' tab', 'x'.repeat(65), '', 'a\u202Eb']) {
+      await expect(startServingHost({ numWorkers: 1, hostName })).rejects.toThrow(/ray\.init: hostName must be 1–64 characters without control characters/);
+    }
   });
 });
