@@ -190,15 +190,34 @@ export function isInitialized(): boolean {
   return host !== undefined;
 }
 
-/** Stops every node and forgets all tasks, actors and objects of this host. */
-export async function shutdown(): Promise<void> {
+export interface ShutdownOptions {
+  /**
+   * Leave the cluster gracefully first (a volunteer pressing Leave): take no new work, hand back
+   * other hosts' tasks not yet started, let those running finish and their owners take the results
+   * kept here, so nothing is retried or rebuilt; actors here restart elsewhere (maxRestarts), as on
+   * a host loss. Closing a tab instead is a crash, recovered by retries and lineage.
+   */
+  graceful?: boolean;
+  /** With graceful: milliseconds to wait at most; then it leaves anyway, as on a crash. Default 30,000. */
+  timeout?: number;
+}
+
+/** Stops every node and forgets all tasks, actors and objects of this host (after leaving its cluster gracefully with `{ graceful: true }`). */
+export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
+  checkKeys('ray.shutdown', options, ['graceful', 'timeout']);
+  if (options.graceful !== undefined && typeof options.graceful !== 'boolean') {
+    throw new RayUsageError(`ray.shutdown: graceful must be true or false, got ${describeValue(options.graceful)}.`);
+  }
+  if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout >= 0) || !options.graceful)) {
+    throw new RayUsageError(`ray.shutdown: timeout is the milliseconds a graceful leave may take (≥ 0, with graceful: true), got ${describeValue(options.timeout)}${options.graceful ? '' : ' without graceful: true'}.`);
+  }
   const h = host;
   host = undefined;
   unwatch?.();
   unwatch = undefined;
   if (!h) return;
   setCurrentCore(undefined);
-  await h.shutdown();
+  await h.shutdown(options.graceful ? { timeoutMs: options.timeout ?? 30_000 } : undefined);
 }
 
 /** The host this thread started (init), for what only a host does: `what` names the call in the error. */

@@ -83,6 +83,8 @@ export interface ClusterRuntime {
   actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void;
   /** A host this one sent a task to handed it back unrun (it is paused): it runs elsewhere, no retry spent. */
   remoteTaskHandedBack(from: string, id: string, attempt: number): void;
+  /** A host leaving gracefully asks this one to take objects it keeps for it: pull them, then free them there. */
+  takeObjects(from: string, ids: string[]): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
   localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
@@ -379,6 +381,25 @@ export class ClusterHost {
     this.heldFor.set(id, owner);
   }
 
+  /** How many objects this host keeps for their owners. */
+  get keptCount(): number {
+    return this.heldFor.size;
+  }
+
+  /** Leaving: asks each owner to take the objects kept here for it (they pull, then free them). */
+  handOverKept(): void {
+    const byOwner = new Map<string, string[]>();
+    for (const [id, owner] of this.heldFor) {
+      const ids = byOwner.get(owner) ?? [];
+      if (ids.push(id) === 1) byOwner.set(owner, ids);
+    }
+    for (const [owner, ids] of byOwner) {
+      for (let i = 0; i < ids.length; i += 10_000) {
+        try { this.member.send(owner, { t: 'take', ids: ids.slice(i, i + 10_000) }); } catch { /* it left: membersChanged drops its objects */ }
+      }
+    }
+  }
+
   /** Is object `id` kept here for the host that owns it? */
   keepsFor(id: string): boolean {
     return this.heldFor.has(id);
@@ -670,6 +691,9 @@ export class ClusterHost {
         return;
       case 'handback':
         this.rt.remoteTaskHandedBack(from, f.id, f.attempt);
+        return;
+      case 'take':
+        this.rt.takeObjects(from, f.ids);
         return;
       case 'load':
         if (!this.member.isHead) { this.member.drops.add(`'load' sent to a host that is not the head`); return; }

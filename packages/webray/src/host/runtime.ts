@@ -25,6 +25,7 @@ import { ObjectGets } from './object-gets.js';
 import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
 import { HostPause } from './pause.js';
+import { drainForLeave } from './graceful-leave.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
@@ -268,6 +269,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.refs.keptObjectFreed(id);
   }
 
+  takeObjects(from: string, ids: string[]): void {
+    this.bridge.takeObjects(from, ids);
+  }
+
   remoteTaskHandedBack(from: string, id: string, attempt: number): void {
     this.bridge.remoteTaskHandedBack(from, id, attempt);
   }
@@ -347,8 +352,19 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     if (this.closed) throw new RayUsageError('webray was shut down: call ray.init() again to submit work.');
   }
 
-  shutdown(): Promise<void> {
-    return this.held(this.shutdownNow());
+  /** `graceful`: first leave the cluster so that nothing needs redoing elsewhere, waiting at most `timeoutMs` (graceful-leave.ts). */
+  shutdown(graceful?: { timeoutMs: number }): Promise<void> {
+    return this.held(graceful ? this.leaveNow(graceful.timeoutMs) : this.shutdownNow());
+  }
+
+  private async leaveNow(timeoutMs: number): Promise<void> {
+    if (!this.closed) {
+      const left = await drainForLeave(this, this.pausing, this.platform.timers, timeoutMs);
+      if (left.unfinishedTasks || left.unhandedObjects) {
+        console.info(`webray: host ${this.hostId} left its cluster after ${timeoutMs} ms with ${left.unfinishedTasks} task(s) of other hosts still running (their owners retry them) and ${left.unhandedObjects} object(s) their owners had not taken (rebuilt if needed). Give shutdown({ graceful: true, timeout }) more time to leave nothing behind.`);
+      }
+    }
+    await this.shutdownNow();
   }
 
   private async shutdownNow(): Promise<void> {

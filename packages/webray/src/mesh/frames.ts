@@ -62,6 +62,8 @@ export type Frame =
   // it tells every member, and hands back the tasks sent to it that it did not start, unrun
   | { t: 'pause'; on: boolean }
   | { t: 'handback'; id: string; attempt: number }
+  // a host leaving gracefully asks each owner to take the objects it keeps for it (pull, then free)
+  | { t: 'take'; ids: string[] }
   // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
   // with `pulled` when it cannot be sent), and the owner's free
   | { t: 'pull'; req: number; id: string }
@@ -214,6 +216,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   avail: { req: count, free: record(amount, 64) },
   pause: { on: (v) => typeof v === 'boolean' },
   handback: { id, attempt: count },
+  take: { ids: list(objectId, 10_000) },
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },

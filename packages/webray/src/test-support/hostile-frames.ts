@@ -43,7 +43,7 @@ type Rand = () => number;
 const TYPES: FrameType[] = [
   'hello', 'challenge', 'answer', 'welcome', 'refused', 'hb', 'register', 'members', 'fn', 'task', 'done',
   'pull', 'pulled', 'free', 'actor-name', 'lookup', 'found', 'actor-create', 'actor-kill', 'actor-log', 'fn-get', 'job',
-  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail', 'pause', 'handback',
+  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail', 'pause', 'handback', 'take',
 ];
 
 /** Fields that must be ids (1–64 of [A-Za-z0-9._:-]), per frame type. */
@@ -127,6 +127,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'avail': return { t, req: int(r, 100), free: { CPU: int(r, 8) } };
     case 'pause': return { t, on: r() < 0.5 };
     case 'handback': return { t, id: idOf(r), attempt: 0 };
+    case 'take': return { t, ids: [idOf(r)] };
   }
 }
 
@@ -257,6 +258,8 @@ export function shot(r: Rand, g: Target): Shot {
         { t: 'hb', seq: int(r, 1e9) },
         // A hand-back of the driver's real tasks, none of which the attacker was sent.
         { t: 'handback', id: pick(r, g.taskIds), attempt: 0 },
+        // Objects of the driver it claims to hold for it: the driver pulls only what it recorded there.
+        { t: 'take', ids: Array.from({ length: 1 + int(r, 8) }, () => pick(r, g.objectIds)) },
       ] as Frame[]);
       return text('main', frame(f), `stray '${f.t}'`, 'hostile');
     }
