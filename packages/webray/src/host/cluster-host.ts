@@ -125,11 +125,12 @@ export class ClusterHost {
   /** Other members linked to this host, and SPREAD's turn order (a host once per task node, this one first): kept from the last change, read per task. */
   private reachable: HostInfo[] = [];
   private spreadOrder: string[] = [];
+  /** The reachable members that take new work (not paused). */
+  private takers: HostInfo[] = [];
   /** Is this host paused (takes no new work)? Which members said they are, and which were told this host is. */
   private pausedHere = false;
   private readonly pausedHosts = new Set<string>();
   private readonly toldPaused = new Set<string>();
-
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
   /**
@@ -446,9 +447,7 @@ export class ClusterHost {
     return this.reachable;
   }
 
-  /** Those that take new work (not paused), and SPREAD's turn order over them (this host first, unless paused). */
-  private takers: HostInfo[] = [];
-
+  /** Who takes new work, and SPREAD's turn order over them (this host first, unless paused). */
   private placementChanged(): void {
     this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId));
     this.spreadOrder = [...(this.pausedHere ? [] : [this.self]), ...this.takers].flatMap((h) => h.nodes.map(() => h.hostId));
@@ -680,6 +679,8 @@ export class ClusterHost {
         this.rt.remoteTaskDone(from, f.id, f.attempt, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
         return;
       case 'pause':
+        // Said again (a peer repeating itself) it changes nothing, and costs nothing.
+        if (f.on === this.pausedHosts.has(from)) return;
         // Every host keeps the global scheduler's view, so that a new head has it.
         this.global.hostPaused(from, f.on);
         if (f.on) { this.pausedHosts.add(from); this.placementChanged(); }
