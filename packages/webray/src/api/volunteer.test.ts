@@ -1,7 +1,7 @@
 // What a volunteer's tab needs: pausing a host (lending no more for now) and host names. Three
 // hosts in one process over the in-memory transport — the driver's host A (submitter key), and
 // serving hosts B (named) and C.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
 import * as ray from '../index.js';
@@ -143,7 +143,19 @@ describe('a graceful leave', () => {
     const rebuiltBefore = a.recoveryStats.reconstructions;
     const refs = Array.from({ length: 8 }, (_, i) => make.options({ name: 'left-gracefully', schedulingStrategy: { nodeId: dNodes[i % 2]!, soft: true } }).remote(i, 100));
     await until(() => [...d.tasks.values()].some((t) => t.state === 'SUBMITTED_TO_WORKER'));
-    await d.shutdown({ timeoutMs: 10_000 });
+    // A task pinned to D (soft: false) waits there while D is paused: leaving does not wait for it.
+    d.pause();
+    const pinned = make.options({ schedulingStrategy: { nodeId: dNodes[0]!, soft: false }, maxRetries: 0 }).remote(-1, 0);
+    await until(() => [...d.tasks.values()].some((t) => t.remoteOwner !== undefined && t.state === 'PENDING_NODE_ASSIGNMENT'));
+    const info = vi.spyOn(console, 'info').mockImplementation(() => undefined);
+    try {
+      await d.shutdown({ timeoutMs: 10_000 });
+      // It left nothing behind, so it says nothing (past the timeout it would say what it left).
+      expect(info.mock.calls.filter((c) => String(c[0]).includes('left its cluster'))).toEqual([]);
+    } finally {
+      info.mockRestore();
+    }
+    await expect(ray.get(pinned)).rejects.toThrow(ray.NodeDiedError);
     const got = await ray.get(refs);
     got.forEach((v, i) => {
       expect(v.data.length).toBe(20_000);

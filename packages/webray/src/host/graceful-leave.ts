@@ -29,7 +29,9 @@ export async function drainForLeave(host: HostContext, pause: HostPause, timers:
   pause.pause();
   const othersTasks = () => {
     let n = 0;
-    for (const t of host.tasks.values()) if (t.type === NORMAL && t.remoteOwner !== undefined) n++;
+    // Not those pinned here waiting for a resume (PENDING_NODE_ASSIGNMENT while paused): they
+    // can run nowhere else, and their owners hear of them as of any task of a host that left.
+    for (const t of host.tasks.values()) if (t.type === NORMAL && t.remoteOwner !== undefined && t.state !== 'PENDING_NODE_ASSIGNMENT') n++;
     return n;
   };
   const until = async (done: () => boolean) => {
