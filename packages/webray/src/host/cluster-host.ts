@@ -83,6 +83,8 @@ export interface ClusterRuntime {
   actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void;
   /** A host this one sent a task to handed it back unrun (it is paused): it runs elsewhere, no retry spent. */
   remoteTaskHandedBack(from: string, id: string, attempt: number): void;
+  /** A host leaving gracefully asks this one to take objects it keeps for it: pull them, then free them there. */
+  takeObjects(from: string, ids: string[]): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
   localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
@@ -123,11 +125,12 @@ export class ClusterHost {
   /** Other members linked to this host, and SPREAD's turn order (a host once per task node, this one first): kept from the last change, read per task. */
   private reachable: HostInfo[] = [];
   private spreadOrder: string[] = [];
+  /** The reachable members that take new work (not paused). */
+  private takers: HostInfo[] = [];
   /** Is this host paused (takes no new work)? Which members said they are, and which were told this host is. */
   private pausedHere = false;
   private readonly pausedHosts = new Set<string>();
   private readonly toldPaused = new Set<string>();
-
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
   /**
@@ -379,6 +382,25 @@ export class ClusterHost {
     this.heldFor.set(id, owner);
   }
 
+  /** How many objects this host keeps for their owners. */
+  get keptCount(): number {
+    return this.heldFor.size;
+  }
+
+  /** Leaving: asks each owner to take the objects kept here for it (they pull, then free them). */
+  handOverKept(): void {
+    const byOwner = new Map<string, string[]>();
+    for (const [id, owner] of this.heldFor) {
+      const ids = byOwner.get(owner) ?? [];
+      if (ids.push(id) === 1) byOwner.set(owner, ids);
+    }
+    for (const [owner, ids] of byOwner) {
+      for (let i = 0; i < ids.length; i += 10_000) {
+        try { this.member.send(owner, { t: 'take', ids: ids.slice(i, i + 10_000) }); } catch { /* it left: membersChanged drops its objects */ }
+      }
+    }
+  }
+
   /** Is object `id` kept here for the host that owns it? */
   keepsFor(id: string): boolean {
     return this.heldFor.has(id);
@@ -425,14 +447,18 @@ export class ClusterHost {
     return this.reachable;
   }
 
-  /** Those that take new work (not paused), and SPREAD's turn order over them (this host first, unless paused). */
-  private takers: HostInfo[] = [];
-
+  /** Who takes new work, and SPREAD's turn order over them (this host first, unless paused). */
   private placementChanged(): void {
     this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId));
     this.spreadOrder = [...(this.pausedHere ? [] : [this.self]), ...this.takers].flatMap((h) => h.nodes.map(() => h.hostId));
     // A member that linked since this host paused hears it now.
     if (this.pausedHere) for (const h of this.reachable) if (!this.toldPaused.has(h.hostId)) this.tellPaused(h.hostId, true);
+  }
+
+  /** The name of member `host` (its id if it gave none), or null if it is not a member. */
+  nameOf(host: string): string | null {
+    const h = host === this.self.hostId ? this.self : this.member.hosts().find((x) => x.hostId === host);
+    return h ? h.hostName ?? h.hostId : null;
   }
 
   /** Did member `host` say it is paused? */
@@ -653,6 +679,8 @@ export class ClusterHost {
         this.rt.remoteTaskDone(from, f.id, f.attempt, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
         return;
       case 'pause':
+        // Said again (a peer repeating itself) it changes nothing, and costs nothing.
+        if (f.on === this.pausedHosts.has(from)) return;
         // Every host keeps the global scheduler's view, so that a new head has it.
         this.global.hostPaused(from, f.on);
         if (f.on) { this.pausedHosts.add(from); this.placementChanged(); }
@@ -664,6 +692,9 @@ export class ClusterHost {
         return;
       case 'handback':
         this.rt.remoteTaskHandedBack(from, f.id, f.attempt);
+        return;
+      case 'take':
+        this.rt.takeObjects(from, f.ids);
         return;
       case 'load':
         if (!this.member.isHead) { this.member.drops.add(`'load' sent to a host that is not the head`); return; }

@@ -171,6 +171,21 @@ export class HostBridge implements RemoteWork {
     this.tasks.enqueue(t);
   }
 
+  /**
+   * A host leaving gracefully keeps objects this host owns: each is pulled here now (then freed
+   * there), so none needs rebuilding once it is gone. Ids it does not keep for us are freed at once.
+   */
+  takeObjects(from: string, ids: string[]): void {
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const e = this.host.objects.get(id);
+      if (!e || e.place !== REMOTE || (e.value as { host: string }).host !== from) { unknown.push(id); continue; }
+      // A pull that fails leaves the object to recovery, as when the host is gone.
+      this.refs.resident(e).catch(() => undefined);
+    }
+    if (unknown.length) this.host.cluster!.free(from, unknown);
+  }
+
   // ---- tasks other hosts sent here ---------------------------------------------------------
 
   /**

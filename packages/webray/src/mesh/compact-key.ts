@@ -36,7 +36,7 @@ export async function keyFingerprint(publicKey: string): Promise<string> {
   return hex.match(/.{4}/g)!.join(' ');
 }
 
-/** A public key, JWK text or compact, as a JsonWebKey WebCrypto imports. */
+/** @internal A public key, JWK text or compact, as a JsonWebKey WebCrypto imports. */
 export function publicKeyJwk(publicKey: string, what: string): JsonWebKey {
   if (isJwkText(publicKey)) return JSON.parse(publicKey) as JsonWebKey;
   const { x, y } = pointOf(publicKey, what);

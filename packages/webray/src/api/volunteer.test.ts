@@ -1,22 +1,25 @@
-// Pausing a host (a volunteer's tab lending no more for now): three hosts in one process over the
-// in-memory transport — the driver's host A (submitter key), and serving hosts B and C.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// What a volunteer's tab needs: pausing a host (lending no more for now) and host names. Three
+// hosts in one process over the in-memory transport — the driver's host A (submitter key), and
+// serving hosts B (named) and C.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import { MemorySignaling } from '../mesh/signaling.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
+import { hostname } from 'node:os';
 
 let b: HostRuntime;
 let c: HostRuntime;
+let base: NonNullable<ray.InitOptions['cluster']>;
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   const operator = await ray.generateSubmitterKey();
   // Public keys in their compact form, as a join link carries them.
-  const base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: ray.compactPublicKey(keys.publicKey), operatorPublicKey: ray.compactPublicKey(operator.publicKey), signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  b = await startServingHost({ numWorkers: 2, cluster: { ...base, operatorKey: operator.privateKey } });
+  base = { id: 'pause-cluster', token: 'join-secret', submitterPublicKey: ray.compactPublicKey(keys.publicKey), operatorPublicKey: ray.compactPublicKey(operator.publicKey), signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
+  b = await startServingHost({ numWorkers: 2, hostName: 'lab laptop ☕', cluster: { ...base, operatorKey: operator.privateKey } });
   c = await startServingHost({ numWorkers: 1, cluster: base });
   await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey } });
   const a = currentCore() as HostRuntime;
@@ -103,5 +106,65 @@ describe('pause and resume', () => {
     c.resume();
     expect(await ray.get(pinned)).toBe(c.hostId);
     await ray.kill(counter);
+  });
+});
+
+describe('host names', () => {
+  it('name every host in nodes() and jobs rows: the given name, else the machine and pid in Node', async () => {
+    const a = ray.getRuntimeContext().hostId;
+    const nodes = await ray.nodes();
+    const nameOf = (h: string) => new Set(nodes.filter((n) => n.hostId === h).map((n) => n.hostName));
+    expect(nameOf(b.hostId)).toEqual(new Set(['lab laptop ☕']));
+    expect(nameOf(a)).toEqual(new Set([`${hostname().slice(0, 40)} pid ${process.pid}`]));
+    expect(nameOf(c.hostId)).toEqual(new Set([c.hostName]));
+    const jobs = await ray.state.listJobs({ filters: { hostId: a } });
+    expect(jobs.map((j) => j.hostName)).toEqual([`${hostname().slice(0, 40)} pid ${process.pid}`]);
+  });
+
+  it('refuse a name with control characters, padding or over 64 characters, saying what a name may be', async () => {
+    for (const hostName of ['tab\n1', ' tab', 'x'.repeat(65), '', 'a\u202Eb']) {
+      await expect(startServingHost({ numWorkers: 1, hostName })).rejects.toThrow(/ray\.init: hostName must be 1–64 characters without control characters/);
+    }
+  });
+});
+
+describe('a graceful leave', () => {
+  it('leaves mid-job with results kept for another host\'s driver: every value arrives, no object rebuilt, no task retried', async () => {
+    const a = currentCore() as HostRuntime;
+    const d = await startServingHost({ numWorkers: 2, cluster: base });
+    await until(() => a.cluster!.member.linked(d.hostId));
+    const dNodes = (await ray.nodes()).filter((n) => n.hostId === d.hostId).map((n) => n.nodeId);
+    // Each result is 160 KB: kept in D's store for the driver, which pulls it when it needs it.
+    const make = ray.remote((i: number, ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+      return { host: ray.getRuntimeContext().hostId, data: new Float64Array(20_000).fill(i) };
+    });
+    const rebuiltBefore = a.recoveryStats.reconstructions;
+    const refs = Array.from({ length: 8 }, (_, i) => make.options({ name: 'left-gracefully', schedulingStrategy: { nodeId: dNodes[i % 2]!, soft: true } }).remote(i, 100));
+    await until(() => [...d.tasks.values()].some((t) => t.state === 'SUBMITTED_TO_WORKER'));
+    // A task pinned to D (soft: false) waits there while D is paused: leaving does not wait for it.
+    d.pause();
+    const pinned = make.options({ schedulingStrategy: { nodeId: dNodes[0]!, soft: false }, maxRetries: 0 }).remote(-1, 0);
+    await until(() => [...d.tasks.values()].some((t) => t.remoteOwner !== undefined && t.state === 'PENDING_NODE_ASSIGNMENT'));
+    const info = vi.spyOn(console, 'info').mockImplementation(() => undefined);
+    try {
+      await d.shutdown({ timeoutMs: 10_000 });
+      // It left nothing behind, so it says nothing (past the timeout it would say what it left).
+      expect(info.mock.calls.filter((c) => String(c[0]).includes('left its cluster'))).toEqual([]);
+    } finally {
+      info.mockRestore();
+    }
+    await expect(ray.get(pinned)).rejects.toThrow(ray.NodeDiedError);
+    const got = await ray.get(refs);
+    got.forEach((v, i) => {
+      expect(v.data.length).toBe(20_000);
+      expect(v.data.every((x) => x === i)).toBe(true);
+    });
+    expect(a.recoveryStats.reconstructions - rebuiltBefore).toBe(0);
+    // Some ran on D (a rebuilt one would name the host that made it again).
+    expect(got.filter((v) => v.host === d.hostId).length).toBeGreaterThan(0);
+    const rows = await ray.state.listTasks({ filters: { name: 'left-gracefully' } });
+    expect(rows.filter((r) => r.jobId === ray.getRuntimeContext().jobId).every((r) => r.attempt === 0 && r.state === 'FINISHED')).toBe(true);
   });
 });
