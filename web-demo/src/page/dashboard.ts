@@ -26,7 +26,7 @@ function hostRows(nodes: readonly NodeState[]): HTMLElement[] {
     for (const n of ns) if (n.kind === 'task') sum(resources, n.resources);
     const actors = ns.filter((n) => n.kind === 'actor').length;
     return h('tr', {},
-      h('td', { title: hostId }, hostLabel(hostId)),
+      h('td', { title: hostId }, hostLabel(hostId), ns.some((n) => n.paused) ? h('span', { class: 'dim' }, ' (paused)') : ''),
       h('td', { class: 'num' }, String(ns.length - actors)),
       h('td', { class: 'num' }, String(actors)),
       h('td', { class: 'num' }, String(ns.reduce((a, n) => a + n.tasksRunning, 0))),

@@ -17,10 +17,7 @@ export function setSelfHost(hostId: string): void {
 
 /** Learns host names from `nodes()` rows; gives each node a colour in a stable order. */
 export function learnNodes(nodes: readonly NodeState[]): void {
-  for (const n of nodes) {
-    const named = (n as NodeState & { hostName?: string }).hostName;
-    if (named) hostNames.set(n.hostId, named);
-  }
+  for (const n of nodes) if (n.hostName) hostNames.set(n.hostId, n.hostName);
   for (const n of [...nodes].sort(byHostThenNumber)) colourOf(n.nodeId);
 }
 
