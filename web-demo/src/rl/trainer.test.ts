@@ -44,6 +44,18 @@ describe('train (ES on webray)', () => {
     expect(new Set(noiseIds.slice(0, 3).flat()).size).toBe(1);
     expect(new Set(noiseIds.slice(3).flat()).size).toBe(1);
     const tasks = await ray.state.listTasks();
+    // The functions shipped as module tasks are named after their export.
     expect(tasks.filter((t) => t.name === 'evaluatePairs').length).toBeGreaterThanOrEqual(2 * 3 * 3);
   }, 120_000);
+
+  it('stops after the running iteration when its signal aborts, resolving with the policy so far', async () => {
+    const stop = new AbortController();
+    const seen: Float32Array[] = [];
+    const policy = await train({ env: 'cartpole', seed: 2, iterations: 50, pairs: 4, tasks: 2, noiseFloats: NOISE, module, signal: stop.signal }, (s, p) => {
+      seen.push(p);
+      if (s.iteration === 2) stop.abort();
+    });
+    expect(seen).toHaveLength(2);
+    expect(policy).toEqual(seen[1]);
+  });
 });
