@@ -44,6 +44,12 @@ export interface TrainOptions {
   tasks?: number;
   /** The noise table's size in floats (default 2^22 = 16 MiB). */
   noiseFloats?: number;
+  /**
+   * How rollout tasks are placed: 'DEFAULT' (by load: a free worker takes the next task, so a
+   * slow or busy host takes fewer) or 'SPREAD' (round-robin over every worker of every host).
+   * Default: 'DEFAULT'.
+   */
+  schedulingStrategy?: 'DEFAULT' | 'SPREAD';
   /** Steps per episode at most (default: the environment's own limit). */
   maxSteps?: number;
   /** The policy to start from (default: zeros). */
@@ -85,7 +91,7 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   const adam = new Adam(dim, opts.lr ?? ENV_DEFAULTS[env].lr);
   const rng = new Rng(mixSeed(opts.seed, 1));
   const noise = noiseTable(mixSeed(opts.seed, 2), opts.noiseFloats);
-  const evaluate = rollouts(opts.module ?? rolloutsUrl);
+  const evaluate = rollouts(opts.module ?? rolloutsUrl).options({ schedulingStrategy: opts.schedulingStrategy ?? 'DEFAULT' });
   const noiseRef = ray.put(noise);
   try {
     for (let it = 0; it < opts.iterations && !opts.signal?.aborted; it++) {
