@@ -16,7 +16,7 @@
 import * as ray from 'webray';
 import type { Env, EnvName } from './env.ts';
 import { checkEnvName, sharedEnv } from './envs.ts';
-import { perturb } from './es.ts';
+import { noiseTable, perturb } from './es.ts';
 import { runEpisode } from './policy.ts';
 
 /** What one rollout task sends back: per pair its noise index and both returns, and what it cost. */
@@ -55,6 +55,15 @@ export function runPairs(sim: Env, theta: Float32Array, noise: Float32Array, ind
     steps += up.steps + down.steps;
   }
   return { indices, plus, minus, steps, episodes: 2 * n };
+}
+
+/**
+ * The noise table, made on a worker: generating 2^22 Gaussian floats takes ~0.4 s, which on the
+ * page's main thread would be one long task. As the task's result it is written into the object
+ * store once, like a put.
+ */
+export function makeNoiseTable(seed: number, floats?: number): Float32Array {
+  return noiseTable(seed, floats);
 }
 
 /** The returns of a policy without noise, one episode per seed. */

@@ -27,7 +27,9 @@ describe('train (ES on webray)', () => {
     expect(stats.at(-1)!.meanReward).toBeGreaterThan(stats[0]!.meanReward);
   }, 120_000);
 
-  it('replays: the same seed gives the same policy bytes; the noise table is one object put once; rollouts ran as module tasks', async () => {
+  it('replays: the same seed gives the same policy bytes; the noise table is one object made once; rollouts ran as module tasks', async () => {
+    const noiseTasks = async () => (await ray.state.listTasks()).filter((t) => t.name === 'makeNoiseTable').length;
+    const noiseTasksBefore = await noiseTasks();
     const noiseIds: string[][] = [];
     const run = () => train({ env: 'cartpole', seed: 5, iterations: 3, pairs: 8, tasks: 3, noiseFloats: NOISE, module }, () => {
       noiseIds.push([]);
@@ -44,7 +46,8 @@ describe('train (ES on webray)', () => {
     expect(new Set(noiseIds.slice(0, 3).flat()).size).toBe(1);
     expect(new Set(noiseIds.slice(3).flat()).size).toBe(1);
     const tasks = await ray.state.listTasks();
-    // The functions shipped as module tasks are named after their export.
+    // The functions shipped as module tasks are named after their export; one noise table per run.
+    expect(await noiseTasks()).toBe(noiseTasksBefore + 2);
     expect(tasks.filter((t) => t.name === 'evaluatePairs').length).toBeGreaterThanOrEqual(2 * 3 * 3);
   }, 120_000);
 

@@ -1,6 +1,7 @@
 /**
- * The ES learner on webray: the noise table is put into the object store once (every host pulls
- * it once and reads it zero-copy); each iteration puts the policy once, spreads the antithetic
+ * The ES learner on webray: the noise table is made once by a task, so stored once in the object
+ * store (every host pulls it once and reads it zero-copy; the learner too, off its main thread's
+ * clock); each iteration puts the policy once, spreads the antithetic
  * pairs over rollout tasks (module tasks, see rollouts.ts), gathers indices and returns in pair
  * order, and takes one Adam step. The same seed gives the same policy bytes, however many hosts
  * ran the tasks and in whatever order they finished.
@@ -8,9 +9,9 @@
 import * as ray from 'webray';
 import type { EnvName } from './env.ts';
 import { checkEnvName } from './envs.ts';
-import { Adam, esGradient, noiseTable, sampleIndices } from './es.ts';
+import { Adam, esGradient, sampleIndices } from './es.ts';
 import { Rng, mixSeed } from './random.ts';
-import { evaluatePairs, evaluatePolicy } from './rollouts.ts';
+import { evaluatePairs, evaluatePolicy, makeNoiseTable } from './rollouts.ts';
 import { ENV_SIZES } from './sizes.ts';
 import rolloutsUrl from './rollouts.ts?webray-module';
 
@@ -74,9 +75,6 @@ export interface IterationStats {
   hosts: number;
 }
 
-function rollouts(module: string | URL) {
-  return ray.remote(evaluatePairs, { module, exportName: 'evaluatePairs' });
-}
 
 /** Runs ES on the cluster `ray.init` joined; resolves with the final policy. */
 export async function train(opts: TrainOptions, onIteration?: (s: IterationStats, policy: Float32Array) => void): Promise<Float32Array> {
@@ -90,10 +88,11 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   const theta = opts.initial ? opts.initial.slice() : new Float32Array(dim);
   const adam = new Adam(dim, opts.lr ?? ENV_DEFAULTS[env].lr);
   const rng = new Rng(mixSeed(opts.seed, 1));
-  const noise = noiseTable(mixSeed(opts.seed, 2), opts.noiseFloats);
-  const evaluate = rollouts(opts.module ?? rolloutsUrl).options({ schedulingStrategy: opts.schedulingStrategy ?? 'DEFAULT' });
-  const noiseRef = ray.put(noise);
+  const module = opts.module ?? rolloutsUrl;
+  const evaluate = ray.remote(evaluatePairs, { module, exportName: 'evaluatePairs' }).options({ schedulingStrategy: opts.schedulingStrategy ?? 'DEFAULT' });
+  const noiseRef = ray.remote(makeNoiseTable, { module, exportName: 'makeNoiseTable' }).remote(mixSeed(opts.seed, 2), opts.noiseFloats);
   try {
+    const noise = await ray.get(noiseRef);
     for (let it = 0; it < opts.iterations && !opts.signal?.aborted; it++) {
       const t0 = performance.now();
       const indices = sampleIndices(rng, pairs, noise.length, dim);
