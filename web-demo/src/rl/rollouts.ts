@@ -14,7 +14,7 @@
  * this module's scope for the worker's life.
  */
 import * as ray from 'webray';
-import type { Env, EnvName } from './env.ts';
+import type { EnvName } from './env.ts';
 import { checkEnvName, sharedEnv } from './envs.ts';
 import { noiseTable, perturb } from './es.ts';
 import { runEpisode } from './policy.ts';
@@ -36,12 +36,7 @@ export interface RolloutResult {
  * `noise` arrives as a view of the shared object store (no copy).
  */
 export async function evaluatePairs(env: EnvName, theta: Float32Array, noise: Float32Array, indices: Int32Array, seeds: Uint32Array, sigma: number, maxSteps?: number): Promise<RolloutResult> {
-  const result = runPairs(await sharedEnv(checkEnvName(env)), theta, noise, indices, seeds, sigma, maxSteps);
-  return { ...result, hostId: ray.getRuntimeContext().hostId };
-}
-
-/** `evaluatePairs` on a given environment, in this thread. */
-export function runPairs(sim: Env, theta: Float32Array, noise: Float32Array, indices: Int32Array, seeds: Uint32Array, sigma: number, maxSteps?: number): Omit<RolloutResult, 'hostId'> {
+  const sim = await sharedEnv(checkEnvName(env));
   const n = indices.length;
   const plus = new Float64Array(n);
   const minus = new Float64Array(n);
@@ -54,7 +49,7 @@ export function runPairs(sim: Env, theta: Float32Array, noise: Float32Array, ind
     minus[i] = down.reward;
     steps += up.steps + down.steps;
   }
-  return { indices, plus, minus, steps, episodes: 2 * n };
+  return { indices, plus, minus, steps, episodes: 2 * n, hostId: ray.getRuntimeContext().hostId };
 }
 
 /**

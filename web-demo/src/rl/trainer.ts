@@ -10,6 +10,7 @@ import * as ray from 'webray';
 import type { EnvName } from './env.ts';
 import { checkEnvName } from './envs.ts';
 import { Adam, esGradient, sampleIndices } from './es.ts';
+import { policySize } from './policy.ts';
 import { Rng, mixSeed } from './random.ts';
 import { evaluatePairs, evaluatePolicy, makeNoiseTable } from './rollouts.ts';
 import { ENV_SIZES } from './sizes.ts';
@@ -27,8 +28,7 @@ export const ENV_DEFAULTS: Record<EnvName, { sigma: number; lr: number }> = {
 
 /** The policy's parameter count for `env` (see policy.ts for the layout). */
 export function policyLength(env: EnvName): number {
-  const { obsSize, actSize } = ENV_SIZES[checkEnvName(env)];
-  return actSize * (obsSize + 1);
+  return policySize(ENV_SIZES[checkEnvName(env)]);
 }
 
 export interface TrainOptions {
