@@ -41,7 +41,7 @@ export interface TrainOptions {
   sigma?: number;
   /** Adam's step size (default: `ENV_DEFAULTS`). */
   lr?: number;
-  /** Rollout tasks per iteration (default: 4 per CPU in the cluster when the run starts, at most `pairs`). */
+  /** Rollout tasks per iteration (default: 4 per CPU in the cluster at the iteration's start, at most `pairs`). */
   tasks?: number;
   /** The noise table's size in floats (default 2^22 = 16 MiB). */
   noiseFloats?: number;
@@ -84,7 +84,6 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   if (opts.initial && opts.initial.length !== dim) throw new RangeError(`initial policy has ${opts.initial.length} parameters, the ${env} policy ${dim}`);
   const sigma = opts.sigma ?? ENV_DEFAULTS[env].sigma;
   const pairs = opts.pairs;
-  const tasks = Math.max(1, Math.min(pairs, opts.tasks ?? 4 * ((await ray.clusterResources()).CPU ?? 1)));
   const theta = opts.initial ? opts.initial.slice() : new Float32Array(dim);
   const adam = new Adam(dim, opts.lr ?? ENV_DEFAULTS[env].lr);
   const rng = new Rng(mixSeed(opts.seed, 1));
@@ -95,6 +94,8 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
     const noise = await ray.get(noiseRef);
     for (let it = 0; it < opts.iterations && !opts.signal?.aborted; it++) {
       const t0 = performance.now();
+      // Asked each iteration, so hosts that joined get work at once; the split does not change the result.
+      const tasks = Math.max(1, Math.min(pairs, opts.tasks ?? 4 * ((await ray.clusterResources()).CPU ?? 1)));
       const indices = sampleIndices(rng, pairs, noise.length, dim);
       const seeds = Uint32Array.from({ length: pairs }, (_, i) => mixSeed(opts.seed, 3, it, i));
       const policyRef = ray.put(theta.slice());
