@@ -14,9 +14,9 @@
  * this module's scope for the worker's life.
  */
 import * as ray from 'webray';
-import type { Env, EnvName } from './env.ts';
+import type { EnvName } from './env.ts';
 import { checkEnvName, sharedEnv } from './envs.ts';
-import { perturb } from './es.ts';
+import { noiseTable, perturb } from './es.ts';
 import { runEpisode } from './policy.ts';
 
 /** What one rollout task sends back: per pair its noise index and both returns, and what it cost. */
@@ -36,12 +36,7 @@ export interface RolloutResult {
  * `noise` arrives as a view of the shared object store (no copy).
  */
 export async function evaluatePairs(env: EnvName, theta: Float32Array, noise: Float32Array, indices: Int32Array, seeds: Uint32Array, sigma: number, maxSteps?: number): Promise<RolloutResult> {
-  const result = runPairs(await sharedEnv(checkEnvName(env)), theta, noise, indices, seeds, sigma, maxSteps);
-  return { ...result, hostId: ray.getRuntimeContext().hostId };
-}
-
-/** `evaluatePairs` on a given environment, in this thread. */
-export function runPairs(sim: Env, theta: Float32Array, noise: Float32Array, indices: Int32Array, seeds: Uint32Array, sigma: number, maxSteps?: number): Omit<RolloutResult, 'hostId'> {
+  const sim = await sharedEnv(checkEnvName(env));
   const n = indices.length;
   const plus = new Float64Array(n);
   const minus = new Float64Array(n);
@@ -54,7 +49,16 @@ export function runPairs(sim: Env, theta: Float32Array, noise: Float32Array, ind
     minus[i] = down.reward;
     steps += up.steps + down.steps;
   }
-  return { indices, plus, minus, steps, episodes: 2 * n };
+  return { indices, plus, minus, steps, episodes: 2 * n, hostId: ray.getRuntimeContext().hostId };
+}
+
+/**
+ * The noise table, made on a worker: generating 2^22 Gaussian floats takes ~0.4 s, which on the
+ * page's main thread would be one long task. As the task's result it is written into the object
+ * store once, like a put.
+ */
+export function makeNoiseTable(seed: number, floats?: number): Float32Array {
+  return noiseTable(seed, floats);
 }
 
 /** The returns of a policy without noise, one episode per seed. */

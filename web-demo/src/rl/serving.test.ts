@@ -3,12 +3,13 @@
 import * as ray from 'webray';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileForNode } from './compile-for-node.ts';
-import { PolicyServer, type Frame } from './serving.ts';
+import type { Frame, PolicyServer } from './serving.ts';
+import { policyServer } from './serving-actor.ts';
 
 let Server: ray.ActorClass<typeof PolicyServer>;
 
 beforeAll(async () => {
-  Server = ray.remote(PolicyServer, { module: compileForNode('serving'), exportName: 'PolicyServer' });
+  Server = policyServer(compileForNode('serving'));
   await ray.init({ numWorkers: 1 });
 }, 60_000);
 

@@ -6,7 +6,7 @@
 import type { CartPoleEnv } from './cartpole-env.ts';
 import type { Env, EnvName } from './env.ts';
 import { checkEnvName, createEnv } from './envs.ts';
-import { act } from './policy.ts';
+import { act, policySize } from './policy.ts';
 import { mixSeed } from './random.ts';
 import { ENV_SIZES } from './sizes.ts';
 import type { Segment, Walker } from './walker.ts';
@@ -30,10 +30,10 @@ export class PolicyServer {
   constructor(env: EnvName, seed = 0) {
     this.envName = checkEnvName(env);
     this.seed = seed;
-    const { obsSize, actSize } = ENV_SIZES[this.envName];
-    this.size = actSize * (obsSize + 1);
+    const sizes = ENV_SIZES[this.envName];
+    this.size = policySize(sizes);
     this.policy = new Float32Array(this.size);
-    this.action = new Float64Array(actSize);
+    this.action = new Float64Array(sizes.actSize);
   }
 
   /** Serves `policy` from the next step on (the episode running goes on under it). */

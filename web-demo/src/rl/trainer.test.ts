@@ -27,15 +27,18 @@ describe('train (ES on webray)', () => {
     expect(stats.at(-1)!.meanReward).toBeGreaterThan(stats[0]!.meanReward);
   }, 120_000);
 
-  it('replays: the same seed gives the same policy bytes; the noise table is one object put once; rollouts ran as module tasks', async () => {
+  it('replays: the same seed gives the same policy bytes, however the pairs are split into tasks; the noise table is one object made once; rollouts ran as module tasks', async () => {
+    const noiseTasks = async () => (await ray.state.listTasks()).filter((t) => t.name === 'makeNoiseTable').length;
+    const noiseTasksBefore = await noiseTasks();
     const noiseIds: string[][] = [];
-    const run = () => train({ env: 'cartpole', seed: 5, iterations: 3, pairs: 8, tasks: 3, noiseFloats: NOISE, module }, () => {
+    const run = (tasks: number) => train({ env: 'cartpole', seed: 5, iterations: 3, pairs: 8, tasks, noiseFloats: NOISE, module }, () => {
       noiseIds.push([]);
       const ids = noiseIds.at(-1)!;
       void ray.state.listObjects().then((objs) => ids.push(...objs.filter((o) => o.location === 'SHARED_MEMORY').map((o) => o.objectId)));
     });
-    const a = await run();
-    const b = await run();
+    const a = await run(3);
+    // Split otherwise over tasks (as when hosts join): the pairs and their order are the same.
+    const b = await run(5);
     expect(new Uint8Array(b.buffer)).toEqual(new Uint8Array(a.buffer));
     expect(a.some((v) => v !== 0)).toBe(true);
     await ray.state.listObjects();
@@ -44,6 +47,19 @@ describe('train (ES on webray)', () => {
     expect(new Set(noiseIds.slice(0, 3).flat()).size).toBe(1);
     expect(new Set(noiseIds.slice(3).flat()).size).toBe(1);
     const tasks = await ray.state.listTasks();
-    expect(tasks.filter((t) => t.name === 'evaluatePairs').length).toBeGreaterThanOrEqual(2 * 3 * 3);
+    // The functions shipped as module tasks are named after their export; one noise table per run.
+    expect(await noiseTasks()).toBe(noiseTasksBefore + 2);
+    expect(tasks.filter((t) => t.name === 'evaluatePairs').length).toBeGreaterThanOrEqual(3 * 3 + 3 * 5);
   }, 120_000);
+
+  it('stops after the running iteration when its signal aborts, resolving with the policy so far', async () => {
+    const stop = new AbortController();
+    const seen: Float32Array[] = [];
+    const policy = await train({ env: 'cartpole', seed: 2, iterations: 50, pairs: 4, tasks: 2, noiseFloats: NOISE, module, signal: stop.signal }, (s, p) => {
+      seen.push(p);
+      if (s.iteration === 2) stop.abort();
+    });
+    expect(seen).toHaveLength(2);
+    expect(policy).toEqual(seen[1]);
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * The ES learner on webray: the noise table is put into the object store once (every host pulls
- * it once and reads it zero-copy); each iteration puts the policy once, spreads the antithetic
+ * The ES learner on webray: the noise table is made once by a task, so stored once in the object
+ * store (every host pulls it once and reads it zero-copy; the learner too, off its main thread's
+ * clock); each iteration puts the policy once, spreads the antithetic
  * pairs over rollout tasks (module tasks, see rollouts.ts), gathers indices and returns in pair
  * order, and takes one Adam step. The same seed gives the same policy bytes, however many hosts
  * ran the tasks and in whatever order they finished.
@@ -8,9 +9,10 @@
 import * as ray from 'webray';
 import type { EnvName } from './env.ts';
 import { checkEnvName } from './envs.ts';
-import { Adam, esGradient, noiseTable, sampleIndices } from './es.ts';
+import { Adam, esGradient, sampleIndices } from './es.ts';
+import { policySize } from './policy.ts';
 import { Rng, mixSeed } from './random.ts';
-import { evaluatePairs, evaluatePolicy } from './rollouts.ts';
+import { evaluatePairs, evaluatePolicy, makeNoiseTable } from './rollouts.ts';
 import { ENV_SIZES } from './sizes.ts';
 import rolloutsUrl from './rollouts.ts?webray-module';
 
@@ -26,8 +28,7 @@ export const ENV_DEFAULTS: Record<EnvName, { sigma: number; lr: number }> = {
 
 /** The policy's parameter count for `env` (see policy.ts for the layout). */
 export function policyLength(env: EnvName): number {
-  const { obsSize, actSize } = ENV_SIZES[checkEnvName(env)];
-  return actSize * (obsSize + 1);
+  return policySize(ENV_SIZES[checkEnvName(env)]);
 }
 
 export interface TrainOptions {
@@ -40,10 +41,16 @@ export interface TrainOptions {
   sigma?: number;
   /** Adam's step size (default: `ENV_DEFAULTS`). */
   lr?: number;
-  /** Rollout tasks per iteration (default: 4 per CPU in the cluster when the run starts, at most `pairs`). */
+  /** Rollout tasks per iteration (default: 4 per CPU in the cluster at the iteration's start, at most `pairs`). */
   tasks?: number;
   /** The noise table's size in floats (default 2^22 = 16 MiB). */
   noiseFloats?: number;
+  /**
+   * How rollout tasks are placed: 'DEFAULT' (by load: a free worker takes the next task, so a
+   * slow or busy host takes fewer) or 'SPREAD' (round-robin over every worker of every host).
+   * Default: 'DEFAULT'.
+   */
+  schedulingStrategy?: 'DEFAULT' | 'SPREAD';
   /** Steps per episode at most (default: the environment's own limit). */
   maxSteps?: number;
   /** The policy to start from (default: zeros). */
@@ -68,9 +75,6 @@ export interface IterationStats {
   hosts: number;
 }
 
-function rollouts(module: string | URL) {
-  return ray.remote(evaluatePairs, { module, exportName: 'evaluatePairs' });
-}
 
 /** Runs ES on the cluster `ray.init` joined; resolves with the final policy. */
 export async function train(opts: TrainOptions, onIteration?: (s: IterationStats, policy: Float32Array) => void): Promise<Float32Array> {
@@ -80,16 +84,18 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   if (opts.initial && opts.initial.length !== dim) throw new RangeError(`initial policy has ${opts.initial.length} parameters, the ${env} policy ${dim}`);
   const sigma = opts.sigma ?? ENV_DEFAULTS[env].sigma;
   const pairs = opts.pairs;
-  const tasks = Math.max(1, Math.min(pairs, opts.tasks ?? 4 * ((await ray.clusterResources()).CPU ?? 1)));
   const theta = opts.initial ? opts.initial.slice() : new Float32Array(dim);
   const adam = new Adam(dim, opts.lr ?? ENV_DEFAULTS[env].lr);
   const rng = new Rng(mixSeed(opts.seed, 1));
-  const noise = noiseTable(mixSeed(opts.seed, 2), opts.noiseFloats);
-  const evaluate = rollouts(opts.module ?? rolloutsUrl);
-  const noiseRef = ray.put(noise);
+  const module = opts.module ?? rolloutsUrl;
+  const evaluate = ray.remote(evaluatePairs, { module, exportName: 'evaluatePairs' }).options({ schedulingStrategy: opts.schedulingStrategy ?? 'DEFAULT' });
+  const noiseRef = ray.remote(makeNoiseTable, { module, exportName: 'makeNoiseTable' }).remote(mixSeed(opts.seed, 2), opts.noiseFloats);
   try {
+    const noise = await ray.get(noiseRef);
     for (let it = 0; it < opts.iterations && !opts.signal?.aborted; it++) {
       const t0 = performance.now();
+      // Asked each iteration, so hosts that joined get work at once; the split does not change the result.
+      const tasks = Math.max(1, Math.min(pairs, opts.tasks ?? 4 * ((await ray.clusterResources()).CPU ?? 1)));
       const indices = sampleIndices(rng, pairs, noise.length, dim);
       const seeds = Uint32Array.from({ length: pairs }, (_, i) => mixSeed(opts.seed, 3, it, i));
       const policyRef = ray.put(theta.slice());

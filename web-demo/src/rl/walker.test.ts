@@ -16,6 +16,10 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('walker', () => {
+  it('train says to call ray.init first when webray is not running', async () => {
+    await expect(train({ env: 'walker', seed: 1, iterations: 1, pairs: 1 })).rejects.toThrow(/call ray.init\(\) \(or join a cluster\) first/);
+  });
+
   it('loads as the learner expects it (17 observations, 6 actuators) and starts standing: torso from 1.05 m to 1.45 m', () => {
     expect({ obsSize: walker.obsSize, actSize: walker.actSize }).toEqual(ENV_SIZES.walker);
     walker.reset(1);
@@ -58,6 +62,7 @@ describe('walker', () => {
 });
 
 describe('walker ES on webray', () => {
+
   beforeAll(async () => {
     await ray.init({ numWorkers: 2 });
   }, 60_000);
