@@ -6,8 +6,8 @@
 import * as ray from 'webray';
 import type { ActorHandle } from 'webray';
 import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
-import { PolicyServer } from '../rl/serving.ts';
-import servingUrl from '../rl/serving.ts?webray-module';
+import type { PolicyServer } from '../rl/serving.ts';
+import { policyServer } from '../rl/serving-actor.ts';
 import { $, fmt, showError } from './dom.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
@@ -29,7 +29,7 @@ export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: n
   },
 };
 
-const servingClass = ray.remote(PolicyServer, { module: servingUrl, exportName: 'PolicyServer' });
+const servingClass = policyServer();
 
 let server: ActorHandle<PolicyServer> | undefined;
 let serving = false;
