@@ -19,7 +19,7 @@ export type EnvName = 'cartpole' | 'walker';
 export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
   cartpole: {
     title: 'CartPole',
-    iterations: 25, pairs: 16, goal: 475, evalEpisodes: 100, stepsPerFrame: 1,
+    iterations: 30, pairs: 16, goal: 475, evalEpisodes: 100, stepsPerFrame: 1,
     note: 'The classic cart-pole (500 steps max). A linear policy solves it in milliseconds on one thread, so here spreading it over workers shows mostly overhead: it is the quick first run.',
   },
   walker: {

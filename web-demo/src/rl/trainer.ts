@@ -22,7 +22,7 @@ import rolloutsUrl from './rollouts.ts?webray-module';
  * 16 pairs, seeds 1-3 are solved after 23-30 iterations).
  */
 export const ENV_DEFAULTS: Record<EnvName, { sigma: number; lr: number }> = {
-  cartpole: { sigma: 0.05, lr: 0.2 },
+  cartpole: { sigma: 0.1, lr: 0.1 },
   walker: { sigma: 0.02, lr: 0.01 },
 };
 
