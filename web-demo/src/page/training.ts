@@ -24,8 +24,8 @@ export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: n
   },
   walker: {
     title: 'Walker (MuJoCo)',
-    iterations: 60, pairs: 48, goal: 0, evalEpisodes: 10, stepsPerFrame: 4,
-    note: 'A planar walker simulated by MuJoCo (WebAssembly) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward: forward velocity minus a control cost; the episode ends when it falls.',
+    iterations: 30, pairs: 50, goal: 1000, evalEpisodes: 10, stepsPerFrame: 4,
+    note: 'A planar walker (9 joints, 6 motors) simulated by MuJoCo (WebAssembly, loaded lazily) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward per step, fixed before training: forward velocity, +1 while upright, minus a control cost; the episode ends when it falls or after 1,000 steps, so a lunge forfeits the rest. Goal, stated before training: a mean of 1,000 over 10 evaluation episodes (upright for the whole episode); it shuffles forward after that.',
   },
 };
 
