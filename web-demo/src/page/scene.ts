@@ -42,7 +42,7 @@ function drawCartPole(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 
   g.lineTo(cx + Math.sin(f.theta) * scale, groundY - 18 - Math.cos(f.theta) * scale);
   g.stroke();
   g.lineWidth = 1;
-  caption(g, `t ${f.t} · episode reward ${f.episodeReward.toFixed(0)}`);
+  caption(g, `${f.t.toFixed(2)} s · episode reward ${f.episodeReward.toFixed(0)}`);
 }
 
 function drawWalker(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 'walker' }>): void {
@@ -64,14 +64,19 @@ function drawWalker(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 'w
     g.fillRect(px(m), groundY, 1, 5);
     g.fillText(`${m} m`, px(m) + 2, groundY + 14);
   }
-  g.strokeStyle = '#2f6fde';
   g.lineCap = 'round';
-  for (const [x1, z1, x2, z2, r] of f.segments) {
+  // The walker's capsules in model order: torso, then the right leg's three, then the left's
+  // (drawn first, behind, in another colour: in 2-D the legs overlap).
+  const colour = (i: number) => (i === 0 ? '#1d2330' : i <= 3 ? '#2f6fde' : 'rgba(224, 102, 47, 0.85)');
+  const order = f.segments.map((_, i) => i).sort((a, b) => Number(b >= 4) - Number(a >= 4));
+  for (const i of order) {
+    const [x1, z1, x2, z2, r] = f.segments[i]!;
+    g.strokeStyle = colour(i);
     g.lineWidth = Math.max(2, 2 * r * scale);
     g.beginPath(); g.moveTo(px(x1), py(z1)); g.lineTo(px(x2), py(z2)); g.stroke();
   }
   g.lineWidth = 1;
-  caption(g, `t ${f.t} · x ${centre.toFixed(2)} m · episode reward ${f.episodeReward.toFixed(0)}`);
+  caption(g, `${f.t.toFixed(2)} s · x ${centre.toFixed(2)} m · episode reward ${f.episodeReward.toFixed(0)}`);
 }
 
 export function drawScene(canvas: HTMLCanvasElement, f: SceneFrame): void {
