@@ -93,6 +93,8 @@ export interface RunSummary {
   hosts: number;
   /** The trained policy's mean reward over the evaluation episodes (NaN if stopped). */
   evalMean: number;
+  /** The iterations' own time (without loading, the noise table and the evaluation). */
+  trainSeconds: number;
   longestTaskMs: number;
   state: 'done' | 'stopped';
 }
@@ -118,12 +120,13 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
   serve(env);
   controller = new AbortController();
   const t0 = performance.now();
-  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN };
+  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN, trainSeconds: 0 };
   const summary = (state: RunSummary['state']): RunSummary => ({
     env, iterations: chart.points, seconds: (performance.now() - t0) / 1000, ...total, longestTaskMs: longestTask(), state,
   });
   try {
     const policy = await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
+      total.trainSeconds += s.seconds;
       total.episodes += s.episodes;
       total.steps += s.steps;
       total.tasks += s.tasks;
