@@ -1,8 +1,10 @@
 /**
  * The main job: `pnpm demo` (web-demo/scripts/demo.mjs) serves the demo and a local PeerJS server
- * and prints a driver link. The driver tab makes its own submitter key and shows the join link;
- * a second tab from that link joins: each runs the demo (π tasks, the parameter-server actor) and
- * the driver's π tasks run on both tabs. No link ever carries the private key.
+ * and prints a driver link. The driver tab makes its own submitter key, trains CartPole by ES
+ * across the cluster as its first run (rollouts are module tasks; an actor serves the policy to
+ * the canvas) and shows the volunteer link. A second tab opens that link: nothing runs until Start;
+ * then it takes rollouts of the next run, and Leave takes it out (the driver's log says so). No
+ * link ever carries the private key.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -36,39 +38,51 @@ afterAll(async () => {
   demo?.kill('SIGINT');
 });
 
-describe('pnpm demo as a cluster of two tabs', () => {
-  it('runs the demo in both tabs and spreads the driver tab\'s π tasks over both; no link holds the private key', async () => {
+describe('pnpm demo as a cluster: a driver tab and a volunteer tab', () => {
+  it('trains CartPole to solved, serves it to the canvas, and lets a volunteer tab join on Start, take rollouts and leave; no link holds the private key', async () => {
     const context = await newContext(browser, new URL(driverLink).origin);
     try {
-      const open = async (url: string) => {
-        const page = await context.newPage();
-        const log = capturePageLog(page);
-        await page.goto(url);
-        await withTimeout('the demo finishing', 120_000, page.waitForFunction(() => document.body.dataset.demo === 'done', undefined, { timeout: 120_000 }), () => log.text());
-        return page;
-      };
-      const driver = await open(driverLink);
+      const driver = await context.newPage();
+      const driverLog = capturePageLog(driver);
+      await driver.goto(driverLink);
+      await withTimeout('the first run (CartPole)', 180_000, driver.waitForFunction(() => document.body.dataset.demo === 'done', undefined, { timeout: 180_000 }), () => driverLog.text());
+      const first = await driver.evaluate(() => ({ ...document.getElementById('rl')!.dataset }));
+      expect(first.state, driverLog.text()).toBe('done');
+      expect(Number(first.evalMean)).toBeGreaterThanOrEqual(475); // solved: the mean over 100 evaluation episodes
+      // The serving actor drew frames: the canvas is not blank.
+      expect(await driver.evaluate(() => {
+        const c = document.getElementById('scene') as HTMLCanvasElement;
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        return px.some((v, i) => i % 4 === 3 && v !== 0);
+      })).toBe(true);
+
       expect(driverLink).not.toMatch(/submitterKey|submitterPublicKey/);
-      // The credentials left the address bar once read.
       expect(await driver.evaluate(() => location.hash)).toBe('');
       const joinLink = (await driver.getAttribute('#join-link', 'href'))!;
-      const joinData = JSON.parse(decodeURIComponent(new URL(joinLink).hash.slice(1))) as { cluster: Record<string, unknown> };
-      expect(joinData.cluster.submitterKey).toBeUndefined();
-      expect(JSON.parse(joinData.cluster.submitterPublicKey as string)).not.toHaveProperty('d'); // a JWK's private part
-      await open(joinLink);
+      expect(new URL(joinLink).pathname).toBe('/volunteer.html');
+      expect(joinLink.length).toBeLessThan(300);
+      expect(decodeURIComponent(joinLink)).not.toMatch(/"d"|submitterKey|privateKey/);
 
-      // The driver runs π again now that the other tab is in.
-      await driver.click('#pi-run');
-      await driver.waitForFunction(() => document.getElementById('pi')?.dataset.state === 'done' && !(document.getElementById('pi-run') as HTMLButtonElement).disabled);
-      const r = await driver.evaluate(async () => {
-        const ray = (globalThis as unknown as { ray: typeof import('webray') }).ray;
-        const hosts = [...new Set((await ray.nodes()).map((n) => n.hostId))];
-        const pi = await ray.state.listTasks({ filters: { name: 'samplePi' }, limit: 1000 });
-        return { hosts, piHosts: [...new Set(pi.map((t) => (t.nodeId ?? '').split('.')[0]))], result: document.getElementById('pi-result')?.textContent ?? '' };
-      });
-      expect(r.hosts).toHaveLength(2);
-      expect(r.piHosts.sort()).toEqual([...r.hosts].sort());
-      expect(r.result).toMatch(/π ≈ 3\.14/);
+      const volunteer = await context.newPage();
+      const volunteerLog = capturePageLog(volunteer);
+      await volunteer.goto(joinLink);
+      await volunteer.waitForFunction(() => document.body.dataset.state === 'ready');
+      // Nothing runs before Start: the page says whose code would run, and no webray host exists yet.
+      expect(await volunteer.textContent('#fingerprint')).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
+      expect(volunteerLog.lines.filter((l) => l.startsWith('[worker] started'))).toEqual([]);
+      await volunteer.fill('#volunteer-name', 'e2e volunteer');
+      await volunteer.click('#start');
+      await withTimeout('the volunteer joining', 60_000, volunteer.waitForFunction(() => document.body.dataset.state === 'started', undefined, { timeout: 60_000 }), () => volunteerLog.text());
+      await withTimeout('the driver seeing the volunteer', 30_000, driver.waitForFunction(() => document.getElementById('host-log')!.textContent!.includes('e2e volunteer joined'), undefined, { timeout: 30_000 }), () => driverLog.text());
+
+      // The next run spreads its rollouts over both tabs.
+      await driver.click('#train-cartpole');
+      await withTimeout('the second run', 180_000, driver.waitForFunction(() => document.getElementById('rl')!.dataset.state === 'done' && !(document.getElementById('train-cartpole') as HTMLButtonElement).disabled, undefined, { timeout: 180_000 }), () => driverLog.text());
+      await withTimeout('rollouts on the volunteer', 30_000, volunteer.waitForFunction(() => Number(document.body.dataset.tasksDone) > 0, undefined, { timeout: 30_000 }), () => volunteerLog.text());
+
+      await volunteer.click('#leave');
+      await withTimeout('the volunteer leaving', 60_000, volunteer.waitForFunction(() => document.body.dataset.state === 'left', undefined, { timeout: 60_000 }), () => volunteerLog.text());
+      await withTimeout('the driver seeing it leave', 30_000, driver.waitForFunction(() => document.getElementById('host-log')!.textContent!.includes('e2e volunteer left'), undefined, { timeout: 30_000 }), () => driverLog.text());
     } finally {
       await context.close();
     }

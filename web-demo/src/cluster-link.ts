@@ -1,34 +1,34 @@
 /**
- * The cluster config a tab gets from its link. `pnpm demo` prints a driver link whose fragment
+ * The cluster the demo tab drives, from its link. `pnpm demo` prints a driver link whose fragment
  * holds the cluster id, join token and signalling server; the driver tab makes its own submitter
- * key (a key that signs code never travels in a link) and shows the join link for other tabs:
- * the same fields plus the public key. The fragment is read once, checked, kept in
- * sessionStorage (so a reload stays in the cluster, with the same key) and removed from the
- * address bar, so the token is not copied along with the page's address.
+ * key (a key that signs code never travels in a link) and shows the volunteer link other tabs
+ * join with: the same cluster plus the public key, in compact form (see volunteer-link.ts). The
+ * fragment is read once, checked, kept in sessionStorage (so a reload stays in the cluster, with
+ * the same key) and removed from the address bar, so the token is not copied with the address.
  */
 import * as ray from 'webray';
+import { volunteerLink } from './volunteer-link.ts';
 
 interface LinkData {
-  cluster: Omit<ray.ClusterConfig, 'submitterKey' | 'submitterPublicKey'> & { submitterPublicKey?: string };
-  role?: 'driver';
+  cluster: Omit<ray.ClusterConfig, 'submitterKey' | 'submitterPublicKey'>;
+  role: 'driver';
 }
 
 export interface ClusterRole {
   cluster: ray.ClusterConfig;
-  driver: boolean;
-  /** The link other tabs join with (drivers only). */
-  joinLink?: string;
+  /** The link volunteers open to lend their tab. */
+  joinLink: string;
 }
 
 const STORAGE_KEY = 'webray-demo-cluster';
 
-/** Whether a fragment holds what a link must, and nothing that must never be in one. */
+/** Whether a fragment holds what a driver link must, and nothing that must never be in one. */
 function parseLink(fragment: string): LinkData {
   let data: unknown;
   try {
     data = JSON.parse(decodeURIComponent(fragment));
   } catch {
-    throw new Error('the link\'s fragment (after #) is not the JSON `pnpm demo` prints: copy the whole link again.');
+    throw new Error('the link\'s fragment (after #) is not the JSON `pnpm demo` prints: copy the whole link again (a volunteer link opens volunteer.html).');
   }
   const c = (data as { cluster?: Record<string, unknown> } | null)?.cluster;
   if (typeof c !== 'object' || c === null) throw new Error('the link has no cluster config: open a link that `pnpm demo` printed.');
@@ -39,10 +39,7 @@ function parseLink(fragment: string): LinkData {
   for (const k of ['id', 'token'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') throw new Error(`the link's cluster config lacks '${k}': copy the whole link again.`);
   }
-  const role = (data as { role?: unknown }).role;
-  if (role !== 'driver' && typeof c.submitterPublicKey !== 'string') {
-    throw new Error('a join link must carry the submitter\'s public key: copy the join link the driver tab shows.');
-  }
+  if ((data as { role?: unknown }).role !== 'driver') throw new Error('this is not a driver link: open the driver link `pnpm demo` prints (volunteers open volunteer.html).');
   return data as LinkData;
 }
 
@@ -55,25 +52,23 @@ async function driverKeys(): Promise<{ privateKey: string; publicKey: string }> 
   return keys;
 }
 
-/** The cluster this tab joins, from its link (or from before a reload); undefined for a tab on its own. */
+/** The cluster this tab drives, from its link (or from before a reload); undefined for a tab on its own. */
 export async function clusterFromLink(): Promise<ClusterRole | undefined> {
-  let link: LinkData;
+  let text: string | null;
   if (location.hash.length > 1) {
-    const text = location.hash.slice(1);
+    text = location.hash.slice(1);
     history.replaceState(null, '', location.pathname + location.search);
-    link = parseLink(text);
+    parseLink(text);
     sessionStorage.setItem(STORAGE_KEY, text);
   } else {
-    const text = sessionStorage.getItem(STORAGE_KEY);
+    text = sessionStorage.getItem(STORAGE_KEY);
     if (text === null) return undefined;
-    link = parseLink(text);
   }
-  if (link.role !== 'driver') return { cluster: link.cluster as ray.ClusterConfig, driver: false };
+  const link = parseLink(text);
   const keys = await driverKeys();
-  const joining = { cluster: { ...link.cluster, submitterPublicKey: keys.publicKey } };
+  const cluster = { ...link.cluster, submitterPublicKey: keys.publicKey };
   return {
-    cluster: { ...joining.cluster, submitterKey: keys.privateKey },
-    driver: true,
-    joinLink: `${location.origin}${location.pathname}#${encodeURIComponent(JSON.stringify(joining))}`,
+    cluster: { ...cluster, submitterKey: keys.privateKey },
+    joinLink: await volunteerLink(new URL('volunteer.html', location.href).href, cluster, 'the webray demo'),
   };
 }

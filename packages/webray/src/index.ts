@@ -1,7 +1,7 @@
 /** webray: Ray's tasks, actors, futures and object store for browsers and Node.js. */
 export {
   init, shutdown, isInitialized, remote, get, wait, put, release, cancel, kill, getActor, getRuntimeContext,
-  nodes, clusterResources, availableResources, timeline, state, type InitOptions,
+  nodes, clusterResources, availableResources, timeline, state, pause, resume, isPaused, type InitOptions, type ShutdownOptions,
 } from './api/index.js';
 export { ObjectRef } from './api/object-ref.js';
 export { RemoteFunction, ActorClass, type ActorHandle, type ActorMethod, type RemoteArgs, type Returns } from './api/remote.js';
@@ -15,5 +15,6 @@ export {
 } from './shared/errors.js';
 export { UnshippableFunctionError } from './shared/source.js';
 export { generateSubmitterKey } from './mesh/signing.js';
+export { compactPublicKey, keyFingerprint } from './mesh/compact-key.js';
 export type { ClusterConfig } from './host/cluster-host.js';
 export type { IceServer, SignalServer } from './mesh/peer-signaling.js';

@@ -401,6 +401,8 @@ export interface JobState {
   jobId: string;
   /** The host whose driver runs it. */
   hostId: string;
+  /** That host's name (init({ hostName })); null once it left the cluster. */
+  hostName: string | null;
   /** FAILED when its host left the cluster while it ran. */
   state: 'RUNNING' | 'FINISHED' | 'FAILED';
   startedAt: number;
@@ -503,6 +505,8 @@ export interface ObjectStoreState {
   lineageBytes: number;
   /** Lineages dropped at the cap since init: their objects cannot be rebuilt if lost. */
   lineageEvictions: number;
+  /** Object bytes this host pulled from (`bytesIn`) and served to (`bytesOut`) each other host since init. */
+  transfers: { hostId: string; bytesIn: number; bytesOut: number }[];
 }
 
 export interface NodeState {
@@ -514,6 +518,10 @@ export interface NodeState {
   /** The actor a dedicated actor node hosts. */
   actorId: string | null;
   tasksRunning: number;
+  /** Its host's name (init({ hostName })): tells two hosts' nodes apart for people. */
+  hostName: string;
+  /** Its host is paused (ray.pause()): it takes no new work from the cluster. */
+  paused: boolean;
 }
 
 /** One Chrome trace event (the JSON array format chrome://tracing and Perfetto read). */

@@ -196,11 +196,15 @@ describe('two hosts as one cluster', () => {
     const ref = make.remote(n);
     await ray.wait([ref]);
     expect((await ray.state.listObjects()).find((o) => o.objectId === ref.id)?.location).toBe('REMOTE');
+    const fromB = async () => (await ray.state.objectStore()).transfers.find((t) => t.hostId === b.hostId)?.bytesIn ?? 0;
     const before = hostA.cluster!.pulls!.bytesIn;
+    const beforeFromB = await fromB();
     const [x, y] = await Promise.all([ray.get(ref), ray.get(ref)]);
     const moved = hostA.cluster!.pulls!.bytesIn - before;
     expect(moved).toBeGreaterThanOrEqual(n * 8);
     expect(moved).toBeLessThan(n * 8 + 4096); // one transfer (value-codec header included), not two
+    // The state API names where the bytes came from, as the dashboard shows them.
+    expect(await fromB() - beforeFromB).toBe(moved);
     expect(x.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(y.byteOffset).toBe(x.byteOffset);
     let ok = true;
@@ -597,7 +601,7 @@ describe('two hosts as one cluster', () => {
     expect(await ray.get(onB.remote(6))).toEqual({ v: 36, hostId: b.hostId });
 
     const signer = await Signer.fromJwk(privateKey);
-    const verifier = await Verifier.fromJwk(base.submitterPublicKey);
+    const verifier = await Verifier.fromPublicKey(base.submitterPublicKey);
     const d = onB.descriptor as Extract<FunctionDescriptor, { kind: 'source' }>;
     const sig = await signer.sign(d);
     expect(await verifier.verify(d, sig)).toBe(true);

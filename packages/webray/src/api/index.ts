@@ -6,6 +6,7 @@ import { RayUsageError } from '../shared/errors.js';
 import { newJobId } from '../shared/ids.js';
 import { checkResources, type Resources } from '../shared/options.js';
 import { checkKeys, describeValue } from '../shared/usage.js';
+import { isHostName, MAX_HOST_NAME } from '../shared/host-name.js';
 import { loadPlatform } from '../platform/detect.js';
 import { workerResourceLimitKeys, type Platform, type WorkerResourceLimits } from '../platform/types.js';
 import { HostRuntime } from '../host/runtime.js';
@@ -52,13 +53,19 @@ export interface InitOptions {
   maxLineageBytes?: number;
   /** Join (or start) a cluster of hosts: same id and token on every host. */
   cluster?: ClusterConfig;
+  /**
+   * This host's name for people, shown in `nodes()` and `state.listJobs()` rows and the timeline
+   * (1–64 characters, no control characters). Default: in a tab `tab <first 4 of its host id>`,
+   * in Node the machine's name and the pid.
+   */
+  hostName?: string;
   /** @internal A platform other than the detected one (tests). */
   platform?: Platform;
 }
 
 const initKeys = [
   'numWorkers', 'resources', 'namespace', 'taskLogSize', 'objectStoreMemory', 'objectStoreMaxMemory',
-  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'maxLineageBytes', 'cluster',
+  'objectStoreChecks', 'maxInlineBytes', 'workerResourceLimits', 'maxLineageBytes', 'cluster', 'hostName',
 ] as const satisfies readonly (keyof InitOptions)[];
 
 let host: HostRuntime | undefined;
@@ -115,6 +122,7 @@ async function createHost(options: InitOptions): Promise<HostRuntime> {
     cluster: options.cluster,
     workerResourceLimits: options.workerResourceLimits,
     maxLineageBytes: positive('maxLineageBytes', options.maxLineageBytes, 64 * MiB),
+    hostName: options.hostName,
     store: {
       initialBytes: positive('objectStoreMemory', options.objectStoreMemory, 64 * MiB),
       maxBytes: positive('objectStoreMaxMemory', options.objectStoreMaxMemory, 2048 * MiB),
@@ -164,6 +172,9 @@ function checkInitOptions(o: InitOptions): void {
       throw new RayUsageError(`ray.init: workerResourceLimits.${k} must be a positive number of MB, got ${describeValue(v)}; e.g. { ${k}: 512 }.`);
     }
   }
+  if (o.hostName !== undefined && !isHostName(o.hostName)) {
+    throw new RayUsageError(`ray.init: hostName must be 1–${MAX_HOST_NAME} characters without control characters or leading/trailing spaces (a name people read, e.g. 'lab laptop'), got ${describeValue(o.hostName)}.`);
+  }
   if (o.objectStoreChecks !== undefined && typeof o.objectStoreChecks !== 'boolean') {
     throw new RayUsageError(`ray.init: objectStoreChecks must be true or false, got ${describeValue(o.objectStoreChecks)}.`);
   }
@@ -179,15 +190,62 @@ export function isInitialized(): boolean {
   return host !== undefined;
 }
 
-/** Stops every node and forgets all tasks, actors and objects of this host. */
-export async function shutdown(): Promise<void> {
+export interface ShutdownOptions {
+  /**
+   * Leave the cluster gracefully first (a volunteer pressing Leave): take no new work, hand back
+   * other hosts' tasks not yet started, let those running finish and their owners take the results
+   * kept here, so nothing is retried or rebuilt; actors here restart elsewhere (maxRestarts), as on
+   * a host loss. Closing a tab instead is a crash, recovered by retries and lineage.
+   */
+  graceful?: boolean;
+  /** With graceful: milliseconds to wait at most; then it leaves anyway, as on a crash. Default 30,000. */
+  timeout?: number;
+}
+
+/** Stops every node and forgets all tasks, actors and objects of this host (after leaving its cluster gracefully with `{ graceful: true }`). */
+export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
+  checkKeys('ray.shutdown', options, ['graceful', 'timeout']);
+  if (options.graceful !== undefined && typeof options.graceful !== 'boolean') {
+    throw new RayUsageError(`ray.shutdown: graceful must be true or false, got ${describeValue(options.graceful)}.`);
+  }
+  if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout >= 0) || !options.graceful)) {
+    throw new RayUsageError(`ray.shutdown: timeout is the milliseconds a graceful leave may take (≥ 0, with graceful: true), got ${describeValue(options.timeout)}${options.graceful ? '' : ' without graceful: true'}.`);
+  }
   const h = host;
   host = undefined;
   unwatch?.();
   unwatch = undefined;
   if (!h) return;
   setCurrentCore(undefined);
-  await h.shutdown();
+  await h.shutdown(options.graceful ? { timeoutMs: options.timeout ?? 30_000 } : undefined);
+}
+
+/** The host this thread started (init), for what only a host does: `what` names the call in the error. */
+function startedHost(what: string): HostRuntime {
+  if (host) return host;
+  if (currentCore()) throw new RayUsageError(`${what} works on a host (the tab or Node process that called ray.init()), not inside a task or actor.`);
+  throw new RayUsageError(`${what}: webray is not initialised. Call ray.init() first.`);
+}
+
+/**
+ * Stops taking new work from the cluster (a volunteer lending their tab no more for now): other
+ * hosts place nothing here; tasks they sent that have not reached a worker go back to them unrun
+ * (no retry spent), and run elsewhere; tasks already on a worker finish; actors here keep serving.
+ * This host's own tasks run on other hosts meanwhile, while one takes work (else here). A task
+ * pinned to a node here ({ nodeId, soft: false }) waits for resume(). Without a cluster it does nothing.
+ */
+export function pause(): void {
+  startedHost('ray.pause()').pause();
+}
+
+/** Takes work from the cluster again after pause(). */
+export function resume(): void {
+  startedHost('ray.resume()').resume();
+}
+
+/** Is this host paused (pause() called, resume() not yet)? */
+export function isPaused(): boolean {
+  return startedHost('ray.isPaused()').paused;
 }
 
 /** The ambient API: bound to the driver, or inside a node to the task running right now. */

@@ -40,6 +40,14 @@ describe('webray host', () => {
     expect(r.out).toMatch(/^error /);
   });
 
+  it('takes a compact public key and a host name on the command line, checking both', () => {
+    const base = ['host', '--signal', '127.0.0.1:9', '--cluster', 'c'];
+    const cut = run([...base, '--public-key', 'AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB'], { WEBRAY_TOKEN: 't' });
+    expect(cut.out).toMatch(/'submitterPublicKey': .* is no point of the P-256 curve/);
+    const named = run([...base, '--public-key', 'AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAF', '--name', ' padded'], { WEBRAY_TOKEN: 't' });
+    expect(named.out).toMatch(/hostName must be 1–64 characters/);
+  });
+
   it('answers an unknown command or a malformed --signal with the usage', () => {
     expect(run(['serve']).err).toMatch(/unknown command 'serve'[\s\S]*usage: webray host/);
     const r = run(['host', '--signal', 'nowhere', '--cluster', 'c', '--public-key', '{}'], { WEBRAY_TOKEN: 't' });

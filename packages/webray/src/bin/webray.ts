@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import * as ray from '../index.js';
 import type { InitOptions } from '../api/index.js';
 
-const USAGE = `usage: webray host --signal HOST:PORT[/PATH] --cluster ID --public-key FILE|JSON
-                   [--token-file FILE] [--submitter-key FILE|JSON] [--workers N] [--resources JSON]
+const USAGE = `usage: webray host --signal HOST:PORT[/PATH] --cluster ID --public-key FILE|JSON|COMPACT
+                   [--token-file FILE] [--submitter-key FILE|JSON] [--workers N] [--resources JSON] [--name NAME]
                    [--operator-public-key FILE|JSON [--operator-key FILE|JSON]] [--state-dir DIR]
        webray host --config JSON          (InitOptions without the token)
 The join token: the environment variable WEBRAY_TOKEN, or --token-file.
@@ -38,6 +38,7 @@ function parse(argv: string[]) {
       'operator-public-key': { type: 'string' },
       'operator-key': { type: 'string' },
       'state-dir': { type: 'string' },
+      name: { type: 'string' },
       'token-file': { type: 'string' },
       workers: { type: 'string' },
       resources: { type: 'string' },
@@ -50,8 +51,8 @@ function parse(argv: string[]) {
 
 type Args = ReturnType<typeof parse>['values'];
 
-/** A key given as JSON text, or as the path of a file holding it. */
-const key = (v: string | undefined) => (v === undefined ? undefined : v.trim().startsWith('{') ? v : readFileSync(v, 'utf8').trim());
+/** A key given as JSON text, a public key in compact form (44 characters of base64url), or the path of a file holding either. */
+const key = (v: string | undefined) => (v === undefined ? undefined : v.trim().startsWith('{') || /^[A-Za-z0-9_-]{44}$/.test(v.trim()) ? v.trim() : readFileSync(v, 'utf8').trim());
 
 function token(a: Args): string {
   const t = a['token-file'] !== undefined ? readFileSync(a['token-file'], 'utf8').trim() : process.env.WEBRAY_TOKEN;
@@ -73,6 +74,7 @@ function options(a: Args): InitOptions {
   if (workers !== undefined && !(Number.isInteger(workers) && workers > 0)) throw new UsageError(`--workers: expected a positive integer, got '${a.workers}'.`);
   return {
     numWorkers: workers,
+    hostName: a.name,
     resources: a.resources ? (JSON.parse(a.resources) as Record<string, number>) : {},
     cluster: {
       id: a.cluster, token: token(a), submitterPublicKey: key(a['public-key'])!, submitterKey: key(a['submitter-key']),

@@ -23,9 +23,9 @@ export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
       throw new RayUsageError(`${what}: '${k}' must be a non-empty string, got ${describeValue(c[k])}. Every host of one cluster gives the same id and join token.`);
     }
   }
-  await checkKey('submitterPublicKey', c.submitterPublicKey, (jwk) => Verifier.fromJwk(jwk));
+  await checkKey('submitterPublicKey', c.submitterPublicKey, (key) => Verifier.fromPublicKey(key, `${what}: 'submitterPublicKey'`));
   if (c.submitterKey !== undefined) await checkKey('submitterKey', c.submitterKey, (jwk) => Signer.fromJwk(jwk));
-  if (c.operatorPublicKey !== undefined) await checkKey('operatorPublicKey', c.operatorPublicKey, (jwk) => Verifier.fromJwk(jwk));
+  if (c.operatorPublicKey !== undefined) await checkKey('operatorPublicKey', c.operatorPublicKey, (key) => Verifier.fromPublicKey(key, `${what}: 'operatorPublicKey'`));
   if (c.operatorKey !== undefined) {
     if (c.operatorPublicKey === undefined) {
       throw new RayUsageError(`${what}: 'operatorKey' is given without 'operatorPublicKey': members check a head's proof against the public half, so give every host operatorPublicKey (and operatorKey only to the hosts that may be head).`);
@@ -44,17 +44,19 @@ export async function checkClusterConfig(c: ClusterConfig): Promise<void> {
 
 async function checkKey(name: string, v: unknown, load: (jwk: string) => Promise<unknown>): Promise<void> {
   const fix = name === 'submitterPublicKey' || name === 'operatorPublicKey'
-    ? 'Give every host the publicKey text that ray.generateSubmitterKey() returned (a JSON Web Key, as a string).'
+    ? 'Give every host the publicKey text that ray.generateSubmitterKey() returned (a JSON Web Key, as a string), or its compact form from ray.compactPublicKey().'
     : name === 'operatorKey'
     ? 'Give the privateKey text of the operator key pair (made with ray.generateSubmitterKey(), apart from the submitter\'s), or leave it out on hosts that may not be head.'
     : 'Give the privateKey text that ray.generateSubmitterKey() returned (a JSON Web Key, as a string), or leave it out on hosts that only run others\' work.';
   if (typeof v !== 'string') {
     const hint = typeof v === 'object' && v !== null ? ' (a key object: pass JSON.stringify(key))' : '';
-    throw new RayUsageError(`${what}: '${name}' must be JWK text, got ${describeValue(v)}${hint}. ${fix}`);
+    throw new RayUsageError(`${what}: '${name}' must be ${name.endsWith('PublicKey') ? 'JWK text or a compact key' : 'JWK text'}, got ${describeValue(v)}${hint}. ${fix}`);
   }
   try {
     await load(v);
   } catch (e) {
+    // A compact key's own error says what is wrong with it.
+    if (e instanceof RayUsageError) throw e;
     throw new RayUsageError(`${what}: '${name}' is not a usable ECDSA P-256 JSON Web Key (${(e as Error).message}). ${fix}`);
   }
 }

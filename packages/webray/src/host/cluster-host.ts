@@ -36,12 +36,12 @@ export interface ClusterConfig {
   id: string;
   /** The join token (a secret; volunteers get it in the URL fragment). */
   token: string;
-  /** The submitter key's public half (JWK text): only code it signed runs on this host. */
+  /** The submitter key's public half (JWK text, or its compact form: compactPublicKey): only code it signed runs on this host. */
   submitterPublicKey: string;
   /** The private half, for drivers whose tasks may run on other hosts (see generateSubmitterKey). It also lets a host be head. */
   submitterKey?: string;
   /**
-   * The operator key's public half (JWK text, a pair from generateSubmitterKey kept apart from the
+   * The operator key's public half (JWK text or compact, a pair from generateSubmitterKey kept apart from the
    * submitter's): a host proving either this key or the submitter key may be the cluster's head.
    */
   operatorPublicKey?: string;
@@ -81,6 +81,10 @@ export interface ClusterRuntime {
   killActor(actor: string, noRestart: boolean): Promise<void>;
   /** The host of an actor this host created sent what a restart elsewhere needs (a logged call or a checkpoint). */
   actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void;
+  /** A host this one sent a task to handed it back unrun (it is paused): it runs elsewhere, no retry spent. */
+  remoteTaskHandedBack(from: string, id: string, attempt: number): void;
+  /** A host leaving gracefully asks this one to take objects it keeps for it: pull them, then free them there. */
+  takeObjects(from: string, ids: string[]): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
   localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
 }
@@ -121,6 +125,12 @@ export class ClusterHost {
   /** Other members linked to this host, and SPREAD's turn order (a host once per task node, this one first): kept from the last change, read per task. */
   private reachable: HostInfo[] = [];
   private spreadOrder: string[] = [];
+  /** The reachable members that take new work (not paused). */
+  private takers: HostInfo[] = [];
+  /** Is this host paused (takes no new work)? Which members said they are, and which were told this host is. */
+  private pausedHere = false;
+  private readonly pausedHosts = new Set<string>();
+  private readonly toldPaused = new Set<string>();
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
   /**
@@ -268,8 +278,9 @@ export class ClusterHost {
     this.knownHosts = live;
     // A question to a host whose link is gone gets no answer: its asker moves on (a head's, to the next head) now.
     for (const q of [...this.answers.values()]) if (!this.member.linked(q.host)) q.unanswered();
+    for (const h of this.pausedHosts) if (!live.has(h)) this.pausedHosts.delete(h);
     this.reachable = hosts.filter((h) => h.hostId !== this.self.hostId && this.member.linked(h.hostId));
-    this.spreadOrder = [this.self, ...this.reachable].flatMap((h) => h.nodes.map(() => h.hostId));
+    this.placementChanged();
     this.rt.hostsChanged(hosts);
   }
 
@@ -371,6 +382,25 @@ export class ClusterHost {
     this.heldFor.set(id, owner);
   }
 
+  /** How many objects this host keeps for their owners. */
+  get keptCount(): number {
+    return this.heldFor.size;
+  }
+
+  /** Leaving: asks each owner to take the objects kept here for it (they pull, then free them). */
+  handOverKept(): void {
+    const byOwner = new Map<string, string[]>();
+    for (const [id, owner] of this.heldFor) {
+      const ids = byOwner.get(owner) ?? [];
+      if (ids.push(id) === 1) byOwner.set(owner, ids);
+    }
+    for (const [owner, ids] of byOwner) {
+      for (let i = 0; i < ids.length; i += 10_000) {
+        try { this.member.send(owner, { t: 'take', ids: ids.slice(i, i + 10_000) }); } catch { /* it left: membersChanged drops its objects */ }
+      }
+    }
+  }
+
   /** Is object `id` kept here for the host that owns it? */
   keepsFor(id: string): boolean {
     return this.heldFor.has(id);
@@ -382,9 +412,9 @@ export class ClusterHost {
   }
 
   static async start(rt: ClusterRuntime, self: HostInfo, c: ClusterConfig, store: ObjectStore | undefined, timers: Timers): Promise<ClusterHost> {
-    const verifier = await Verifier.fromJwk(c.submitterPublicKey);
+    const verifier = await Verifier.fromPublicKey(c.submitterPublicKey);
     const signer = c.submitterKey ? await Signer.fromJwk(c.submitterKey) : undefined;
-    const operator = c.operatorPublicKey ? await Verifier.fromJwk(c.operatorPublicKey) : undefined;
+    const operator = c.operatorPublicKey ? await Verifier.fromPublicKey(c.operatorPublicKey) : undefined;
     const headSigner = c.operatorKey ? await Signer.fromJwk(c.operatorKey) : signer;
     const head: HeadAuthority = {
       ...(headSigner ? { prove: (text: string) => headSigner.signText(text) } : {}),
@@ -417,6 +447,53 @@ export class ClusterHost {
     return this.reachable;
   }
 
+  /** Who takes new work, and SPREAD's turn order over them (this host first, unless paused). */
+  private placementChanged(): void {
+    this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId));
+    this.spreadOrder = [...(this.pausedHere ? [] : [this.self]), ...this.takers].flatMap((h) => h.nodes.map(() => h.hostId));
+    // A member that linked since this host paused hears it now.
+    if (this.pausedHere) for (const h of this.reachable) if (!this.toldPaused.has(h.hostId)) this.tellPaused(h.hostId, true);
+  }
+
+  /** The name of member `host` (its id if it gave none), or null if it is not a member. */
+  nameOf(host: string): string | null {
+    const h = host === this.self.hostId ? this.self : this.member.hosts().find((x) => x.hostId === host);
+    return h ? h.hostName ?? h.hostId : null;
+  }
+
+  /** Did member `host` say it is paused? */
+  isPaused(host: string): boolean {
+    return this.pausedHosts.has(host);
+  }
+
+  /** Is this host paused? (See setPaused.) */
+  get paused(): boolean {
+    return this.pausedHere;
+  }
+
+  /**
+   * Pauses (or resumes) taking work from the cluster: every member hears it, so none places work
+   * here meanwhile, and the head's global scheduler neither places work here nor counts it free.
+   */
+  setPaused(on: boolean): void {
+    if (this.pausedHere === on) return;
+    this.pausedHere = on;
+    this.toldPaused.clear();
+    for (const h of this.reachable) this.tellPaused(h.hostId, on);
+    this.global.hostPaused(this.self.hostId, on);
+    this.placementChanged();
+  }
+
+  private tellPaused(host: string, on: boolean): void {
+    this.toldPaused.add(host);
+    try { this.member.send(host, { t: 'pause', on }); } catch { /* it left */ }
+  }
+
+  /** Hands a task another host sent back to it, unrun: this host is paused. */
+  handBack(owner: string, id: string, attempt: number): void {
+    try { this.member.send(owner, { t: 'handback', id, attempt }); } catch { /* the owner left: nobody waits for it */ }
+  }
+
   /** Has this host said that its SPREAD work stays here for want of a submitter key? */
   private warnedUnsigned = false;
 
@@ -425,8 +502,8 @@ export class ClusterHost {
    * code sends work elsewhere.
    */
   place(t: Placeable, feasibleHere: boolean): string | undefined {
-    const others = this.others();
-    if (others.length === 0) return undefined;
+    if (this.reachable.length === 0) return undefined;
+    const others = this.takers;
     if (!this.signer) {
       if (t.strategy === 'SPREAD' && !this.warnedUnsigned) {
         this.warnedUnsigned = true;
@@ -436,11 +513,12 @@ export class ClusterHost {
     }
     const s = t.strategy;
     if (typeof s === 'object' && s !== null && 'nodeId' in s) {
-      const target = (s as { nodeId: string }).nodeId;
-      return others.find((h) => h.nodes.includes(target))?.hostId;
+      // A paused host keeps what is pinned to its nodes for its resume (soft pins go elsewhere).
+      const { nodeId, soft } = s as { nodeId: string; soft?: boolean };
+      return (soft ? others : this.reachable).find((h) => h.nodes.includes(nodeId))?.hostId;
     }
     if (!feasibleHere) return others.find((h) => covers(h.resources, t.demand))?.hostId;
-    if (s === 'SPREAD') {
+    if (s === 'SPREAD' && this.spreadOrder.length > 0) {
       // Round robin over every task node of the cluster: hosts get work in proportion to their nodes.
       const pick = this.spreadOrder[this.spreadNext++ % this.spreadOrder.length]!;
       return pick === this.self.hostId ? undefined : pick;
@@ -500,7 +578,7 @@ export class ClusterHost {
     }
     return tasks.map((_, i) => {
       const h = hosts[i];
-      return h && h !== this.self.hostId && this.member.linked(h) ? h : undefined;
+      return h && h !== this.self.hostId && this.member.linked(h) && !this.pausedHosts.has(h) ? h : undefined;
     });
   }
 
@@ -599,6 +677,24 @@ export class ClusterHost {
         return;
       case 'done':
         this.rt.remoteTaskDone(from, f.id, f.attempt, f.values === undefined ? undefined : (fromWire(f.values) as unknown[]), f.remote ?? [], f.error, f.start, f.end);
+        return;
+      case 'pause':
+        // Said again (a peer repeating itself) it changes nothing, and costs nothing.
+        if (f.on === this.pausedHosts.has(from)) return;
+        // Every host keeps the global scheduler's view, so that a new head has it.
+        this.global.hostPaused(from, f.on);
+        if (f.on) { this.pausedHosts.add(from); this.placementChanged(); }
+        else {
+          this.pausedHosts.delete(from);
+          // As when a host joins: work that waits for resources only that host has is placed again.
+          this.membersChanged(this.member.hosts());
+        }
+        return;
+      case 'handback':
+        this.rt.remoteTaskHandedBack(from, f.id, f.attempt);
+        return;
+      case 'take':
+        this.rt.takeObjects(from, f.ids);
         return;
       case 'load':
         if (!this.member.isHead) { this.member.drops.add(`'load' sent to a host that is not the head`); return; }

@@ -49,7 +49,8 @@ export class HostBridge implements RemoteWork {
     // Bottom-up: the global scheduler places what this host should not run itself.
     if (t.strategy === 'DEFAULT' && c.sendsWork) {
       const args = this.argBytes(t);
-      if (spills(this.host.hostId, args, this.host.scheduler.hasRoom(t.demand))) { this.spill(t, args); return true; }
+      // A paused host keeps nothing it can send away.
+      if (spills(this.host.hostId, args, this.host.scheduler.hasRoom(t.demand) && !c.paused)) { this.spill(t, args); return true; }
     }
     return false;
   }
@@ -159,6 +160,30 @@ export class HostBridge implements RemoteWork {
       else objects.resolve(e, values![i], false, undefined);
     }
     this.tasks.finish(t, undefined);
+  }
+
+  /** A host this one sent a task to handed it back unrun (it paused): the task is placed again, no retry spent. */
+  remoteTaskHandedBack(from: string, id: string, attempt: number): void {
+    const t = this.host.tasks.get(id);
+    if (!t || t.type !== NORMAL || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER' || t.attempt !== attempt) return;
+    t.nodeId = null;
+    this.sentRefs.delete(t);
+    this.tasks.enqueue(t);
+  }
+
+  /**
+   * A host leaving gracefully keeps objects this host owns: each is pulled here now (then freed
+   * there), so none needs rebuilding once it is gone. Ids it does not keep for us are freed at once.
+   */
+  takeObjects(from: string, ids: string[]): void {
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const e = this.host.objects.get(id);
+      if (!e || e.place !== REMOTE || (e.value as { host: string }).host !== from) { unknown.push(id); continue; }
+      // A pull that fails leaves the object to recovery, as when the host is gone.
+      this.refs.resident(e).catch(() => undefined);
+    }
+    if (unknown.length) this.host.cluster!.free(from, unknown);
   }
 
   // ---- tasks other hosts sent here ---------------------------------------------------------

@@ -18,6 +18,8 @@ export interface HostContext {
   readonly hostId: string;
   /** The driver's node id: the owner of what the driver submits and puts. */
   readonly nodeId: string;
+  /** Its name for people (init({ hostName })). */
+  readonly hostName: string;
   readonly namespace: string;
   /** The driver's root task (it has no record). */
   readonly driverTaskId: TaskId;

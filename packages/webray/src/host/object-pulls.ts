@@ -39,6 +39,8 @@ export class ObjectPulls {
   /** Bytes moved, each way (for the state API and benchmarks). */
   bytesIn = 0;
   bytesOut = 0;
+  /** The same, by the other host. */
+  readonly byHost = new Map<string, { bytesIn: number; bytesOut: number }>();
 
   constructor(private readonly store: ObjectStore, private readonly member: ClusterMember) {}
 
@@ -88,6 +90,7 @@ export class ObjectPulls {
     inc.received += body.byteLength;
     inc.lastProgress = performance.now();
     this.bytesIn += body.byteLength;
+    this.countFor(from).bytesIn += body.byteLength;
     if (inc.received === inc.size) this.complete(req, inc);
   }
 
@@ -119,6 +122,12 @@ export class ObjectPulls {
     inc.reject(e);
   }
 
+  private countFor(host: string): { bytesIn: number; bytesOut: number } {
+    let c = this.byHost.get(host);
+    if (!c) this.byHost.set(host, c = { bytesIn: 0, bytesOut: 0 });
+    return c;
+  }
+
   /** Another host pulls an object this host has. */
   async serve(from: string, f: Extract<Frame, { t: 'pull' }>): Promise<void> {
     const held = this.store.holdBytes(f.id);
@@ -137,6 +146,7 @@ export class ObjectPulls {
         frame.set(body, CHUNK_HEADER);
         link.send(frame);
         this.bytesOut += body.byteLength;
+        this.countFor(from).bytesOut += body.byteLength;
       }
     } catch {
       // The link closed mid-transfer: the puller sees its host leave and fails the pull.

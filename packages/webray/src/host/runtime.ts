@@ -24,6 +24,8 @@ import { NodePool } from './node-pool.js';
 import { ObjectGets } from './object-gets.js';
 import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
+import { HostPause } from './pause.js';
+import { drainForLeave } from './graceful-leave.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
 import { StoreOwner, type StoreConfig } from './store-owner.js';
@@ -43,12 +45,15 @@ export interface HostOptions {
   store: StoreConfig;
   /** Bytes of task specs kept as lineage to rebuild lost objects (see ObjectRecovery). */
   maxLineageBytes: number;
+  /** Its name for people (init's hostName, else the platform's default). */
+  hostName?: string;
 }
 
 export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   readonly jobId: string;
   readonly hostId: string;
   readonly nodeId: string;
+  readonly hostName: string;
   readonly namespace: string;
   readonly driverTaskId: TaskId;
   readonly objects = new ObjectTable();
@@ -74,12 +79,14 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   private readonly remoteActors: RemoteActors;
   private readonly gets: ObjectGets;
   private readonly nodePool: NodePool;
+  private readonly pausing: HostPause;
   private sinceDrain = 0;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
     this.jobId = jobId;
     this.hostId = randomHex(4);
     this.nodeId = `${this.hostId}.driver`;
+    this.hostName = options.hostName ?? platform.defaultHostName(this.hostId);
     this.namespace = options.namespace;
     this.driverTaskId = driverTaskId(jobId);
     this.driver = { taskId: this.driverTaskId, submitted: 0, puts: 0, attempt: 0 };
@@ -98,7 +105,9 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge = new HostBridge(this, this.taskManager, this.actorManager, this.refs, this.remoteActors, this.recovery);
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
+    this.pausing = new HostPause(this, this.taskManager);
     this.taskManager.remote = this.bridge;
+    this.taskManager.gate = this.pausing;
     this.taskManager.lineage = this.recovery;
     this.refs.recovery = this.recovery;
     this.objects.onDropped = this.recovery.dropped;
@@ -131,7 +140,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   /** This host as the cluster sees it: its resources and task nodes. */
   private hostInfo(): HostInfo {
     const nodes = [...this.nodes.values()].filter((n) => n.kind === 'task').map((n) => n.id);
-    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes };
+    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes, hostName: this.hostName };
   }
 
   // ---- submission -------------------------------------------------------------------------
@@ -260,6 +269,31 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.refs.keptObjectFreed(id);
   }
 
+  takeObjects(from: string, ids: string[]): void {
+    this.bridge.takeObjects(from, ids);
+  }
+
+  remoteTaskHandedBack(from: string, id: string, attempt: number): void {
+    this.bridge.remoteTaskHandedBack(from, id, attempt);
+  }
+
+  // ---- lending this host to the cluster ---------------------------------------------------
+
+  /** Takes no new work from the cluster until resume (see HostPause). */
+  pause(): void {
+    this.assertOpen();
+    this.pausing.pause();
+  }
+
+  resume(): void {
+    this.assertOpen();
+    this.pausing.resume();
+  }
+
+  get paused(): boolean {
+    return this.pausing.paused;
+  }
+
   hostsChanged(hosts: HostInfo[]): void {
     this.bridge.hostsChanged(hosts);
   }
@@ -285,7 +319,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     if (query === 'available' && this.cluster) return this.cluster.availableResources(this.scheduler.pool.available);
     if (query === 'jobs') {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
-      return select(jobs, filter);
+      return select(jobs.map((j) => ({ ...j, hostName: this.cluster ? this.cluster.nameOf(j.hostId) : this.hostName })), filter);
     }
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;
@@ -318,8 +352,19 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     if (this.closed) throw new RayUsageError('webray was shut down: call ray.init() again to submit work.');
   }
 
-  shutdown(): Promise<void> {
-    return this.held(this.shutdownNow());
+  /** `graceful`: first leave the cluster so that nothing needs redoing elsewhere, waiting at most `timeoutMs` (graceful-leave.ts). */
+  shutdown(graceful?: { timeoutMs: number }): Promise<void> {
+    return this.held(graceful ? this.leaveNow(graceful.timeoutMs) : this.shutdownNow());
+  }
+
+  private async leaveNow(timeoutMs: number): Promise<void> {
+    if (!this.closed) {
+      const left = await drainForLeave(this, this.pausing, this.platform.timers, timeoutMs);
+      if (left.unfinishedTasks || left.unhandedObjects) {
+        console.info(`webray: host ${this.hostId} left its cluster after ${timeoutMs} ms with ${left.unfinishedTasks} task(s) of other hosts still running (their owners retry them) and ${left.unhandedObjects} object(s) their owners had not taken (rebuilt if needed). Give shutdown({ graceful: true, timeout }) more time to leave nothing behind.`);
+      }
+    }
+    await this.shutdownNow();
   }
 
   private async shutdownNow(): Promise<void> {

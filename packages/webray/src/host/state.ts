@@ -59,7 +59,8 @@ function* objects(h: HostContext): IterableIterator<ObjectState> {
 function storeState(h: HostContext): ObjectStoreState {
   const s = h.store;
   const { reconstructions, lineageBytes, lineageEvictions } = h.recoveryStats;
-  const recovery = { reconstructions, lineageBytes, lineageEvictions };
+  const transfers = [...(h.cluster?.pulls?.byHost ?? [])].map(([hostId, c]) => ({ hostId, ...c }));
+  const recovery = { reconstructions, lineageBytes, lineageEvictions, transfers };
   if (!s) return { shared: false, objects: 0, objectBytes: 0, usedBytes: 0, heapBytes: 0, maxBytes: 0, spilled: 0, restored: 0, mutations: 0, ...recovery };
   const { objects, objectBytes, usedBytes, heapBytes, maxBytes } = s.store.wasm.stats();
   return { shared: true, objects, objectBytes, usedBytes, heapBytes, maxBytes, spilled: s.spilledCount, restored: s.restoredCount, mutations: s.store.mutations, ...recovery };
@@ -68,12 +69,13 @@ function storeState(h: HostContext): ObjectStoreState {
 /** This host's nodes, then the task nodes of the other hosts of its cluster. */
 function nodes(h: HostContext): NodeState[] {
   const local: NodeState[] = [...h.nodes.values()].map((n) => ({
-    nodeId: n.id, hostId: h.hostId, kind: n.kind, alive: n.alive,
+    nodeId: n.id, hostId: h.hostId, hostName: h.hostName, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
-    actorId: n.actorId, tasksRunning: n.taskCount,
+    actorId: n.actorId, tasksRunning: n.taskCount, paused: h.cluster?.paused ?? false,
   }));
   const remote: NodeState[] = (h.cluster?.others() ?? []).flatMap((host) => host.nodes.map((nodeId) => ({
-    nodeId, hostId: host.hostId, kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
+    nodeId, hostId: host.hostId, hostName: host.hostName ?? host.hostId, kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
+    paused: h.cluster!.isPaused(host.hostId),
   })));
   return [...local, ...remote];
 }
@@ -91,7 +93,7 @@ function clusterResources(h: HostContext): Record<string, number> {
  */
 function timeline(h: HostContext): TraceEvent[] {
   const pid = 1;
-  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid, tid: 0, args: { name: `webray host ${h.hostId}` } }];
+  const events: TraceEvent[] = [{ name: 'process_name', ph: 'M', cat: '__metadata', ts: 0, pid, tid: 0, args: { name: `webray host ${h.hostName} (${h.hostId})` } }];
   const rows = new Map<string, number>();
   const add = (t: TaskView) => {
     if (t.startedAt === null || t.endedAt === null || !t.nodeId) return;

@@ -34,6 +34,12 @@ export interface RemoteWork {
   returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void;
 }
 
+/** Whether this host takes a task another host sent, now ready to run here (see HostPause). */
+export interface WorkGate {
+  /** True if it took the task elsewhere (handed it back to its owner, or set it aside): it is not queued here. */
+  declines(t: TaskRecord): boolean;
+}
+
 /** What the task manager tells object recovery: a task of this host's ended with its results (its lineage may be kept). */
 export interface LineageKeeper {
   finished(t: TaskRecord): void;
@@ -43,6 +49,7 @@ export class TaskManager {
   /** Set by the runtime: the bridge to other hosts, object recovery, and how to kill a node (force-cancel). */
   remote!: RemoteWork;
   lineage!: LineageKeeper;
+  gate!: WorkGate;
   killNode!: (node: NodeHandle, reason: string) => Promise<void>;
   private dispatchQueued = false;
   private taskHold: (() => void) | undefined;
@@ -215,7 +222,7 @@ export class TaskManager {
 
   /** A normal task whose arguments are ready: to another host, or to this host's scheduler. */
   readonly enqueue = (t: TaskRecord): void => {
-    if (this.placesAcrossHosts(t) && this.remote.placeElsewhere(t)) return;
+    if (t.remoteOwner !== undefined ? this.gate.declines(t) : this.placesAcrossHosts(t) && this.remote.placeElsewhere(t)) return;
     this.enqueueHere(t);
   };
 
@@ -447,6 +454,13 @@ export class TaskManager {
     if (!error) this.lineage.finished(t);
     if (t.pinned) this.refs.unpin(t.pinned);
     this.host.log.add(t);
+  }
+
+  /** A task another host sent leaves this host unrun and without a result: it was handed back to its owner. */
+  forget(t: TaskRecord): void {
+    this.host.tasks.delete(t.id);
+    this.tasksChanged();
+    if (t.pinned) this.refs.unpin(t.pinned);
   }
 
   /** An actor's creation task ended: the actor is alive. Its arguments stay pinned: a restart needs them. */

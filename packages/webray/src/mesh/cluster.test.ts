@@ -67,7 +67,7 @@ class FlakySignaling implements Signaling {
 /** The operator key (who may be head), and another pair that proves nothing here. */
 const operator = await generateSubmitterKey();
 const stranger = await generateSubmitterKey();
-const operatorCheck = await Verifier.fromJwk(operator.publicKey);
+const operatorCheck = await Verifier.fromPublicKey(operator.publicKey);
 const credentials = {
   operator: await Signer.fromJwk(operator.privateKey),
   forged: await Signer.fromJwk(stranger.privateKey),

@@ -11,6 +11,8 @@ export interface HostInfo {
   resources: Record<string, number>;
   /** Its task nodes (workers), addressable with { nodeId } scheduling. */
   nodes: string[];
+  /** Its name for people (shared/host-name.ts). */
+  hostName?: string;
 }
 
 /** A value as it crosses hosts: the object store's value codec, base64. */
@@ -56,6 +58,12 @@ export type Frame =
   | { t: 'placed'; req: number; hosts: string[] }
   | { t: 'avail-req'; req: number }
   | { t: 'avail'; req: number; free: Record<string, number> }
+  // a paused host (ray.pause(): a volunteer lending its tab no more for now) takes no new work:
+  // it tells every member, and hands back the tasks sent to it that it did not start, unrun
+  | { t: 'pause'; on: boolean }
+  | { t: 'handback'; id: string; attempt: number }
+  // a host leaving gracefully asks each owner to take the objects it keeps for it (pull, then free)
+  | { t: 'take'; ids: string[] }
   // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
   // with `pulled` when it cannot be sent), and the owner's free
   | { t: 'pull'; req: number; id: string }
@@ -124,6 +132,7 @@ export type FrameType = Frame['t'];
 
 import type { SerializedError } from '../shared/errors.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
+import { isHostName } from '../shared/host-name.js';
 
 /** Control frames larger than this are refused before parsing. */
 export const MAX_FRAME_CHARS = 1 << 20;
@@ -178,7 +187,7 @@ const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.m
 
 const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), incarnation: opt(count) });
 
-const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024) });
+const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024), hostName: opt(isHostName) });
 
 const specs: { [T in FrameType]: Record<string, Check> } = {
   hello: { cluster: id, host: id, nonce: hex },
@@ -205,6 +214,9 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   placed: { req: count, hosts: list((v) => v === '' || id(v), 10_000) },
   'avail-req': { req: count },
   avail: { req: count, free: record(amount, 64) },
+  pause: { on: (v) => typeof v === 'boolean' },
+  handback: { id, attempt: count },
+  take: { ids: list(objectId, 10_000) },
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },
   free: { ids: list(id, 10_000) },

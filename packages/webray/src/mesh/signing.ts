@@ -4,6 +4,7 @@
  * others sent, but cannot get its own code executed elsewhere: it cannot sign.
  */
 import type { FunctionDescriptor } from '../shared/protocol.js';
+import { publicKeyJwk } from './compact-key.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -52,8 +53,9 @@ export class Signer {
 export class Verifier {
   private constructor(private readonly key: CryptoKey) {}
 
-  static async fromJwk(publicKey: string): Promise<Verifier> {
-    return new Verifier(await crypto.subtle.importKey('jwk', JSON.parse(publicKey) as JsonWebKey, ALG, false, ['verify']));
+  /** A public key as JWK text or in its compact form (compact-key.ts); `what` names it in an error. */
+  static async fromPublicKey(publicKey: string, what = 'public key'): Promise<Verifier> {
+    return new Verifier(await crypto.subtle.importKey('jwk', publicKeyJwk(publicKey, what), ALG, false, ['verify']));
   }
 
   verify(d: FunctionDescriptor, signature: string): Promise<boolean> {

@@ -44,6 +44,7 @@ export const browserPlatform: Platform = {
   name: 'browser',
   timers: workerTimers,
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
+  defaultHostName: (hostId) => `tab ${hostId.slice(0, 4)}`,
   spillTarget: idbSpill,
   // (A page has both; a worker that runs webray has no sessionStorage, so no per-tab id: nothing is kept.)
   tablesStore: (cluster) => (typeof sessionStorage === 'undefined' || typeof indexedDB === 'undefined' ? undefined : idbTables(cluster)),

@@ -6,6 +6,8 @@
  * its URL, as a browser does.
  */
 
+import { isBuiltin } from 'node:module';
+
 interface ResolveContext { parentURL?: string }
 interface ResolveResult { url: string; format?: string | null; shortCircuit?: boolean }
 interface LoadResult { format: string; source?: string | ArrayBuffer | Uint8Array; shortCircuit?: boolean }
@@ -14,11 +16,41 @@ const HTTP = /^https?:/;
 /** Relative or absolute paths: what a module served over http may import besides full URLs. */
 const PATH = /^\.{0,2}\//;
 
+/**
+ * Vite's stand-in for a Node builtin that a dependency imports where it runs in Node (Emscripten's
+ * `await import('module')`, MuJoCo's among them): on the dev server `/@id/__vite-browser-external:module`,
+ * in its pre-bundled deps a chunk `browser-external_module-<hash>.js`. It is empty, made for
+ * browsers; a Node host importing the app's modules takes the builtin instead.
+ */
+const VITE_BROWSER_EXTERNAL = /\/(?:@id\/__vite-browser-external:(?:node:)?([\w/]+)|node_modules\/\.vite\/deps\/browser-external_(\w+)-[\w-]+\.js)(?:\?|$)/;
+
+/** The Node builtin a Vite browser stub stands for, if `url` is one (`fs_promises` is `fs/promises`). */
+function builtinFor(url: string): string | undefined {
+  const m = VITE_BROWSER_EXTERNAL.exec(new URL(url).pathname + new URL(url).search);
+  if (!m) return undefined;
+  if (m[1]) return m[1];
+  return [m[2]!, m[2]!.replace(/_/g, '/')].find((name) => isBuiltin(name));
+}
+
+/**
+ * `node:module` for code fetched over http: its `createRequire(import.meta.url)` gets an http URL,
+ * which Node refuses; such a require resolves from the host's working directory instead (what
+ * Emscripten's Node glue requires is Node's own: fs, path, url).
+ */
+const MODULE_OVER_HTTP = `data:text/javascript,${encodeURIComponent([
+  "import * as m from 'node:module';",
+  "const createRequire = (from) => m.createRequire(/^https?:/.test(String(from)) ? process.cwd() + '/' : from);",
+  'export default { ...m, createRequire };',
+  'export { createRequire };',
+].join('\n'))}`;
+
 export async function resolve(specifier: string, context: ResolveContext, next: (s: string, c: ResolveContext) => Promise<ResolveResult>): Promise<ResolveResult> {
   const parent = context.parentURL;
-  if (HTTP.test(specifier)) return { url: specifier, shortCircuit: true };
-  if (parent && HTTP.test(parent) && PATH.test(specifier)) return { url: new URL(specifier, parent).href, shortCircuit: true };
-  return next(specifier, context);
+  const url = HTTP.test(specifier) ? specifier : parent && HTTP.test(parent) && PATH.test(specifier) ? new URL(specifier, parent).href : undefined;
+  if (url === undefined) return next(specifier, context);
+  const builtin = builtinFor(url);
+  if (builtin === 'module') return { url: MODULE_OVER_HTTP, shortCircuit: true };
+  return { url: builtin ? `node:${builtin}` : url, shortCircuit: true };
 }
 
 export async function load(url: string, context: object, next: (u: string, c: object) => Promise<LoadResult>): Promise<LoadResult> {

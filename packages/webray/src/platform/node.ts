@@ -1,5 +1,5 @@
 /** Nodes as Node.js worker_threads. */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort as NodeMessagePort } from 'node:worker_threads';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,7 @@ export const nodePlatform: Platform = {
     every: (ms, run) => { const t = setInterval(run, ms); t.unref(); return () => clearInterval(t); },
   },
   cpuCount: availableParallelism(),
+  defaultHostName: () => `${hostname().slice(0, 40)} pid ${process.pid}`,
   holdProcess,
   whenScriptDone,
   prepareSignaling: prepareWebRtc,

@@ -89,6 +89,8 @@ export interface Platform {
   readonly name: 'node' | 'browser';
   /** Logical CPUs, the default for numWorkers. */
   readonly cpuCount: number;
+  /** The host's name when init gives none: in a tab `tab <first 4 of its id>`, in Node the machine's name and the pid. */
+  defaultHostName(hostId: string): string;
   /** Starts a worker; `limits` only where workers can have them (Node). */
   spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess;
   /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */

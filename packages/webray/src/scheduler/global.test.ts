@@ -29,6 +29,21 @@ describe('the global scheduler', () => {
     expect(g.place(cpu)).toBe('b');
   });
 
+  it('places nothing on a paused host, even holding the arguments or least loaded, counts nothing free there, and uses it again once resumed', () => {
+    const g = new GlobalScheduler();
+    g.hostJoined('a', { CPU: 4 });
+    g.hostJoined('b', { CPU: 1, GPU: 1 });
+    g.report('b', { free: { CPU: 0, GPU: 1 }, queued: 9 });
+    g.hostPaused('a', true);
+    expect(g.available()).toEqual({ CPU: 0, GPU: 1 });
+    expect(Array.from({ length: 5 }, () => g.place(cpu, [{ host: 'a', bytes: 1 << 20 }]))).toEqual(Array(5).fill('b'));
+    g.hostPaused('b', true);
+    expect(g.place(cpu)).toBeUndefined();
+    g.hostPaused('a', false);
+    expect(g.place(cpu, [{ host: 'a', bytes: 1 << 20 }])).toBe('a');
+    expect(g.place({ GPU: 1 })).toBeUndefined();
+  });
+
   it('sends a task needing a custom resource only to a host that has it, and none when no host has it', () => {
     const g = new GlobalScheduler();
     g.hostJoined('a', { CPU: 8 });

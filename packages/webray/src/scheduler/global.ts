@@ -29,6 +29,8 @@ interface HostLoad {
   /** Bumped at each change: heap entries with an older version are stale. */
   version: number;
   gone: boolean;
+  /** Paused (a volunteer's tab lending no more for now): gets no tasks, counts nothing free. */
+  paused: boolean;
 }
 
 interface HeapEntry {
@@ -50,7 +52,7 @@ export class GlobalScheduler {
   hostJoined(id: string, total: Resources): void {
     const old = this.hosts.get(id);
     if (old) old.gone = true;
-    const h: HostLoad = { id, total: { ...total }, cpus: Math.max(total.CPU ?? 0, 1), free: { ...total }, queued: 0, version: 0, gone: false };
+    const h: HostLoad = { id, total: { ...total }, cpus: Math.max(total.CPU ?? 0, 1), free: { ...total }, queued: 0, version: 0, gone: false, paused: false };
     this.hosts.set(id, h);
     this.changed(h);
   }
@@ -71,10 +73,18 @@ export class GlobalScheduler {
     this.changed(h);
   }
 
+  /** A host paused (it takes no new work) or resumed. */
+  hostPaused(id: string, paused: boolean): void {
+    const h = this.hosts.get(id);
+    if (!h || h.paused === paused) return;
+    h.paused = paused;
+    this.changed(h);
+  }
+
   /** Resources free across the cluster, as far as reports and placements tell. */
   available(): Resources {
     const out: Resources = {};
-    for (const h of this.hosts.values()) for (const k in h.free) out[k] = (out[k] ?? 0) + Math.max(0, h.free[k]!);
+    for (const h of this.hosts.values()) if (!h.paused) for (const k in h.free) out[k] = (out[k] ?? 0) + Math.max(0, h.free[k]!);
     return out;
   }
 
@@ -97,7 +107,7 @@ export class GlobalScheduler {
     let bestBytes = 0;
     for (const a of args) {
       const h = this.hosts.get(a.host);
-      if (h && a.bytes > bestBytes && covers(h.free, demand)) { best = h; bestBytes = a.bytes; }
+      if (h && !h.paused && a.bytes > bestBytes && covers(h.free, demand)) { best = h; bestBytes = a.bytes; }
     }
     return best;
   }
@@ -106,13 +116,14 @@ export class GlobalScheduler {
     const heap = this.heap;
     while (heap.length) {
       const top = heap[0]!;
-      if (top.host.gone || top.version !== top.host.version) { this.pop(); continue; }
+      // A paused host's entry goes too: its resume pushes a new one.
+      if (top.host.gone || top.version !== top.host.version || top.host.paused) { this.pop(); continue; }
       if (covers(top.host.total, demand)) return top.host;
       break;
     }
     // The least loaded host lacks a resource the task needs (a custom one): look at every host.
     let best: HostLoad | undefined;
-    for (const h of this.hosts.values()) if (covers(h.total, demand) && (!best || loadOf(h) < loadOf(best))) best = h;
+    for (const h of this.hosts.values()) if (!h.paused && covers(h.total, demand) && (!best || loadOf(h) < loadOf(best))) best = h;
     return best;
   }
 

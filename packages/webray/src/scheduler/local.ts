@@ -104,6 +104,16 @@ export class LocalScheduler<T extends Schedulable> {
     return out;
   }
 
+  /** Removes and returns every queued task (a host that pauses places them again). */
+  takeQueued(): T[] {
+    const out: T[] = [];
+    for (const [key, q] of this.queues) out.push(...q.slice(this.heads.get(key)));
+    this.queues.clear();
+    this.heads.clear();
+    this.queued = 0;
+    return out;
+  }
+
   /** Places every task that can be placed now; `place` sends it. */
   dispatch(place: (t: T, n: SchedNode) => void): void {
     if (this.queued === 0) return;

@@ -43,12 +43,12 @@ type Rand = () => number;
 const TYPES: FrameType[] = [
   'hello', 'challenge', 'answer', 'welcome', 'refused', 'hb', 'register', 'members', 'fn', 'task', 'done',
   'pull', 'pulled', 'free', 'actor-name', 'lookup', 'found', 'actor-create', 'actor-kill', 'actor-log', 'fn-get', 'job',
-  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail',
+  'jobs-req', 'jobs', 'state-req', 'state-resp', 'load', 'place', 'placed', 'avail-req', 'avail', 'pause', 'handback', 'take',
 ];
 
 /** Fields that must be ids (1–64 of [A-Za-z0-9._:-]), per frame type. */
 const ID_FIELDS: Partial<Record<FrameType, string[]>> = {
-  hello: ['cluster', 'host'], challenge: ['host'], task: ['id', 'fn'], done: ['id'], pull: ['id'], 'fn-get': ['id'],
+  hello: ['cluster', 'host'], challenge: ['host'], task: ['id', 'fn'], done: ['id'], handback: ['id'], pull: ['id'], 'fn-get': ['id'],
   job: ['jobId'], 'actor-create': ['id', 'actor', 'fn'], 'actor-kill': ['actor'], 'actor-log': ['actor'],
 };
 
@@ -80,7 +80,7 @@ function randomJson(r: Rand, depth: number): unknown {
 
 /** A well-formed frame of type `t` with only its required fields. */
 function validFrame(r: Rand, t: FrameType, g: Target): Frame {
-  const host = { hostId: idOf(r), resources: { CPU: int(r, 8) }, nodes: [idOf(r)] };
+  const host = { hostId: idOf(r), resources: { CPU: int(r, 8) }, nodes: [idOf(r)], hostName: `tab ${int(r, 100)}` };
   const named = { actorId: idOf(r), hostId: g.attacker, className: 'C', methods: ['m'], asyncMethods: [] };
   switch (t) {
     case 'hello': return { t, cluster: idOf(r), host: idOf(r), nonce: hex(r, 32) };
@@ -125,6 +125,9 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'placed': return { t, req: int(r, 100), hosts: [idOf(r)] };
     case 'avail-req': return { t, req: int(r, 100) };
     case 'avail': return { t, req: int(r, 100), free: { CPU: int(r, 8) } };
+    case 'pause': return { t, on: r() < 0.5 };
+    case 'handback': return { t, id: idOf(r), attempt: 0 };
+    case 'take': return { t, ids: [idOf(r)] };
   }
 }
 
@@ -253,6 +256,10 @@ export function shot(r: Rand, g: Target): Shot {
         { t: 'state-req', req: int(r, 1e6), query: 'tasks', filters: { state: 'RUNNING' } },
         { t: 'jobs-req', req: int(r, 1e6) },
         { t: 'hb', seq: int(r, 1e9) },
+        // A hand-back of the driver's real tasks, none of which the attacker was sent.
+        { t: 'handback', id: pick(r, g.taskIds), attempt: 0 },
+        // Objects of the driver it claims to hold for it: the driver pulls only what it recorded there.
+        { t: 'take', ids: Array.from({ length: 1 + int(r, 8) }, () => pick(r, g.objectIds)) },
       ] as Frame[]);
       return text('main', frame(f), `stray '${f.t}'`, 'hostile');
     }
@@ -260,6 +267,11 @@ export function shot(r: Rand, g: Target): Shot {
       // Resource names Object.prototype answers for (`o[k] ?? 0` would read a function), as JSON
       // text: a `__proto__` key must arrive as a key, not as an object literal's prototype.
       const names = `{"${pick(r, ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])}":1}`;
+      if (r() < 0.3) {
+        // A host name people would be misled or flooded by: control and bidirectional-override characters, too long, empty, padded.
+        const hostName = pick(r, ['tab\u0000 1', 'tab \u202Egnp.exe', 'x'.repeat(65), '', ' tab 1', 'tab\n1', '\uDC00']);
+        return text('main', `{"t":"register","host":{"hostId":"${g.attacker}","resources":{},"nodes":[],"hostName":${JSON.stringify(hostName)}},"epoch":0}`, 'register: hostile host name', 'malformed');
+      }
       return r() < 0.5
         ? text('main', `{"t":"register","host":{"hostId":"${g.attacker}","resources":${names},"nodes":[]}}`, 'register: inherited resource name', 'malformed')
         : text('main', `{"t":"task","id":"${hex(r, 12)}","fn":"${g.knownFnId}","name":"f","args":"${toWire([1])}","nret":1,"attempt":0,"demand":${names}}`, 'task: inherited resource name', 'malformed');

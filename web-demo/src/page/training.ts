@@ -1,0 +1,166 @@
+/**
+ * The RL section: evolution strategies trained across every worker of every host (rollouts are
+ * module tasks), a live reward plot, live counters, and the current policy served by an actor
+ * that the page asks for a frame on every animation frame.
+ */
+import * as ray from 'webray';
+import type { ActorHandle } from 'webray';
+import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
+import type { PolicyServer } from '../rl/serving.ts';
+import { policyServer } from '../rl/serving-actor.ts';
+import { $, fmt, showError } from './dom.ts';
+import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
+import { RewardChart } from './reward-chart.ts';
+import { drawScene, type SceneFrame } from './scene.ts';
+
+export type EnvName = 'cartpole' | 'walker';
+
+/** What each button trains: CartPole is the quick first run; the walker is the headline. */
+export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
+  cartpole: {
+    title: 'CartPole',
+    iterations: 30, pairs: 16, goal: 475, evalEpisodes: 100, stepsPerFrame: 1,
+    note: 'The classic cart-pole (500 steps max). A linear policy solves it in milliseconds on one thread, so here spreading it over workers shows mostly overhead: it is the quick first run.',
+  },
+  walker: {
+    title: 'Walker (MuJoCo)',
+    iterations: 30, pairs: 50, goal: 1000, evalEpisodes: 10, stepsPerFrame: 4,
+    note: 'A planar walker (9 joints, 6 motors) simulated by MuJoCo (WebAssembly, loaded lazily) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward per step, fixed before training: forward velocity, +1 while upright, minus a control cost; the episode ends when it falls or after 1,000 steps, so a lunge forfeits the rest. Goal, stated before training: a mean of 1,000 over 10 evaluation episodes (upright for the whole episode); it shuffles forward after that.',
+  },
+};
+
+const servingClass = policyServer();
+
+let server: ActorHandle<PolicyServer> | undefined;
+let serving = false;
+let controller: AbortController | undefined;
+
+/** Asks the serving actor for a frame on every animation frame (one request in flight at a time). */
+function serve(env: EnvName): void {
+  if (serving) return;
+  serving = true;
+  const canvas = $<HTMLCanvasElement>('scene');
+  let inFlight = false;
+  const tick = () => {
+    if (!serving || !server) return;
+    if (!inFlight) {
+      inFlight = true;
+      ray.get(server.frame.remote(RUNS[env].stepsPerFrame) as ray.ObjectRef<SceneFrame>)
+        .then((f) => drawScene(canvas, f))
+        .catch((e) => { serving = false; showError('serving', e); })
+        .finally(() => { inFlight = false; });
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+function showCounters(s: IterationStats, workers: number): void {
+  const per = (n: number) => fmt(n / Math.max(s.seconds, 1e-3), 0);
+  $('rl-counters').replaceChildren(
+    ...[
+      ['iteration', fmt(s.iteration)],
+      ['mean reward', fmt(s.meanReward, 1)],
+      ['max reward', fmt(s.maxReward, 1)],
+      ['episodes/s', per(s.episodes)],
+      ['sim steps/s', per(s.steps)],
+      ['tasks/s', per(s.tasks)],
+      ['workers', fmt(workers)],
+      ['hosts', fmt(s.hosts)],
+      ['longest main-thread task', `${fmt(longestTask(), 0)} ms`],
+    ].map(([k, v]) => {
+      const d = document.createElement('div');
+      d.innerHTML = '<span class="dim small"></span><b></b>';
+      d.firstElementChild!.textContent = k!;
+      d.lastElementChild!.textContent = v!;
+      return d;
+    }),
+  );
+}
+
+/** How a run went: totals over its iterations (the bench reads them). */
+export interface RunSummary {
+  env: EnvName;
+  iterations: number;
+  seconds: number;
+  episodes: number;
+  steps: number;
+  tasks: number;
+  /** The last iteration's mean and max reward. */
+  meanReward: number;
+  maxReward: number;
+  /** Distinct hosts that ran an iteration's rollouts (the most in one iteration). */
+  hosts: number;
+  /** The trained policy's mean reward over the evaluation episodes (NaN if stopped). */
+  evalMean: number;
+  /** The iterations' own time (without loading, the noise table and the evaluation). */
+  trainSeconds: number;
+  longestTaskMs: number;
+  state: 'done' | 'stopped';
+}
+
+/**
+ * Trains `env` from `seed` (`iterations`, `pairs`: the page's defaults unless given); resolves
+ * when done or stopped. The page's data-* attributes say how it went.
+ */
+export async function runTraining(env: EnvName, seed: number, size: { iterations?: number; pairs?: number } = {}): Promise<RunSummary> {
+  const run = { ...RUNS[env], ...size };
+  const section = $('rl');
+  section.dataset.state = 'running';
+  section.dataset.env = env;
+  $('rl-note').textContent = run.note;
+  $('rl-status').textContent = env === 'walker' ? 'loading MuJoCo in every worker…' : 'training…';
+  watchLongTasks();
+  resetLongTasks();
+  const chartBox = $('rl-chart');
+  chartBox.replaceChildren();
+  const chart = new RewardChart(chartBox, env === 'cartpole' ? run.goal : undefined);
+  if (server) { serving = false; await ray.kill(server); }
+  server = servingClass.remote(env, seed);
+  serve(env);
+  controller = new AbortController();
+  const t0 = performance.now();
+  const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN, trainSeconds: 0 };
+  const summary = (state: RunSummary['state']): RunSummary => ({
+    env, iterations: chart.points, seconds: (performance.now() - t0) / 1000, ...total, longestTaskMs: longestTask(), state,
+  });
+  try {
+    const policy = await train({ env, seed, iterations: run.iterations, pairs: run.pairs, signal: controller.signal }, (s, policy) => {
+      total.trainSeconds += s.seconds;
+      total.episodes += s.episodes;
+      total.steps += s.steps;
+      total.tasks += s.tasks;
+      total.meanReward = s.meanReward;
+      total.maxReward = s.maxReward;
+      total.hosts = Math.max(total.hosts, s.hosts);
+      chart.add(s.iteration, s.meanReward, s.maxReward);
+      void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
+      void server?.setPolicy.remote(policy);
+      $('rl-status').textContent = `iteration ${s.iteration} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
+      section.dataset.iterations = String(chart.points);
+      section.dataset.lastMean = String(s.meanReward);
+      section.dataset.longestTaskMs = String(longestTask());
+    });
+    if (controller.signal.aborted) {
+      section.dataset.state = 'stopped';
+      $('rl-status').textContent = `stopped after ${chart.points} iterations`;
+      return summary('stopped');
+    }
+    const trained = `${run.iterations} iterations in ${fmt((performance.now() - t0) / 1000, 1)} s`;
+    $('rl-status').textContent = `${trained}; evaluating the policy on ${run.evalEpisodes} episodes without noise…`;
+    const { mean } = await evaluate({ env, policy, episodes: run.evalEpisodes, seed });
+    total.evalMean = mean;
+    section.dataset.evalMean = String(mean);
+    section.dataset.state = 'done';
+    $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes` +
+      (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}; train again to go on.`);
+    return summary('done');
+  } catch (e) {
+    section.dataset.state = 'failed';
+    throw e;
+  }
+}
+
+export function stopTraining(): void {
+  controller?.abort();
+}
