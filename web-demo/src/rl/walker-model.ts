@@ -6,6 +6,24 @@
  * knees at 0.6, the ankles at 0.1); each capsule runs along its body's local z axis (the feet
  * along x), so the drawing reads geoms as segments. Limbs collide with the floor, not with each other.
  */
+/** One leg, `side` r or l: the two are the same, one over the other in the plane. */
+const leg = (side: 'r' | 'l') => `      <body name="thigh_${side}" pos="0 0 -0.2">
+        <joint name="hip_${side}" type="hinge" axis="0 -1 0" range="-150 0"/>
+        <geom name="thigh_${side}" type="capsule" fromto="0 0 0 0 0 -0.45" size="0.05"/>
+        <body name="shin_${side}" pos="0 0 -0.45">
+          <joint name="knee_${side}" type="hinge" axis="0 -1 0" range="-150 0"/>
+          <geom name="shin_${side}" type="capsule" fromto="0 0 0 0 0 -0.5" size="0.04"/>
+          <body name="foot_${side}" pos="0 0 -0.5">
+            <joint name="ankle_${side}" type="hinge" axis="0 -1 0" range="-45 45"/>
+            <geom name="foot_${side}" type="capsule" fromto="-0.05 0 0 0.15 0 0" size="0.06"/>
+          </body>
+        </body>
+      </body>
+`;
+
+/** The motors of one leg, in the order of the policy's actions: hip, knee, ankle. */
+const motors = (side: 'r' | 'l') => ['hip', 'knee', 'ankle'].map((joint) => `    <motor joint="${joint}_${side}"/>\n`).join('');
+
 export const WALKER_MJCF = `<mujoco model="webray-walker">
   <compiler angle="degree" inertiafromgeom="true"/>
   <option timestep="0.004"/>
@@ -21,39 +39,9 @@ export const WALKER_MJCF = `<mujoco model="webray-walker">
       <joint name="rootz" type="slide" axis="0 0 1" limited="false" armature="0" damping="0"/>
       <joint name="rooty" type="hinge" axis="0 1 0" limited="false" armature="0" damping="0"/>
       <geom name="torso" type="capsule" fromto="0 0 0.2 0 0 -0.2" size="0.05"/>
-      <body name="thigh_r" pos="0 0 -0.2">
-        <joint name="hip_r" type="hinge" axis="0 -1 0" range="-150 0"/>
-        <geom name="thigh_r" type="capsule" fromto="0 0 0 0 0 -0.45" size="0.05"/>
-        <body name="shin_r" pos="0 0 -0.45">
-          <joint name="knee_r" type="hinge" axis="0 -1 0" range="-150 0"/>
-          <geom name="shin_r" type="capsule" fromto="0 0 0 0 0 -0.5" size="0.04"/>
-          <body name="foot_r" pos="0 0 -0.5">
-            <joint name="ankle_r" type="hinge" axis="0 -1 0" range="-45 45"/>
-            <geom name="foot_r" type="capsule" fromto="-0.05 0 0 0.15 0 0" size="0.06"/>
-          </body>
-        </body>
-      </body>
-      <body name="thigh_l" pos="0 0 -0.2">
-        <joint name="hip_l" type="hinge" axis="0 -1 0" range="-150 0"/>
-        <geom name="thigh_l" type="capsule" fromto="0 0 0 0 0 -0.45" size="0.05"/>
-        <body name="shin_l" pos="0 0 -0.45">
-          <joint name="knee_l" type="hinge" axis="0 -1 0" range="-150 0"/>
-          <geom name="shin_l" type="capsule" fromto="0 0 0 0 0 -0.5" size="0.04"/>
-          <body name="foot_l" pos="0 0 -0.5">
-            <joint name="ankle_l" type="hinge" axis="0 -1 0" range="-45 45"/>
-            <geom name="foot_l" type="capsule" fromto="-0.05 0 0 0.15 0 0" size="0.06"/>
-          </body>
-        </body>
-      </body>
-    </body>
+${leg('r')}${leg('l')}    </body>
   </worldbody>
   <actuator>
-    <motor joint="hip_r"/>
-    <motor joint="knee_r"/>
-    <motor joint="ankle_r"/>
-    <motor joint="hip_l"/>
-    <motor joint="knee_l"/>
-    <motor joint="ankle_l"/>
-  </actuator>
+${motors('r')}${motors('l')}  </actuator>
 </mujoco>
 `;
