@@ -188,6 +188,18 @@ describe('two hosts as one cluster', () => {
     expect((withBig.cause as Error).message).toBe('remote failure');
   });
 
+  it('sends an object to a host once for every task there that takes it: the copy pulled for the first stays for the next', async () => {
+    const n = 400_000;
+    const big = ray.put(new Float64Array(n).fill(2));
+    const first = ray.remote((xs: Float64Array) => xs[0]! + xs.length).options({ resources: { webgpu: 1 } });
+    const servedToB = async () => (await ray.state.objectStore()).transfers.find((t) => t.hostId === b.hostId)?.bytesOut ?? 0;
+    const before = await servedToB();
+    for (let i = 0; i < 3; i++) expect(await ray.get(first.remote(big))).toBe(n + 2);
+    const served = (await servedToB()) - before;
+    expect(served).toBeGreaterThanOrEqual(n * 8);
+    expect(served).toBeLessThan(2 * n * 8);
+  });
+
   it('pulls a 32 MiB Float64Array made on the other host into this host\'s store, once for concurrent gets, and frees the other copy', async () => {
     const hostA = currentCore() as HostRuntime;
     const bObjectsBefore = b.store!.store.wasm.stats().objects;

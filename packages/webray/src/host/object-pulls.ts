@@ -26,6 +26,8 @@ interface Incoming {
   received: number;
   /** Set once `pulled` said the size and the write began. */
   writing: boolean;
+  /** A primary copy (never evicted); a borrower's copy is not. */
+  pinned: boolean;
   /** When the last sign of progress came. */
   lastProgress: number;
   resolve(): void;
@@ -44,13 +46,16 @@ export class ObjectPulls {
 
   constructor(private readonly store: ObjectStore, private readonly member: ClusterMember) {}
 
-  /** Fetches object `id` from `host` into this host's store. */
-  pull(host: string, id: string): Promise<void> {
+  /**
+   * Fetches object `id` from `host` into this host's store: as a primary copy, or (`pinned` false)
+   * as a borrower's copy, which the store may evict when it is short of room and nobody reads it.
+   */
+  pull(host: string, id: string, pinned = true): Promise<void> {
     let p = this.inFlight.get(id);
     if (p) return p;
     p = new Promise<void>((resolve, reject) => {
       const req = this.nextReq++;
-      this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, lastProgress: performance.now(), resolve, reject });
+      this.incoming.set(req, { host, id, size: 0, address: 0, received: 0, writing: false, pinned, lastProgress: performance.now(), resolve, reject });
       this.watch();
       try {
         this.member.send(host, { t: 'pull', req, id });
@@ -96,7 +101,7 @@ export class ObjectPulls {
 
   /** The sender said how big the object is: make room for it here. */
   private start(req: number, inc: Incoming, size: number): void {
-    const at = this.store.beginWrite(inc.id, size);
+    const at = this.store.beginWrite(inc.id, size, inc.pinned);
     if (at === 'full') { this.fail(req, new ObjectStoreFullError(`no room for ${size} bytes of object ${inc.id} pulled from host ${inc.host}`)); return; }
     if (at === 'exists') {
       // Already here (another path brought it): the chunks that follow are dropped.

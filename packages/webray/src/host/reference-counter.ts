@@ -22,6 +22,9 @@ export class ReferenceCounter {
   /** Set by the runtime. */
   recovery!: LostObjects;
 
+  /** Borrowed copies pulled from other hosts, held while a task here borrows them (see borrowFromOwner). */
+  private readonly copyHolds = new Map<ObjectId, () => void>();
+
   constructor(private readonly host: HostContext) {}
 
   /** `ray.put`: a new object the caller owns, with the caller's one reference. */
@@ -105,12 +108,17 @@ export class ReferenceCounter {
       if (from !== this.host.hostId && !objects.get(r.id)) {
         const pulls = cluster?.pulls;
         if (!pulls) throw new ObjectLostError(r.id, `it is on host ${from}, and this host has no object store to pull it into`);
-        await pulls.pull(from, r.id).catch((e: unknown) => {
-          // Said to be on another host, but the owner pulled it and freed that copy since: the owner
-          // has it now. If not, the first host's answer says what happened (it left, say).
-          if (from === owner || !(e instanceof ObjectLostError)) throw e;
-          return pulls.pull(owner, r.id).catch(() => { throw e; });
-        });
+        // A copy pulled for an earlier task here stays (unpinned: evicted first when room is short):
+        // a host pulls an object once for all its tasks, as every host does the ES noise table.
+        if (!this.holdCopy(r.id)) {
+          await pulls.pull(from, r.id, false).catch((e: unknown) => {
+            // Said to be on another host, but the owner pulled it and freed that copy since: the owner
+            // has it now. If not, the first host's answer says what happened (it left, say).
+            if (from === owner || !(e instanceof ObjectLostError)) throw e;
+            return pulls.pull(owner, r.id, false).catch(() => { throw e; });
+          });
+          this.holdCopy(r.id);
+        }
       }
       const e = objects.create(r.id, owner, undefined);
       objects.resolve(e, makeStoredMarker(r.id, r.size, []), true, [], IN_STORE);
@@ -148,8 +156,24 @@ export class ReferenceCounter {
     });
   }
 
+  /** Holds a borrowed copy in this host's store while a task here borrows it; false if it is not here. */
+  private holdCopy(id: ObjectId): boolean {
+    const hold = this.host.store?.store.holdBytes(id);
+    if (!hold) return false;
+    this.copyHolds.get(id)?.();
+    this.copyHolds.set(id, hold.done);
+    return true;
+  }
+
   /** The owner freed an object whose bytes are not in its entry. */
   bytesFreed(e: ObjectEntry): void {
+    const copy = this.copyHolds.get(e.id);
+    if (copy) {
+      // A borrowed copy: no task here borrows it now; it stays, for the next one, until evicted.
+      this.copyHolds.delete(e.id);
+      copy();
+      return;
+    }
     const cluster = this.host.cluster;
     if (e.place === REMOTE) cluster?.free((e.value as { host: string }).host, [e.id]);
     // Borrowed by a task from another host, but kept here for its owner: the owner frees it.
