@@ -56,7 +56,8 @@ export interface HideableChromium {
  */
 export async function launchHideableChromium(origin: string): Promise<HideableChromium> {
   const profile = mkdtempSync(join(tmpdir(), 'webray-chromium-'));
-  const child = spawn(installedChromium(), [...CHROMIUM_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: closing it ends its helper processes too, which write to the profile.
+  const child = spawn(installedChromium(), [...CHROMIUM_FLAGS, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Chromium printed no DevTools endpoint within 60 s:\n${stderr.slice(-2000)}`)), 60_000);
@@ -72,12 +73,15 @@ export async function launchHideableChromium(origin: string): Promise<HideableCh
   return {
     context,
     async close() {
-      await browser.close();
-      // Chromium writes its profile until it has exited: remove the directory after that.
+      // Chromium and its helpers write the profile until they have exited: remove it after that.
       const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
+      const cdp = await browser.newBrowserCDPSession().catch(() => undefined);
+      await cdp?.send('Browser.close').catch(() => undefined);
+      await browser.close();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* the group is gone already */ }
       await exited;
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
