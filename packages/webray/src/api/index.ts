@@ -92,7 +92,7 @@ export async function init(options: InitOptions = {}): Promise<void> {
     // WebRTC connections keep a Node process alive where nothing shows it: a script that joined
     // a cluster and forgot shutdown() would never end; a closing tab would leave its peers to
     // notice its silence. Shut down (saying goodbye to the cluster) once it is done.
-    if (options.cluster) unwatch = h.platform.whenScriptDone?.(() => void shutdown());
+    if (options.cluster) unwatch = h.platform.whenScriptDone?.((atOnce) => void (atOnce ? detach()?.shutdownAtOnce() : shutdown()));
   })();
   try { await starting; } finally { starting = undefined; }
 }
@@ -211,13 +211,17 @@ export async function shutdown(options: ShutdownOptions = {}): Promise<void> {
   if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout >= 0) || !options.graceful)) {
     throw new RayUsageError(`ray.shutdown: timeout is the milliseconds a graceful leave may take (≥ 0, with graceful: true), got ${describeValue(options.timeout)}${options.graceful ? '' : ' without graceful: true'}.`);
   }
+  await detach()?.shutdown(options.graceful ? { timeoutMs: options.timeout ?? 30_000 } : undefined);
+}
+
+/** The running host, no longer the API's (undefined if there is none). */
+function detach(): HostRuntime | undefined {
   const h = host;
   host = undefined;
   unwatch?.();
   unwatch = undefined;
-  if (!h) return;
-  setCurrentCore(undefined);
-  await h.shutdown(options.graceful ? { timeoutMs: options.timeout ?? 30_000 } : undefined);
+  if (h) setCurrentCore(undefined);
+  return h;
 }
 
 /** The host this thread started (init), for what only a host does: `what` names the call in the error. */

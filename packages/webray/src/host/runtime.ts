@@ -367,6 +367,18 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     await this.shutdownNow();
   }
 
+  /**
+   * The page is going away (pagehide): the job's end and the goodbye go to the cluster first,
+   * waiting for no answer (nothing after this task may run), then the rest of shutdown.
+   */
+  shutdownAtOnce(): Promise<void> {
+    if (!this.closed) {
+      void this.cluster?.jobFinished();
+      this.cluster?.close();
+    }
+    return this.shutdown();
+  }
+
   private async shutdownNow(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -48,11 +48,12 @@ export const browserPlatform: Platform = {
   spillTarget: idbSpill,
   // (A page has both; a worker that runs webray has no sessionStorage, so no per-tab id: nothing is kept.)
   tablesStore: (cluster) => (typeof sessionStorage === 'undefined' || typeof indexedDB === 'undefined' ? undefined : idbTables(cluster)),
-  whenScriptDone(done: () => void): () => void {
+  whenScriptDone(done: (atOnce: boolean) => void): () => void {
     // A page that goes away may leave its WebRTC connections open (frozen in the back-forward
     // cache, a renderer ended at once), so peers would wait out the heartbeat timeout: shutting
     // down on pagehide says goodbye to them first. A page in that cache is as gone for the cluster.
-    const gone = () => done();
+    // At once: nothing after this task may run in a page that is going away.
+    const gone = () => done(true);
     globalThis.addEventListener?.('pagehide', gone, { once: true });
     return () => globalThis.removeEventListener?.('pagehide', gone);
   },

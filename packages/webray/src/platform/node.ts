@@ -52,7 +52,7 @@ function holdProcess(): () => void {
  * resource for it: when no hold is taken and nothing but stdio keeps the event loop running (two
  * checks a second apart), the script has ended.
  */
-function whenScriptDone(done: () => void): () => void {
+function whenScriptDone(done: (atOnce: boolean) => void): () => void {
   const isStdio = (r: string) => r === 'PipeWrap' || r === 'TTYWrap';
   // Stdio handles are made on first use and listed as active although they hold nothing: make
   // them now and count them, so only resources beyond them say the script is still busy.
@@ -66,7 +66,7 @@ function whenScriptDone(done: () => void): () => void {
     quiet = busy ? 0 : quiet + 1;
     if (quiet < 2) return;
     clearInterval(timer);
-    done();
+    done(false);
   }, 1000);
   timer.unref();
   return () => clearInterval(timer);

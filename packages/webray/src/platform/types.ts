@@ -108,9 +108,10 @@ export interface Platform {
   /**
    * Calls `done` once the script has ended: in Node, once the process is held by nothing but what
    * the platform cannot see (WebRTC connections); in a browser, when the page goes away
-   * (`pagehide`). Returns a function that stops watching.
+   * (`pagehide`; `atOnce`: nothing after that task may run, so shutdown may wait for no answer).
+   * Returns a function that stops watching.
    */
-  whenScriptDone?(done: () => void): () => void;
+  whenScriptDone?(done: (atOnce: boolean) => void): () => void;
   /**
    * Makes what joining a cluster through a signalling server needs available (Node: WebRTC and
    * WebSocket globals); answers RTCPeerConnection settings that implementation needs here.
