@@ -90,8 +90,8 @@ export async function launchHideableChromium(origin: string): Promise<HideableCh
  * A fresh context for one test. The microphone permission is what makes Chromium gather
  * loopback ICE candidates (without it WebRTC silently never connects), so every context has it.
  */
-export function newContext(browser: Browser, origin: string): Promise<BrowserContext> {
-  return browser.newContext().then((context) => forTests(context, origin));
+export async function newContext(browser: Browser, origin: string): Promise<BrowserContext> {
+  return forTests(await browser.newContext(), origin);
 }
 
 async function forTests(context: BrowserContext, origin: string): Promise<BrowserContext> {

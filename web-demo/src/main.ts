@@ -8,7 +8,8 @@ import { startDashboard } from './page/dashboard.ts';
 import { $, fmt, nowMs, showError } from './page/dom.ts';
 import { learnNodes, setSelfHost } from './page/labels.ts';
 import { drawGantt, downloadTimeline } from './page/timeline.ts';
-import { runTraining, stopTraining, type EnvName } from './page/training.ts';
+import type { EnvName } from './rl/env.ts';
+import { runTraining, stopTraining } from './page/training.ts';
 import './style.css';
 
 /** Fixed: a run replays (the page shows the same curve every time on the same cluster). */

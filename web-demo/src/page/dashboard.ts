@@ -20,7 +20,7 @@ function sum(into: Record<string, number>, r: Record<string, number>): void {
 
 function hostRows(nodes: readonly NodeState[]): HTMLElement[] {
   const byHost = new Map<string, NodeState[]>();
-  for (const n of [...nodes].sort(byHostThenNumber)) byHost.set(n.hostId, [...(byHost.get(n.hostId) ?? []), n]);
+  for (const n of [...nodes].sort((a, b) => byHostThenNumber(a.nodeId, b.nodeId))) byHost.set(n.hostId, [...(byHost.get(n.hostId) ?? []), n]);
   return [...byHost].map(([hostId, ns]) => {
     const resources: Record<string, number> = {};
     for (const n of ns) if (n.kind === 'task') sum(resources, n.resources);

@@ -18,7 +18,7 @@ export function setSelfHost(hostId: string): void {
 /** Learns host names from `nodes()` rows; gives each node a colour in a stable order. */
 export function learnNodes(nodes: readonly NodeState[]): void {
   for (const n of nodes) if (n.hostName) hostNames.set(n.hostId, n.hostName);
-  for (const n of [...nodes].sort(byHostThenNumber)) colourOf(n.nodeId);
+  for (const id of nodes.map((n) => n.nodeId).sort(byHostThenNumber)) colourOf(id);
 }
 
 export function hostLabel(hostId: string): string {
@@ -36,11 +36,12 @@ export function nodeLabel(nodeId: string): string {
   return `${host ? `${hostLabel(host)} · ` : ''}${n === 'driver' ? 'driver' : `node ${n}`}`;
 }
 
-export function byHostThenNumber(a: { nodeId: string }, b: { nodeId: string }): number {
-  const ha = hostOf(a.nodeId);
-  const hb = hostOf(b.nodeId);
+/** Node ids in order: this tab's first, then by host, then by number. */
+export function byHostThenNumber(a: string, b: string): number {
+  const ha = hostOf(a);
+  const hb = hostOf(b);
   if (ha !== hb) return ha === selfHost ? -1 : hb === selfHost ? 1 : ha.localeCompare(hb);
-  return (Number(numberOf(a.nodeId)) || -1) - (Number(numberOf(b.nodeId)) || -1);
+  return (Number(numberOf(a)) || -1) - (Number(numberOf(b)) || -1);
 }
 
 export function colourOf(nodeId: string): string {

@@ -1,8 +1,5 @@
 /** Draws what the serving actor returns for one animation frame: the cart-pole, or the walker in 2-D. */
-
-export type SceneFrame =
-  | { kind: 'cartpole'; x: number; theta: number; t: number; episodeReward: number }
-  | { kind: 'walker'; segments: [number, number, number, number, number][]; t: number; episodeReward: number };
+import type { Frame } from '../rl/serving.ts';
 
 function fit(canvas: HTMLCanvasElement): CanvasRenderingContext2D {
   const dpr = window.devicePixelRatio || 1;
@@ -22,7 +19,7 @@ function caption(g: CanvasRenderingContext2D, text: string): void {
   g.fillText(text, 8, 16);
 }
 
-function drawCartPole(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 'cartpole' }>): void {
+function drawCartPole(canvas: HTMLCanvasElement, f: Extract<Frame, { kind: 'cartpole' }>): void {
   const g = fit(canvas);
   const w = canvas.clientWidth || 480;
   const hgt = canvas.clientHeight || 220;
@@ -45,7 +42,7 @@ function drawCartPole(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 
   caption(g, `${f.t.toFixed(2)} s · episode reward ${f.episodeReward.toFixed(0)}`);
 }
 
-function drawWalker(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 'walker' }>): void {
+function drawWalker(canvas: HTMLCanvasElement, f: Extract<Frame, { kind: 'walker' }>): void {
   const g = fit(canvas);
   const w = canvas.clientWidth || 480;
   const hgt = canvas.clientHeight || 220;
@@ -79,7 +76,7 @@ function drawWalker(canvas: HTMLCanvasElement, f: Extract<SceneFrame, { kind: 'w
   caption(g, `${f.t.toFixed(2)} s · x ${centre.toFixed(2)} m · episode reward ${f.episodeReward.toFixed(0)}`);
 }
 
-export function drawScene(canvas: HTMLCanvasElement, f: SceneFrame): void {
+export function drawScene(canvas: HTMLCanvasElement, f: Frame): void {
   if (f.kind === 'cartpole') drawCartPole(canvas, f);
   else drawWalker(canvas, f);
 }

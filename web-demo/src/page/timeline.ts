@@ -20,7 +20,9 @@ function taskColour(name: string): string {
 export async function drawGantt(since: number): Promise<void> {
   const events = (await ray.timeline()).filter((e): e is TraceEvent & { dur: number } => e.ph === 'X' && e.dur !== undefined);
   const shown = events.filter((e) => e.ts + e.dur >= since * 1000);
-  const rows = [...new Set(shown.map((e) => String(e.tid)))].map((nodeId) => ({ nodeId })).sort(byHostThenNumber).map((r) => r.nodeId);
+  // A row per node (`tid` numbers a host's rows; `args.nodeId` names the node, as the dashboard does).
+  const nodeOf = (e: TraceEvent) => String(e.args?.nodeId ?? e.tid);
+  const rows = [...new Set(shown.map(nodeOf))].sort(byHostThenNumber);
   const canvas = $<HTMLCanvasElement>('gantt');
   const rowH = 18;
   const top = 6;
@@ -59,7 +61,7 @@ export async function drawGantt(since: number): Promise<void> {
   });
   const rowOf = new Map(rows.map((r, i) => [r, i]));
   for (const e of shown) {
-    const y = top + rowOf.get(String(e.tid))! * rowH;
+    const y = top + rowOf.get(nodeOf(e))! * rowH;
     g.fillStyle = taskColour(e.name);
     g.fillRect(x(e.ts), y + 3, Math.max(1, (e.dur / span) * plotW - 0.5), rowH - 6);
   }

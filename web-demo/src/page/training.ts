@@ -6,24 +6,22 @@
 import * as ray from 'webray';
 import type { ActorHandle } from 'webray';
 import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
+import type { EnvName } from '../rl/env.ts';
 import type { PolicyServer } from '../rl/serving.ts';
 import { policyServer } from '../rl/serving-actor.ts';
 import { $, fmt, showError } from './dom.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
-import { drawScene, type SceneFrame } from './scene.ts';
+import { drawScene } from './scene.ts';
 
-export type EnvName = 'cartpole' | 'walker';
 
 /** What each button trains: CartPole is the quick first run; the walker is the headline. */
-export const RUNS: Record<EnvName, { title: string; iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
+export const RUNS: Record<EnvName, { iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
   cartpole: {
-    title: 'CartPole',
     iterations: 30, pairs: 16, goal: 475, evalEpisodes: 100, stepsPerFrame: 1,
     note: 'The classic cart-pole (500 steps max). A linear policy solves it in milliseconds on one thread, so here spreading it over workers shows mostly overhead: it is the quick first run.',
   },
   walker: {
-    title: 'Walker (MuJoCo)',
     iterations: 30, pairs: 50, goal: 1000, evalEpisodes: 10, stepsPerFrame: 4,
     note: 'A planar walker (9 joints, 6 motors) simulated by MuJoCo (WebAssembly, loaded lazily) in every worker of every tab and Node host: an iteration costs seconds of CPU, so it goes as fast as the cluster is wide. Reward per step, fixed before training: forward velocity, +1 while upright, minus a control cost; the episode ends when it falls or after 1,000 steps, so a lunge forfeits the rest. Goal, stated before training: a mean of 1,000 over 10 evaluation episodes (upright for the whole episode); it shuffles forward after that.',
   },
@@ -45,7 +43,7 @@ function serve(env: EnvName): void {
     if (!serving || !server) return;
     if (!inFlight) {
       inFlight = true;
-      ray.get(server.frame.remote(RUNS[env].stepsPerFrame) as ray.ObjectRef<SceneFrame>)
+      ray.get(server.frame.remote(RUNS[env].stepsPerFrame))
         .then((f) => drawScene(canvas, f))
         .catch((e) => { serving = false; showError('serving', e); })
         .finally(() => { inFlight = false; });
@@ -153,7 +151,7 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
     section.dataset.evalMean = String(mean);
     section.dataset.state = 'done';
     $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes` +
-      (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}; train again to go on.`);
+      (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}.`);
     return summary('done');
   } catch (e) {
     section.dataset.state = 'failed';

@@ -55,7 +55,7 @@ export interface InitOptions {
   cluster?: ClusterConfig;
   /**
    * This host's name for people, shown in `nodes()` and `state.listJobs()` rows and the timeline
-   * (1–64 characters, no control characters). Default: in a tab `tab <first 4 of its host id>`,
+   * (1–64 characters, no control or invisible formatting characters). Default: in a tab `tab <first 4 of its host id>`,
    * in Node the machine's name and the pid.
    */
   hostName?: string;

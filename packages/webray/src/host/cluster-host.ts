@@ -617,6 +617,7 @@ export class ClusterHost {
    * the new head's grace period).
    */
   async jobFinished(): Promise<void> {
+    if (this.closed) return;
     const at = this.jobEndedAt = Date.now();
     const ended = () => { this.gcs.jobEnded(this.rt.jobId, this.self.hostId, 'FINISHED', at); return this.replicated(); };
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -38,11 +38,17 @@ export class ObjectPulls {
   private readonly incoming = new Map<number, Incoming>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private nextReq = 1;
-  /** Bytes moved, each way (for the state API and benchmarks). */
-  bytesIn = 0;
-  bytesOut = 0;
-  /** The same, by the other host. */
+  /** Bytes moved each way, by the other host (the state API's `transfers`). */
   readonly byHost = new Map<string, { bytesIn: number; bytesOut: number }>();
+
+  /** Bytes moved each way, with every host. */
+  get bytesIn(): number {
+    return [...this.byHost.values()].reduce((a, c) => a + c.bytesIn, 0);
+  }
+
+  get bytesOut(): number {
+    return [...this.byHost.values()].reduce((a, c) => a + c.bytesOut, 0);
+  }
 
   constructor(private readonly store: ObjectStore, private readonly member: ClusterMember) {}
 
@@ -94,7 +100,6 @@ export class ObjectPulls {
     this.store.writeAt(inc.address + offset, body);
     inc.received += body.byteLength;
     inc.lastProgress = performance.now();
-    this.bytesIn += body.byteLength;
     this.countFor(from).bytesIn += body.byteLength;
     if (inc.received === inc.size) this.complete(req, inc);
   }
@@ -150,7 +155,6 @@ export class ObjectPulls {
         const frame = header(CHUNK, f.req, offset, body.byteLength);
         frame.set(body, CHUNK_HEADER);
         link.send(frame);
-        this.bytesOut += body.byteLength;
         this.countFor(from).bytesOut += body.byteLength;
       }
     } catch {

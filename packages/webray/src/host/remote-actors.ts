@@ -265,7 +265,6 @@ export class RemoteActors {
   }
 
 
-  /** Hosts left (`live`: those still in): the actors this host created there restart; handles found by name follow theirs. */
   /**
    * A call in flight when the link to its actor's host dropped: its answer may be lost. If the host
    * leaves, the actor restarts (and the call is retried, or fails); if the link comes back with the
@@ -275,6 +274,7 @@ export class RemoteActors {
     this.unsure.set(t, host);
   }
 
+  /** Hosts left (`live`: those still in): the actors this host created there restart; handles found by name follow theirs. */
   hostsLeft(live: Set<string>): void {
     const { member } = this.host.cluster!;
     for (const [t, host] of this.unsure) {

@@ -59,11 +59,11 @@ function* objects(h: HostContext): IterableIterator<ObjectState> {
 function storeState(h: HostContext): ObjectStoreState {
   const s = h.store;
   const { reconstructions, lineageBytes, lineageEvictions } = h.recoveryStats;
+  const recovery = { reconstructions, lineageBytes, lineageEvictions };
   const transfers = [...(h.cluster?.pulls?.byHost ?? [])].map(([hostId, c]) => ({ hostId, ...c }));
-  const recovery = { reconstructions, lineageBytes, lineageEvictions, transfers };
-  if (!s) return { shared: false, objects: 0, objectBytes: 0, usedBytes: 0, heapBytes: 0, maxBytes: 0, spilled: 0, restored: 0, mutations: 0, ...recovery };
+  if (!s) return { shared: false, objects: 0, objectBytes: 0, usedBytes: 0, heapBytes: 0, maxBytes: 0, spilled: 0, restored: 0, mutations: 0, ...recovery, transfers };
   const { objects, objectBytes, usedBytes, heapBytes, maxBytes } = s.store.wasm.stats();
-  return { shared: true, objects, objectBytes, usedBytes, heapBytes, maxBytes, spilled: s.spilledCount, restored: s.restoredCount, mutations: s.store.mutations, ...recovery };
+  return { shared: true, objects, objectBytes, usedBytes, heapBytes, maxBytes, spilled: s.spilledCount, restored: s.restoredCount, mutations: s.store.mutations, ...recovery, transfers };
 }
 
 /** This host's nodes, then the task nodes of the other hosts of its cluster. */

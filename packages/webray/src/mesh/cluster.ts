@@ -382,7 +382,6 @@ export class ClusterMember {
     });
   }
 
-  /** How long a head change's grace lasts at most. */
   get heartbeatMs(): number {
     return this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   }
@@ -391,6 +390,7 @@ export class ClusterMember {
     return this.o.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
   }
 
+  /** How long a head change's grace lasts at most. */
   get graceMs(): number {
     return this.o.graceMs ?? 2 * this.deadAfterMs;
   }

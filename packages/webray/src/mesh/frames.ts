@@ -146,6 +146,7 @@ const objectId: Check = (v) => id(v) && (v as string).length <= 32;
 const hex: Check = (v) => typeof v === 'string' && HEX.test(v);
 const text = (max: number): Check => (v) => typeof v === 'string' && v.length <= max;
 const count: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const bool: Check = (v) => typeof v === 'boolean';
 const amount: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const list = (each: Check, max: number): Check => (v) => Array.isArray(v) && v.length <= max && v.every(each);
 /** A key of a plain object the runtime reads as `o[k] ?? 0`: not one Object.prototype answers (`constructor`, `toString`, `__proto__`). */
@@ -197,7 +198,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   refused: { reason: text(500) },
   hb: { seq: count },
   bye: {},
-  moved: { got: (v) => typeof v === 'boolean' },
+  moved: { got: bool },
   'head-proof-req': { nonce: hex },
   'head-proof': { sig: hex },
   register: { host: hostInfo, epoch: count },
@@ -207,14 +208,14 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   replica: { seq: count, changes: wire },
   'replica-ack': { seq: count },
   fn: { d: descriptor, sig: hex },
-  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), soft: opt((v) => typeof v === 'boolean'), spread: opt((v) => typeof v === 'boolean'), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), soft: opt(bool), spread: opt(bool), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)) },
   done: { id, attempt: count, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
   load: { free: record(amount, 64), queued: count },
   place: { req: count, tasks: list(shape({ demand: record(amount, 64), args: list(shape({ host: id, bytes: count }), 64) }), 10_000) },
   placed: { req: count, hosts: list((v) => v === '' || id(v), 10_000) },
   'avail-req': { req: count },
   avail: { req: count, free: record(amount, 64) },
-  pause: { on: (v) => typeof v === 'boolean' },
+  pause: { on: bool },
   handback: { id, attempt: count },
   take: { ids: list(objectId, 10_000) },
   pull: { req: count, id },
@@ -226,7 +227,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   lookup: { req: count, namespace: text(200), name: text(200) },
   found: { req: count, actor: opt(namedActor) },
   'actor-create': { id, actor: id, fn: id, args: wire, methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), options: usedOptions, deaths: opt(list(text(2000), 10_000)), restore: opt(shape({ state: opt(wire), calls: list(shape({ method: text(200), args: wire }), 100_000) })) },
-  'actor-kill': { actor: id, noRestart: (v) => typeof v === 'boolean' },
+  'actor-kill': { actor: id, noRestart: bool },
   'actor-log': { actor: id, seq: count, method: opt(text(200)), args: opt(wire), state: opt(wire) },
   'fn-get': { id },
   job: { jobId: id, state: (v) => v === 'RUNNING' || v === 'FINISHED', at: opt(amount), req: opt(count) },

@@ -26,10 +26,8 @@ const VITE_BROWSER_EXTERNAL = /\/(?:@id\/__vite-browser-external:(?:node:)?([\w/
 
 /** The Node builtin a Vite browser stub stands for, if `url` is one (`fs_promises` is `fs/promises`). */
 function builtinFor(url: string): string | undefined {
-  const m = VITE_BROWSER_EXTERNAL.exec(new URL(url).pathname + new URL(url).search);
-  if (!m) return undefined;
-  if (m[1]) return m[1];
-  return [m[2]!, m[2]!.replace(/_/g, '/')].find((name) => isBuiltin(name));
+  const m = VITE_BROWSER_EXTERNAL.exec(url);
+  return m ? [m[1] ?? m[2], m[2]?.replace(/_/g, '/')].find((name) => name !== undefined && isBuiltin(name)) : undefined;
 }
 
 /**
