@@ -62,4 +62,16 @@ describe('a host that comes back after it was taken for gone', () => {
     expect(await ray.get(counter.add.remote())).toEqual({ host: after.host, n: 2 });
     expect((await ray.state.listActors()).filter((a) => a.actorId === actorId && a.state === 'ALIVE')).toHaveLength(1);
   }, 90_000);
+
+  it('hears again that a host is paused, which it had forgotten when it took that host for gone', async () => {
+    head.pause();
+    await until(() => b.cluster!.isPaused(head.hostId));
+    bSide.cutOff();
+    await until(() => !head.cluster!.member.hosts().some((h) => h.hostId === b.hostId) && !b.cluster!.member.hosts().some((h) => h.hostId === head.hostId), 20_000);
+    expect(b.cluster!.isPaused(head.hostId)).toBe(false);
+    bSide.heal();
+    await until(() => head.cluster!.member.linked(b.hostId), 20_000);
+    await until(() => b.cluster!.isPaused(head.hostId), 5_000);
+    head.resume();
+  }, 90_000);
 });

@@ -451,7 +451,8 @@ export class ClusterHost {
   private placementChanged(): void {
     this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId));
     this.spreadOrder = [...(this.pausedHere ? [] : [this.self]), ...this.takers].flatMap((h) => h.nodes.map(() => h.hostId));
-    // A member that linked since this host paused hears it now.
+    // A member that linked since this host paused hears it now (one that went and came back too).
+    for (const h of this.toldPaused) if (!this.reachable.some((r) => r.hostId === h)) this.toldPaused.delete(h);
     if (this.pausedHere) for (const h of this.reachable) if (!this.toldPaused.has(h.hostId)) this.tellPaused(h.hostId, true);
   }
 
