@@ -11,3 +11,12 @@ const HOST_NAME = /^[^\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}]{1,64}$/u;
 export function isHostName(v: unknown): v is string {
   return typeof v === 'string' && HOST_NAME.test(v) && v.trim() === v;
 }
+
+/**
+ * A valid host name made from `raw` (a machine's hostname can be empty or hold any byte): the
+ * characters a name may not have dropped, trimmed, cut to 64; `fallback` if nothing is left.
+ */
+export function readableHostName(raw: string, fallback: string): string {
+  const name = [...raw.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}]/gu, '')].slice(0, MAX_HOST_NAME).join('').trim();
+  return isHostName(name) ? name : fallback;
+}
