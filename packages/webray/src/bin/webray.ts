@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as ray from '../index.js';
 import type { InitOptions } from '../api/index.js';
+import { isKeyText } from '../mesh/compact-key.js';
 
 const USAGE = `usage: webray host --signal HOST:PORT[/PATH] --cluster ID --public-key FILE|JSON|COMPACT
                    [--token-file FILE] [--submitter-key FILE|JSON] [--workers N] [--resources JSON] [--name NAME]
@@ -52,7 +53,7 @@ function parse(argv: string[]) {
 type Args = ReturnType<typeof parse>['values'];
 
 /** A key given as JSON text, a public key in compact form (44 characters of base64url), or the path of a file holding either. */
-const key = (v: string | undefined) => (v === undefined ? undefined : v.trim().startsWith('{') || /^[A-Za-z0-9_-]{44}$/.test(v.trim()) ? v.trim() : readFileSync(v, 'utf8').trim());
+const key = (v: string | undefined) => (v === undefined ? undefined : isKeyText(v.trim()) ? v.trim() : readFileSync(v, 'utf8').trim());
 
 function token(a: Args): string {
   const t = a['token-file'] !== undefined ? readFileSync(a['token-file'], 'utf8').trim() : process.env.WEBRAY_TOKEN;

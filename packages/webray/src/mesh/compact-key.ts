@@ -47,6 +47,11 @@ function isJwkText(s: string): boolean {
   return s.trimStart().startsWith('{');
 }
 
+/** @internal Does `s` look like a key itself (JWK text or the compact form), rather than, say, a file's path? */
+export function isKeyText(s: string): boolean {
+  return isJwkText(s) || COMPACT.test(s);
+}
+
 /** The point of a public key (JWK text or compact), checked to be on P-256. */
 function pointOf(publicKey: unknown, what: string): { x: Uint8Array; y: Uint8Array } {
   const expected = 'a public key: the JWK text ray.generateSubmitterKey() returns as publicKey, or its compact form from ray.compactPublicKey() (44 characters of base64url)';
