@@ -54,7 +54,7 @@ const mangleOf = (o: Rolldown.OutputOptions) => (o.minify as { mangle?: unknown 
 describe('webray/vite: config', () => {
   it('exports the plugin as default and as `webray`', () => {
     expect(webray).toBe(namedWebray);
-    expect(webray().map((p) => p.name)).toEqual(['webray', 'webray:module-tasks', 'webray:uses']);
+    expect(webray().map((p) => p.name)).toEqual(['webray', 'webray:module-tasks', 'webray:node-builtins', 'webray:uses']);
   });
 
   it('reserves exactly webray’s API names, their renamed forms and __name', () => {

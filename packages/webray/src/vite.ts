@@ -44,13 +44,16 @@
  *   Opt out with `webray({ crossOriginIsolation: false })`.
  * - Task modules (`ray.remote(fn, { module: new URL('./tasks.ts', import.meta.url) })`, or a
  *   `./tasks.ts?webray-module` import) are built as chunks of their own with every export
- *   kept: see vite/module-tasks.ts.
+ *   kept: see vite/module-tasks.ts. A Node builtin imported dynamically (Emscripten output
+ *   does so in Node) stays a `node:` import rather than Vite's empty stand-in, so a Node host
+ *   gets the builtin (vite/node-builtins.ts; Vite 8).
  * - The app's modules: `ray.remote(fn)` calls whose function calls a module-level remote
  *   function get `uses: () => [...]` (or `self: () => fn` for recursion) added (vite/uses.ts).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Plugin, Rolldown, UserConfig } from 'vite';
 import { moduleTasks } from './vite/module-tasks.js';
+import { nodeBuiltins } from './vite/node-builtins.js';
 import { usesPlugin } from './vite/uses.js';
 
 export interface WebrayPluginOptions {
@@ -194,7 +197,7 @@ function rolldownPatch(
 
 /** The Vite plugins; see the module comment for what they configure. */
 export function webray(options: WebrayPluginOptions = {}): Plugin[] {
-  return [configPlugin(options), moduleTasks(), usesPlugin()];
+  return [configPlugin(options), moduleTasks(), nodeBuiltins(), usesPlugin()];
 }
 
 function configPlugin(options: WebrayPluginOptions): Plugin {

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { build, type PluginOption } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleTasks } from './module-tasks.js';
+import { nodeBuiltins } from './node-builtins.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -26,6 +27,8 @@ const FILES: Record<string, string> = {
   'src/helpers.js': 'export const offset = 100;\n',
   'src/more.js': "import { offset } from './helpers.js';\nexport function shift(x) { return x + offset; }\n",
   'src/by-query.ts': 'export function triple(x: number): number { return 3 * x; }\n',
+  // As Emscripten output in Node (MuJoCo's build): a builtin imported where it is needed.
+  'src/builtin.js': "export async function requireType() { const { createRequire } = await import('module'); return typeof createRequire; }\n",
   'src/main.ts': [
     "import { offset } from './helpers.js';",
     "import { double } from './tasks.ts';",
@@ -34,6 +37,7 @@ const FILES: Record<string, string> = {
     "const remote = (fn: unknown, o: { module: URL | string }) => ({ fn, url: String(o.module) });",
     "export const ts = remote(double, { module: new URL('./tasks.ts', import.meta.url) }).url;",
     "export const js = remote(null, { module: new URL('./more.js', import.meta.url) }).url;",
+    "export const builtin = remote(null, { module: new URL('./builtin.js', import.meta.url) }).url;",
     'export const query = tripleUrl;',
     'export const local = double(offset);',
   ].join('\n'),
@@ -63,8 +67,10 @@ async function buildApp(name: string, plugins: PluginOption[]): Promise<Record<s
 describe('webray/vite: task modules in a production build', () => {
   let built: Record<string, unknown>;
   let bare: Record<string, unknown>;
+  let withoutBuiltins: Record<string, unknown>;
   beforeAll(async () => {
-    built = await buildApp('with-plugin', [moduleTasks()]);
+    built = await buildApp('with-plugin', [moduleTasks(), nodeBuiltins()]);
+    withoutBuiltins = await buildApp('without-builtins', [moduleTasks()]);
     bare = await buildApp('without-plugin', [{ name: 'query-stub', load: (id) => (id.endsWith('?webray-module') ? 'export default "";' : null) }]);
   }, 60_000);
 
@@ -84,6 +90,12 @@ describe('webray/vite: task modules in a production build', () => {
   it("`import url from './x.ts?webray-module'` gives the URL of such a chunk", async () => {
     const mod = (await import(built.query as string)) as { triple(x: number): number };
     expect(mod.triple(5)).toBe(15);
+  });
+
+  it('a Node builtin the module imports dynamically is the builtin on a Node host (without the plugin: Vite\'s empty stand-in, behind a preload that needs a document)', async () => {
+    const run = async (app: Record<string, unknown>) => ((await import(app.builtin as string)) as { requireType(): Promise<string> }).requireType();
+    expect(await run(built)).toBe('function');
+    expect(await run(withoutBuiltins).catch((e: Error) => e.message)).not.toBe('function');
   });
 
   it('without the plugin, Vite emits the .ts file as an uncompiled asset (so the plugin matters)', () => {
