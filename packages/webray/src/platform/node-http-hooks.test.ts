@@ -20,6 +20,9 @@ describe('the http module hooks of Node hosts', () => {
 
   it('give `module` whose createRequire takes the http URL of the code that calls it (Emscripten\'s Node glue does)', async () => {
     const { url } = await from('http://127.0.0.1:5173/node_modules/.vite/deps/mujoco-js.js', '/node_modules/.vite/deps/browser-external_module-i8rlJ3S6.js');
+    // On the dev server (Vite's stand-in), and in a build (a `node:module` import that webray/vite kept).
+    const built = (await from('http://127.0.0.1:4173/assets/mujoco_wasm-BpqUIvPg.js', 'node:module')).url;
+    expect(built).toBe(url);
     const m = (await import(url)) as { default: { createRequire(from: string): NodeJS.Require } };
     const require = m.default.createRequire('http://127.0.0.1:5173/node_modules/.vite/deps/mujoco-js.js');
     expect(typeof (require('fs') as { readFileSync: unknown }).readFileSync).toBe('function');

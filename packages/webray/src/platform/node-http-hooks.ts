@@ -44,6 +44,8 @@ const MODULE_OVER_HTTP = `data:text/javascript,${encodeURIComponent([
 
 export async function resolve(specifier: string, context: ResolveContext, next: (s: string, c: ResolveContext) => Promise<ResolveResult>): Promise<ResolveResult> {
   const parent = context.parentURL;
+  // A build keeps Emscripten's `import('module')` as `node:module` (webray/vite's node-builtins).
+  if (parent && HTTP.test(parent) && (specifier === 'module' || specifier === 'node:module')) return { url: MODULE_OVER_HTTP, shortCircuit: true };
   const url = HTTP.test(specifier) ? specifier : parent && HTTP.test(parent) && PATH.test(specifier) ? new URL(specifier, parent).href : undefined;
   if (url === undefined) return next(specifier, context);
   const builtin = builtinFor(url);

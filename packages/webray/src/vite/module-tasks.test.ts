@@ -27,6 +27,9 @@ const FILES: Record<string, string> = {
   'src/helpers.js': 'export const offset = 100;\n',
   'src/more.js': "import { offset } from './helpers.js';\nexport function shift(x) { return x + offset; }\n",
   'src/by-query.ts': 'export function triple(x: number): number { return 3 * x; }\n',
+  // A module loaded lazily whose chunk imports another chunk: Vite would preload both.
+  'src/lazy.js': "export async function lazyShift(x) { const { shiftTwice } = await import('./lazy-target.js'); return shiftTwice(x); }\n",
+  'src/lazy-target.js': "import { shift } from './more.js';\nexport const shiftTwice = (x) => shift(shift(x));\n",
   // As Emscripten output in Node (MuJoCo's build): a builtin imported where it is needed.
   'src/builtin.js': "export async function requireType() { const { createRequire } = await import('module'); return typeof createRequire; }\n",
   'src/main.ts': [
@@ -37,6 +40,7 @@ const FILES: Record<string, string> = {
     "const remote = (fn: unknown, o: { module: URL | string }) => ({ fn, url: String(o.module) });",
     "export const ts = remote(double, { module: new URL('./tasks.ts', import.meta.url) }).url;",
     "export const js = remote(null, { module: new URL('./more.js', import.meta.url) }).url;",
+    "export const lazy = remote(null, { module: new URL('./lazy.js', import.meta.url) }).url;",
     "export const builtin = remote(null, { module: new URL('./builtin.js', import.meta.url) }).url;",
     'export const query = tripleUrl;',
     'export const local = double(offset);',
@@ -90,6 +94,11 @@ describe('webray/vite: task modules in a production build', () => {
   it("`import url from './x.ts?webray-module'` gives the URL of such a chunk", async () => {
     const mod = (await import(built.query as string)) as { triple(x: number): number };
     expect(mod.triple(5)).toBe(15);
+  });
+
+  it('an import() in a task module works where there is no document (a worker, a Node host): no module preload there', async () => {
+    const mod = (await import(built.lazy as string)) as { lazyShift(x: number): Promise<number> };
+    expect(await mod.lazyShift(1)).toBe(201);
   });
 
   it('a Node builtin the module imports dynamically is the builtin on a Node host (without the plugin: Vite\'s empty stand-in, behind a preload that needs a document)', async () => {

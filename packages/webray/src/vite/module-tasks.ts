@@ -14,6 +14,8 @@
  * In a build both become the URL of a chunk emitted with `preserveSignature: 'strict'`
  * (resolved against `import.meta.url`: Vite writes it relative to `base`).
  * The dev server needs nothing: it serves and compiles the file at that URL already.
+ * A dynamic `import()` in a task module's chunks gets no module preload (which needs a
+ * `document`, so it would throw on a worker or a Node host).
  */
 import type { Plugin } from 'vite';
 
@@ -37,11 +39,46 @@ function chunkName(file: string): string {
 /** The plugin `webray()` includes; see the module comment. */
 export function moduleTasks(): Plugin {
   let building = false;
+  /** The task-module chunks emitted. */
+  const emitted: string[] = [];
+  /** Chunks that workers and Node hosts import: task modules and every chunk they import (file names). */
+  const taskChunks = new Set<string>();
   return {
     name: 'webray:module-tasks',
 
+    config(config) {
+      // Vite wraps a dynamic import() in a preload of its chunk's dependencies, which adds
+      // <link> tags to `document`: a worker or a Node host has none, so the import throws there.
+      const preload = config.build?.modulePreload;
+      if (preload === false) return null;
+      const own = typeof preload === 'object' ? preload.resolveDependencies : undefined;
+      return {
+        build: {
+          modulePreload: {
+            resolveDependencies: (file, deps, context) => (taskChunks.has(context.hostId) ? [] : own ? own(file, deps, context) : deps),
+          },
+        },
+      };
+    },
+
     configResolved(config) {
       building = config.command === 'build';
+    },
+
+    buildStart() {
+      emitted.length = 0;
+      taskChunks.clear();
+    },
+
+    // Before Vite's own generateBundle, which asks resolveDependencies.
+    generateBundle(_options, bundle) {
+      const todo = emitted.map((ref) => this.getFileName(ref));
+      for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+        if (taskChunks.has(file)) continue;
+        taskChunks.add(file);
+        const chunk = bundle[file];
+        if (chunk?.type === 'chunk') todo.push(...chunk.imports, ...chunk.dynamicImports);
+      }
     },
 
     async resolveId(source, importer) {
@@ -59,6 +96,7 @@ export function moduleTasks(): Plugin {
         return `export default new URL(${JSON.stringify(`./${file.replace(/^.*\//, '')}`)}, import.meta.url).href;\n`;
       }
       const ref = this.emitFile({ type: 'chunk', id: file, name: chunkName(file), preserveSignature: 'strict' });
+      emitted.push(ref);
       return `export default new URL(import.meta.ROLLUP_FILE_URL_${ref}, import.meta.url).href;\n`;
     },
 
@@ -72,6 +110,7 @@ export function moduleTasks(): Plugin {
         const target = await this.resolve(m[3]!, id);
         if (!target) this.error(`[webray] task module ${m[3]} (imported by ${id}) was not found.`);
         const ref = this.emitFile({ type: 'chunk', id: target.id, name: chunkName(target.id), preserveSignature: 'strict' });
+        emitted.push(ref);
         out += code.slice(last, m.index) + `${m[1]}new URL(import.meta.ROLLUP_FILE_URL_${ref}, import.meta.url)`;
         last = m.index! + m[0].length;
       }
