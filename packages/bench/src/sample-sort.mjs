@@ -50,6 +50,20 @@ function makeData(n, seed) {
   return out;
 }
 
+/**
+ * ms to write every value of a fresh n-value Float64Array, then to write them again: the first
+ * pass pays the page faults of new memory (costly in a VM), which every stage that makes a new
+ * array pays and an in-place sort does not.
+ */
+function firstTouch(n) {
+  const a = new Float64Array(n);
+  const t0 = performance.now();
+  a.fill(1);
+  const t1 = performance.now();
+  a.fill(2);
+  return { firstMs: t1 - t0, againMs: performance.now() - t1 };
+}
+
 const sameBytes = (a, b) => a.length === b.length && Buffer.compare(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 async function measure({ n, parts }) {
@@ -83,8 +97,9 @@ async function measure({ n, parts }) {
   const webrayMs = med((r) => r.webrayMs);
   const nativeMs = med((r) => r.nativeMs);
   const top = STAGES.reduce((a, k) => (stages[k].ms > stages[a].ms ? k : a));
+  const touch = firstTouch(n);
   return {
-    n, parts, coldMs: round(coldMs, 1), nativeMs, nativeCpuMs: med((r) => r.nativeCpuMs), webrayMs, webrayCpuMs: med((r) => r.webrayCpuMs),
+    n, parts, firstTouchMs: round(touch.firstMs, 1), touchAgainMs: round(touch.againMs, 1), coldMs: round(coldMs, 1), nativeMs, nativeCpuMs: med((r) => r.nativeCpuMs), webrayMs, webrayCpuMs: med((r) => r.webrayCpuMs),
     speedup: round(nativeMs / webrayMs, 2), stages, largestStage: top, largestShare: round(stages[top].ms / webrayMs, 2), equal: reps.every((r) => r.equal), reps,
   };
 }
@@ -112,7 +127,9 @@ const line = (r) => r.map((c, i) => String(c).padStart(widths[i])).join('  ');
 console.log(`\nSample sort on webray (${WORKERS} workers, one Node process) vs one thread's Float64Array.prototype.sort; median of ${REPS}, ms`);
 console.log([line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n'));
 for (const r of results) {
-  console.log(`${fmt(r.n)} x ${r.parts}: largest stage ${r.largestStage} (${Math.round(r.largestShare * 100)}% of the wall time); CPU ${fmt(r.webrayCpuMs)} ms against native ${fmt(r.nativeCpuMs)} ms`);
+  const cpu = STAGES.map((k) => `${k} ${fmt(r.stages[k].cpuMs)}`).join(', ');
+  console.log(`${fmt(r.n)} x ${r.parts}: largest stage ${r.largestStage} (${Math.round(r.largestShare * 100)}% of the wall time); CPU ${fmt(r.webrayCpuMs)} ms (${cpu}) against native ${fmt(r.nativeCpuMs)} ms;` +
+    ` writing a fresh ${fmt(r.n)}-value array ${fmt(r.firstTouchMs)} ms, writing it again ${fmt(r.touchAgainMs)} ms`);
 }
 console.log(`speedup: native ms / webray ms (> 1: webray faster). CPU/wall: CPU time of all threads over the wall time (2 = both cores busy). cold: the unrecorded first run.`);
 console.log(`${os.cpus().length} CPUs, node ${process.version}, load avg ${round(loadAvgAtStart[0], 2)} -> ${round(os.loadavg()[0], 2)}; ${round((performance.now() - t0) / 1000, 1)} s total`);
