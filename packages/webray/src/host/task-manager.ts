@@ -5,7 +5,7 @@
  */
 import type { Caller } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
-import { encode, isJsonSafe, isPrimitive, refsInside, isStoredMarker } from '../shared/codec.js';
+import { encode, isJsonSafe, isPrimitive, refsInside, isStoredMarker, snapshot } from '../shared/codec.js';
 import { ObjectLostError, RayUsageError, serializeError, TaskCancelledError, WorkerCrashedError, type SerializedError } from '../shared/errors.js';
 import { argObjectId, childTaskId, returnObjectId, taskOfObject, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type Resources, type TaskOptions } from '../shared/options.js';
@@ -125,7 +125,8 @@ export class TaskManager {
           (pinned ??= []).push(stored);
           continue;
         }
-        args[i] = e.v;
+        // Copied now: the task gets the value as it was at `.remote()`, not at dispatch.
+        args[i] = snapshot(e.v, () => `${name}(args[${i}])`);
         if (e.nested) {
           nested = true;
           if (e.refs.length) (pinned ??= []).push(...e.refs);

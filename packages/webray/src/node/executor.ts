@@ -236,12 +236,14 @@ export class Executor {
       });
     }
     const end = now();
-    if (nested) this.out.post({ t: 'done', id: m.id, values, n: 1, start, end });
+    // Results holding objects go at once, as they are now (the task's code may change them next);
+    // a JSON run keeps their text.
+    if (nested) this.out.postNow({ t: 'done', id: m.id, values, n: 1, start, end });
     else if (isJsonSafe(values)) {
       this.out.jsonRun().push(m.id, jsonField(values), start, end); // DONE_FIELDS
       this.out.added();
     }
-    else this.out.post({ t: 'done', id: m.id, values, start, end });
+    else this.out.postNow({ t: 'done', id: m.id, values, start, end });
     return undefined;
   }
 

@@ -16,6 +16,8 @@ import type { FunctionTable } from './functions.js';
 
 export interface Outbox {
   post(m: NodeToHost): void;
+  /** Posts with what is queued before it, now (see shared/outbox.ts). */
+  postNow(m: NodeToHost): void;
   jsonRun(): unknown[];
   added(): void;
   /** Sends what is queued now. */
@@ -85,7 +87,9 @@ export class NodeCore implements CoreWorker {
 
   private send(m: NodeToHost): void {
     this.borrowMsg = this.releaseMsg = undefined;
-    this.out.post(m);
+    // Arguments holding objects go at once, as they are now (the task may change them next).
+    if (m.t === 'submit' && m.args.some((a) => !isPrimitive(a))) this.out.postNow(m);
+    else this.out.post(m);
   }
 
   private encodeArgs(name: string, args: unknown[]): Pick<SubmitMsg, 'args' | 'refArgs' | 'n'> {

@@ -177,6 +177,18 @@ export function encode(value: unknown, where: () => string): Encoded {
   return { v, nested: true, refs };
 }
 
+/**
+ * A copy of an encoded value to keep until it is sent: its sender may change the original right
+ * after (`f.remote(buf); buf.fill(0)`), and a value crosses as it was when given, as in Ray.
+ */
+export function snapshot(v: unknown, where: () => string): unknown {
+  try {
+    return structuredClone(v);
+  } catch (e) {
+    throw new NonSerializableError(where(), `a value structured clone refuses (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
 /** The common result for primitives: no allocation. */
 const noRefs: string[] = [];
 

@@ -51,6 +51,17 @@ export class Outbox<M extends { t: string }> {
     this.schedule();
   }
 
+  /**
+   * Posts `m` with what is queued before it, now: for a message holding objects its sender may
+   * change next (a task's result, the arguments of a task it submits). The clone postMessage
+   * makes is then the value as it was.
+   */
+  postNow(m: M): void {
+    this.batch.push(m);
+    this.run = undefined;
+    this.flush();
+  }
+
   private schedule(): void {
     if (++this.size >= EAGER_FLUSH) { this.flush(); return; }
     if (this.queued) return;
