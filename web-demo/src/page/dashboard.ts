@@ -25,11 +25,13 @@ function hostRows(nodes: readonly NodeState[]): HTMLElement[] {
     const resources: Record<string, number> = {};
     for (const n of ns) if (n.kind === 'task') sum(resources, n.resources);
     const actors = ns.filter((n) => n.kind === 'actor').length;
-    return h('tr', {},
+    const running = ns.reduce((a, n) => a + n.tasksRunning, 0);
+    // data-*: the row's host and figures, for tests and scripts.
+    return h('tr', { 'data-host-id': hostId, 'data-host': hostLabel(hostId), 'data-running': String(running) },
       h('td', { title: hostId }, hostLabel(hostId), ns.some((n) => n.paused) ? h('span', { class: 'dim' }, ' (paused)') : ''),
       h('td', { class: 'num' }, String(ns.length - actors)),
       h('td', { class: 'num' }, String(actors)),
-      h('td', { class: 'num' }, String(ns.reduce((a, n) => a + n.tasksRunning, 0))),
+      h('td', { class: 'num' }, String(running)),
       h('td', {}, resourceText(resources)),
     );
   });

@@ -53,27 +53,31 @@ function serve(env: EnvName): void {
   requestAnimationFrame(tick);
 }
 
+/** Sets a figure of the page: its text for people, its `data-value` (the number) for tests and scripts. */
+function figure(id: string, value: number, text = fmt(value)): void {
+  const el = $(id);
+  el.textContent = text;
+  el.dataset.value = String(value);
+}
+
 function showCounters(s: IterationStats, workers: number): void {
-  const per = (n: number) => fmt(n / Math.max(s.seconds, 1e-3), 0);
-  $('rl-counters').replaceChildren(
-    ...[
-      ['iteration', fmt(s.iteration)],
-      ['mean reward', fmt(s.meanReward, 1)],
-      ['max reward', fmt(s.maxReward, 1)],
-      ['episodes/s', per(s.episodes)],
-      ['sim steps/s', per(s.steps)],
-      ['tasks/s', per(s.tasks)],
-      ['workers', fmt(workers)],
-      ['hosts', fmt(s.hosts)],
-      ['longest main-thread task', `${fmt(longestTask(), 0)} ms`],
-    ].map(([k, v]) => {
-      const d = document.createElement('div');
-      d.innerHTML = '<span class="dim small"></span><b></b>';
-      d.firstElementChild!.textContent = k!;
-      d.lastElementChild!.textContent = v!;
-      return d;
-    }),
-  );
+  const per = (n: number) => n / Math.max(s.seconds, 1e-3);
+  figure('iteration', s.iteration);
+  figure('reward-mean', s.meanReward, fmt(s.meanReward, 1));
+  figure('reward-max', s.maxReward, fmt(s.maxReward, 1));
+  figure('episodes-per-s', per(s.episodes), fmt(per(s.episodes)));
+  figure('steps-per-s', per(s.steps), fmt(per(s.steps)));
+  figure('tasks-per-s', per(s.tasks), fmt(per(s.tasks)));
+  figure('rl-workers', workers);
+  figure('rl-hosts', s.hosts);
+  figure('longest-task', longestTask(), `${fmt(longestTask(), 0)} ms`);
+}
+
+function clearCounters(): void {
+  for (const b of $('rl-counters').querySelectorAll('b')) {
+    b.textContent = '—';
+    delete b.dataset.value;
+  }
 }
 
 /** How a run went: totals over its iterations (the bench reads them). */
@@ -113,6 +117,12 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
   const chartBox = $('rl-chart');
   chartBox.replaceChildren();
   const chart = new RewardChart(chartBox, env === 'cartpole' ? run.goal : undefined);
+  clearCounters();
+  // Every iteration's rewards, for tests and scripts (the chart draws them).
+  const means: number[] = [];
+  const maxes: number[] = [];
+  section.dataset.meanRewards = section.dataset.maxRewards = '';
+  delete section.dataset.evalMean;
   if (server) { serving = false; await ray.kill(server); }
   server = servingClass.remote(env, seed);
   serve(env);
@@ -132,6 +142,10 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
       total.maxReward = s.maxReward;
       total.hosts = Math.max(total.hosts, s.hosts);
       chart.add(s.iteration, s.meanReward, s.maxReward);
+      means.push(s.meanReward);
+      maxes.push(s.maxReward);
+      section.dataset.meanRewards = means.join(',');
+      section.dataset.maxRewards = maxes.join(',');
       void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
       void server?.setPolicy.remote(policy);
       $('rl-status').textContent = `iteration ${s.iteration} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
@@ -149,6 +163,7 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
     const { mean } = await evaluate({ env, policy, episodes: run.evalEpisodes, seed });
     total.evalMean = mean;
     section.dataset.evalMean = String(mean);
+    figure('eval-mean', mean, fmt(mean, 1));
     section.dataset.state = 'done';
     $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes` +
       (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}.`);
