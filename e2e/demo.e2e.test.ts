@@ -142,6 +142,9 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
       await driver.evaluate(() => { void (globalThis as unknown as { demo: { train(env: string, size: object): Promise<unknown> } }).demo.train('cartpole', { iterations: 600 }); });
       await waitIn(driver, driverLog, 'the second run starting', 30_000, () => document.getElementById('rl')!.dataset.state === 'running');
       for (const v of volunteers) await waitIn(v.page, v.log, `rollouts on ${v.name}`, 60_000, () => Number(document.body.dataset.tasksDone) > 0);
+      // The dashboard counts other tabs' running tasks too (from the cluster's task list).
+      await waitIn(driver, driverLog, 'the host table showing a volunteer running tasks', 60_000, () =>
+        [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].some((r) => r.dataset.host!.startsWith('volunteer') && Number(r.dataset.running) > 0));
       await a.page.screenshot({ path: `${SCREENSHOTS}demo-volunteer.png`, fullPage: true });
 
       // Mid-run, A leaves (gracefully: its running tasks finish) and B's tab is closed (a crash: its tasks run elsewhere).

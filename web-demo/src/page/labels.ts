@@ -26,7 +26,8 @@ export function hostLabel(hostId: string): string {
   return hostNames.get(hostId) ?? `host ${hostId.slice(0, 6)}`;
 }
 
-const hostOf = (nodeId: string) => nodeId.slice(0, Math.max(0, nodeId.lastIndexOf('.')));
+/** The host a node id belongs to (`3f2a9c1e.3` → `3f2a9c1e`). */
+export const hostOf = (nodeId: string) => nodeId.slice(0, Math.max(0, nodeId.lastIndexOf('.')));
 const numberOf = (nodeId: string) => nodeId.slice(nodeId.lastIndexOf('.') + 1);
 
 /** `3f2a9c1e.3` → `this tab · node 3` (or the host's name); a driver thread reads `… · driver`. */
