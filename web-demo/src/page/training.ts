@@ -10,10 +10,10 @@ import type { EnvName } from '../rl/env.ts';
 import type { PolicyServer } from '../rl/serving.ts';
 import { policyServer } from '../rl/serving-actor.ts';
 import { $, fmt, showError } from './dom.ts';
+import { startFrameLoop, stopFrameLoop } from './frame-loop.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
 import { drawScene } from './scene.ts';
-
 
 /** What each button trains: CartPole is the quick first run; the walker is the headline. */
 export const RUNS: Record<EnvName, { iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
@@ -30,27 +30,16 @@ export const RUNS: Record<EnvName, { iterations: number; pairs: number; goal: nu
 const servingClass = policyServer();
 
 let server: ActorHandle<PolicyServer> | undefined;
-let serving = false;
 let controller: AbortController | undefined;
 
-/** Asks the serving actor for a frame on every animation frame (one request in flight at a time). */
-function serve(env: EnvName): void {
-  if (serving) return;
-  serving = true;
+/** Asks `actor` for a frame on every animation frame and draws it (the loop before it stops). */
+function serve(env: EnvName, actor: ActorHandle<PolicyServer>): void {
   const canvas = $<HTMLCanvasElement>('scene');
-  let inFlight = false;
-  const tick = () => {
-    if (!serving || !server) return;
-    if (!inFlight) {
-      inFlight = true;
-      ray.get(server.frame.remote(RUNS[env].stepsPerFrame))
-        .then((f) => drawScene(canvas, f))
-        .catch((e) => { serving = false; showError('serving', e); })
-        .finally(() => { inFlight = false; });
-    }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
+  startFrameLoop({
+    ask: () => ray.get(actor.frame.remote(RUNS[env].stepsPerFrame)),
+    draw: (f) => drawScene(canvas, f),
+    onError: (e) => showError('serving', e),
+  });
 }
 
 /** Sets a figure of the page: its text for people, its `data-value` (the number) for tests and scripts. */
@@ -123,9 +112,10 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
   const maxes: number[] = [];
   section.dataset.meanRewards = section.dataset.maxRewards = '';
   delete section.dataset.evalMean;
-  if (server) { serving = false; await ray.kill(server); }
+  stopFrameLoop();
+  if (server) await ray.kill(server);
   server = servingClass.remote(env, seed);
-  serve(env);
+  serve(env, server);
   controller = new AbortController();
   const t0 = performance.now();
   const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN, trainSeconds: 0 };
