@@ -58,13 +58,15 @@ function watchVisibility(): void {
   $('keep-hidden').addEventListener('change', check);
 }
 
-/** Tasks this host ran (finished) and the CPU time they took; what runs now. */
+/**
+ * Tasks this host ran (finished) and the CPU time they took, from its own timeline (local: no
+ * question to the cluster), as far back as its task log goes; what runs now.
+ */
 async function showContribution(): Promise<void> {
   const hostId = ray.getRuntimeContext().hostId;
-  const [tasks, nodes] = await Promise.all([ray.state.listTasks(), ray.nodes()]);
-  const mine = tasks.filter((t) => t.nodeId?.startsWith(`${hostId}.`));
-  const finished = mine.filter((t) => t.state === 'FINISHED');
-  const cpuMs = finished.reduce((a, t) => a + ((t.endedAt ?? 0) - (t.startedAt ?? 0)), 0);
+  const [events, nodes] = await Promise.all([ray.timeline(), ray.nodes()]);
+  const finished = events.filter((e) => e.ph === 'X' && e.args?.state === 'FINISHED' && String(e.args.nodeId).startsWith(`${hostId}.`));
+  const cpuMs = finished.reduce((a, e) => a + (e.dur ?? 0) / 1000, 0);
   const running = nodes.filter((n) => n.hostId === hostId).reduce((a, n) => a + n.tasksRunning, 0);
   const hosts = new Set(nodes.map((n) => n.hostId)).size;
   $('contribution').replaceChildren(
