@@ -117,8 +117,13 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
         await page.goto(joinLink);
         await waitIn(page, log, `${name}'s page ready`, 30_000, () => document.body.dataset.state === 'ready');
         expect(await page.textContent('#fingerprint')).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
+        // The token leaves the address bar; a reload finds the link again.
+        expect(await page.evaluate(() => location.hash)).toBe('');
         volunteers.push({ name, page, log });
       }
+      await volunteers[0]!.page.reload();
+      await waitIn(volunteers[0]!.page, volunteers[0]!.log, 'the reloaded volunteer page ready', 30_000, () => document.body.dataset.state === 'ready');
+      expect(await volunteers[0]!.page.textContent('#fingerprint')).toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){3}$/);
       expect((await hostTable(driver)).map((r) => r.host)).toEqual(['this tab']);
       for (const v of volunteers) {
         expect(v.log.lines.filter((l) => l.startsWith('[worker] started')), `${v.name} started workers before Start`).toEqual([]);
@@ -135,6 +140,7 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
           document.getElementById('host-log')!.textContent!.includes(`${name} joined`) &&
           [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].some((r) => r.dataset.host === name), v.name);
       }
+      await waitIn(driver, driverLog, 'the workers figure counting the volunteers\' workers', 30_000, () => document.getElementById('rl-workers')!.dataset.value === '4');
 
       // A longer run of the same seed over the three tabs (the first 30 iterations replay the first run). Its
       // iterations take ~70 ms over the mesh here and a few ms on one tab: 600 outlast the volunteers' going.
@@ -157,7 +163,8 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
       await waitIn(driver, driverLog, 'the driver showing both volunteers gone', 60_000, () => {
         const log = document.getElementById('host-log')!.textContent!;
         return log.includes('volunteer A left') && log.includes('volunteer B left') &&
-          [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].every((r) => r.dataset.host === 'this tab');
+          [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].every((r) => r.dataset.host === 'this tab') &&
+          document.getElementById('rl-workers')!.dataset.value === '2';
       });
 
       // The run goes on to its end: every iteration, the evaluation, the figures; and it is the same seeded run.

@@ -5,6 +5,7 @@
  * contributed, pauses on low battery or (if asked) while hidden, and leaves gracefully on Leave.
  */
 import * as ray from 'webray';
+import { linkFromFragment } from './link-fragment.ts';
 import { $, fmt, h, showError } from './page/dom.ts';
 import { readVolunteerLink, type VolunteerLink } from './volunteer-link.ts';
 import './style.css';
@@ -107,11 +108,8 @@ async function start(link: VolunteerLink): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const fragment = location.hash.slice(1);
-  // The token is in the fragment: keep it out of the address bar (and out of copies of the address).
-  if (fragment) history.replaceState(null, '', location.pathname + location.search);
-  const link = readVolunteerLink(fragment || sessionStorage.getItem('webray-volunteer-link') || '');
-  sessionStorage.setItem('webray-volunteer-link', fragment || sessionStorage.getItem('webray-volunteer-link')!);
+  const link = linkFromFragment('webray-volunteer-link', readVolunteerLink);
+  if (!link) throw new Error('this page has no volunteer link (the part after # is empty): open the whole link the coordinator shared (volunteer.html#c=…).');
   $('coordinator').textContent = link.coordinator;
   $('fingerprint').textContent = await ray.keyFingerprint(link.cluster.submitterPublicKey);
   const cores = navigator.hardwareConcurrency || 2;

@@ -4,7 +4,7 @@
  */
 import * as ray from 'webray';
 import type { ActorState, NodeState, TaskState } from 'webray';
-import { $, fmt, h } from './dom.ts';
+import { $, figure, fmt, h } from './dom.ts';
 import { byHostThenNumber, hostLabel, hostOf, learnNodes, nodeCell } from './labels.ts';
 
 const EVERY_MS = 1000;
@@ -85,6 +85,8 @@ async function refresh(): Promise<void> {
   ]);
   learnNodes(nodes);
   logArrivals(nodes);
+  // The RL section's workers figure: the cluster's live task workers (training asks nothing more).
+  figure('rl-workers', nodes.filter((n) => n.kind === 'task' && n.alive).length);
   $('hosts').replaceChildren(
     h('tr', {}, h('th', {}, 'host'), h('th', { class: 'num' }, 'task nodes'), h('th', { class: 'num' }, 'actor nodes'), h('th', { class: 'num' }, 'running'), h('th', {}, 'resources')),
     ...hostRows(nodes, runningByHost(tasks)),

@@ -9,7 +9,7 @@ import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
 import type { EnvName } from '../rl/env.ts';
 import type { PolicyServer } from '../rl/serving.ts';
 import { policyServer } from '../rl/serving-actor.ts';
-import { $, fmt, showError } from './dom.ts';
+import { $, figure, fmt, showError } from './dom.ts';
 import { startFrameLoop, stopFrameLoop } from './frame-loop.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
@@ -42,14 +42,7 @@ function serve(env: EnvName, actor: ActorHandle<PolicyServer>): void {
   });
 }
 
-/** Sets a figure of the page: its text for people, its `data-value` (the number) for tests and scripts. */
-function figure(id: string, value: number, text = fmt(value)): void {
-  const el = $(id);
-  el.textContent = text;
-  el.dataset.value = String(value);
-}
-
-function showCounters(s: IterationStats, workers: number): void {
+function showCounters(s: IterationStats): void {
   const per = (n: number) => n / Math.max(s.seconds, 1e-3);
   figure('iteration', s.iteration);
   figure('reward-mean', s.meanReward, fmt(s.meanReward, 1));
@@ -57,13 +50,13 @@ function showCounters(s: IterationStats, workers: number): void {
   figure('episodes-per-s', per(s.episodes), fmt(per(s.episodes)));
   figure('steps-per-s', per(s.steps), fmt(per(s.steps)));
   figure('tasks-per-s', per(s.tasks), fmt(per(s.tasks)));
-  figure('rl-workers', workers);
   figure('rl-hosts', s.hosts);
   figure('longest-task', longestTask(), `${fmt(longestTask(), 0)} ms`);
 }
 
+/** Clears the run's figures (the workers figure is the dashboard's: the cluster's, live). */
 function clearCounters(): void {
-  for (const b of $('rl-counters').querySelectorAll('b')) {
+  for (const b of $('rl-counters').querySelectorAll<HTMLElement>('b:not(#rl-workers)')) {
     b.textContent = '—';
     delete b.dataset.value;
   }
@@ -136,7 +129,7 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
       maxes.push(s.maxReward);
       section.dataset.meanRewards = means.join(',');
       section.dataset.maxRewards = maxes.join(',');
-      void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
+      showCounters(s);
       void server?.setPolicy.remote(policy);
       $('rl-status').textContent = `iteration ${s.iteration} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
       section.dataset.iterations = String(chart.points);
