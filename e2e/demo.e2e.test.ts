@@ -147,10 +147,30 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
       const [a, b] = volunteers as [typeof volunteers[0], typeof volunteers[0]];
       await driver.evaluate(() => { void (globalThis as unknown as { demo: { train(env: string, size: object): Promise<unknown> } }).demo.train('cartpole', { iterations: 600 }); });
       await waitIn(driver, driverLog, 'the second run starting', 30_000, () => document.getElementById('rl')!.dataset.state === 'running');
-      for (const v of volunteers) await waitIn(v.page, v.log, `rollouts on ${v.name}`, 60_000, () => Number(document.body.dataset.tasksDone) > 0);
-      // The dashboard counts other tabs' running tasks too (from the cluster's task list).
-      await waitIn(driver, driverLog, 'the host table showing a volunteer running tasks', 60_000, () =>
-        [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].some((r) => r.dataset.host!.startsWith('volunteer') && Number(r.dataset.running) > 0));
+      for (const v of volunteers) await waitIn(v.page, v.log, `rollouts on ${v.name}`, 60_000, () => Number(document.getElementById('tasks-done')!.dataset.value) > 0);
+      // The dashboard counts other tabs' running tasks too (from the cluster's task list). Rollouts
+      // take a millisecond, so a task held on A's worker is what it must see: the task runs until
+      // the test lets it go, over a BroadcastChannel (it reaches the workers of this origin's tabs).
+      await driver.evaluate(async () => {
+        const { ray } = globalThis as unknown as { ray: typeof import('webray') };
+        const node = (await ray.nodes()).find((n) => n.hostName === 'volunteer A' && n.kind === 'task')!.nodeId;
+        const held = ray.remote(() => new Promise<string>((resolve) => {
+          const channel = new BroadcastChannel('demo-e2e');
+          channel.onmessage = () => { channel.close(); resolve('let go'); };
+          channel.postMessage('started');
+        }));
+        const page = globalThis as unknown as { heldStarted?: boolean; held?: Promise<string> };
+        const channel = new BroadcastChannel('demo-e2e');
+        channel.onmessage = () => { page.heldStarted = true; channel.close(); };
+        page.held = ray.get(held.options({ schedulingStrategy: { nodeId: node, soft: false } }).remote());
+      });
+      await waitIn(driver, driverLog, 'the held task starting on volunteer A', 30_000, () => (globalThis as unknown as { heldStarted?: boolean }).heldStarted === true);
+      await waitIn(driver, driverLog, 'the host table showing volunteer A running a task', 30_000, () =>
+        [...document.querySelectorAll<HTMLElement>('#hosts tr[data-host-id]')].some((r) => r.dataset.host === 'volunteer A' && Number(r.dataset.running) > 0));
+      expect(await driver.evaluate(() => {
+        new BroadcastChannel('demo-e2e').postMessage('go');
+        return (globalThis as unknown as { held: Promise<string> }).held;
+      })).toBe('let go');
       await a.page.screenshot({ path: `${SCREENSHOTS}demo-volunteer.png`, fullPage: true });
 
       // Mid-run, A leaves (gracefully: its running tasks finish) and B's tab is closed (a crash: its tasks run elsewhere).

@@ -6,7 +6,7 @@
  */
 import * as ray from 'webray';
 import { linkFromFragment } from './link-fragment.ts';
-import { $, fmt, h, showError } from './page/dom.ts';
+import { $, figure, fmt, showError } from './page/dom.ts';
 import { readVolunteerLink, type VolunteerLink } from './volunteer-link.ts';
 import './style.css';
 
@@ -70,15 +70,10 @@ async function showContribution(): Promise<void> {
   const cpuMs = finished.reduce((a, e) => a + (e.dur ?? 0) / 1000, 0);
   const running = nodes.filter((n) => n.hostId === hostId).reduce((a, n) => a + n.tasksRunning, 0);
   const hosts = new Set(nodes.map((n) => n.hostId)).size;
-  $('contribution').replaceChildren(
-    ...[
-      ['tasks done', fmt(finished.length)],
-      ['CPU time given', `${fmt(cpuMs / 1000, 1)} s`],
-      ['running now', fmt(running)],
-      ['hosts in the cluster', fmt(hosts)],
-    ].map(([k, v]) => h('div', {}, h('span', { class: 'dim small' }, k!), h('b', {}, v!))),
-  );
-  document.body.dataset.tasksDone = String(finished.length);
+  figure('tasks-done', finished.length);
+  figure('cpu-seconds', cpuMs / 1000, `${fmt(cpuMs / 1000, 1)} s`);
+  figure('running-now', running);
+  figure('cluster-hosts', hosts);
   if (!left) $('status').textContent = pausedFor.size > 0 ? describePause() : running > 0 ? `running ${running} task${running === 1 ? '' : 's'}` : 'in the cluster, waiting for work';
 }
 
