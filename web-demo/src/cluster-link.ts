@@ -3,10 +3,10 @@
  * holds the cluster id, join token and signalling server; the driver tab makes its own submitter
  * key (a key that signs code never travels in a link) and shows the volunteer link other tabs
  * join with: the same cluster plus the public key, in compact form (see volunteer-link.ts). The
- * fragment is read once, checked, kept in sessionStorage (so a reload stays in the cluster, with
- * the same key) and removed from the address bar, so the token is not copied with the address.
+ * fragment is read as link-fragment.ts reads one (a reload stays in the cluster, with the same key).
  */
 import * as ray from 'webray';
+import { linkFromFragment } from './link-fragment.ts';
 import { volunteerLink } from './volunteer-link.ts';
 
 interface LinkData {
@@ -54,17 +54,8 @@ async function driverKeys(): Promise<{ privateKey: string; publicKey: string }> 
 
 /** The cluster this tab drives, from its link (or from before a reload); undefined for a tab on its own. */
 export async function clusterFromLink(): Promise<ClusterRole | undefined> {
-  let text: string | null;
-  if (location.hash.length > 1) {
-    text = location.hash.slice(1);
-    history.replaceState(null, '', location.pathname + location.search);
-    parseLink(text);
-    sessionStorage.setItem(STORAGE_KEY, text);
-  } else {
-    text = sessionStorage.getItem(STORAGE_KEY);
-    if (text === null) return undefined;
-  }
-  const link = parseLink(text);
+  const link = linkFromFragment(STORAGE_KEY, parseLink);
+  if (!link) return undefined;
   const keys = await driverKeys();
   const cluster = { ...link.cluster, submitterPublicKey: keys.publicKey };
   return {

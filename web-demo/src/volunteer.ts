@@ -5,7 +5,8 @@
  * contributed, pauses on low battery or (if asked) while hidden, and leaves gracefully on Leave.
  */
 import * as ray from 'webray';
-import { $, fmt, h, showError } from './page/dom.ts';
+import { linkFromFragment } from './link-fragment.ts';
+import { $, figure, fmt, showError } from './page/dom.ts';
 import { readVolunteerLink, type VolunteerLink } from './volunteer-link.ts';
 import './style.css';
 
@@ -58,24 +59,21 @@ function watchVisibility(): void {
   $('keep-hidden').addEventListener('change', check);
 }
 
-/** Tasks this host ran (finished) and the CPU time they took; what runs now. */
+/**
+ * Tasks this host ran (finished) and the CPU time they took, from its own timeline (local: no
+ * question to the cluster), as far back as its task log goes; what runs now.
+ */
 async function showContribution(): Promise<void> {
   const hostId = ray.getRuntimeContext().hostId;
-  const [tasks, nodes] = await Promise.all([ray.state.listTasks(), ray.nodes()]);
-  const mine = tasks.filter((t) => t.nodeId?.startsWith(`${hostId}.`));
-  const finished = mine.filter((t) => t.state === 'FINISHED');
-  const cpuMs = finished.reduce((a, t) => a + ((t.endedAt ?? 0) - (t.startedAt ?? 0)), 0);
+  const [events, nodes] = await Promise.all([ray.timeline(), ray.nodes()]);
+  const finished = events.filter((e) => e.ph === 'X' && e.args?.state === 'FINISHED' && String(e.args.nodeId).startsWith(`${hostId}.`));
+  const cpuMs = finished.reduce((a, e) => a + (e.dur ?? 0) / 1000, 0);
   const running = nodes.filter((n) => n.hostId === hostId).reduce((a, n) => a + n.tasksRunning, 0);
   const hosts = new Set(nodes.map((n) => n.hostId)).size;
-  $('contribution').replaceChildren(
-    ...[
-      ['tasks done', fmt(finished.length)],
-      ['CPU time given', `${fmt(cpuMs / 1000, 1)} s`],
-      ['running now', fmt(running)],
-      ['hosts in the cluster', fmt(hosts)],
-    ].map(([k, v]) => h('div', {}, h('span', { class: 'dim small' }, k!), h('b', {}, v!))),
-  );
-  document.body.dataset.tasksDone = String(finished.length);
+  figure('tasks-done', finished.length);
+  figure('cpu-seconds', cpuMs / 1000, `${fmt(cpuMs / 1000, 1)} s`);
+  figure('running-now', running);
+  figure('cluster-hosts', hosts);
   if (!left) $('status').textContent = pausedFor.size > 0 ? describePause() : running > 0 ? `running ${running} task${running === 1 ? '' : 's'}` : 'in the cluster, waiting for work';
 }
 
@@ -105,11 +103,8 @@ async function start(link: VolunteerLink): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const fragment = location.hash.slice(1);
-  // The token is in the fragment: keep it out of the address bar (and out of copies of the address).
-  if (fragment) history.replaceState(null, '', location.pathname + location.search);
-  const link = readVolunteerLink(fragment || sessionStorage.getItem('webray-volunteer-link') || '');
-  sessionStorage.setItem('webray-volunteer-link', fragment || sessionStorage.getItem('webray-volunteer-link')!);
+  const link = linkFromFragment('webray-volunteer-link', readVolunteerLink);
+  if (!link) throw new Error('this page has no volunteer link (the part after # is empty): open the whole link the coordinator shared (volunteer.html#c=…).');
   $('coordinator').textContent = link.coordinator;
   $('fingerprint').textContent = await ray.keyFingerprint(link.cluster.submitterPublicKey);
   const cores = navigator.hardwareConcurrency || 2;

@@ -3,9 +3,9 @@
  * their restarts, and the object store. Polled (the state API has no change events).
  */
 import * as ray from 'webray';
-import type { ActorState, NodeState } from 'webray';
-import { $, fmt, h } from './dom.ts';
-import { byHostThenNumber, hostLabel, learnNodes, nodeCell } from './labels.ts';
+import type { ActorState, NodeState, TaskState } from 'webray';
+import { $, figure, fmt, h } from './dom.ts';
+import { byHostThenNumber, hostLabel, hostOf, learnNodes, nodeCell } from './labels.ts';
 
 const EVERY_MS = 1000;
 
@@ -18,18 +18,35 @@ function sum(into: Record<string, number>, r: Record<string, number>): void {
   for (const [k, v] of Object.entries(r)) into[k] = (into[k] ?? 0) + v;
 }
 
-function hostRows(nodes: readonly NodeState[]): HTMLElement[] {
+/**
+ * Running tasks by host, from the cluster-wide task list: `nodes()` knows the running count of
+ * this host's nodes only (another host's read 0), while each host's own rows in `listTasks()`
+ * say which of its nodes runs what.
+ */
+function runningByHost(tasks: readonly TaskState[]): Map<string, number> {
+  const running = new Map<string, number>();
+  for (const t of tasks) {
+    if (t.state !== 'RUNNING' || !t.nodeId) continue;
+    const host = hostOf(t.nodeId);
+    running.set(host, (running.get(host) ?? 0) + 1);
+  }
+  return running;
+}
+
+function hostRows(nodes: readonly NodeState[], running: ReadonlyMap<string, number>): HTMLElement[] {
   const byHost = new Map<string, NodeState[]>();
   for (const n of [...nodes].sort((a, b) => byHostThenNumber(a.nodeId, b.nodeId))) byHost.set(n.hostId, [...(byHost.get(n.hostId) ?? []), n]);
   return [...byHost].map(([hostId, ns]) => {
     const resources: Record<string, number> = {};
     for (const n of ns) if (n.kind === 'task') sum(resources, n.resources);
     const actors = ns.filter((n) => n.kind === 'actor').length;
-    return h('tr', {},
+    const runs = running.get(hostId) ?? 0;
+    // data-*: the row's host and figures, for tests and scripts.
+    return h('tr', { 'data-host-id': hostId, 'data-host': hostLabel(hostId), 'data-running': String(runs) },
       h('td', { title: hostId }, hostLabel(hostId), ns.some((n) => n.paused) ? h('span', { class: 'dim' }, ' (paused)') : ''),
       h('td', { class: 'num' }, String(ns.length - actors)),
       h('td', { class: 'num' }, String(actors)),
-      h('td', { class: 'num' }, String(ns.reduce((a, n) => a + n.tasksRunning, 0))),
+      h('td', { class: 'num' }, String(runs)),
       h('td', {}, resourceText(resources)),
     );
   });
@@ -68,9 +85,11 @@ async function refresh(): Promise<void> {
   ]);
   learnNodes(nodes);
   logArrivals(nodes);
+  // The RL section's workers figure: the cluster's live task workers (training asks nothing more).
+  figure('rl-workers', nodes.filter((n) => n.kind === 'task' && n.alive).length);
   $('hosts').replaceChildren(
     h('tr', {}, h('th', {}, 'host'), h('th', { class: 'num' }, 'task nodes'), h('th', { class: 'num' }, 'actor nodes'), h('th', { class: 'num' }, 'running'), h('th', {}, 'resources')),
-    ...hostRows(nodes),
+    ...hostRows(nodes, runningByHost(tasks)),
   );
   $('resources').textContent = Object.keys(total).map((k) => `${k} ${fmt(available[k] ?? 0, 0)} free of ${fmt(total[k] ?? 0, 0)}`).join(' · ');
   const counts = new Map<string, number>();

@@ -11,6 +11,13 @@ export function h(tag: string, props: Record<string, string> = {}, ...children: 
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** Sets a figure of the page: its text for people, its `data-value` (the number) for tests and scripts. */
+export function figure(id: string, value: number, text = fmt(value)): void {
+  const el = $(id);
+  el.textContent = text;
+  el.dataset.value = String(value);
+}
+
 /** Shows an error on the page (and in the console): what failed, and the error's own words. */
 export function showError(where: string, e: unknown): void {
   const el = $('error');

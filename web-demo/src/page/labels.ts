@@ -26,14 +26,21 @@ export function hostLabel(hostId: string): string {
   return hostNames.get(hostId) ?? `host ${hostId.slice(0, 6)}`;
 }
 
-const hostOf = (nodeId: string) => nodeId.slice(0, Math.max(0, nodeId.lastIndexOf('.')));
+/**
+ * The host a node id belongs to (`3f2a9c1e.3` → `3f2a9c1e`). A bare host id is its own: a task
+ * sent to another host is recorded by its owner with that host's id only.
+ */
+export const hostOf = (nodeId: string) => (nodeId.includes('.') ? nodeId.slice(0, nodeId.lastIndexOf('.')) : nodeId);
 const numberOf = (nodeId: string) => nodeId.slice(nodeId.lastIndexOf('.') + 1);
 
-/** `3f2a9c1e.3` → `this tab · node 3` (or the host's name); a driver thread reads `… · driver`. */
+/**
+ * `3f2a9c1e.3` → `this tab · node 3` (or the host's name); a driver thread reads `… · driver`;
+ * a bare host id, the host's name.
+ */
 export function nodeLabel(nodeId: string): string {
-  const host = hostOf(nodeId);
+  if (!nodeId.includes('.')) return hostLabel(nodeId);
   const n = numberOf(nodeId);
-  return `${host ? `${hostLabel(host)} · ` : ''}${n === 'driver' ? 'driver' : `node ${n}`}`;
+  return `${hostLabel(hostOf(nodeId))} · ${n === 'driver' ? 'driver' : `node ${n}`}`;
 }
 
 /** Node ids in order: this tab's first, then by host, then by number. */

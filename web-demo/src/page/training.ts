@@ -9,11 +9,11 @@ import { evaluate, train, type IterationStats } from '../rl/trainer.ts';
 import type { EnvName } from '../rl/env.ts';
 import type { PolicyServer } from '../rl/serving.ts';
 import { policyServer } from '../rl/serving-actor.ts';
-import { $, fmt, showError } from './dom.ts';
+import { $, figure, fmt, showError } from './dom.ts';
+import { startFrameLoop, stopFrameLoop } from './frame-loop.ts';
 import { longestTask, resetLongTasks, watchLongTasks } from './longtasks.ts';
 import { RewardChart } from './reward-chart.ts';
 import { drawScene } from './scene.ts';
-
 
 /** What each button trains: CartPole is the quick first run; the walker is the headline. */
 export const RUNS: Record<EnvName, { iterations: number; pairs: number; goal: number; evalEpisodes: number; stepsPerFrame: number; note: string }> = {
@@ -30,50 +30,36 @@ export const RUNS: Record<EnvName, { iterations: number; pairs: number; goal: nu
 const servingClass = policyServer();
 
 let server: ActorHandle<PolicyServer> | undefined;
-let serving = false;
 let controller: AbortController | undefined;
 
-/** Asks the serving actor for a frame on every animation frame (one request in flight at a time). */
-function serve(env: EnvName): void {
-  if (serving) return;
-  serving = true;
+/** Asks `actor` for a frame on every animation frame and draws it (the loop before it stops). */
+function serve(env: EnvName, actor: ActorHandle<PolicyServer>): void {
   const canvas = $<HTMLCanvasElement>('scene');
-  let inFlight = false;
-  const tick = () => {
-    if (!serving || !server) return;
-    if (!inFlight) {
-      inFlight = true;
-      ray.get(server.frame.remote(RUNS[env].stepsPerFrame))
-        .then((f) => drawScene(canvas, f))
-        .catch((e) => { serving = false; showError('serving', e); })
-        .finally(() => { inFlight = false; });
-    }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
+  startFrameLoop({
+    ask: () => ray.get(actor.frame.remote(RUNS[env].stepsPerFrame)),
+    draw: (f) => drawScene(canvas, f),
+    onError: (e) => showError('serving', e),
+  });
 }
 
-function showCounters(s: IterationStats, workers: number): void {
-  const per = (n: number) => fmt(n / Math.max(s.seconds, 1e-3), 0);
-  $('rl-counters').replaceChildren(
-    ...[
-      ['iteration', fmt(s.iteration)],
-      ['mean reward', fmt(s.meanReward, 1)],
-      ['max reward', fmt(s.maxReward, 1)],
-      ['episodes/s', per(s.episodes)],
-      ['sim steps/s', per(s.steps)],
-      ['tasks/s', per(s.tasks)],
-      ['workers', fmt(workers)],
-      ['hosts', fmt(s.hosts)],
-      ['longest main-thread task', `${fmt(longestTask(), 0)} ms`],
-    ].map(([k, v]) => {
-      const d = document.createElement('div');
-      d.innerHTML = '<span class="dim small"></span><b></b>';
-      d.firstElementChild!.textContent = k!;
-      d.lastElementChild!.textContent = v!;
-      return d;
-    }),
-  );
+function showCounters(s: IterationStats): void {
+  const per = (n: number) => n / Math.max(s.seconds, 1e-3);
+  figure('iteration', s.iteration);
+  figure('reward-mean', s.meanReward, fmt(s.meanReward, 1));
+  figure('reward-max', s.maxReward, fmt(s.maxReward, 1));
+  figure('episodes-per-s', per(s.episodes), fmt(per(s.episodes)));
+  figure('steps-per-s', per(s.steps), fmt(per(s.steps)));
+  figure('tasks-per-s', per(s.tasks), fmt(per(s.tasks)));
+  figure('rl-hosts', s.hosts);
+  figure('longest-task', longestTask(), `${fmt(longestTask(), 0)} ms`);
+}
+
+/** Clears the run's figures (the workers figure is the dashboard's: the cluster's, live). */
+function clearCounters(): void {
+  for (const b of $('rl-counters').querySelectorAll<HTMLElement>('b:not(#rl-workers)')) {
+    b.textContent = '—';
+    delete b.dataset.value;
+  }
 }
 
 /** How a run went: totals over its iterations (the bench reads them). */
@@ -113,9 +99,16 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
   const chartBox = $('rl-chart');
   chartBox.replaceChildren();
   const chart = new RewardChart(chartBox, env === 'cartpole' ? run.goal : undefined);
-  if (server) { serving = false; await ray.kill(server); }
+  clearCounters();
+  // Every iteration's rewards, for tests and scripts (the chart draws them).
+  const means: number[] = [];
+  const maxes: number[] = [];
+  section.dataset.meanRewards = section.dataset.maxRewards = '';
+  delete section.dataset.evalMean;
+  stopFrameLoop();
+  if (server) await ray.kill(server);
   server = servingClass.remote(env, seed);
-  serve(env);
+  serve(env, server);
   controller = new AbortController();
   const t0 = performance.now();
   const total = { episodes: 0, steps: 0, tasks: 0, meanReward: NaN, maxReward: NaN, hosts: 0, evalMean: NaN, trainSeconds: 0 };
@@ -132,7 +125,11 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
       total.maxReward = s.maxReward;
       total.hosts = Math.max(total.hosts, s.hosts);
       chart.add(s.iteration, s.meanReward, s.maxReward);
-      void ray.nodes().then((ns) => showCounters(s, ns.filter((n) => n.kind === 'task' && n.alive).length));
+      means.push(s.meanReward);
+      maxes.push(s.maxReward);
+      section.dataset.meanRewards = means.join(',');
+      section.dataset.maxRewards = maxes.join(',');
+      showCounters(s);
       void server?.setPolicy.remote(policy);
       $('rl-status').textContent = `iteration ${s.iteration} of ${run.iterations} · ${fmt((performance.now() - t0) / 1000, 1)} s`;
       section.dataset.iterations = String(chart.points);
@@ -149,6 +146,7 @@ export async function runTraining(env: EnvName, seed: number, size: { iterations
     const { mean } = await evaluate({ env, policy, episodes: run.evalEpisodes, seed });
     total.evalMean = mean;
     section.dataset.evalMean = String(mean);
+    figure('eval-mean', mean, fmt(mean, 1));
     section.dataset.state = 'done';
     $('rl-status').textContent = `${trained}. Evaluation: mean reward ${fmt(mean, 1)} over ${run.evalEpisodes} episodes` +
       (mean >= run.goal ? `: reaches the goal, ${fmt(run.goal)}${env === 'cartpole' ? ' (solved)' : ''}.` : `: below the goal, ${fmt(run.goal)}.`);
