@@ -31,8 +31,9 @@ const tab = (config) => bc.openTab(config);
 
 let exitCode = 0;
 try {
-  await tab({ init: { numWorkers: 1, resources: { remote: 1 }, cluster: member }, rawId: 'raw-b', rawPeer: 'raw-a', signal });
+  // The driver first: a host with only the join token waits for a head.
   const a = await tab({ init: { numWorkers: 1, cluster: driver }, rawId: 'raw-a', rawPeer: 'raw-b', signal });
+  await tab({ init: { numWorkers: 1, resources: { remote: 1 }, cluster: member }, rawId: 'raw-b', rawPeer: 'raw-a', signal });
   await a.waitForFunction(async () => (await window.bench.hosts()) === 2, undefined, { timeout: 30_000, polling: 100 });
   await a.evaluate(() => window.bench.connectRaw());
   // Warm-up, unrecorded: code paths, function shipping, the first pull.

@@ -91,7 +91,13 @@ export async function train(opts: TrainOptions, onIteration?: (s: IterationStats
   const rng = new Rng(mixSeed(opts.seed, 1));
   const module = opts.module ?? rolloutsUrl;
   const evaluate = ray.remote(evaluatePairs, { module, exportName: 'evaluatePairs' }).options({ schedulingStrategy: opts.schedulingStrategy ?? 'DEFAULT' });
-  const noiseRef = ray.remote(makeNoiseTable, { module, exportName: 'makeNoiseTable' }).remote(mixSeed(opts.seed, 2), opts.noiseFloats);
+  // Made on this host (soft: elsewhere if it is paused): the learner reads it every iteration, so
+  // it is not pulled here too, and this page's main thread never writes 16 MiB of fresh memory.
+  const self = ray.getRuntimeContext().hostId;
+  const here = (await ray.nodes()).find((n) => n.hostId === self && n.kind === 'task' && n.alive);
+  const noiseRef = ray.remote(makeNoiseTable, { module, exportName: 'makeNoiseTable' })
+    .options(here ? { schedulingStrategy: { nodeId: here.nodeId, soft: true } } : {})
+    .remote(mixSeed(opts.seed, 2), opts.noiseFloats);
   try {
     const noise = await ray.get(noiseRef);
     for (let it = 0; it < opts.iterations && !opts.signal?.aborted; it++) {

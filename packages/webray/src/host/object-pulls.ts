@@ -10,8 +10,12 @@ import type { BulkSender, ClusterMember } from '../mesh/cluster.js';
 import { CHUNK_HEADER, MAX_CHUNK, type Frame } from '../mesh/frames.js';
 import type { ObjectStore } from '../store/object-store.js';
 
-/** Bytes a sender lets queue on a link before waiting. */
-const MAX_QUEUED = 4 * 1024 * 1024;
+/**
+ * Bytes a sender lets queue on a link before waiting: the chunks sent in one main-thread turn.
+ * 4 MiB made turns of 150–300 ms on a page sending the demo's noise table while its workers ran
+ * rollouts (2 cores); 512 KiB keeps them near 50 ms at the same transfer rate (mesh bench).
+ */
+const MAX_QUEUED = 512 * 1024;
 /** A transfer that makes no progress for this long fails (the get then says so instead of hanging). */
 const STALL_MS = 30_000;
 /** Binary frames of a transfer, on the bulk channel in order: one START [2][req][size][0], then CHUNKs [1][req][offset][0] + bytes. */
