@@ -8,6 +8,11 @@ import { $, figure, fmt, h } from './dom.ts';
 import { byHostThenNumber, hostLabel, hostOf, learnNodes, nodeCell } from './labels.ts';
 
 const EVERY_MS = 1000;
+/**
+ * Tasks counted by state: the newest this many (every host's whole task log, up to 10,000 rows
+ * each, every second, made long main-thread tasks on a page with volunteers).
+ */
+const TASK_WINDOW = 1000;
 
 const resourceText = (r: Record<string, number>) =>
   Object.entries(r).map(([k, v]) => `${k} ${fmt(v, Number.isInteger(v) ? 0 : 2)}`).join(', ') || '—';
@@ -81,15 +86,17 @@ function logArrivals(nodes: readonly NodeState[]): void {
 
 async function refresh(): Promise<void> {
   const [nodes, available, total, tasks, actors, store] = await Promise.all([
-    ray.nodes(), ray.availableResources(), ray.clusterResources(), ray.state.listTasks(), ray.state.listActors(), ray.state.objectStore(),
+    ray.nodes(), ray.availableResources(), ray.clusterResources(), ray.state.listTasks({ limit: TASK_WINDOW }), ray.state.listActors(), ray.state.objectStore(),
   ]);
+  // Each host filters its own: only running rows cross the mesh.
+  const running = await ray.state.listTasks({ filters: { state: 'RUNNING' } });
   learnNodes(nodes);
   logArrivals(nodes);
   // The RL section's workers figure: the cluster's live task workers (training asks nothing more).
   figure('rl-workers', nodes.filter((n) => n.kind === 'task' && n.alive).length);
   $('hosts').replaceChildren(
     h('tr', {}, h('th', {}, 'host'), h('th', { class: 'num' }, 'task nodes'), h('th', { class: 'num' }, 'actor nodes'), h('th', { class: 'num' }, 'running'), h('th', {}, 'resources')),
-    ...hostRows(nodes, runningByHost(tasks)),
+    ...hostRows(nodes, runningByHost(running)),
   );
   $('resources').textContent = Object.keys(total).map((k) => `${k} ${fmt(available[k] ?? 0, 0)} free of ${fmt(total[k] ?? 0, 0)}`).join(' · ');
   const counts = new Map<string, number>();

@@ -75,6 +75,21 @@ describe('two hosts as one cluster', () => {
     expect(rows.every((r) => r.state === 'FINISHED')).toBe(true);
   });
 
+  it('list tasks cluster-wide with a limit: that many, and no host sends more', async () => {
+    const tagged = ray.remote(() => 1).options({ schedulingStrategy: 'SPREAD', name: 'listed-limited' });
+    await ray.get(Array.from({ length: 20 }, () => tagged.remote()));
+    const all = await ray.state.listTasks({ filters: { name: 'listed-limited' } });
+    const sent = vi.spyOn(b, 'localState');
+    try {
+      const rows = await ray.state.listTasks({ filters: { name: 'listed-limited' }, limit: 5 });
+      expect(rows).toHaveLength(5);
+      expect(rows.every((r) => all.some((a) => a.taskId === r.taskId))).toBe(true);
+      expect(sent.mock.results.map((r) => (r.value as unknown[]).length)).toEqual([5]);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
   it('run a task on a chosen node of the other host ({ nodeId })', async () => {
     const target = (await ray.nodes()).find((n) => n.hostId === b.hostId)!.nodeId;
     const got = await ray.get(where.options({ schedulingStrategy: { nodeId: target, soft: false } }).remote());

@@ -57,7 +57,7 @@ describe('pause and resume', () => {
     // Only what was on B's workers ran there; the rest went back and ran elsewhere, each once, first attempt.
     expect(count(hosts, b.hostId)).toBe(onWorkers);
     expect(count(hosts, c.hostId)).toBeGreaterThan(0);
-    const ranOnB = b.localState('tasks', { name: 'lent' }) as { state: string }[];
+    const ranOnB = b.localState('tasks', { filters: { name: 'lent' } }) as { state: string }[];
     expect(ranOnB.map((r) => r.state)).toEqual(Array(onWorkers).fill('FINISHED'));
     const rows = await ray.state.listTasks({ filters: { name: 'lent' } });
     const owned = rows.filter((r) => r.jobId === ray.getRuntimeContext().jobId && !r.nodeId?.startsWith(`${b.hostId}.`));

@@ -4,6 +4,7 @@
  * first task that needs them, and turning task/done frames into the runtime's calls. Values
  * cross hosts in the store's value codec.
  */
+import type { StateFilter } from '../api/core.js';
 import { RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
 import type { Resources } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
@@ -86,7 +87,7 @@ export interface ClusterRuntime {
   /** A host leaving gracefully asks this one to take objects it keeps for it: pull them, then free them there. */
   takeObjects(from: string, ids: string[]): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
-  localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[];
+  localState(query: 'tasks' | 'actors', filter: StateFilter | undefined): unknown[];
 }
 
 /** What placement needs to know of a task. */
@@ -366,9 +367,11 @@ export class ClusterHost {
   }
 
   /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
-  async askState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): Promise<unknown[]> {
+  /** Every other host's rows (each its newest `limit` that match: the merge keeps no more). */
+  async askState(query: 'tasks' | 'actors', filter: StateFilter | undefined): Promise<unknown[]> {
+    const { filters, limit } = filter ?? {};
     const rows = await Promise.all(this.others().map((h) =>
-      this.ask<unknown[]>(h.hostId, 'state-resp', (req) => ({ t: 'state-req', req, query, ...(filters ? { filters } : {}) }), [], 2000)));
+      this.ask<unknown[]>(h.hostId, 'state-resp', (req) => ({ t: 'state-req', req, query, ...(filters ? { filters } : {}), ...(limit !== undefined ? { limit } : {}) }), [], 2000)));
     return rows.flat();
   }
 
@@ -786,7 +789,7 @@ export class ClusterHost {
         this.answered(from, f, () => f.actor);
         return;
       case 'state-req':
-        this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, f.filters)) });
+        this.member.send(from, { t: 'state-resp', req: f.req, rows: toWire(this.rt.localState(f.query, { filters: f.filters, limit: f.limit })) });
         return;
       case 'state-resp':
         this.answered(from, f, () => rowsOf(f.rows));

@@ -325,12 +325,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;
     // Cluster-wide, as Ray's state API: every host adds what it knows.
-    const there = await this.cluster.askState(query, filter?.filters);
+    const there = await this.cluster.askState(query, filter);
     return mergeState(query, here as Record<string, unknown>[], there as Record<string, unknown>[], filter?.limit);
   }
 
-  localState(query: 'tasks' | 'actors', filters: Record<string, unknown> | undefined): unknown[] {
-    return hostState(this, query, filters ? { filters } : undefined) as unknown[];
+  localState(query: 'tasks' | 'actors', filter: StateFilter | undefined): unknown[] {
+    return hostState(this, query, filter) as unknown[];
   }
 
   // ---- keeping a Node process alive while work is pending ----------------------------------

@@ -95,7 +95,7 @@ export type Frame =
   | { t: 'jobs-req'; req: number }
   | { t: 'jobs'; req: number; jobs: WireValue }
   // the state API, cluster-wide: each host answers for what it knows
-  | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown> }
+  | { t: 'state-req'; req: number; query: 'tasks' | 'actors'; filters?: Record<string, unknown>; limit?: number }
   | { t: 'state-resp'; req: number; rows: WireValue };
 
 /** Argument `i` of a task is object `id`, `size` bytes in the store of host `host` (the target pulls it unless it is there). */
@@ -234,7 +234,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   'job-ack': { req: count },
   'jobs-req': { req: count },
   jobs: { req: count, jobs: wire },
-  'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32) },
+  'state-req': { req: count, query: (v) => v === 'tasks' || v === 'actors', filters: opt((v) => isPlain(v) && Object.keys(v).length <= 32), limit: opt(count) },
   'state-resp': { req: count, rows: wire },
 };
 
