@@ -5,19 +5,12 @@
 // Usage: node packages/bench/src/sample-sort-chromium.mjs [--runs 10000000x4] [--reps N] [--out file.json]
 // Runs itself inside a loopback-only network namespace (`unshare -n`, as root), like mesh.mjs.
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { enterLoopbackNamespace, startBrowserCluster } from './browser-cluster.mjs';
 import { round, withTimeout } from './harness.mjs';
-import { parseRuns, printSortTable, summarize, writeSortJson } from './sample-sort-report.mjs';
+import { printSortTable, sortSettings, summarize, writeSortJson } from './sample-sort-report.mjs';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string' }, reps: { type: 'string' }, out: { type: 'string' } } });
-const RUNS = parseRuns(args.runs ?? '10000000x4');
-const REPS = Number(args.reps ?? 3);
-const WORKERS = 2;
-const SAMPLES_PER_PART = 64;
+const { runs: RUNS, reps: REPS, workers: WORKERS, samplesPerPart: SAMPLES_PER_PART, outPath } = sortSettings('sample-sort-chromium', '10000000x4');
 const RUN_MS = 300_000;
-const outPath = args.out ?? fileURLToPath(new URL('../../../bench-results/sample-sort-chromium.json', import.meta.url));
 
 enterLoopbackNamespace(import.meta.url, 'sample sort bench (Chromium)');
 const log = (...a) => console.error(...a);

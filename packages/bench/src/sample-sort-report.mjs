@@ -1,5 +1,7 @@
 // The sample-sort bench's medians, table and JSON, for the Node run and the Chromium run alike.
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { median, round } from './harness.mjs';
 import { writeJson } from './report.mjs';
 import { STAGES } from './sample-sort-measure.mjs';
@@ -45,8 +47,23 @@ export function writeSortJson(path, { benchmark, config, results, loadAvgAtStart
   });
 }
 
+/**
+ * Both benches' settings: `--runs 10000000x4,...` (default `runs`), `--reps N` (3), `--out file`
+ * (bench-results/<name>.json); 2 workers (this machine's cores), 64 samples per part.
+ */
+export function sortSettings(name, runs) {
+  const { values: args } = parseArgs({ options: { runs: { type: 'string' }, reps: { type: 'string' }, out: { type: 'string' } } });
+  return {
+    runs: parseRuns(args.runs ?? runs),
+    reps: Number(args.reps ?? 3),
+    workers: 2,
+    samplesPerPart: 64,
+    outPath: args.out ?? fileURLToPath(new URL(`../../../bench-results/${name}.json`, import.meta.url)),
+  };
+}
+
 /** `--runs 10000000x4,20000000x4`: n values × P parts per run. */
-export function parseRuns(text) {
+function parseRuns(text) {
   return text.split(',').map((r) => {
     const [n, parts] = r.split('x').map(Number);
     if (!Number.isInteger(n) || n < 0 || !Number.isInteger(parts) || parts < 2) throw new Error(`--runs: '${r}' is not nxP (e.g. 10000000x4)`);

@@ -7,19 +7,12 @@
 // every stage's wall and CPU time. sample-sort-chromium.mjs runs the same in a tab.
 // Usage: node packages/bench/src/sample-sort.mjs [--runs 10000000x2,10000000x4,...] [--reps N] [--out file.json]
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as ray from 'webray';
 import { round } from './harness.mjs';
 import { measureSort } from './sample-sort-measure.mjs';
-import { parseRuns, printSortTable, summarize, writeSortJson } from './sample-sort-report.mjs';
+import { printSortTable, sortSettings, summarize, writeSortJson } from './sample-sort-report.mjs';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string' }, reps: { type: 'string' }, out: { type: 'string' } } });
-const RUNS = parseRuns(args.runs ?? '10000000x2,10000000x4,10000000x8,20000000x4');
-const REPS = Number(args.reps ?? 3);
-const WORKERS = 2;
-const SAMPLES_PER_PART = 64;
-const outPath = args.out ?? fileURLToPath(new URL('../../../bench-results/sample-sort.json', import.meta.url));
+const { runs: RUNS, reps: REPS, workers: WORKERS, samplesPerPart: SAMPLES_PER_PART, outPath } = sortSettings('sample-sort', '10000000x2,10000000x4,10000000x8,20000000x4');
 const log = (...a) => console.error(...a);
 /** CPU time of this process, all threads (the driver and its workers), in ms. */
 const cpuMs = () => {
