@@ -3,9 +3,11 @@
  * runs) writes both pages and their chunks; a plain static file server that only adds the
  * COOP/COEP headers serves them, a local PeerJS server is the signalling server (as `pnpm demo`
  * starts one), and in Chromium the driver page trains CartPole to done and a volunteer tab joins
- * from its link.
+ * from its link. Then the walker: the driver tab pauses itself, so every rollout runs on a Node
+ * host (`webray host`), whose workers import the built rollouts chunk and MuJoCo's WebAssembly
+ * build from the site over http; then, the Node host gone, the tab's own worker runs them.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturePageLog, launchChromium, newContext } from './support/chromium.js';
+import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
 
@@ -53,6 +56,7 @@ let out: string;
 let site: { origin: string; server: Server };
 let peer: RunningPeerServer;
 let browser: Browser;
+let host: ChildProcess | undefined;
 
 beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'webray-demo-site-'));
@@ -69,6 +73,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await stopHost(host);
   await browser?.close();
   await peer?.close();
   site?.server.closeAllConnections();
@@ -107,4 +112,53 @@ describe('the demo built as a static site (vite build), served with COOP/COEP', 
       await context.close();
     }
   }, 240_000);
+
+  it('trains the walker with every rollout on the Node host, which imports the built rollouts and MuJoCo over http; then in the tab\'s worker', async () => {
+    const context = await newContext(browser, site.origin);
+    try {
+      const page = await context.newPage();
+      const log = capturePageLog(page);
+      const cluster = { id: 'demo-build-node', token: crypto.randomUUID(), signal: peer.signal, iceServers: [] };
+      await page.goto(`${site.origin}/?autorun=0&workers=1#${encodeURIComponent(JSON.stringify({ cluster, role: 'driver' }))}`);
+      await withTimeout('the page starting', 60_000, page.waitForFunction(() => document.body.dataset.demo === 'done', undefined, { timeout: 60_000 }), () => log.text());
+      const member = await page.evaluate(() => (globalThis as unknown as { demo: { memberConfig(): object } }).demo.memberConfig());
+      const started = startHost({ numWorkers: 1, hostName: 'e2e node host', cluster: { ...member, signal: peer.signal, iceServers: [] } as never });
+      host = started.child;
+      const line = await withTimeout('the Node host joining', 60_000, started.line);
+      expect(line).toMatch(/^ready /);
+      const nodeHost = line.slice(6);
+      await withTimeout('the driver seeing the Node host', 30_000, page.waitForFunction((id) => (globalThis as unknown as { ray: typeof import('webray') }).ray.nodes().then((ns) => ns.some((n) => n.hostId === id)), nodeHost, { timeout: 30_000, polling: 100 }));
+
+      const result = await withTimeout('two iterations of the walker', 240_000, page.evaluate(async () => {
+        const { ray, demo } = globalThis as unknown as { ray: typeof import('webray'); demo: { train(env: string, size: object): Promise<{ episodes: number; meanReward: number; evalMean: number }> } };
+        await ray.pause();
+        const totals = await demo.train('walker', { iterations: 2, pairs: 4 });
+        const rollouts = await ray.state.listTasks({ filters: { name: 'evaluatePairs' } });
+        return { totals, hosts: [...new Set(rollouts.map((r) => r.nodeId?.split('.')[0]))], states: [...new Set(rollouts.map((r) => r.state))] };
+      }), () => log.text());
+      expect(result.hosts).toEqual([nodeHost]);
+      expect(result.states).toEqual(['FINISHED']);
+      expect(result.totals.episodes).toBe(2 * 2 * 4);
+      // A walker that stands for a while earns +1 a step: any policy scores above 0.
+      expect(result.totals.meanReward).toBeGreaterThan(0);
+      expect(Number.isFinite(result.totals.evalMean)).toBe(true);
+
+      // The same built chunks in the tab's own worker, once the Node host is gone.
+      await stopHost(host);
+      host = undefined;
+      const here = await withTimeout('an iteration in the tab', 120_000, page.evaluate(async () => {
+        const { ray, demo } = globalThis as unknown as { ray: typeof import('webray'); demo: { train(env: string, size: object): Promise<{ episodes: number }> } };
+        for (let i = 0; i < 400 && (await ray.nodes()).some((n) => n.hostId !== ray.getRuntimeContext().hostId); i++) await new Promise((r) => setTimeout(r, 50));
+        ray.resume();
+        const since = Date.now();
+        const totals = await demo.train('walker', { iterations: 1, pairs: 2 });
+        const rollouts = (await ray.state.listTasks({ filters: { name: 'evaluatePairs' } })).filter((r) => r.submittedAt >= since);
+        return { totals, hosts: [...new Set(rollouts.map((r) => r.nodeId?.split('.')[0]))], self: ray.getRuntimeContext().hostId };
+      }), () => log.text());
+      expect(here.totals.episodes).toBe(4);
+      expect(here.hosts).toEqual([here.self]);
+    } finally {
+      await context.close();
+    }
+  });
 });
