@@ -23,19 +23,20 @@ const SCREENSHOTS = fileURLToPath(new URL('../test-results/screenshots/', import
 let demo: ChildProcess;
 let driverLink: string;
 let browser: Browser;
+/** What `pnpm demo` printed so far. */
+let demoOut = '';
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   demo = spawn(process.execPath, [DEMO, '--no-build', '--port', '5273'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
   driverLink = await withTimeout('the demo printing its driver link', 60_000, new Promise<string>((resolve, reject) => {
     demo.stdout!.on('data', (d) => {
-      out += String(d);
-      const driver = /driver tab: (\S+)/.exec(out)?.[1];
+      demoOut += String(d);
+      const driver = /driver tab: (\S+)/.exec(demoOut)?.[1];
       if (driver) resolve(driver);
     });
-    demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}: ${out}`)));
-  }), () => out);
+    demo.once('exit', (code) => reject(new Error(`the demo exited with ${code}: ${demoOut}`)));
+  }), () => demoOut);
   browser = await launchChromium();
 }, 90_000);
 
@@ -108,6 +109,12 @@ describe('pnpm demo as a cluster: a driver tab and two volunteer tabs', () => {
       expect(new URL(joinLink).pathname).toBe('/volunteer.html');
       expect(joinLink.length).toBeLessThan(300);
       expect(decodeURIComponent(joinLink)).not.toMatch(/"d"|submitterKey|privateKey/);
+      // The terminal shows it too.
+      const printed = `volunteer link (from the driver tab): ${joinLink}`;
+      await withTimeout('the demo printing the volunteer link', 30_000, new Promise<void>((resolve) => {
+        const look = () => (demoOut.includes(printed) ? resolve() : demo.stdout!.once('data', () => setImmediate(look)));
+        look();
+      }), () => demoOut);
 
       // Two volunteers open the link: nothing runs before Start; then each lends one worker.
       const volunteers: { name: string; page: Page; log: PageLog }[] = [];

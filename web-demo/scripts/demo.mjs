@@ -91,6 +91,34 @@ const cluster = { id: clusterId, token: crypto.randomUUID(), signal: { host: '12
 // The token goes in the URL fragment, which the browser never sends to a server.
 const driverFragment = `#${encodeURIComponent(JSON.stringify({ cluster, role: 'driver' }))}`;
 
+/**
+ * The volunteer link holds the driver tab's public key, which only the tab has: the tab sends the
+ * link here (told where by a meta tag this server adds) and the terminal shows it too.
+ */
+const LINK_PATH = '/__demo/volunteer-link';
+const printedLinks = new Set();
+const volunteerLinkReport = {
+  name: 'demo:volunteer-link',
+  transformIndexHtml: (html, ctx) => (ctx.path === '/index.html' || ctx.path === '/' ? html.replace('</head>', `  <meta name="volunteer-link-report" content="${LINK_PATH}" />\n  </head>`) : html),
+  configureServer(server) {
+    server.middlewares.use(LINK_PATH, (req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; if (body.length > 4096) req.destroy(); });
+      req.on('end', () => {
+        let link;
+        try { link = new URL(body); } catch { /* not a URL */ }
+        const ok = req.method === 'POST' && link?.pathname === '/volunteer.html' && link.hash.length > 1 && !/%22d%22|"d"/.test(body);
+        res.statusCode = ok ? 204 : 400;
+        res.end();
+        if (ok && !printedLinks.has(body)) {
+          printedLinks.add(body);
+          log(`volunteer link (from the driver tab): ${body}`);
+        }
+      });
+    });
+  },
+};
+
 // 4. The Vite dev server, with the root config (COOP/COEP headers, worker format, …).
 process.chdir(repo);
 const { createServer } = await import(pathToFileURL(path.join(demoDir, 'node_modules', 'vite', 'dist', 'node', 'index.js')).href)
@@ -101,6 +129,7 @@ const server = await createServer({
   clearScreen: false,
   logLevel: check ? 'warn' : 'info',
   server: { host: '127.0.0.1', port, strictPort: false },
+  plugins: [volunteerLinkReport],
 });
 await server.listen();
 const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${server.config.server.port}/`;
@@ -108,7 +137,7 @@ const url = server.resolvedUrls?.local[0] ?? `http://127.0.0.1:${server.config.s
 if (!check) {
   log(`webray demo running at \x1b[1m${url}\x1b[0m  (Ctrl-C to stop); PeerJS server on 127.0.0.1:${signalPort}`);
   log(`as a cluster — driver tab: ${url}${driverFragment}`);
-  log('more tabs join with the link the driver tab shows (it holds the token and the driver\'s public key, never its private key)');
+  log('more tabs join with the volunteer link the driver tab shows, printed here too once that tab is open (it holds the token and the driver\'s public key, never its private key)');
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(130);

@@ -36,6 +36,9 @@ async function main(): Promise<void> {
     const a = $<HTMLAnchorElement>('join-link');
     a.href = a.textContent = link.joinLink;
     $('join').hidden = false;
+    // Under `pnpm demo` the terminal prints it too (the server says where to send it).
+    const report = document.querySelector<HTMLMetaElement>('meta[name="volunteer-link-report"]')?.content;
+    if (report) void fetch(report, { method: 'POST', body: link.joinLink }).catch(() => undefined);
   }
   $('workers').textContent = `${numWorkers} workers · ray.init in ${fmt(performance.now() - t0, 0)} ms${link ? ' · drives a cluster (the head)' : ''}`;
   learnNodes(await ray.nodes());
