@@ -70,4 +70,13 @@ describe('the serving frame loop', () => {
     expect(a.seen.asked).toBe(1);
     expect(a.seen.errors).toHaveLength(1);
   });
+
+  it('a request that throws at once (webray shut down as the page goes) stops the loop and is reported, not thrown', async () => {
+    const f = frames();
+    const a = parts(() => { throw new Error('webray is not initialised'); });
+    startFrameLoop({ ...a, nextFrame: f.nextFrame });
+    for (let i = 0; i < 3; i++) await f.run();
+    expect(a.seen.asked).toBe(1);
+    expect(a.seen.errors).toHaveLength(1);
+  });
 });

@@ -30,7 +30,8 @@ export function startFrameLoop<F>({ ask, draw, onError, nextFrame = requestAnima
     if (!on) return;
     if (!inFlight) {
       inFlight = true;
-      ask()
+      // A synchronous throw too (webray shut down as the page went away) ends the loop, not the page.
+      new Promise<F>((resolve) => resolve(ask()))
         .then((f) => { if (on) draw(f); })
         .catch((e) => { if (on) { on = false; onError(e); } })
         .finally(() => { inFlight = false; });
