@@ -20,7 +20,7 @@ export const apiNames = [
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
   'RayError', 'RayTaskError', 'RayActorError', 'ActorUnavailableError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
   'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
-  'PendingCallsLimitExceededError', 'RayUsageError',
+  'PendingCallsLimitExceededError', 'RayUsageError', 'VerificationError',
 ] as const;
 
 /** Options of `ray.remote(fn, { module, exportName })` for code that imports libraries. */
@@ -231,7 +231,7 @@ const classes = {
   TaskCancelledError: errors.TaskCancelledError, NonSerializableError: errors.NonSerializableError,
   OwnerDiedError: errors.OwnerDiedError, NodeDiedError: errors.NodeDiedError, ObjectLostError: errors.ObjectLostError,
   ObjectStoreFullError: errors.ObjectStoreFullError, ObjectMutatedError: errors.ObjectMutatedError, PendingCallsLimitExceededError: errors.PendingCallsLimitExceededError,
-  RayUsageError: errors.RayUsageError,
+  RayUsageError: errors.RayUsageError, VerificationError: errors.VerificationError,
 };
 
 /** The values of a tuple of refs: a mutable tuple, so it fits `number[]` as well as `[number, string]`. */

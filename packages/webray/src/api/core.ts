@@ -17,6 +17,8 @@ export interface Caller {
   attempt: number;
   /** Aborted when the task is cancelled; made on first use (AbortControllers are not free). */
   signal?: () => AbortSignal;
+  /** A replica of a verified task (`verify`): it may not submit tasks, create actors or call them. */
+  verified?: boolean;
 }
 
 export interface ActorSpec {

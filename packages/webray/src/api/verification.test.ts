@@ -1,0 +1,153 @@
+// Quorum verification (`verify: { replicas }`) for hosts that may lie. Four hosts in one process
+// over an in-memory network that can cut one off: the driver's host A (the head and owner) and
+// serving hosts B, C, D; C and D offer a `lab` resource. A lying host is a test fixture: a serving
+// host whose results are changed on their way out (its ClusterHost.sendDone patched here).
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { HostRuntime } from '../host/runtime.js';
+import { PartitionableNetwork, type HostSide } from '../test-support/partitionable-network.js';
+import { taskOfObject } from '../shared/ids.js';
+import * as ray from '../index.js';
+import { currentCore } from './core.js';
+import { startServingHost } from './index.js';
+import { until } from '../test-support/until.js';
+
+const net = new PartitionableNetwork();
+const sides = new Map<HostRuntime, HostSide>();
+let a: HostRuntime;
+let serving: HostRuntime[];
+
+async function serve(resources?: Record<string, number>): Promise<HostRuntime> {
+  const side = net.host();
+  const h = await startServingHost({ numWorkers: 1, ...(resources ? { resources } : {}), cluster: { ...base, signaling: side } });
+  sides.set(h, side);
+  return h;
+}
+
+let base: Omit<NonNullable<ray.InitOptions['cluster']>, 'signaling'>;
+
+beforeAll(async () => {
+  const keys = await ray.generateSubmitterKey();
+  const operator = await ray.generateSubmitterKey();
+  base = { id: 'verify', token: 'verify-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, heartbeatMs: 100, deadAfterMs: 1000 };
+  await ray.init({ numWorkers: 1, cluster: { ...base, signaling: net.host(), submitterKey: keys.privateKey, operatorKey: operator.privateKey } });
+  a = currentCore() as HostRuntime;
+  serving = [await serve(), await serve({ lab: 1 }), await serve({ lab: 1 })];
+  await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 4, 20_000);
+  await until(() => serving.every((h) => a.cluster!.member.linked(h.hostId)));
+}, 60_000);
+
+afterAll(async () => {
+  await ray.shutdown();
+  for (const h of serving ?? []) await h.shutdown();
+});
+
+const sum = ray.remote((xs: number[]) => xs.reduce((s, x) => s + x, 0));
+
+/** The serving hosts in the order replicas go to them (others first, by id, when none is busy). */
+const byId = () => [...serving].sort((x, y) => (x.hostId < y.hostId ? -1 : 1));
+
+/** Makes `h` a liar: every number it returns to an owner is off by one. */
+function lie(h: HostRuntime) {
+  const cluster = h.cluster!;
+  const send = cluster.sendDone.bind(cluster);
+  return vi.spyOn(cluster, 'sendDone').mockImplementation((to, id, attempt, values, remote, error, start, end) =>
+    send(to, id, attempt, values?.map((v) => (typeof v === 'number' ? v + 1 : v)), remote, error, start, end));
+}
+
+/** The owner's rows of a verified task's replicas (children of its task), oldest first. */
+async function replicaRows(ref: ray.ObjectRef<unknown>) {
+  const rows = await ray.state.listTasks({ filters: { parentTaskId: taskOfObject(ref.id) } });
+  return rows.reverse();
+}
+
+const hostOf = (nodeId: string | null) => nodeId!.split('.')[0];
+
+describe('verify: { replicas }', () => {
+  it('runs honest replicas on distinct hosts, and the value they agree on arrives', async () => {
+    const ref = sum.options({ verify: { replicas: 2 }, name: 'honest' }).remote([1, 2, 3]);
+    expect(await ray.get(ref)).toBe(6);
+    const rows = await replicaRows(ref);
+    expect(rows.map((r) => r.state)).toEqual(['FINISHED', 'FINISHED']);
+    expect(rows.every((r) => r.name === 'honest')).toBe(true);
+    expect(new Set(rows.map((r) => hostOf(r.nodeId))).size).toBe(2);
+    expect(a.quorum.disagreements).toEqual([]);
+  });
+
+  it('catches a lying host: two replicas disagree, a third on a third host makes the honest majority', async () => {
+    const [liar, honest] = byId();
+    const spy = lie(liar!);
+    try {
+      const ref = sum.options({ verify: { replicas: 2 } }).remote([4, 5]);
+      expect(await ray.get(ref)).toBe(9);
+      const rows = await replicaRows(ref);
+      expect(rows.map((r) => r.state)).toEqual(['FINISHED', 'FINISHED', 'FINISHED']);
+      const hosts = rows.map((r) => hostOf(r.nodeId));
+      expect(new Set(hosts).size).toBe(3);
+      expect(hosts).toContain(liar!.hostId);
+      expect(hosts).toContain(honest!.hostId);
+      expect(a.quorum.disagreements.map((d) => [d.taskId, d.host])).toEqual([[taskOfObject(ref.id), liar!.hostId]]);
+    } finally {
+      spy.mockRestore();
+      a.quorum.disagreements.length = 0;
+    }
+  });
+
+  it('fails with a VerificationError naming both hosts when two replicas disagree and no third host can run it', async () => {
+    const lab = serving.filter((h) => h.scheduler.pool.total.lab);
+    const spy = lie(lab[0]!);
+    try {
+      const ref = sum.options({ verify: { replicas: 2 }, resources: { lab: 1 } }).remote([1, 1]);
+      const err = await ray.get(ref).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ray.VerificationError);
+      const v = err as ray.VerificationError;
+      expect(v.results.map((r) => r.host).sort()).toEqual(lab.map((h) => h.hostId).sort());
+      expect(v.results[0]!.hash).not.toBe(v.results[1]!.hash);
+      for (const h of lab) expect(v.message).toContain(`host ${h.hostId} → sha256 `);
+      expect(v.message).toMatch(/no other host that never ran a replica of it can run one more/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('fails at once when fewer hosts can run it than replicas, saying how many can', async () => {
+    const ref = sum.options({ verify: { replicas: 3 }, resources: { lab: 1 } }).remote([1]);
+    const err = await ray.get(ref).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.VerificationError);
+    expect((err as Error).message).toMatch(/runs it on 3 distinct hosts, but only 2 can run it now/);
+  });
+
+  it('refuses work submitted from a verified task, and verify on actors, saying why', async () => {
+    const inner = ray.remote(() => 1);
+    const outer = ray.remote(() => ray.get(inner.remote()), { uses: { inner } });
+    const err = await ray.get(outer.options({ verify: { replicas: 2 } }).remote()).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ray.RayTaskError);
+    expect(((err as Error).cause as Error).name).toBe('RayUsageError');
+    expect(((err as Error).cause as Error).message).toMatch(/a task run with verify may not submit task .*pure leaf tasks/);
+
+    class Counter { n = 0; add() { return ++this.n; } }
+    expect(() => ray.remote(Counter).options({ verify: { replicas: 2 } } as never)).toThrow(/'verify' is for tasks only/);
+    expect(() => sum.options({ verify: { replicas: 1 } })).toThrow(/verify.replicas must be an integer ≥ 2 .*got 1/);
+    expect(() => sum.options({ verify: { replicas: 2, maxReplicas: 1 } })).toThrow(/verify.maxReplicas must be an integer ≥ verify.replicas \(2\), got 1/);
+    expect(() => sum.options({ verify: { replica: 2 } } as never)).toThrow(/unknown option 'replica'. Did you mean 'replicas'\?/);
+  });
+
+  it('runs a replica whose host is cut off mid-task again on a host no replica ran on, and verifies the value', async () => {
+    const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 7; });
+    const [victim] = byId();
+    const ref = slow.options({ verify: { replicas: 2 }, name: 'cut' }).remote(2000);
+    await until(() => [...victim!.tasks.values()].some((t) => t.name === 'cut'), 10_000);
+    sides.get(victim!)!.cutOff();
+    try {
+      expect(await ray.get(ref, { timeout: 30_000 })).toBe(7);
+      const rows = (await replicaRows(ref)).filter((r) => r.parentTaskId === taskOfObject(ref.id));
+      const failed = rows.filter((r) => r.state === 'FAILED');
+      expect(failed.map((r) => hostOf(r.nodeId))).toEqual([victim!.hostId]);
+      const finished = rows.filter((r) => r.state === 'FINISHED').map((r) => hostOf(r.nodeId));
+      expect(finished).toHaveLength(2);
+      expect(new Set([...finished, victim!.hostId]).size).toBe(3);
+    } finally {
+      sides.get(victim!)!.heal();
+      await until(() => a.cluster!.member.linked(victim!.hostId), 20_000);
+    }
+  }, 60_000);
+});
