@@ -73,6 +73,31 @@ describe('verify: { replicas }', () => {
     expect(a.quorum.disagreements).toEqual([]);
   });
 
+  it('hashes several returns together, and a large result from the bytes pulled into the owner\'s store', async () => {
+    const pair = ray.remote((n: number) => [n * 2, 'n=' + n]).options({ numReturns: 2, verify: { replicas: 2 } });
+    const [x, y] = pair.remote(21);
+    expect(await ray.get([x!, y!])).toEqual([42, 'n=21']);
+    // 128 KiB of doubles: kept in the store of the host that made it, pulled by the owner to be hashed.
+    const big = ray.remote((n: number) => Float64Array.from({ length: n }, (_, i) => i / 4)).options({ verify: { replicas: 2 } });
+    const ref = big.remote(16_384);
+    const v = await ray.get(ref);
+    expect(v.length).toBe(16_384);
+    expect(v[16_383]).toBe(16_383 / 4);
+    expect((await replicaRows(ref)).map((r) => r.state)).toEqual(['FINISHED', 'FINISHED']);
+    expect((await replicaRows(x!)).map((r) => r.state)).toEqual(['FINISHED', 'FINISHED']);
+    expect(a.quorum.disagreements).toEqual([]);
+  });
+
+  it('cancels a verified task and its replicas', async () => {
+    const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 1; });
+    const ref = slow.options({ verify: { replicas: 2 }, name: 'cancelled' }).remote(1500);
+    await until(async () => (await replicaRows(ref)).length === 2);
+    await ray.cancel(ref);
+    await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    // The replicas end (their results dropped), and leave no task behind.
+    await until(() => a.tasks.size === 0, 20_000);
+  });
+
   it('catches a lying host: two replicas disagree, a third on a third host makes the honest majority', async () => {
     const [liar, honest] = byId();
     const spy = lie(liar!);

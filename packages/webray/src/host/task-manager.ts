@@ -51,6 +51,8 @@ export interface Verifier {
   ready(t: TaskRecord): boolean;
   /** A replica ended: its returns are settled, or it failed with `error`. */
   replicaEnded(t: TaskRecord, error: SerializedError | undefined): void;
+  /** `ray.cancel` of a verified task whose replicas run: it fails cancelled and they are cancelled. False if none run. */
+  cancel(t: TaskRecord, force: boolean): boolean;
 }
 
 export class TaskManager {
@@ -493,6 +495,7 @@ export class TaskManager {
     if (!t) return;
     if (t.type !== NORMAL && force) throw new RayUsageError('ray.cancel: force is not supported for actor calls; use ray.kill(actor) to stop the actor.');
     if (recursive && t.children) for (const c of t.children) { const ct = this.host.tasks.get(c); if (ct) await this.cancel(ct.returns[0] ?? returnObjectId(c, 0), force, true); }
+    if (t.verify !== undefined && this.verifier.cancel(t, force)) return;
     if (t.state === 'PENDING_ARGS_AVAIL' || t.state === 'PENDING_NODE_ASSIGNMENT') {
       if (t.state === 'PENDING_NODE_ASSIGNMENT' && t.type === NORMAL) this.host.scheduler.remove(t);
       if (t.type === ACTOR_TASK) { const a = this.host.actors.get(t.actorId!); if (a) a.queue = a.queue.filter((x) => x !== t); }

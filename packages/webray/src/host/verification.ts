@@ -9,8 +9,8 @@
  * `maxReplicas`, then fails the task with a VerificationError naming each host and hash.
  */
 import { encodeValue, decodeValue } from '../store/value-codec.js';
-import { RayUsageError, serializeError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
-import { replicaTaskId, type TaskId } from '../shared/ids.js';
+import { RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
+import { replicaTaskId, returnObjectId, type TaskId } from '../shared/ids.js';
 import { covers } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
 import type { HostContext } from './host-context.js';
@@ -36,8 +36,10 @@ interface Group {
   readonly max: number;
   /** Replicas made so far (the next one's index). */
   made: number;
-  /** The replicas whose outcome is not recorded yet (running, or their result being hashed). */
-  readonly running: Set<TaskRecord>;
+  /** The replicas whose outcome is not recorded yet, by id: running, or their result being hashed. */
+  readonly running: Map<TaskId, TaskRecord>;
+  /** Those whose result is being hashed (a re-run of one by lineage, to rebuild a lost result, ends without a second hash). */
+  readonly hashing: Set<TaskId>;
   /** Every host a replica of this task was placed on, retries included: none gets a second one. */
   readonly tried: Set<string>;
   readonly outcomes: Outcome[];
@@ -84,7 +86,7 @@ export class Quorum implements Verifier {
           : `Add hosts that offer ${JSON.stringify(t.demand)} (or unpause them), lower replicas, or run it without verify.`))));
       return;
     }
-    const g: Group = { task: t, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1, made: 0, running: new Set(), tried: new Set(), outcomes: [] };
+    const g: Group = { task: t, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1, made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
     this.groups.set(t.id, g);
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = null;
@@ -103,7 +105,7 @@ export class Quorum implements Verifier {
     r.retryExceptions = t.retryExceptions;
     r.replicaOf = t.id;
     r.verified = true;
-    g.running.add(r);
+    g.running.set(r.id, r);
     this.tasks.admit(r);
   }
 
@@ -154,7 +156,9 @@ export class Quorum implements Verifier {
   replicaEnded(r: TaskRecord, error: SerializedError | undefined): void {
     this.leaves(r);
     const g = this.groups.get(r.replicaOf!);
-    if (!g || !g.running.has(r)) { this.free(r); return; }
+    if (!g || !g.running.has(r.id)) { this.free(r); return; }
+    if (g.hashing.has(r.id)) return;
+    g.hashing.add(r.id);
     const host = r.onHost ?? this.host.hostId;
     // No host left for it: the task cannot be verified.
     if (error?.name === 'VerificationError') { this.decide(g, error); return; }
@@ -193,7 +197,7 @@ export class Quorum implements Verifier {
   /** A replica's outcome: accepted with a majority; else wait for the others, run one more, or fail. */
   private record(g: Group, r: TaskRecord, o: Outcome): void {
     this.free(r);
-    if (this.groups.get(g.task.id) !== g || !g.running.delete(r)) return;
+    if (this.groups.get(g.task.id) !== g || !g.running.delete(r.id)) return;
     g.outcomes.push(o);
     const quorum = Math.floor(g.replicas / 2) + 1;
     const agreeing = g.outcomes.filter((x) => x.hash === o.hash).length;
@@ -237,8 +241,17 @@ export class Quorum implements Verifier {
   private decide(g: Group, error: SerializedError | undefined): void {
     if (this.groups.get(g.task.id) !== g) return;
     this.groups.delete(g.task.id);
-    for (const r of g.running) this.free(r);
+    for (const r of g.running.values()) this.free(r);
     this.tasks.finish(g.task, error);
+  }
+
+  cancel(t: TaskRecord, force: boolean): boolean {
+    const g = this.groups.get(t.id);
+    if (!g) return false;
+    const running = [...g.running.values()];
+    this.decide(g, serializeError(new TaskCancelledError(t.id)));
+    for (const r of running) void this.tasks.cancel(r.returns[0] ?? returnObjectId(r.id, 0), force, false);
+    return true;
   }
 
   /** A replica's return objects are freed (a late result for them is dropped, or freed on its host). */
