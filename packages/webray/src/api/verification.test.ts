@@ -10,6 +10,9 @@ import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
+import { describeFunction } from './api.js';
+import { loadPlatform } from '../platform/detect.js';
+import type { SpillTarget } from '../platform/types.js';
 
 const net = new PartitionableNetwork();
 const sides = new Map<HostRuntime, HostSide>();
@@ -24,9 +27,11 @@ async function serve(resources?: Record<string, number>): Promise<HostRuntime> {
 }
 
 let base: Omit<NonNullable<ray.InitOptions['cluster']>, 'signaling'>;
+let submitterKey: string;
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
+  submitterKey = keys.privateKey;
   const operator = await ray.generateSubmitterKey();
   base = { id: 'verify', token: 'verify-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, heartbeatMs: 100, deadAfterMs: 1000 };
   await ray.init({ numWorkers: 1, cluster: { ...base, signaling: net.host(), submitterKey: keys.privateKey, operatorKey: operator.privateKey } });
@@ -155,6 +160,49 @@ describe('verify: { replicas }', () => {
     expect(() => sum.options({ verify: { replicas: 2, maxReplicas: 1 } })).toThrow(/verify.maxReplicas must be an integer ≥ verify.replicas \(2\), got 1/);
     expect(() => sum.options({ verify: { replica: 2 } } as never)).toThrow(/unknown option 'replica'. Did you mean 'replicas'\?/);
   });
+
+  it('verifies a result rebuilt by lineage again: its replicas run again', async () => {
+    const MiB = 1024 * 1024;
+    const copies = new Map<string, Uint8Array>();
+    const spill: SpillTarget = {
+      kind: 'a test spill target',
+      write: async (id, bytes) => { copies.set(id, bytes.slice()); },
+      read: async (id) => copies.get(id),
+      remove: async (id) => { copies.delete(id); },
+      clear: async () => copies.clear(),
+    };
+    const platform = await loadPlatform();
+    // An owner with a small store: its verified results (1 MiB each, 10 MiB in an 8 MiB store) are spilled, then their copies lost.
+    const o = await startServingHost({ numWorkers: 1, objectStoreMemory: 2 * MiB, objectStoreMaxMemory: 8 * MiB, platform: { ...platform, spillTarget: () => spill },
+      cluster: { ...base, signaling: net.host(), submitterKey } });
+    try {
+      await until(() => [a, ...serving].every((h) => o.cluster!.member.linked(h.hostId)));
+      const caller = o.currentCaller();
+      const make = describeFunction((k: number, n: number) => new Float64Array(n).fill(k), undefined).d;
+      // One at a time: the owner pulls each replica's result to hash it, and has room for two at once.
+      const made: string[] = [];
+      for (let k = 0; k < 10; k++) {
+        made.push(o.submitTask(caller, make, [k + 1, MiB / 8], { verify: { replicas: 2 } })[0]!);
+        await o.wait(made.slice(-1), 1, undefined);
+      }
+      const at = new Map(((await o.state('objects')) as { objectId: string; location: string }[]).map((x) => [x.objectId, x.location]));
+      const lost = made.filter((id) => at.get(id) === 'SPILLED');
+      expect(lost.length).toBeGreaterThan(0);
+      copies.clear();
+      for (const [k, id] of made.entries()) {
+        const [v] = (await o.get([id], undefined, undefined)) as Float64Array[];
+        expect([v![0], v![v!.length - 1]]).toEqual([k + 1, k + 1]);
+        o.releaseView(v!);
+      }
+      expect(o.recoveryStats.reconstructions).toBe(lost.length);
+      for (const id of made) {
+        const rows = (await o.state('tasks', { filters: { parentTaskId: taskOfObject(id), state: 'FINISHED' } })) as unknown[];
+        expect(rows).toHaveLength(lost.includes(id) ? 4 : 2);
+      }
+    } finally {
+      await o.shutdown();
+    }
+  }, 60_000);
 
   it('runs a replica whose host is cut off mid-task again on a host no replica ran on, and verifies the value', async () => {
     const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 7; });

@@ -9,12 +9,12 @@
  * `maxReplicas`, then fails the task with a VerificationError naming each host and hash.
  */
 import { encodeValue, decodeValue } from '../store/value-codec.js';
-import { RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
+import { deserializeError, RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
 import { replicaTaskId, returnObjectId, type TaskId } from '../shared/ids.js';
 import { covers } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
 import type { HostContext } from './host-context.js';
-import { FAILED, IN_STORE, type ObjectEntry } from './objects.js';
+import { FAILED, IN_STORE, REMOTE, type ObjectEntry } from './objects.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import type { TaskManager, Verifier } from './task-manager.js';
 import { NORMAL, type TaskRecord } from './task-record.js';
@@ -62,6 +62,8 @@ export class Quorum implements Verifier {
   private readonly groups = new Map<TaskId, Group>();
   /** Replicas placed on each host and not ended yet: a new replica goes to the least busy host. */
   private readonly busy = new Map<string, number>();
+  /** Pulls of replicas' results, one at a time (see pull). */
+  private pulls: Promise<unknown> = Promise.resolve();
   /** Hosts caught returning a result other than the accepted one, newest last. */
   readonly disagreements: Disagreement[] = [];
 
@@ -163,10 +165,25 @@ export class Quorum implements Verifier {
     // No host left for it: the task cannot be verified.
     if (error?.name === 'VerificationError') { this.decide(g, error); return; }
     if (error) { void errorHash(error).then((hash) => this.record(g, r, { host, hash, error })); return; }
-    this.received(r).then(
-      (bytes) => sha256(framed(bytes)).then((hash) => this.record(g, r, { host, hash, bytes })),
-      (err: unknown) => { const e = serializeError(err); return errorHash(e).then((hash) => this.record(g, r, { host, hash, error: e })); },
-    ).catch((err: unknown) => this.decide(g, serializeError(err)));
+    // A result this host cannot bring here or read (its store full, the object lost for good) is no
+    // replica's answer: the task fails with that error, as a get of it would.
+    this.received(r)
+      .then((bytes) => sha256(framed(bytes)).then((hash) => this.record(g, r, { host, hash, bytes })))
+      .catch((err: unknown) => { this.free(r); this.decide(g, serializeError(err)); });
+  }
+
+  /**
+   * Pulls a replica's result kept on its host into this host's store. A pull does not spill to make
+   * room, so room is made first (older objects spilled), one pull at a time: each sees the room the
+   * previous took.
+   */
+  private pull(e: ObjectEntry): Promise<void> {
+    const run = this.pulls.then(async () => {
+      if (e.place === REMOTE) await this.host.store?.makeRoom((e.value as { size: number }).size);
+      await this.refs.resident(e);
+    });
+    this.pulls = run.catch(() => undefined);
+    return run;
   }
 
   /** The encoded bytes of each of a replica's returns, as this host has them (a result kept on the replica's host is pulled here first). */
@@ -175,18 +192,21 @@ export class Quorum implements Verifier {
     for (const id of r.returns) {
       const e = this.host.objects.get(id);
       if (!e) throw new RayUsageError(`the result ${id} of replica ${r.id} was freed before it could be compared`);
-      await this.refs.resident(e);
-      out.push(this.bytesOf(e));
+      out.push(await this.bytesOf(e));
     }
     return out;
   }
 
-  private bytesOf(e: ObjectEntry): Uint8Array {
-    if (e.state === FAILED) throw Object.assign(new Error(e.error!.message), { name: e.error!.name });
-    if (e.contains?.length) throw new RayUsageError(`a task run with verify returned ObjectRefs, which cannot be compared between replicas: return values only`);
-    if (e.place === IN_STORE) {
+  private async bytesOf(e: ObjectEntry): Promise<Uint8Array> {
+    // Spilled again before its bytes were read (the store short of room): brought back again.
+    for (let tries = 0; ; tries++) {
+      await (e.place === REMOTE ? this.pull(e) : this.refs.resident(e));
+      if (e.state === FAILED) throw deserializeError(e.error!);
+      if (e.contains?.length) throw new RayUsageError(`a task run with verify returned ObjectRefs, which cannot be compared between replicas: return values only`);
+      if (e.place !== IN_STORE) break;
       const bytes = this.host.store?.store.copyBytes(e.id);
       if (bytes) return bytes;
+      if (tries === 3) throw new RayUsageError(`the result ${e.id} could not be read from this host's store to be compared`);
     }
     const enc = encodeValue(e.value);
     const bytes = new Uint8Array(enc.byteLength);
@@ -224,25 +244,36 @@ export class Quorum implements Verifier {
       console.warn(`webray: host ${x.host} returned a result for task ${t.name} (${t.id}) that the other replicas' majority did not: ${short(x.hash)} where ${short(o.hash)} was accepted.`);
     }
     if (o.error) { this.decide(g, o.error); return; }
+    this.close(g);
+    this.resolve(t, o.bytes!).then(() => this.tasks.finish(t, undefined), (err: unknown) => this.tasks.finish(t, serializeError(err)));
+  }
+
+  /** The accepted bytes become the task's returns: large ones in this host's store (room made for them), the others inline. */
+  private async resolve(t: TaskRecord, accepted: Uint8Array[]): Promise<void> {
     const { objects, store } = this.host;
     for (let i = 0; i < t.returns.length; i++) {
-      const e = objects.get(t.returns[i]!);
-      if (!e) continue;
-      const bytes = o.bytes![i]!;
+      const bytes = accepted[i]!;
       const value = decodeValue(bytes.buffer, bytes.byteOffset, bytes.byteLength, true);
-      const marker = store?.putLarge(e.id, value, []);
+      let marker = store?.putLarge(t.returns[i]!, value, []);
+      if (!marker && store?.store.isLarge(value) && await store.makeRoom(bytes.byteLength)) marker = store.putLarge(t.returns[i]!, value, []);
+      const e = objects.get(t.returns[i]!);
+      if (!e) { if (marker) store!.store.delete(t.returns[i]!); continue; }
       if (marker) objects.resolve(e, marker, true, [], IN_STORE);
       else objects.resolve(e, value, false, undefined);
     }
-    this.decide(g, undefined);
   }
 
-  /** Ends the verified task (with its value already set, or `error`); replicas still running are no longer waited for. */
-  private decide(g: Group, error: SerializedError | undefined): void {
+  /** Ends the verified task with `error`. */
+  private decide(g: Group, error: SerializedError): void {
     if (this.groups.get(g.task.id) !== g) return;
+    this.close(g);
+    this.tasks.finish(g.task, error);
+  }
+
+  /** The task is decided: replicas still running are no longer waited for (their results are dropped). */
+  private close(g: Group): void {
     this.groups.delete(g.task.id);
     for (const r of g.running.values()) this.free(r);
-    this.tasks.finish(g.task, error);
   }
 
   cancel(t: TaskRecord, force: boolean): boolean {
