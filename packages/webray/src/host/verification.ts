@@ -66,6 +66,8 @@ export class Quorum implements Verifier {
   private pulls: Promise<unknown> = Promise.resolve();
   /** Hosts caught returning a result other than the accepted one, newest last. */
   readonly disagreements: Disagreement[] = [];
+  /** Those hosts: no replica of this host's verified tasks goes to them again (this job's). */
+  readonly excluded = new Set<string>();
 
   constructor(private readonly host: HostContext, private readonly tasks: TaskManager, private readonly refs: ReferenceCounter) {}
 
@@ -119,7 +121,7 @@ export class Quorum implements Verifier {
     const c = this.host.cluster;
     const out: string[] = [];
     if (c?.sendsWork) {
-      for (const h of c.others()) if (!c.isPaused(h.hostId) && covers(h.resources, t.demand)) out.push(h.hostId);
+      for (const h of c.others()) if (!c.isPaused(h.hostId) && !this.excluded.has(h.hostId) && covers(h.resources, t.demand)) out.push(h.hostId);
       out.sort((a, b) => (this.busy.get(a) ?? 0) - (this.busy.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
     }
     if (!c?.paused && this.host.scheduler.pool.feasible(t.demand)) out.push(this.host.hostId);
@@ -238,10 +240,13 @@ export class Quorum implements Verifier {
   private accept(g: Group, o: Outcome): void {
     const t = g.task;
     for (const x of g.outcomes) {
-      if (x.hash === o.hash) continue;
+      // A replica that did not answer (its worker or host died, an argument was lost) is no liar.
+      if (x.hash === o.hash || (x.error && x.error.name !== 'RayTaskError')) continue;
+      this.excluded.add(x.host);
       this.disagreements.push({ taskId: t.id, name: t.name, host: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() });
       if (this.disagreements.length > KEPT_DISAGREEMENTS) this.disagreements.shift();
-      console.warn(`webray: host ${x.host} returned a result for task ${t.name} (${t.id}) that the other replicas' majority did not: ${short(x.hash)} where ${short(o.hash)} was accepted.`);
+      console.warn(`webray: host ${x.host} returned a result for task ${t.name} (${t.id}) that the other replicas' majority did not: ${short(x.hash)} where ${short(o.hash)} was accepted. ` +
+        'No verified task of this host goes there again.');
     }
     if (o.error) { this.decide(g, o.error); return; }
     this.close(g);
