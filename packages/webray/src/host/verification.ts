@@ -6,7 +6,8 @@
  * value's encoding; of the bytes pulled into its store for a large one), never from what a host
  * says, and accepts the value a majority agree on: the task's returns get it, the replicas'
  * objects are freed. Without a majority it runs one more replica on a new host, up to
- * `maxReplicas`, then fails the task with a VerificationError naming each host and hash.
+ * `maxReplicas`, then fails the task with a VerificationError naming each host and hash. A host
+ * whose result disagreed with an accepted one gets no more replicas from this owner.
  */
 import { encodeValue, decodeValue } from '../store/value-codec.js';
 import { deserializeError, RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
