@@ -115,12 +115,14 @@ describe('verify: { replicas }', () => {
       expect(new Set(hosts).size).toBe(3);
       expect(hosts).toContain(liar!.hostId);
       expect(hosts).toContain(honest!.hostId);
-      expect(a.quorum.disagreements.map((d) => [d.taskId, d.host])).toEqual([[taskOfObject(ref.id), liar!.hostId]]);
+      const caught = await ray.state.listDisagreements();
+      expect(caught.map((d) => [d.taskId, d.hostId, d.hostName])).toEqual([[taskOfObject(ref.id), liar!.hostId, liar!.hostName]]);
+      expect(caught[0]!.hash).not.toBe(caught[0]!.acceptedHash);
       // Caught, it gets no more verified work of this job: later tasks' replicas go to the others (A included).
       const later = Array.from({ length: 4 }, (_, k) => sum.options({ verify: { replicas: 3 } }).remote([k]));
       expect(await ray.get(later)).toEqual([0, 1, 2, 3]);
       for (const r of later) expect((await replicaRows(r)).map((x) => hostOf(x.nodeId))).not.toContain(liar!.hostId);
-      expect(a.quorum.disagreements).toHaveLength(1);
+      expect(await ray.state.listDisagreements()).toHaveLength(1);
     } finally {
       spy.mockRestore();
       a.quorum.disagreements.length = 0;

@@ -327,6 +327,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
       return select(jobs.map((j) => ({ ...j, hostName: this.cluster ? this.cluster.nameOf(j.hostId) : this.hostName })), filter);
     }
+    if (query === 'disagreements') {
+      const rows = this.quorum.disagreements.map((d) => ({ ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null })).reverse();
+      return select(rows, filter);
+    }
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;
     // Cluster-wide, as Ray's state API: every host adds what it knows.

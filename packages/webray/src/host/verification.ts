@@ -50,7 +50,7 @@ interface Group {
 export interface Disagreement {
   taskId: TaskId;
   name: string;
-  host: string;
+  hostId: string;
   hash: string;
   acceptedHash: string;
   at: number;
@@ -244,7 +244,7 @@ export class Quorum implements Verifier {
       // A replica that did not answer (its worker or host died, an argument was lost) is no liar.
       if (x.hash === o.hash || (x.error && x.error.name !== 'RayTaskError')) continue;
       this.excluded.add(x.host);
-      this.disagreements.push({ taskId: t.id, name: t.name, host: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() });
+      this.disagreements.push({ taskId: t.id, name: t.name, hostId: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() });
       if (this.disagreements.length > KEPT_DISAGREEMENTS) this.disagreements.shift();
       console.warn(`webray: host ${x.host} returned a result for task ${t.name} (${t.id}) that the other replicas' majority did not: ${short(x.hash)} where ${short(o.hash)} was accepted. ` +
         'No verified task of this host goes there again.');
