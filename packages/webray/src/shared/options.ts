@@ -139,8 +139,8 @@ function checkVerify(what: string, v: unknown, strategy: unknown): void {
 }
 
 /** Verification is for tasks: an actor's result depends on its state, which one host holds. */
-function refuseVerify(what: string, o: object): void {
-  if ('verify' in o) {
+function refuseVerify(what: string, o: unknown): void {
+  if (typeof o === 'object' && o !== null && 'verify' in o) {
     throw new RayUsageError(`${what}: 'verify' is for tasks only. An actor's results depend on the state one host keeps, so replicas on other hosts cannot check them; ` +
       'move the computation to verify into a task (ray.remote(fn).options({ verify: { replicas: 2 } })).');
   }
