@@ -75,6 +75,10 @@ describe('verify: { replicas }', () => {
     expect(rows.map((r) => r.state)).toEqual(['FINISHED', 'FINISHED']);
     expect(rows.every((r) => r.name === 'honest')).toBe(true);
     expect(new Set(rows.map((r) => hostOf(r.nodeId))).size).toBe(2);
+    // Unfiltered, the cluster-wide rows (those of the hosts that ran them, naming their nodes) are still the task's children.
+    const all = (await ray.state.listTasks()).filter((r) => rows.some((x) => x.taskId === r.taskId));
+    expect(all.map((r) => r.parentTaskId)).toEqual([taskOfObject(ref.id), taskOfObject(ref.id)]);
+    expect(all.every((r) => r.nodeId!.includes('.'))).toBe(true);
     expect(a.quorum.disagreements).toEqual([]);
   });
 
