@@ -67,6 +67,9 @@ async function replicaRows(ref: ray.ObjectRef<unknown>) {
 
 const hostOf = (nodeId: string | null) => nodeId!.split('.')[0];
 
+/** Busy for `ms` on a worker, then 7. */
+const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 7; });
+
 describe('verify: { replicas }', () => {
   it('runs honest replicas on distinct hosts, and the value they agree on arrives', async () => {
     const ref = sum.options({ verify: { replicas: 2 }, name: 'honest' }).remote([1, 2, 3]);
@@ -98,7 +101,6 @@ describe('verify: { replicas }', () => {
   });
 
   it('cancels a verified task and its replicas', async () => {
-    const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 1; });
     const ref = slow.options({ verify: { replicas: 2 }, name: 'cancelled' }).remote(1500);
     await until(async () => (await replicaRows(ref)).length === 2);
     await ray.cancel(ref);
@@ -217,7 +219,6 @@ describe('verify: { replicas }', () => {
   }, 60_000);
 
   it('runs a replica whose host is cut off mid-task again on a host no replica ran on, and verifies the value', async () => {
-    const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 7; });
     const [victim] = byId();
     const ref = slow.options({ verify: { replicas: 2 }, name: 'cut' }).remote(2000);
     await until(() => [...victim!.tasks.values()].some((t) => t.name === 'cut'), 10_000);
@@ -234,7 +235,25 @@ describe('verify: { replicas }', () => {
       expect(new Set(rows.map((r) => hostOf(r.nodeId))).size).toBe(rows.length);
     } finally {
       sides.get(victim!)!.heal();
-      await until(() => a.cluster!.member.linked(victim!.hostId), 20_000);
+      await until(() => a.cluster!.others().some((h) => h.hostId === victim!.hostId), 20_000);
+    }
+  }, 60_000);
+
+  it('fails with a VerificationError when a replica\'s host is lost and no host that never ran one is left', async () => {
+    const lab = serving.filter((h) => h.scheduler.pool.total.lab);
+    const ref = slow.options({ verify: { replicas: 2 }, resources: { lab: 1 }, name: 'stranded' }).remote(1500);
+    await until(() => lab.every((h) => [...h.tasks.values()].some((t) => t.name === 'stranded')), 10_000);
+    sides.get(lab[0]!)!.cutOff();
+    try {
+      const err = await ray.get(ref, { timeout: 30_000 }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ray.VerificationError);
+      const v = err as ray.VerificationError;
+      expect(v.message).toMatch(/no 2 of its replicas agree/);
+      expect(v.results.map((r) => r.host).sort()).toEqual(lab.map((h) => h.hostId).sort());
+      expect(v.results.find((r) => r.host === lab[0]!.hostId)!.error).toMatch(/^VerificationError: .*no other host that never ran a replica of it can run it now/);
+    } finally {
+      sides.get(lab[0]!)!.heal();
+      await until(() => a.cluster!.others().some((h) => h.hostId === lab[0]!.hostId), 20_000);
     }
   }, 60_000);
 });

@@ -165,8 +165,8 @@ export class Quorum implements Verifier {
     if (g.hashing.has(r.id)) return;
     g.hashing.add(r.id);
     const host = r.onHost ?? this.host.hostId;
-    // No host left for it: the task cannot be verified.
-    if (error?.name === 'VerificationError') { this.decide(g, error); return; }
+    // An error is an outcome too: a thrown one may agree with other replicas'; one that is no answer
+    // (its host died and no other was left for it) leaves the others to reach the majority.
     if (error) { void errorHash(error).then((hash) => this.record(g, r, { host, hash, error })); return; }
     // A result this host cannot bring here or read (its store full, the object lost for good) is no
     // replica's answer: the task fails with that error, as a get of it would.
@@ -232,7 +232,7 @@ export class Quorum implements Verifier {
     if (another) { this.launch(g); return; }
     const why = g.made < g.max ? `no other host that never ran a replica of it can run one more now` : `all ${g.max} replicas allowed (verify.maxReplicas) ran`;
     this.decide(g, serializeError(new VerificationError(g.task.name, g.task.id,
-      `its replicas disagree — ${describe(g.outcomes)} — and ${why}. A host may be lying or broken, or the task is not bit-deterministic ` +
+      `no ${quorum} of its replicas agree — ${describe(g.outcomes)} — and ${why}. A host may be lying or broken, or the task is not bit-deterministic ` +
       `(random numbers without a seed passed in, the time, Math functions whose precision differs between engines): see "Untrusted hosts" in the README.`,
       results(g.outcomes))));
   }
