@@ -20,7 +20,7 @@ export const apiNames = [
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
   'RayError', 'RayTaskError', 'RayActorError', 'ActorUnavailableError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
   'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
-  'PendingCallsLimitExceededError', 'RayUsageError',
+  'PendingCallsLimitExceededError', 'RayUsageError', 'VerificationError',
 ] as const;
 
 /** Options of `ray.remote(fn, { module, exportName })` for code that imports libraries. */
@@ -231,7 +231,7 @@ const classes = {
   TaskCancelledError: errors.TaskCancelledError, NonSerializableError: errors.NonSerializableError,
   OwnerDiedError: errors.OwnerDiedError, NodeDiedError: errors.NodeDiedError, ObjectLostError: errors.ObjectLostError,
   ObjectStoreFullError: errors.ObjectStoreFullError, ObjectMutatedError: errors.ObjectMutatedError, PendingCallsLimitExceededError: errors.PendingCallsLimitExceededError,
-  RayUsageError: errors.RayUsageError,
+  RayUsageError: errors.RayUsageError, VerificationError: errors.VerificationError,
 };
 
 /** The values of a tuple of refs: a mutable tuple, so it fits `number[]` as well as `[number, string]`. */
@@ -395,6 +395,25 @@ export interface StateApi {
   objectStore(): Promise<ObjectStoreState>;
   /** Jobs (one per driver run) of the cluster, from the head's table; this host's own job when it is in none. */
   listJobs(filter?: StateFilter): Promise<JobState[]>;
+  /**
+   * Hosts caught by this host's verified tasks (`verify`): each result that disagreed with the
+   * accepted majority, newest first. Such a host gets no more of this host's verified work.
+   */
+  listDisagreements(filter?: StateFilter): Promise<DisagreementState[]>;
+}
+
+export interface DisagreementState {
+  /** The verified task, and its name. */
+  taskId: string;
+  name: string;
+  /** The host whose result disagreed, and its name (null once it left the cluster). */
+  hostId: string;
+  hostName: string | null;
+  /** SHA-256 (hex) of the bytes received from it, and of the accepted result. */
+  hash: string;
+  acceptedHash: string;
+  /** When the majority was reached (ms since the epoch). */
+  at: number;
 }
 
 export interface JobState {
@@ -412,7 +431,7 @@ export interface JobState {
 const stateFilterKeys = ['filters', 'limit'] as const satisfies readonly (keyof StateFilter)[];
 
 /** A state query, its filter checked first: record fields belong under `filters`. */
-function listed(what: string, query: 'tasks' | 'actors' | 'objects' | 'jobs', f: StateFilter | undefined): Promise<unknown> {
+function listed(what: string, query: 'tasks' | 'actors' | 'objects' | 'jobs' | 'disagreements', f: StateFilter | undefined): Promise<unknown> {
   const field = f && typeof f === 'object' ? Object.keys(f).find((k) => !(stateFilterKeys as readonly string[]).includes(k)) : undefined;
   if (field !== undefined) {
     throw new RayUsageError(
@@ -429,6 +448,7 @@ const stateApi: StateApi = {
   listObjects: (f) => listed('listObjects', 'objects', f) as Promise<ObjectState[]>,
   objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
   listJobs: (f) => listed('listJobs', 'jobs', f) as Promise<JobState[]>,
+  listDisagreements: (f) => listed('listDisagreements', 'disagreements', f) as Promise<DisagreementState[]>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {

@@ -17,6 +17,8 @@ export interface Caller {
   attempt: number;
   /** Aborted when the task is cancelled; made on first use (AbortControllers are not free). */
   signal?: () => AbortSignal;
+  /** A replica of a verified task (`verify`): it may not submit tasks, create actors or call them. */
+  verified?: boolean;
 }
 
 export interface ActorSpec {
@@ -91,7 +93,7 @@ export interface CoreWorker {
   addLocalRef(id: ObjectId): void;
   removeLocalRef(id: ObjectId): void;
   runtimeContext(caller: Caller | undefined): RuntimeContext;
-  state(query: 'tasks' | 'actors' | 'objects' | 'jobs' | 'store' | 'nodes' | 'resources' | 'available' | 'timeline', filter?: StateFilter): Promise<unknown>;
+  state(query: 'tasks' | 'actors' | 'objects' | 'jobs' | 'store' | 'nodes' | 'resources' | 'available' | 'timeline' | 'disagreements', filter?: StateFilter): Promise<unknown>;
 }
 
 const slot = Symbol.for('webray.core');

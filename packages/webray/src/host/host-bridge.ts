@@ -43,6 +43,17 @@ export class HostBridge implements RemoteWork {
     const sendable = this.sendsAnywhere(t);
     const refusal = typeof t.strategy === 'object' ? c.pinnedElsewhereRefusal(t.name, t.strategy, sendable) : undefined;
     if (refusal) { this.tasks.finish(t, serializeError(refusal)); return true; }
+    // A verified task's replica goes to the host verification chose for it (host/verification.ts).
+    if (t.onHost !== undefined) {
+      if (t.onHost === this.host.hostId) return false;
+      if (!sendable) {
+        this.tasks.finish(t, serializeError(new RayUsageError(`task ${t.name} is run with verify, on several hosts, but its arguments hold ObjectRefs nested inside values, ` +
+          'actor handles, remote functions or spilled objects, which do not cross hosts yet. Pass plain values or top-level ObjectRefs.')));
+        return true;
+      }
+      this.sendRemote(t, t.onHost);
+      return true;
+    }
     if (!sendable) return false;
     const host = c.place(t, pool.feasible(t.demand));
     if (host) { this.sendRemote(t, host); return true; }
@@ -117,13 +128,15 @@ export class HostBridge implements RemoteWork {
     const s = t.strategy;
     if (typeof s === 'object') { f.node = s.nodeId; if (s.soft) f.soft = true; }
     else if (s === 'SPREAD') f.spread = true;
+    if (t.verified) f.verified = true;
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = host;
     this.host.cluster!.sendTask(host, t.fn, f).catch(() => {
-      // The link went between placement and sending: run it here instead.
+      // The link went between placement and sending: run it here instead (a replica: on another host).
       if (t.nodeId !== host || t.state !== 'SUBMITTED_TO_WORKER') return;
       t.nodeId = null;
-      this.tasks.enqueueHere(t);
+      if (t.replicaOf !== undefined) this.tasks.enqueue(t);
+      else this.tasks.enqueueHere(t);
     });
   }
 
@@ -229,6 +242,7 @@ export class HostBridge implements RemoteWork {
     t.key = demandKey(f.demand);
     t.strategy = f.node ? { nodeId: f.node, soft: f.soft === true } : f.spread ? 'SPREAD' : 'DEFAULT';
     t.retriesLeft = 0; // the owner retries
+    if (f.verified) t.verified = true;
     this.tasks.admit(t);
   }
 
@@ -286,9 +300,10 @@ export class HostBridge implements RemoteWork {
         continue;
       }
       if (t.type !== NORMAL) continue;
+      // The attempt lost there is logged with its host (nextAttempt clears it).
+      if (t.retriesLeft !== 0) { this.tasks.retry(t); continue; }
       t.nodeId = null;
-      if (t.retriesLeft !== 0) this.tasks.retry(t);
-      else this.tasks.finish(t, serializeError(new NodeDiedError(host, left ? 'its host left the cluster while running this task' : 'the link to its host dropped while it ran this task, so its result cannot come back')));
+      this.tasks.finish(t, serializeError(new NodeDiedError(host, left ? 'its host left the cluster while running this task' : 'the link to its host dropped while it ran this task, so its result cannot come back')));
     }
     this.tasks.scheduleDispatch();
   }

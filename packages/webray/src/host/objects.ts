@@ -163,6 +163,12 @@ export class ObjectTable {
     this.count(id, 'pins', -1);
   }
 
+  /** Frees an object nobody refers to, pins or waits for (a verified task's replica results once a result is accepted). */
+  freeIfUnused(id: ObjectId): void {
+    const e = this.entries.get(id);
+    if (e) this.maybeFree(e);
+  }
+
   private count(id: ObjectId, field: 'refs' | 'pins', delta: 1 | -1): void {
     const e = this.entries.get(id);
     if (!e) return;

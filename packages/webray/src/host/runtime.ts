@@ -26,6 +26,7 @@ import { ObjectGets } from './object-gets.js';
 import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
 import { HostPause } from './pause.js';
+import { Quorum } from './verification.js';
 import { drainForLeave } from './graceful-leave.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
@@ -81,6 +82,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   private readonly gets: ObjectGets;
   private readonly nodePool: NodePool;
   private readonly pausing: HostPause;
+  /** Quorum verification of tasks run with `verify`; its disagreements name hosts caught lying. */
+  readonly quorum: Quorum;
   private sinceDrain = 0;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
@@ -107,6 +110,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
     this.pausing = new HostPause(this, this.taskManager);
+    this.quorum = new Quorum(this, this.taskManager, this.refs);
+    this.taskManager.verifier = this.quorum;
     this.taskManager.remote = this.bridge;
     this.taskManager.gate = this.pausing;
     this.taskManager.lineage = this.recovery;
@@ -321,6 +326,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     if (query === 'jobs') {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
       return select(jobs.map((j) => ({ ...j, hostName: this.cluster ? this.cluster.nameOf(j.hostId) : this.hostName })), filter);
+    }
+    if (query === 'disagreements') {
+      const rows = this.quorum.disagreements.map((d) => ({ ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null })).reverse();
+      return select(rows, filter);
     }
     const here = hostState(this, query, filter);
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return here;

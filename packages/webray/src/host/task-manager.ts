@@ -45,10 +45,21 @@ export interface LineageKeeper {
   finished(t: TaskRecord): void;
 }
 
+/** What the task manager asks of quorum verification (host/verification.ts). */
+export interface Verifier {
+  /** A verified task, or a replica of one, is ready: true if it took it (a verified task runs as its replicas; a replica that has no host left ends). */
+  ready(t: TaskRecord): boolean;
+  /** A replica ended: its returns are settled, or it failed with `error`. */
+  replicaEnded(t: TaskRecord, error: SerializedError | undefined): void;
+  /** `ray.cancel` of a verified task whose replicas run: it fails cancelled and they are cancelled. False if none run. */
+  cancel(t: TaskRecord, force: boolean): boolean;
+}
+
 export class TaskManager {
-  /** Set by the runtime: the bridge to other hosts, object recovery, and how to kill a node (force-cancel). */
+  /** Set by the runtime: the bridge to other hosts, object recovery, verification, and how to kill a node (force-cancel). */
   remote!: RemoteWork;
   lineage!: LineageKeeper;
+  verifier!: Verifier;
   gate!: WorkGate;
   killNode!: (node: NodeHandle, reason: string) => Promise<void>;
   private dispatchQueued = false;
@@ -93,6 +104,7 @@ export class TaskManager {
     t.strategy = options.schedulingStrategy ?? 'DEFAULT';
     t.retriesLeft = options.maxRetries ?? 3;
     t.retryExceptions = options.retryExceptions ?? false;
+    if (options.verify) t.verify = options.verify;
   }
 
   /** Encodes arguments: top-level refs become ids to resolve; nested refs are pinned as they are. */
@@ -223,6 +235,7 @@ export class TaskManager {
 
   /** A normal task whose arguments are ready: to another host, or to this host's scheduler. */
   readonly enqueue = (t: TaskRecord): void => {
+    if ((t.verify !== undefined || t.replicaOf !== undefined) && this.verifier.ready(t)) return;
     if (t.remoteOwner !== undefined ? this.gate.declines(t) : this.placesAcrossHosts(t) && this.remote.placeElsewhere(t)) return;
     this.enqueueHere(t);
   };
@@ -325,12 +338,13 @@ export class TaskManager {
     // starts it ('started'; node/executor.ts reportStart). An earlier attempt's start does not count.
     t.startedAt = node.taskCount === node.blockedTasks.size ? now() : null;
     node.taskCount++;
-    if (!nested && isJsonSafe(args)) {
+    if (!nested && !t.verified && isJsonSafe(args)) {
       node.postJsonTask(t.id, t.fn.id, t.returns.length, t.attempt, args, t.method);
       return;
     }
     const m: TaskMsg = { t: 'task', id: t.id, fn: t.fn.id, args, nret: t.returns.length, attempt: t.attempt };
     if (nested) m.n = 1;
+    if (t.verified) m.v = 1;
     if (t.actorId) { m.actor = t.actorId; m.method = t.method; }
     node.post(m);
   }
@@ -455,6 +469,7 @@ export class TaskManager {
     if (!error) this.lineage.finished(t);
     if (t.pinned) this.refs.unpin(t.pinned);
     this.host.log.add(t);
+    if (t.replicaOf !== undefined) this.verifier.replicaEnded(t, error);
   }
 
   /** A task another host sent leaves this host unrun and without a result: it was handed back to its owner. */
@@ -480,6 +495,7 @@ export class TaskManager {
     if (!t) return;
     if (t.type !== NORMAL && force) throw new RayUsageError('ray.cancel: force is not supported for actor calls; use ray.kill(actor) to stop the actor.');
     if (recursive && t.children) for (const c of t.children) { const ct = this.host.tasks.get(c); if (ct) await this.cancel(ct.returns[0] ?? returnObjectId(c, 0), force, true); }
+    if (t.verify !== undefined && this.verifier.cancel(t, force)) return;
     if (t.state === 'PENDING_ARGS_AVAIL' || t.state === 'PENDING_NODE_ASSIGNMENT') {
       if (t.state === 'PENDING_NODE_ASSIGNMENT' && t.type === NORMAL) this.host.scheduler.remove(t);
       if (t.type === ACTOR_TASK) { const a = this.host.actors.get(t.actorId!); if (a) a.queue = a.queue.filter((x) => x !== t); }

@@ -1,7 +1,7 @@
 /** A task as its owner tracks it, from submission to its final state, and the bounded event log. */
 import type { SerializedError } from '../shared/errors.js';
 import type { ActorId, ObjectId, TaskId } from '../shared/ids.js';
-import type { Resources, SchedulingStrategy } from '../shared/options.js';
+import type { Resources, SchedulingStrategy, VerifyOptions } from '../shared/options.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { TaskStateName } from '../api/api.js';
 
@@ -44,6 +44,13 @@ export interface TaskRecord {
   startedAt: number | null;
   endedAt: number | null;
   error: SerializedError | undefined;
+  /** A task run with `verify` (host/verification.ts): it runs as replicas, never itself. */
+  verify?: VerifyOptions;
+  /** A replica of that verified task: its id, and the host this attempt is placed on. */
+  replicaOf?: TaskId;
+  onHost?: string;
+  /** Runs a verified replica here (owned here or sent by its owner): its code may not submit work. */
+  verified?: true;
 }
 
 /** What the state API and timeline read of a task: live records and logged ones alike. */

@@ -23,7 +23,7 @@ class TaskRun implements Caller, RayProvider {
   abort: AbortController | undefined = undefined;
   private rayApi: RayApi | undefined = undefined;
 
-  constructor(readonly taskId: string, readonly attempt: number, readonly actorId: string | undefined) {}
+  constructor(readonly taskId: string, readonly attempt: number, readonly actorId: string | undefined, readonly verified = false) {}
 
   signal(): AbortSignal {
     return (this.abort ??= new AbortController()).signal;
@@ -158,7 +158,7 @@ export class Executor {
   /** Runs one task; returns a promise only if it did not finish synchronously. */
   private execute(m: TaskMsg): Promise<void> | undefined {
     const start = now();
-    const caller = new TaskRun(m.id, m.attempt, this.kind === 'actor' ? this.core.actorId : undefined);
+    const caller = new TaskRun(m.id, m.attempt, this.kind === 'actor' ? this.core.actorId : undefined, m.v === 1);
     this.running.set(m.id, caller);
     const name = m.method ?? this.table.descriptor(m.fn)?.name ?? m.fn;
     let result: unknown;

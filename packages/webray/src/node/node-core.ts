@@ -6,7 +6,7 @@ import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFil
 import { isObjectRef } from '../api/object-ref.js';
 import { reviveValue } from '../api/revive.js';
 import { encode, isPrimitive, makeStoredMarker, type Marker } from '../shared/codec.js';
-import { deserializeError, GetTimeoutError, ObjectLostError, type SerializedError } from '../shared/errors.js';
+import { deserializeError, GetTimeoutError, ObjectLostError, RayUsageError, type SerializedError } from '../shared/errors.js';
 import { actorIdFor, childTaskId, driverTaskId, putObjectId, returnObjectId, type ActorId, type ObjectId } from '../shared/ids.js';
 import type { ActorOptions, MethodOptions, TaskOptions } from '../shared/options.js';
 import type { ControlOp, FunctionDescriptor, NodeToHost, ObjectReply, SubmitMsg } from '../shared/protocol.js';
@@ -111,6 +111,7 @@ export class NodeCore implements CoreWorker {
   }
 
   submitTask(caller: Caller, fn: FunctionDescriptor, args: unknown[], options: TaskOptions): ObjectId[] {
+    refuseInVerified(caller, `submit task ${options.name ?? fn.name}`);
     this.registerFunction(fn);
     const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: fn.id, options, ...this.encodeArgs(options.name ?? fn.name, args) });
@@ -118,6 +119,7 @@ export class NodeCore implements CoreWorker {
   }
 
   createActor(caller: Caller, spec: ActorSpec, args: unknown[], options: ActorOptions): ActorId {
+    refuseInVerified(caller, `create actor ${spec.className}`);
     this.registerFunction(spec.fn);
     const actor = actorIdFor(caller.taskId, caller.attempt, caller.submitted++);
     this.send({
@@ -129,6 +131,7 @@ export class NodeCore implements CoreWorker {
   }
 
   submitActorTask(caller: Caller, actor: ActorId, method: string, args: unknown[], options: MethodOptions): ObjectId[] {
+    refuseInVerified(caller, `call actor method ${method}`);
     const id = childTaskId(caller.taskId, caller.attempt, caller.submitted++);
     this.send({ t: 'submit', id, parent: caller.taskId, fn: '', actor, method, options, ...this.encodeArgs(method, args) });
     return this.counted(returnIds(id, options.numReturns ?? 1));
@@ -301,4 +304,14 @@ function returnIds(id: string, n: number): ObjectId[] {
   const ids = new Array<ObjectId>(n);
   for (let i = 0; i < n; i++) ids[i] = returnObjectId(id, i);
   return ids;
+}
+
+/**
+ * A verified task runs as replicas on several hosts and only its result is compared: work it
+ * submitted would run once per replica, unchecked, and an actor's state would see every replica.
+ */
+function refuseInVerified(caller: Caller, what: string): void {
+  if (!caller.verified) return;
+  throw new RayUsageError(`a task run with verify may not ${what}: verification is for pure leaf tasks, whose result depends only on their arguments ` +
+    '(each replica would submit the work again, unverified, and actors would see every replica). Submit that work from the driver, or drop verify.');
 }

@@ -213,6 +213,26 @@ export class ModuleChangedError extends RayError {
   }
 }
 
+/** One replica's result as the owner saw it: the host that ran it and the SHA-256 of the bytes received (or the error it ended with). */
+export interface ReplicaResult {
+  host: string;
+  /** Hex SHA-256 of the result's encoded bytes as the owner received them; for an error, of its name and message. */
+  hash: string;
+  /** The error the replica ended with, if it did not return a value. */
+  error?: string;
+}
+
+/**
+ * A task run with `verify: { replicas }` has no accepted result: its replicas disagreed and no
+ * more could run (`results` names each host and what it returned), or too few hosts could run them.
+ */
+export class VerificationError extends RayError {
+  override name = 'VerificationError';
+  constructor(readonly functionName: string, readonly taskId: string, detail: string, readonly results: ReplicaResult[] = []) {
+    super(`Task ${functionName} (${taskId}) has no verified result: ${detail}`);
+  }
+}
+
 /** The API was used wrongly (bad option, not initialised, ...). Thrown synchronously, never from a worker. */
 export class RayUsageError extends RayError {
   override name = 'RayUsageError';
@@ -241,6 +261,7 @@ const rayErrors: Record<string, ErrorFactory> = {
   RayUsageError: (m) => new RayUsageError(m),
   ClusterAuthError: (m) => withMessage(new ClusterAuthError(''), m),
   ModuleChangedError: (m, f) => withMessage(new ModuleChangedError(f.url, ''), m),
+  VerificationError: (m, f) => withMessage(new VerificationError(f.functionName, f.taskId, '', Array.isArray(f.results) ? f.results : []), m),
 };
 
 function withMessage<E extends Error>(e: E, message: string): E {
@@ -248,7 +269,7 @@ function withMessage<E extends Error>(e: E, message: string): E {
   return e;
 }
 
-const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId', 'url', 'restarting'] as const;
+const fieldNames = ['functionName', 'taskId', 'actorId', 'objectIds', 'path', 'objectId', 'nodeId', 'url', 'restarting', 'results'] as const;
 
 /** Turns any thrown value into a record that survives structured clone. */
 export function serializeError(err: unknown): SerializedError {

@@ -119,6 +119,14 @@ export function childTaskId(parent: TaskId, attempt: number, counter: number): T
   return childHash(parent, attempt, counter, parent.slice(0, 8));
 }
 
+/**
+ * The id of replica `k` of attempt `attempt` of a verified task (host/verification.ts): a task id
+ * of its own, so each replica's returns are objects of their own until one result is accepted.
+ */
+export function replicaTaskId(task: TaskId, attempt: number, k: number): TaskId {
+  return childHash(task + 'v', attempt, k, task.slice(0, 8));
+}
+
 /** An actor id is derived like a task id (from the creating task and its attempt), with its own tag. */
 export function actorIdFor(parent: TaskId, attempt: number, counter: number): ActorId {
   return childHash(parent + 'a', attempt, counter, parent.slice(0, 8));

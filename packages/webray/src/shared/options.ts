@@ -20,6 +20,20 @@ export interface TaskOptions {
   schedulingStrategy?: SchedulingStrategy;
   /** A display name for the state API and timeline. */
   name?: string;
+  /**
+   * Quorum verification for untrusted hosts: run the task on `replicas` distinct hosts and accept
+   * its result only when a majority agree (README "Untrusted hosts"). For pure, bit-deterministic
+   * leaf tasks only. Default: no verification.
+   */
+  verify?: VerifyOptions;
+}
+
+/** `verify` of a task: how many replicas run at first, and how many at most when they disagree. */
+export interface VerifyOptions {
+  /** Replicas run at once, each on its own host; a majority of equal results is accepted. At least 2. */
+  replicas: number;
+  /** Replicas in all, counting those run again after a disagreement. Default `replicas + 1`. */
+  maxReplicas?: number;
 }
 
 export interface ActorOptions {
@@ -62,7 +76,8 @@ export interface MethodOptions {
   name?: string;
 }
 
-const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name']);
+const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name', 'verify']);
+const verifyKeys = new Set(['replicas', 'maxReplicas']);
 const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy', 'checkpointEvery']);
 const methodKeys = new Set(['numReturns', 'name']);
 
@@ -102,9 +117,37 @@ export function checkTaskOptions(what: string, o: TaskOptions): void {
   if (re !== undefined && typeof re !== 'boolean' && !(Array.isArray(re) && re.every((x) => typeof x === 'string'))) {
     throw new RayUsageError(`${what}: retryExceptions must be true, false or a list of error names.`);
   }
+  checkVerify(what, o.verify, o.schedulingStrategy);
+}
+
+function checkVerify(what: string, v: unknown, strategy: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new RayUsageError(`${what}: option 'verify' must be an object like { replicas: 2 }, got ${describeValue(v)}.`);
+  }
+  checkKeys(`${what}: verify`, v as Record<string, unknown>, verifyKeys);
+  const { replicas, maxReplicas } = v as VerifyOptions;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 2) {
+    throw new RayUsageError(`${what}: verify.replicas must be an integer ≥ 2 (the hosts that must agree on the result), got ${describeValue(replicas)}.`);
+  }
+  if (maxReplicas !== undefined && (typeof maxReplicas !== 'number' || !Number.isInteger(maxReplicas) || maxReplicas < replicas)) {
+    throw new RayUsageError(`${what}: verify.maxReplicas must be an integer ≥ verify.replicas (${replicas}), got ${describeValue(maxReplicas)}.`);
+  }
+  if (typeof strategy === 'object' && strategy !== null) {
+    throw new RayUsageError(`${what}: verify runs replicas on distinct hosts, so it cannot be pinned to a node ({ nodeId }); drop schedulingStrategy or verify.`);
+  }
+}
+
+/** Verification is for tasks: an actor's result depends on its state, which one host holds. */
+function refuseVerify(what: string, o: unknown): void {
+  if (typeof o === 'object' && o !== null && 'verify' in o) {
+    throw new RayUsageError(`${what}: 'verify' is for tasks only. An actor's results depend on the state one host keeps, so replicas on other hosts cannot check them; ` +
+      'move the computation to verify into a task (ray.remote(fn).options({ verify: { replicas: 2 } })).');
+  }
 }
 
 export function checkActorOptions(what: string, o: ActorOptions): void {
+  refuseVerify(what, o);
   checkKeys(what, o, actorKeys);
   checkInt(what, 'maxRestarts', o.maxRestarts, -1);
   checkInt(what, 'maxTaskRetries', o.maxTaskRetries, -1);
@@ -118,6 +161,7 @@ export function checkActorOptions(what: string, o: ActorOptions): void {
 }
 
 export function checkMethodOptions(what: string, o: MethodOptions): void {
+  refuseVerify(what, o);
   checkKeys(what, o, methodKeys);
   checkInt(what, 'numReturns', o.numReturns, 0);
 }

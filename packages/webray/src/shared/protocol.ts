@@ -66,6 +66,8 @@ export interface TaskMsg {
   /** The actor this call is for; absent for normal tasks. */
   actor?: ActorId;
   method?: string;
+  /** A replica of a verified task: it may not submit tasks, create actors or call them. */
+  v?: 1;
 }
 
 export interface CreateActorMsg {
