@@ -95,7 +95,7 @@ const API_NAMES = [
   'nodes', 'clusterResources', 'availableResources', 'state', 'timeline', 'ObjectRef',
   'RayError', 'RayTaskError', 'RayActorError', 'ActorUnavailableError', 'WorkerCrashedError', 'GetTimeoutError', 'TaskCancelledError',
   'NonSerializableError', 'OwnerDiedError', 'NodeDiedError', 'ObjectLostError', 'ObjectStoreFullError', 'ObjectMutatedError',
-  'PendingCallsLimitExceededError', 'RayUsageError',
+  'PendingCallsLimitExceededError', 'RayUsageError', 'VerificationError',
 ];
 
 /**
