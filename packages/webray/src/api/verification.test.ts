@@ -12,7 +12,7 @@ import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
 import { describeFunction } from './api.js';
 import { loadPlatform } from '../platform/detect.js';
-import type { SpillTarget } from '../platform/types.js';
+import { memorySpill } from '../test-support/memory-spill.js';
 
 const net = new PartitionableNetwork();
 const sides = new Map<HostRuntime, HostSide>();
@@ -177,14 +177,8 @@ describe('verify: { replicas }', () => {
 
   it('verifies a result rebuilt by lineage again: its replicas run again', async () => {
     const MiB = 1024 * 1024;
-    const copies = new Map<string, Uint8Array>();
-    const spill: SpillTarget = {
-      kind: 'a test spill target',
-      write: async (id, bytes) => { copies.set(id, bytes.slice()); },
-      read: async (id) => copies.get(id),
-      remove: async (id) => { copies.delete(id); },
-      clear: async () => copies.clear(),
-    };
+    const spill = memorySpill();
+    const { copies } = spill;
     const platform = await loadPlatform();
     // An owner with a small store: its verified results (1 MiB each, 10 MiB in an 8 MiB store) are spilled, then their copies lost.
     const o = await startServingHost({ numWorkers: 1, objectStoreMemory: 2 * MiB, objectStoreMaxMemory: 8 * MiB, platform: { ...platform, spillTarget: () => spill },

@@ -10,7 +10,7 @@ import { currentCore } from '../api/core.js';
 import { startServingHost } from '../api/index.js';
 import { describeFunction } from '../api/api.js';
 import { loadPlatform } from '../platform/detect.js';
-import type { SpillTarget } from '../platform/types.js';
+import { memorySpill } from '../test-support/memory-spill.js';
 import { until } from '../test-support/until.js';
 
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
@@ -136,14 +136,8 @@ describe('lineage reconstruction', () => {
 describe('lost spilled copies', () => {
   it('makes a result whose spilled copy is missing again; a put whose spilled copy is missing fails with ObjectLostError naming the put', async () => {
     const MiB = 1024 * 1024;
-    const copies = new Map<string, Uint8Array>();
-    const spill: SpillTarget = {
-      kind: 'a test spill target',
-      write: async (id, bytes) => { copies.set(id, bytes.slice()); },
-      read: async (id) => copies.get(id),
-      remove: async (id) => { copies.delete(id); },
-      clear: async () => copies.clear(),
-    };
+    const spill = memorySpill();
+    const { copies } = spill;
     const platform = await loadPlatform();
     const h = await startServingHost({ numWorkers: 1, objectStoreMemory: 2 * MiB, objectStoreMaxMemory: 8 * MiB, platform: { ...platform, spillTarget: () => spill } });
     try {
