@@ -20,7 +20,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from 'webray';
-import { prng } from '../packages/webray/src/test-support/prng.js';
+import { prng } from '../packages/webray/src/shared/prng.js';
 import type { ChaosResult, Fault, FaultKind } from './pages/chaos/main.js';
 import { ClusterTabs, type Tab } from './support/cluster-tabs.js';
 import { startHost, stopHost } from './support/node-host.js';

@@ -5,9 +5,9 @@ export {
 } from './api/index.js';
 export { ObjectRef } from './api/object-ref.js';
 export { RemoteFunction, ActorClass, type ActorHandle, type ActorMethod, type RemoteArgs, type Returns } from './api/remote.js';
-export type { ModuleOptions, SourceOptions, DisagreementState, TaskState, ActorState, ObjectState, ObjectStoreState, JobState, NodeState, TraceEvent, StateApi, TaskStateName } from './api/api.js';
+export type { ModuleOptions, SourceOptions, DisagreementState, VerificationState, TaskState, ActorState, ObjectState, ObjectStoreState, JobState, NodeState, TraceEvent, StateApi, TaskStateName } from './api/api.js';
 export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
-export type { TaskOptions, VerifyOptions, ActorOptions, MethodOptions, Resources, SchedulingStrategy, Checkpointable } from './shared/options.js';
+export type { TaskOptions, VerifyOptions, AdaptiveVerify, ActorOptions, MethodOptions, Resources, SchedulingStrategy, Checkpointable } from './shared/options.js';
 export {
   RayError, RayTaskError, RayActorError, ActorUnavailableError, WorkerCrashedError, GetTimeoutError, TaskCancelledError, NonSerializableError,
   OwnerDiedError, NodeDiedError, ObjectLostError, ObjectStoreFullError, ObjectMutatedError, PendingCallsLimitExceededError, RayUsageError,

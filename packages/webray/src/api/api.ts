@@ -400,6 +400,16 @@ export interface StateApi {
    * accepted majority, newest first. Such a host gets no more of this host's verified work.
    */
   listDisagreements(filter?: StateFilter): Promise<DisagreementState[]>;
+  /** This host's verification of its tasks: each host's agreeing results in a row (trust, in adaptive mode), and the counts of tasks accepted on trust and spot-checked. */
+  verification(): Promise<VerificationState>;
+}
+
+export interface VerificationState {
+  /** Hosts that ran replicas of this host's verified tasks. */
+  hosts: { hostId: string; hostName: string | null; agreed: number; excluded: boolean }[];
+  /** Adaptive mode: tasks run once on a trusted host, accepted unchecked; and those verified anyway (spot checks). */
+  acceptedOnTrust: number;
+  spotChecks: number;
 }
 
 export interface DisagreementState {
@@ -449,6 +459,7 @@ const stateApi: StateApi = {
   objectStore: () => requireCore().state('store') as Promise<ObjectStoreState>,
   listJobs: (f) => listed('listJobs', 'jobs', f) as Promise<JobState[]>,
   listDisagreements: (f) => listed('listDisagreements', 'disagreements', f) as Promise<DisagreementState[]>,
+  verification: () => requireCore().state('verification') as Promise<VerificationState>,
 };
 
 function timeoutOf(what: string, t: number | undefined): number | undefined {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
 import type { NodeHandle } from '../host/node-handle.js';
 import { MemorySignaling } from '../mesh/signaling.js';
-import { prng } from '../test-support/prng.js';
+import { prng } from '../shared/prng.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';

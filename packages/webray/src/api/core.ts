@@ -93,7 +93,7 @@ export interface CoreWorker {
   addLocalRef(id: ObjectId): void;
   removeLocalRef(id: ObjectId): void;
   runtimeContext(caller: Caller | undefined): RuntimeContext;
-  state(query: 'tasks' | 'actors' | 'objects' | 'jobs' | 'store' | 'nodes' | 'resources' | 'available' | 'timeline' | 'disagreements', filter?: StateFilter): Promise<unknown>;
+  state(query: 'tasks' | 'actors' | 'objects' | 'jobs' | 'store' | 'nodes' | 'resources' | 'available' | 'timeline' | 'disagreements' | 'verification', filter?: StateFilter): Promise<unknown>;
 }
 
 const slot = Symbol.for('webray.core');

@@ -17,7 +17,7 @@ import { childTaskId, driverTaskId, returnObjectId } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import { shot, type Shot, type Target, type Verdict } from '../test-support/hostile-frames.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
-import { prng } from '../test-support/prng.js';
+import { prng } from '../shared/prng.js';
 import * as ray from '../index.js';
 import { currentCore } from './core.js';
 import { startServingHost } from './index.js';

@@ -327,6 +327,15 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       const jobs = this.cluster ? await this.cluster.listJobs() : [{ jobId: this.jobId, hostId: this.hostId, state: 'RUNNING' as const, startedAt: this.startedAt, endedAt: null }];
       return select(jobs.map((j) => ({ ...j, hostName: this.cluster ? this.cluster.nameOf(j.hostId) : this.hostName })), filter);
     }
+    if (query === 'verification') {
+      const q = this.quorum;
+      const hosts = new Set([...q.agreed.keys(), ...q.excluded]);
+      return {
+        hosts: [...hosts].map((hostId) => ({ hostId, hostName: this.cluster?.nameOf(hostId) ?? (hostId === this.hostId ? this.hostName : null), agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId) })),
+        acceptedOnTrust: q.acceptedOnTrust,
+        spotChecks: q.spotChecks,
+      };
+    }
     if (query === 'disagreements') {
       const rows = this.quorum.disagreements.map((d) => ({ ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null })).reverse();
       return select(rows, filter);

@@ -14,6 +14,7 @@ import { deserializeError, RayUsageError, serializeError, TaskCancelledError, Ve
 import { replicaTaskId, returnObjectId, type TaskId } from '../shared/ids.js';
 import { covers } from '../scheduler/resources.js';
 import { now } from '../shared/clock.js';
+import { prng } from '../shared/prng.js';
 import type { HostContext } from './host-context.js';
 import { FAILED, IN_STORE, REMOTE, type ObjectEntry } from './objects.js';
 import type { ReferenceCounter } from './reference-counter.js';
@@ -33,8 +34,12 @@ interface Outcome {
 /** A verified task while its replicas run. */
 interface Group {
   readonly task: TaskRecord;
-  readonly replicas: number;
-  readonly max: number;
+  replicas: number;
+  max: number;
+  /** Run once on this trusted host, its result accepted unchecked (adaptive mode); cleared if it must run again. */
+  onTrust?: string;
+  /** The host the first replica goes to: the trusted host a spot check checks. */
+  prefer?: string;
   /** Replicas made so far (the next one's index). */
   made: number;
   /** The replicas whose outcome is not recorded yet, by id: running, or their result being hashed. */
@@ -69,6 +74,13 @@ export class Quorum implements Verifier {
   readonly disagreements: Disagreement[] = [];
   /** Those hosts: no replica of this host's verified tasks goes to them again (this job's). */
   readonly excluded = new Set<string>();
+  /** Adaptive mode: each host's results in a row that agreed with an accepted majority. */
+  readonly agreed = new Map<string, number>();
+  /** Adaptive mode: tasks run once on a trusted host, and those of them verified (spot checks). */
+  acceptedOnTrust = 0;
+  spotChecks = 0;
+  /** The spot-check draws, by seed (one random seed per session unless the option gives one). */
+  private readonly draws = new Map<number | undefined, () => number>();
 
   constructor(private readonly host: HostContext, private readonly tasks: TaskManager, private readonly refs: ReferenceCounter) {}
 
@@ -92,6 +104,17 @@ export class Quorum implements Verifier {
       return;
     }
     const g: Group = { task: t, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1, made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
+    const a = v.adaptive;
+    const trusted = a && hosts.find((h) => (this.agreed.get(h) ?? 0) >= a.trustAfter);
+    if (a && trusted !== undefined) {
+      if (this.draw(a.seed) >= a.spotCheck) {
+        Object.assign(g, { replicas: 1, max: 1, onTrust: trusted });
+        this.acceptedOnTrust++;
+      } else {
+        g.prefer = trusted;
+        this.spotChecks++;
+      }
+    }
     this.groups.set(t.id, g);
     t.state = 'SUBMITTED_TO_WORKER';
     t.nodeId = null;
@@ -129,6 +152,13 @@ export class Quorum implements Verifier {
     return out;
   }
 
+  /** The next spot-check draw in [0, 1). */
+  private draw(seed: number | undefined): number {
+    let next = this.draws.get(seed);
+    if (!next) this.draws.set(seed, next = prng(seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!));
+    return next();
+  }
+
   /** Chooses a replica's host (again on a retry): one no replica of its task was placed on. False: it goes on to that host. */
   private place(r: TaskRecord): boolean {
     this.leaves(r);
@@ -137,7 +167,15 @@ export class Quorum implements Verifier {
       this.tasks.finish(r, serializeError(new RayUsageError(`replica ${r.id} of task ${r.name} is no longer needed: its task was decided`)));
       return true;
     }
-    const host = this.candidates(g.task).find((h) => !g.tried.has(h));
+    if (g.onTrust !== undefined && g.tried.size > 0) {
+      // The trusted host lost it: no other host is trusted for this run, so it is verified instead.
+      const v = g.task.verify!;
+      Object.assign(g, { onTrust: undefined, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1 });
+      while (g.made < g.replicas) this.launch(g);
+    }
+    const candidates = this.candidates(g.task);
+    const first = g.onTrust ?? g.prefer;
+    const host = first !== undefined && !g.tried.has(first) && candidates.includes(first) ? first : candidates.find((h) => !g.tried.has(h));
     if (host === undefined) {
       this.tasks.finish(r, serializeError(new VerificationError(g.task.name, g.task.id,
         `a replica's host was lost and no other host that never ran a replica of it can run it now (hosts tried: ${[...g.tried].join(', ')}). Add hosts, or retry the task.`,
@@ -242,7 +280,13 @@ export class Quorum implements Verifier {
     const t = g.task;
     for (const x of g.outcomes) {
       // A replica that did not answer (its worker or host died, an argument was lost) is no liar.
-      if (x.hash === o.hash || (x.error && x.error.name !== 'RayTaskError')) continue;
+      if (x.error && x.error.name !== 'RayTaskError') continue;
+      if (x.hash === o.hash) {
+        // Trust is earned by results that were checked, not by one accepted on trust.
+        if (g.onTrust === undefined) this.agreed.set(x.host, (this.agreed.get(x.host) ?? 0) + 1);
+        continue;
+      }
+      this.agreed.delete(x.host);
       this.excluded.add(x.host);
       this.disagreements.push({ taskId: t.id, name: t.name, hostId: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() });
       if (this.disagreements.length > KEPT_DISAGREEMENTS) this.disagreements.shift();

@@ -34,6 +34,25 @@ export interface VerifyOptions {
   replicas: number;
   /** Replicas in all, counting those run again after a disagreement. Default `replicas + 1`. */
   maxReplicas?: number;
+  /**
+   * Adaptive replication: a host earns trust by `trustAfter` results in a row that agreed with an
+   * accepted majority; a task then runs once, on a trusted host, and is verified (run as `replicas`
+   * replicas, that host among them) only at the rate `spotCheck` (0–1). A disagreement resets the
+   * host's trust (and excludes it). A spot check does not take back results accepted on trust.
+   */
+  adaptive?: AdaptiveVerify;
+}
+
+export interface AdaptiveVerify {
+  /** Agreeing results in a row that make a host trusted. */
+  trustAfter: number;
+  /** The share of a trusted host's tasks still verified (0–1). */
+  spotCheck: number;
+  /**
+   * Seeds the spot-check draws so a run replays (tests, chaos runs). Default: a random seed per
+   * session — a host that could predict the draws would lie only between checks.
+   */
+  seed?: number;
 }
 
 export interface ActorOptions {
@@ -77,7 +96,8 @@ export interface MethodOptions {
 }
 
 const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name', 'verify']);
-const verifyKeys = new Set(['replicas', 'maxReplicas']);
+const verifyKeys = new Set(['replicas', 'maxReplicas', 'adaptive']);
+const adaptiveKeys = new Set(['trustAfter', 'spotCheck', 'seed']);
 const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy', 'checkpointEvery']);
 const methodKeys = new Set(['numReturns', 'name']);
 
@@ -132,6 +152,22 @@ function checkVerify(what: string, v: unknown, strategy: unknown): void {
   }
   if (maxReplicas !== undefined && (typeof maxReplicas !== 'number' || !Number.isInteger(maxReplicas) || maxReplicas < replicas)) {
     throw new RayUsageError(`${what}: verify.maxReplicas must be an integer ≥ verify.replicas (${replicas}), got ${describeValue(maxReplicas)}.`);
+  }
+  const a = (v as VerifyOptions).adaptive;
+  if (a !== undefined) {
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+      throw new RayUsageError(`${what}: verify.adaptive must be an object like { trustAfter: 10, spotCheck: 0.1 }, got ${describeValue(a)}.`);
+    }
+    checkKeys(`${what}: verify.adaptive`, a as unknown as Record<string, unknown>, adaptiveKeys);
+    if (typeof a.trustAfter !== 'number' || !Number.isInteger(a.trustAfter) || a.trustAfter < 1) {
+      throw new RayUsageError(`${what}: verify.adaptive.trustAfter must be an integer ≥ 1 (agreeing results in a row that make a host trusted), got ${describeValue(a.trustAfter)}.`);
+    }
+    if (typeof a.spotCheck !== 'number' || !(a.spotCheck >= 0 && a.spotCheck <= 1)) {
+      throw new RayUsageError(`${what}: verify.adaptive.spotCheck must be a number from 0 to 1 (the share of a trusted host's tasks still verified), got ${describeValue(a.spotCheck)}.`);
+    }
+    if (a.seed !== undefined && (typeof a.seed !== 'number' || !Number.isInteger(a.seed))) {
+      throw new RayUsageError(`${what}: verify.adaptive.seed must be an integer, got ${describeValue(a.seed)}.`);
+    }
   }
   if (typeof strategy === 'object' && strategy !== null) {
     throw new RayUsageError(`${what}: verify runs replicas on distinct hosts, so it cannot be pinned to a node ({ nodeId }); drop schedulingStrategy or verify.`);

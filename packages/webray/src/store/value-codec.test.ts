@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prng } from '../test-support/prng.js';
+import { prng } from '../shared/prng.js';
 import { decodeValue, encodeValue, payloadBytes } from './value-codec.js';
 
 const sab = new SharedArrayBuffer(4 << 20);

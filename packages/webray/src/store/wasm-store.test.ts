@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prng } from '../test-support/prng.js';
+import { prng } from '../shared/prng.js';
 import { WasmStore, type Entry } from './wasm-store.js';
 
 const KiB = 1024;

@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, so a randomized test replays exactly. Returns numbers in [0, 1). */
+/** mulberry32: a small seeded PRNG, so a seeded run (a test, spot checks given a seed) replays exactly. Returns numbers in [0, 1). */
 export function prng(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
