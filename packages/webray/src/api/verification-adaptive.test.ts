@@ -5,23 +5,33 @@
 // results changed on their way out), not a flag in the package.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HostRuntime } from '../host/runtime.js';
-import { MemorySignaling } from '../mesh/signaling.js';
+import { PartitionableNetwork, type HostSide } from '../test-support/partitionable-network.js';
 import { prng } from '../shared/prng.js';
 import { taskOfObject } from '../shared/ids.js';
 import * as ray from '../index.js';
 import { startServingHost } from './index.js';
 import { until } from '../test-support/until.js';
 
+const net = new PartitionableNetwork();
+let base: Omit<NonNullable<ray.InitOptions['cluster']>, 'signaling'>;
 let b: HostRuntime;
 let c: HostRuntime;
+const sides = new Map<HostRuntime, HostSide>();
+
+async function serve(): Promise<HostRuntime> {
+  const side = net.host();
+  const h = await startServingHost({ numWorkers: 1, cluster: { ...base, signaling: side } });
+  sides.set(h, side);
+  return h;
+}
 
 beforeAll(async () => {
   const keys = await ray.generateSubmitterKey();
   const operator = await ray.generateSubmitterKey();
-  const base = { id: 'adaptive', token: 'adaptive-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signaling: new MemorySignaling(), heartbeatMs: 100, deadAfterMs: 2000 };
-  await ray.init({ numWorkers: 1, cluster: { ...base, submitterKey: keys.privateKey, operatorKey: operator.privateKey } });
-  b = await startServingHost({ numWorkers: 1, cluster: base });
-  c = await startServingHost({ numWorkers: 1, cluster: base });
+  base = { id: 'adaptive', token: 'adaptive-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, heartbeatMs: 100, deadAfterMs: 1000 };
+  await ray.init({ numWorkers: 1, cluster: { ...base, signaling: net.host(), submitterKey: keys.privateKey, operatorKey: operator.privateKey } });
+  b = await serve();
+  c = await serve();
   await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 3, 20_000);
 }, 60_000);
 
@@ -103,4 +113,28 @@ describe('adaptive replication', () => {
     expect(() => f.options({ verify: { replicas: 2, adaptive: { trustAfter: 5, spotCheck: 1.5 } } })).toThrow(/verify.adaptive.spotCheck must be a number from 0 to 1 .*got 1.5/);
     expect(() => f.options({ verify: { replicas: 2, adaptive: { trustAfter: 5, spotcheck: 0.1 } } } as never)).toThrow(/unknown option 'spotcheck'. Did you mean 'spotCheck'\?/);
   });
+
+  it('verifies a task whose trusted host is lost while it runs it alone: on hosts that never ran it', async () => {
+    const d = await serve();
+    try {
+      await until(async () => new Set((await ray.nodes()).map((n) => n.hostId)).size === 4, 20_000);
+      const trusted = (await ray.state.verification()).hosts.find((h) => !h.excluded && h.agreed >= 3)!.hostId;
+      const host = [b, c].find((h) => h.hostId === trusted)!;
+      // Never spot-checked: it runs alone on the trusted host.
+      const slow = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return 7; })
+        .options({ verify: { replicas: 2, adaptive: { trustAfter: 3, spotCheck: 0, seed: SEED } }, name: 'alone' });
+      const ref = slow.remote(1500);
+      const children = () => ray.state.listTasks({ filters: { parentTaskId: taskOfObject(ref.id) } });
+      // Running there (the trusted host's own row says so).
+      await until(() => (host.localState('tasks', { filters: { name: 'alone', state: 'RUNNING' } }) as unknown[]).length === 1, 20_000);
+      sides.get(host)!.cutOff();
+      expect(await ray.get(ref, { timeout: 30_000 })).toBe(7);
+      const rows = await children();
+      const ranOn = new Set(rows.filter((r) => r.state === 'FINISHED').map((r) => r.nodeId!.split('.')[0]));
+      expect(ranOn.size).toBe(2);
+      expect(ranOn.has(trusted)).toBe(false);
+    } finally {
+      await d.shutdown();
+    }
+  }, 60_000);
 });
