@@ -14,6 +14,7 @@ import type { FunctionDescriptor } from '../shared/protocol.js';
 import { HostilePeer } from '../test-support/hostile-peer.js';
 import { headPeerId } from '../mesh/cluster.js';
 import { until } from '../test-support/until.js';
+import { taskOfObject } from '../shared/ids.js';
 
 let b: HostRuntime;
 let base: Omit<ray.ClusterConfig, 'submitterKey'>;
@@ -88,6 +89,17 @@ describe('two hosts as one cluster', () => {
     } finally {
       sent.mockRestore();
     }
+  });
+
+  it('list a task\'s children by parent cluster-wide: one running on the other host shows its node and state there', async () => {
+    const bNode = (await ray.nodes()).find((n) => n.hostId === b.hostId && n.kind === 'task')!.nodeId;
+    const child = ray.remote((ms: number) => { const end = Date.now() + ms; while (Date.now() < end); return ms; }).options({ schedulingStrategy: { nodeId: bNode, soft: false }, name: 'child-on-b' });
+    const parent = ray.remote(async () => ray.get(child.remote(1000)), { uses: () => [child] });
+    const ref = parent.remote();
+    await until(() => (b.localState('tasks', { filters: { name: 'child-on-b', state: 'RUNNING' } }) as unknown[]).length === 1, 20_000);
+    const rows = await ray.state.listTasks({ filters: { parentTaskId: taskOfObject(ref.id) } });
+    expect(rows.map((r) => [r.name, r.state, r.nodeId])).toEqual([['child-on-b', 'RUNNING', bNode]]);
+    expect(await ray.get(ref)).toBe(1000);
   });
 
   it('run a task on a chosen node of the other host ({ nodeId })', async () => {
