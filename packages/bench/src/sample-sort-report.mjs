@@ -23,7 +23,7 @@ export function summarize(m) {
 const fmt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 
 /** The table (one row per run) and a line per run on its CPU and what fresh memory costs. */
-export function printSortTable(title, results, log = console.log) {
+function printSortTable(title, results, log = console.log) {
   const header = ['values', 'P', 'native ms', 'webray ms', 'speedup', 'put', 'sample', 'partition', 'sort buckets', 'gather', 'CPU/wall', 'cold ms', 'equal'];
   const rows = results.map((r) => [fmt(r.n), r.parts, fmt(r.nativeMs), fmt(r.webrayMs), r.speedup === null ? '-' : `${r.speedup.toFixed(2)}x`, ...STAGES.map((k) => fmt(r.stages[k].ms)),
     r.webrayCpuMs === null ? '-' : (r.webrayCpuMs / r.webrayMs).toFixed(2), fmt(r.coldMs), r.equal ? 'yes' : 'NO']);
@@ -39,7 +39,7 @@ export function printSortTable(title, results, log = console.log) {
   log('speedup: native ms / webray ms (> 1: webray faster). CPU/wall: CPU time of all threads over the wall time (2 = both cores busy). cold: the unrecorded first run.');
 }
 
-export function writeSortJson(path, { benchmark, config, results, loadAvgAtStart }) {
+function writeSortJson(path, { benchmark, config, results, loadAvgAtStart }) {
   writeJson(path, {
     benchmark, date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAvgAtStart, loadAvgAtEnd: os.loadavg() },
@@ -69,4 +69,31 @@ function parseRuns(text) {
     if (!Number.isInteger(n) || n < 0 || !Number.isInteger(parts) || parts < 2) throw new Error(`--runs: '${r}' is not nxP (e.g. 10000000x4)`);
     return { n, parts };
   });
+}
+
+/**
+ * A whole sort bench: `open()` starts webray (resolving with how to stop it), `measureAll(results)`
+ * pushes one summary per run; then the table, a line about the machine and the JSON. Exits 1 if a
+ * run failed (after reporting what did run).
+ */
+export async function runSortBench({ settings, title, benchmark, open, measureAll }) {
+  const { reps, runs, workers, samplesPerPart, outPath } = settings;
+  const t0 = performance.now();
+  const loadAvgAtStart = os.loadavg();
+  const close = await open();
+  const results = [];
+  let exitCode = 0;
+  try {
+    await measureAll(results);
+  } catch (e) {
+    console.error(e);
+    exitCode = 1;
+  } finally {
+    await close();
+  }
+  printSortTable(`${title}; median of ${reps}, ms`, results);
+  console.log(`${os.cpus().length} CPUs, node ${process.version}, load avg ${round(loadAvgAtStart[0], 2)} -> ${round(os.loadavg()[0], 2)}; ${round((performance.now() - t0) / 1000, 1)} s total`);
+  writeSortJson(outPath, { benchmark, config: { workers, reps, runs, samplesPerPart }, results, loadAvgAtStart });
+  console.log(`JSON: ${outPath}`);
+  process.exit(exitCode);
 }

@@ -62,18 +62,12 @@ describe('the serving frame loop', () => {
     expect(next.seen.drawn).toEqual(['frame', 'frame']);
   });
 
-  it('a failed request stops the loop and is reported once', async () => {
+  it.each([
+    ['a failed request stops the loop and is reported once', () => Promise.reject(new Error('no actor'))],
+    ['a request that throws at once (webray shut down as the page goes) stops the loop and is reported, not thrown', (): Promise<string> => { throw new Error('webray is not initialised'); }],
+  ])('%s', async (_name, answer) => {
     const f = frames();
-    const a = parts(() => Promise.reject(new Error('no actor')));
-    startFrameLoop({ ...a, nextFrame: f.nextFrame });
-    for (let i = 0; i < 3; i++) await f.run();
-    expect(a.seen.asked).toBe(1);
-    expect(a.seen.errors).toHaveLength(1);
-  });
-
-  it('a request that throws at once (webray shut down as the page goes) stops the loop and is reported, not thrown', async () => {
-    const f = frames();
-    const a = parts(() => { throw new Error('webray is not initialised'); });
+    const a = parts(answer);
     startFrameLoop({ ...a, nextFrame: f.nextFrame });
     for (let i = 0; i < 3; i++) await f.run();
     expect(a.seen.asked).toBe(1);
