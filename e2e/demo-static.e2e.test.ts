@@ -19,6 +19,7 @@ import { capturePageLog, launchChromium, newContext } from './support/chromium.j
 import { startHost, stopHost } from './support/node-host.js';
 import { startPeerServer, type RunningPeerServer } from './support/peer-server.js';
 import { withTimeout } from './support/timeout.js';
+import { ISOLATION_HEADERS } from './support/vite-server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const VITE = join(REPO, 'node_modules', 'vite', 'bin', 'vite.js');
@@ -43,8 +44,7 @@ function serveStatic(dir: string): Promise<{ origin: string; server: Server }> {
     }
     res.writeHead(200, {
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
+      ...ISOLATION_HEADERS,
     }).end(body);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {

@@ -111,12 +111,13 @@ export async function sampleSort(data, { parts, samplesPerPart = 64, seed = 1, c
   lap('sample');
   const partition = partitionChunk.options({ numReturns: parts });
   const pieces = chunks.map(([off, len]) => partition.remote(input, off, len, splitters));
-  await ray.wait(pieces.flat(), { numReturns: pieces.flat().length });
+  const allPieces = pieces.flat();
+  await ray.wait(allPieces, { numReturns: allPieces.length });
   input.release();
   lap('partition');
   const buckets = pieces[0].map((_, b) => sortBucket.remote(...pieces.map((p) => p[b])));
   await ray.wait(buckets, { numReturns: buckets.length });
-  for (const p of pieces.flat()) p.release();
+  for (const p of allPieces) p.release();
   lap('sortBuckets');
   const sorted = new Float64Array(n);
   let at = 0;

@@ -85,11 +85,11 @@ function logArrivals(nodes: readonly NodeState[]): void {
 }
 
 async function refresh(): Promise<void> {
-  const [nodes, available, total, tasks, actors, store] = await Promise.all([
-    ray.nodes(), ray.availableResources(), ray.clusterResources(), ray.state.listTasks({ limit: TASK_WINDOW }), ray.state.listActors(), ray.state.objectStore(),
+  const [nodes, available, total, tasks, running, actors, store] = await Promise.all([
+    ray.nodes(), ray.availableResources(), ray.clusterResources(), ray.state.listTasks({ limit: TASK_WINDOW }),
+    // Each host filters its own: only running rows cross the mesh.
+    ray.state.listTasks({ filters: { state: 'RUNNING' } }), ray.state.listActors(), ray.state.objectStore(),
   ]);
-  // Each host filters its own: only running rows cross the mesh.
-  const running = await ray.state.listTasks({ filters: { state: 'RUNNING' } });
   learnNodes(nodes);
   logArrivals(nodes);
   // The RL section's workers figure: the cluster's live task workers (training asks nothing more).

@@ -47,11 +47,12 @@ function showCounters(s: IterationStats): void {
   figure('iteration', s.iteration);
   figure('reward-mean', s.meanReward, fmt(s.meanReward, 1));
   figure('reward-max', s.maxReward, fmt(s.maxReward, 1));
-  figure('episodes-per-s', per(s.episodes), fmt(per(s.episodes)));
-  figure('steps-per-s', per(s.steps), fmt(per(s.steps)));
-  figure('tasks-per-s', per(s.tasks), fmt(per(s.tasks)));
+  figure('episodes-per-s', per(s.episodes));
+  figure('steps-per-s', per(s.steps));
+  figure('tasks-per-s', per(s.tasks));
   figure('rl-hosts', s.hosts);
-  figure('longest-task', longestTask(), `${fmt(longestTask(), 0)} ms`);
+  const longest = longestTask();
+  figure('longest-task', longest, `${fmt(longest, 0)} ms`);
 }
 
 /** Clears the run's figures (the workers figure is the dashboard's: the cluster's, live). */

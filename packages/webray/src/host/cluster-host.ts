@@ -366,8 +366,10 @@ export class ClusterHost {
       'found', (req) => ({ t: 'lookup', req, namespace, name }));
   }
 
-  /** Every other reachable host's rows for a state query; a host that does not answer within 2 s is left out. */
-  /** Every other host's rows (each its newest `limit` that match: the merge keeps no more). */
+  /**
+   * Every other reachable host's rows for a state query, each its newest `limit` that match (the
+   * merge keeps no more); a host that does not answer within 2 s is left out.
+   */
   async askState(query: 'tasks' | 'actors', filter: StateFilter | undefined): Promise<unknown[]> {
     const { filters, limit } = filter ?? {};
     const rows = await Promise.all(this.others().map((h) =>

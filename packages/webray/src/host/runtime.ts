@@ -13,7 +13,6 @@ import { LocalScheduler } from '../scheduler/local.js';
 import { ActorHoldings } from '../scheduler/resources.js';
 import type { Frame, HostInfo } from '../mesh/frames.js';
 import { now } from '../shared/clock.js';
-import { readableHostName } from '../shared/host-name.js';
 import { ActorManager } from './actor-manager.js';
 import { ActorTable } from './actors.js';
 import { ClusterHost, type ClusterConfig, type ClusterRuntime } from './cluster-host.js';
@@ -90,7 +89,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.jobId = jobId;
     this.hostId = randomHex(4);
     this.nodeId = `${this.hostId}.driver`;
-    this.hostName = options.hostName ?? readableHostName(platform.defaultHostName(this.hostId), `host ${this.hostId.slice(0, 4)}`);
+    this.hostName = options.hostName ?? platform.defaultHostName(this.hostId);
     this.namespace = options.namespace;
     this.driverTaskId = driverTaskId(jobId);
     this.driver = { taskId: this.driverTaskId, submitted: 0, puts: 0, attempt: 0 };
@@ -331,7 +330,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       const q = this.quorum;
       const hosts = new Set([...q.agreed.keys(), ...q.excluded]);
       return {
-        hosts: [...hosts].map((hostId) => ({ hostId, hostName: this.cluster?.nameOf(hostId) ?? (hostId === this.hostId ? this.hostName : null), agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId) })),
+        hosts: [...hosts].map((hostId) => ({ hostId, hostName: this.cluster?.nameOf(hostId) ?? null, agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId) })),
         acceptedOnTrust: q.acceptedOnTrust,
         spotChecks: q.spotChecks,
       };

@@ -112,14 +112,15 @@ function timeline(h: HostContext): TraceEvent[] {
   return events;
 }
 
-/**
- * One list from every host's rows. A task sent to another host is known to both: the owner's
- * record says which host, the runner's which node; the runner's wins. Newest first, up to `limit`.
- */
 /** Is this the job's root task (the driver's), which a host that runs another host's task names as its parent? */
 function isRootTask(id: unknown): boolean {
   return typeof id === 'string' && id === driverTaskId(jobOf(id));
 }
+
+/**
+ * One list from every host's rows. A task sent to another host is known to both: the owner's
+ * record says which host, the runner's which node; the runner's wins. Newest first, up to `limit`.
+ */
 
 export function mergeState(query: 'tasks' | 'actors', here: Record<string, unknown>[], there: Record<string, unknown>[], limit = Infinity): unknown[] {
   if (query === 'actors') {

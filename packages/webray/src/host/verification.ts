@@ -7,12 +7,16 @@
  * says, and accepts the value a majority agree on: the task's returns get it, the replicas'
  * objects are freed. Without a majority it runs one more replica on a new host, up to
  * `maxReplicas`, then fails the task with a VerificationError naming each host and hash. A host
- * whose result disagreed with an accepted one gets no more replicas from this owner.
+ * whose result disagreed with an accepted one gets no more replicas from this owner. In adaptive
+ * mode (`verify.adaptive`) a host earns trust by checked agreements in a row; a trusted host then
+ * runs a task alone unless a seeded draw spot-checks it, and a trusted run whose host is lost is
+ * verified instead.
  */
 import { encodeValue, decodeValue } from '../store/value-codec.js';
 import { deserializeError, RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
 import { replicaTaskId, returnObjectId, type TaskId } from '../shared/ids.js';
 import { covers } from '../scheduler/resources.js';
+import type { VerifyOptions } from '../shared/options.js';
 import { now } from '../shared/clock.js';
 import { prng } from '../shared/prng.js';
 import type { HostContext } from './host-context.js';
@@ -103,7 +107,7 @@ export class Quorum implements Verifier {
           : `Add hosts that offer ${JSON.stringify(t.demand)} (or unpause them), lower replicas, or run it without verify.`))));
       return;
     }
-    const g: Group = { task: t, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1, made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
+    const g: Group = { task: t, replicas: v.replicas, max: maxReplicas(v), made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
     const a = v.adaptive;
     const trusted = a && hosts.find((h) => (this.agreed.get(h) ?? 0) >= a.trustAfter);
     if (a && trusted !== undefined) {
@@ -170,7 +174,7 @@ export class Quorum implements Verifier {
     if (g.onTrust !== undefined && g.tried.size > 0) {
       // The trusted host lost it: no other host is trusted for this run, so it is verified instead.
       const v = g.task.verify!;
-      Object.assign(g, { onTrust: undefined, replicas: v.replicas, max: v.maxReplicas ?? v.replicas + 1 });
+      Object.assign(g, { onTrust: undefined, replicas: v.replicas, max: maxReplicas(v) });
       while (g.made < g.replicas) this.launch(g);
     }
     const candidates = this.candidates(g.task);
@@ -371,6 +375,9 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 }
 
 const short = (hash: string): string => hash.slice(0, 12);
+
+/** Replicas in all, counting those run after a disagreement. */
+const maxReplicas = (v: VerifyOptions): number => v.maxReplicas ?? v.replicas + 1;
 
 function results(outcomes: Outcome[]): ReplicaResult[] {
   return outcomes.map((o) => (o.error ? { host: o.host, hash: o.hash, error: `${o.error.cause?.name ?? o.error.name}: ${o.error.cause?.message ?? o.error.message}` } : { host: o.host, hash: o.hash }));

@@ -44,12 +44,12 @@ const MODULE_OVER_HTTP = `data:text/javascript,${encodeURIComponent([
 
 export async function resolve(specifier: string, context: ResolveContext, next: (s: string, c: ResolveContext) => Promise<ResolveResult>): Promise<ResolveResult> {
   const parent = context.parentURL;
-  // A build keeps Emscripten's `import('module')` as `node:module` (webray/vite's node-builtins).
-  if (parent && HTTP.test(parent) && (specifier === 'module' || specifier === 'node:module')) return { url: MODULE_OVER_HTTP, shortCircuit: true };
-  const url = HTTP.test(specifier) ? specifier : parent && HTTP.test(parent) && PATH.test(specifier) ? new URL(specifier, parent).href : undefined;
-  if (url === undefined) return next(specifier, context);
-  const builtin = builtinFor(url);
+  const fromHttp = parent !== undefined && HTTP.test(parent);
+  const url = HTTP.test(specifier) ? specifier : fromHttp && PATH.test(specifier) ? new URL(specifier, parent).href : undefined;
+  // Vite's stand-in on the dev server; in a build, the `node:module` that webray/vite kept (node-builtins).
+  const builtin = url !== undefined ? builtinFor(url) : fromHttp && (specifier === 'module' || specifier === 'node:module') ? 'module' : undefined;
   if (builtin === 'module') return { url: MODULE_OVER_HTTP, shortCircuit: true };
+  if (url === undefined) return next(specifier, context);
   return { url: builtin ? `node:${builtin}` : url, shortCircuit: true };
 }
 

@@ -8,6 +8,7 @@ import { idbSpill } from './idb-spill.js';
 import { fileTables } from './file-tables.js';
 import { prepareWebRtc } from './node-webrtc.js';
 import type { NodeBootData, NodeProcess, Platform, SpillTarget, WorkerResourceLimits } from './types.js';
+import { readableHostName } from '../shared/host-name.js';
 
 /** Run from TypeScript sources (tests), the worker still needs JavaScript: use the build. */
 function workerEntry(): URL {
@@ -90,7 +91,8 @@ export const nodePlatform: Platform = {
     every: (ms, run) => { const t = setInterval(run, ms); t.unref(); return () => clearInterval(t); },
   },
   cpuCount: availableParallelism(),
-  defaultHostName: () => `${hostname().slice(0, 40)} pid ${process.pid}`,
+  // A machine's hostname can be empty or hold characters a name may not have.
+  defaultHostName: (hostId) => readableHostName(`${hostname().slice(0, 40)} pid ${process.pid}`, `host ${hostId.slice(0, 4)}`),
   holdProcess,
   whenScriptDone,
   prepareSignaling: prepareWebRtc,

@@ -58,7 +58,6 @@ export class Outbox<M extends { t: string }> {
    */
   postNow(m: M): void {
     this.batch.push(m);
-    this.run = undefined;
     this.flush();
   }
 

@@ -39,7 +39,7 @@ function chunkName(file: string): string {
 /** The plugin `webray()` includes; see the module comment. */
 export function moduleTasks(): Plugin {
   let building = false;
-  /** The task-module chunks emitted. */
+  /** Reference ids of the task-module chunks emitted (generateBundle turns them into file names). */
   const emitted: string[] = [];
   /** Chunks that workers and Node hosts import: task modules and every chunk they import (file names). */
   const taskChunks = new Set<string>();
