@@ -397,7 +397,8 @@ export interface StateApi {
   listJobs(filter?: StateFilter): Promise<JobState[]>;
   /**
    * Hosts caught by this host's verified tasks (`verify`): each result that disagreed with the
-   * accepted majority, newest first. Such a host gets no more of this host's verified work.
+   * accepted majority, newest first. Such a host gets no more of this host's verified work (no
+   * work at all with verify.exclude: 'all'). `ray.on('disagreement')` tells of each as it happens.
    */
   listDisagreements(filter?: StateFilter): Promise<DisagreementState[]>;
   /** This host's verification of its tasks: each host's agreeing results in a row (trust, in adaptive mode), and the counts of tasks accepted on trust and spot-checked. */
@@ -406,7 +407,7 @@ export interface StateApi {
 
 export interface VerificationState {
   /** Hosts that ran replicas of this host's verified tasks. */
-  hosts: { hostId: string; hostName: string | null; agreed: number; excluded: boolean }[];
+  hosts: { hostId: string; hostName: string | null; agreed: number; excluded: boolean; excludedFromAll: boolean }[];
   /** Adaptive mode: tasks run once on a trusted host, accepted unchecked; and those verified anyway (spot checks). */
   acceptedOnTrust: number;
   spotChecks: number;
@@ -551,6 +552,8 @@ export interface NodeState {
   tasksRunning: number;
   /** Its host's name (init({ hostName })): tells two hosts' nodes apart for people. */
   hostName: string;
+  /** Its host's JavaScript engine family: 'v8', 'spidermonkey', 'javascriptcore' or 'unknown' (as its host says). */
+  engine: string;
   /** Its host is paused (ray.pause()): it takes no new work from the cluster. */
   paused: boolean;
 }

@@ -12,7 +12,7 @@ import { workerResourceLimitKeys, type Platform, type WorkerResourceLimits } fro
 import { HostRuntime } from '../host/runtime.js';
 import type { ClusterConfig } from '../host/cluster-host.js';
 import { checkClusterConfig } from '../host/cluster-config.js';
-import { apiNames, RayApi } from './api.js';
+import { apiNames, RayApi, type DisagreementState } from './api.js';
 import { currentCore, setCurrentCore } from './core.js';
 
 export interface InitOptions {
@@ -250,6 +250,22 @@ export function resume(): void {
 /** Is this host paused (pause() called, resume() not yet)? */
 export function isPaused(): boolean {
   return startedHost('ray.isPaused()').paused;
+}
+
+/** What `ray.on` can listen to, and what each listener is given. */
+export interface RayEvents {
+  /** A host a verified task of this host caught returning another result than the accepted one (the row `state.listDisagreements()` adds). */
+  disagreement: DisagreementState;
+}
+
+/**
+ * Calls `listener` on each `event` of this host from now until shutdown: `'disagreement'`, a host
+ * caught by a verified task (README "Untrusted hosts"). Returns a function that removes it.
+ */
+export function on<E extends keyof RayEvents>(event: E, listener: (e: RayEvents[E]) => void): () => void {
+  if (event !== 'disagreement') throw new RayUsageError(`ray.on(event): unknown event ${describeValue(event)}; the events are 'disagreement'.`);
+  if (typeof listener !== 'function') throw new RayUsageError(`ray.on('${event}', listener): listener must be a function, got ${describeValue(listener)}.`);
+  return startedHost(`ray.on('${event}')`).onDisagreement(listener as (e: DisagreementState) => void);
 }
 
 /** The ambient API: bound to the driver, or inside a node to the task running right now. */

@@ -20,6 +20,8 @@ export interface HostContext {
   readonly nodeId: string;
   /** Its name for people (init({ hostName })). */
   readonly hostName: string;
+  /** Its JavaScript engine's family (Platform.engine). */
+  readonly engine: string;
   readonly namespace: string;
   /** The driver's root task (it has no record). */
   readonly driverTaskId: TaskId;

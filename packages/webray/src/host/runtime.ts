@@ -25,7 +25,7 @@ import { ObjectGets } from './object-gets.js';
 import { ObjectRecovery, type RecoveryStats } from './object-recovery.js';
 import { ObjectTable } from './objects.js';
 import { HostPause } from './pause.js';
-import { Quorum } from './verification.js';
+import { Quorum, type Disagreement } from './verification.js';
 import { drainForLeave } from './graceful-leave.js';
 import { ReferenceCounter } from './reference-counter.js';
 import { hostState, mergeState, select } from './state.js';
@@ -50,11 +50,15 @@ export interface HostOptions {
   hostName?: string;
 }
 
+/** A disagreement as the state API and events give it: with the caught host's name (null once it left). */
+export type DisagreementRow = Disagreement & { hostName: string | null };
+
 export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   readonly jobId: string;
   readonly hostId: string;
   readonly nodeId: string;
   readonly hostName: string;
+  readonly engine: string;
   readonly namespace: string;
   readonly driverTaskId: TaskId;
   readonly objects = new ObjectTable();
@@ -83,6 +87,8 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   private readonly pausing: HostPause;
   /** Quorum verification of tasks run with `verify`; its disagreements name hosts caught lying. */
   readonly quorum: Quorum;
+  /** Told of each host a verified task caught (ray.on('disagreement')). */
+  private readonly disagreementListeners = new Set<(d: DisagreementRow) => void>();
   private sinceDrain = 0;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
@@ -90,6 +96,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.hostId = randomHex(4);
     this.nodeId = `${this.hostId}.driver`;
     this.hostName = options.hostName ?? platform.defaultHostName(this.hostId);
+    this.engine = platform.engine;
     this.namespace = options.namespace;
     this.driverTaskId = driverTaskId(jobId);
     this.driver = { taskId: this.driverTaskId, submitted: 0, puts: 0, attempt: 0 };
@@ -109,7 +116,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.gets = new ObjectGets(this, this.refs, this);
     this.nodePool = new NodePool(this, platform, options.apiNames, options.workerResourceLimits, this.taskManager, this.actorManager, this.refs, this.gets, this);
     this.pausing = new HostPause(this, this.taskManager);
-    this.quorum = new Quorum(this, this.taskManager, this.refs);
+    this.quorum = new Quorum(this, this.taskManager, this.refs, (d) => {
+      const row = this.disagreementRow(d);
+      for (const l of this.disagreementListeners) {
+        try { l(row); } catch (err) { console.error('webray: a disagreement listener threw:', err); }
+      }
+    });
     this.taskManager.verifier = this.quorum;
     this.taskManager.remote = this.bridge;
     this.taskManager.gate = this.pausing;
@@ -145,7 +157,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   /** This host as the cluster sees it: its resources and task nodes. */
   private hostInfo(): HostInfo {
     const nodes = [...this.nodes.values()].filter((n) => n.kind === 'task').map((n) => n.id);
-    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes, hostName: this.hostName };
+    return { hostId: this.hostId, resources: { ...this.scheduler.pool.total }, nodes, hostName: this.hostName, engine: this.engine };
   }
 
   // ---- submission -------------------------------------------------------------------------
@@ -299,6 +311,18 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     return this.pausing.paused;
   }
 
+  // ---- events -----------------------------------------------------------------------------
+
+  /** Calls `listener` with each host a verified task catches from now on; returns its removal. */
+  onDisagreement(listener: (d: DisagreementRow) => void): () => void {
+    this.disagreementListeners.add(listener);
+    return () => { this.disagreementListeners.delete(listener); };
+  }
+
+  private disagreementRow(d: Disagreement): DisagreementRow {
+    return { ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null };
+  }
+
   hostsChanged(hosts: HostInfo[]): void {
     this.bridge.hostsChanged(hosts);
   }
@@ -330,13 +354,15 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       const q = this.quorum;
       const hosts = new Set([...q.agreed.keys(), ...q.excluded]);
       return {
-        hosts: [...hosts].map((hostId) => ({ hostId, hostName: this.cluster?.nameOf(hostId) ?? null, agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId) })),
+        hosts: [...hosts].map((hostId) => ({
+          hostId, hostName: this.cluster?.nameOf(hostId) ?? null, agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId), excludedFromAll: q.excludedFromAll.has(hostId),
+        })),
         acceptedOnTrust: q.acceptedOnTrust,
         spotChecks: q.spotChecks,
       };
     }
     if (query === 'disagreements') {
-      const rows = this.quorum.disagreements.map((d) => ({ ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null })).reverse();
+      const rows = this.quorum.disagreements.map((d) => this.disagreementRow(d)).reverse();
       return select(rows, filter);
     }
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return hostState(this, query, filter);

@@ -70,12 +70,12 @@ function storeState(h: HostContext): ObjectStoreState {
 /** This host's nodes, then the task nodes of the other hosts of its cluster. */
 function nodes(h: HostContext): NodeState[] {
   const local: NodeState[] = [...h.nodes.values()].map((n) => ({
-    nodeId: n.id, hostId: h.hostId, hostName: h.hostName, kind: n.kind, alive: n.alive,
+    nodeId: n.id, hostId: h.hostId, hostName: h.hostName, engine: h.engine, kind: n.kind, alive: n.alive,
     resources: (n.kind === 'task' ? { CPU: 1 } : {}) as Record<string, number>,
     actorId: n.actorId, tasksRunning: n.taskCount, paused: h.cluster?.paused ?? false,
   }));
   const remote: NodeState[] = (h.cluster?.others() ?? []).flatMap((host) => host.nodes.map((nodeId) => ({
-    nodeId, hostId: host.hostId, hostName: host.hostName ?? host.hostId, kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
+    nodeId, hostId: host.hostId, hostName: host.hostName ?? host.hostId, engine: host.engine ?? 'unknown', kind: 'task' as const, alive: true, resources: { CPU: 1 }, actorId: null, tasksRunning: 0,
     paused: h.cluster!.isPaused(host.hostId),
   })));
   return [...local, ...remote];

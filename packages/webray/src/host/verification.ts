@@ -10,7 +10,8 @@
  * whose result disagreed with an accepted one gets no more replicas from this owner. In adaptive
  * mode (`verify.adaptive`) a host earns trust by checked agreements in a row; a trusted host then
  * runs a task alone unless a seeded draw spot-checks it, and a trusted run whose host is lost is
- * verified instead.
+ * verified instead. `sameEngine` keeps a task's replicas on hosts of one engine family; `tolerance`
+ * lets numbers agree within it; `exclude: 'all'` keeps a caught host from all this host's work.
  */
 import { encodeValue, decodeValue } from '../store/value-codec.js';
 import { deserializeError, RayUsageError, serializeError, TaskCancelledError, VerificationError, type ReplicaResult, type SerializedError } from '../shared/errors.js';
@@ -19,6 +20,7 @@ import { covers } from '../scheduler/resources.js';
 import type { VerifyOptions } from '../shared/options.js';
 import { now } from '../shared/clock.js';
 import { prng } from '../shared/prng.js';
+import { withinTolerance } from '../shared/tolerance.js';
 import type { HostContext } from './host-context.js';
 import { FAILED, IN_STORE, REMOTE, type ObjectEntry } from './objects.js';
 import type { ReferenceCounter } from './reference-counter.js';
@@ -32,6 +34,8 @@ interface Outcome {
   hash: string;
   /** Each return's encoded bytes (kept until the task is decided: the accepted ones become its value). */
   bytes?: Uint8Array[];
+  /** The returns decoded, once a tolerance compares them. */
+  values?: unknown[];
   error?: SerializedError;
 }
 
@@ -44,6 +48,8 @@ interface Group {
   onTrust?: string;
   /** The host the first replica goes to: the trusted host a spot check checks. */
   prefer?: string;
+  /** verify.sameEngine: the engine family every replica's host has. */
+  engine?: string;
   /** Replicas made so far (the next one's index). */
   made: number;
   /** The replicas whose outcome is not recorded yet, by id: running, or their result being hashed. */
@@ -78,6 +84,8 @@ export class Quorum implements Verifier {
   readonly disagreements: Disagreement[] = [];
   /** Those hosts: no replica of this host's verified tasks goes to them again (this job's). */
   readonly excluded = new Set<string>();
+  /** Those caught by a task with `exclude: 'all'`: this host places no work of any kind there. */
+  readonly excludedFromAll = new Set<string>();
   /** Adaptive mode: each host's results in a row that agreed with an accepted majority. */
   readonly agreed = new Map<string, number>();
   /** Adaptive mode: tasks run once on a trusted host, and those of them verified (spot checks). */
@@ -86,7 +94,13 @@ export class Quorum implements Verifier {
   /** The spot-check draws, by seed (one random seed per session unless the option gives one). */
   private readonly draws = new Map<number | undefined, () => number>();
 
-  constructor(private readonly host: HostContext, private readonly tasks: TaskManager, private readonly refs: ReferenceCounter) {}
+  constructor(
+    private readonly host: HostContext,
+    private readonly tasks: TaskManager,
+    private readonly refs: ReferenceCounter,
+    /** Told of each host caught (the `disagreement` event). */
+    private readonly caught: (d: Disagreement) => void,
+  ) {}
 
   ready(t: TaskRecord): boolean {
     if (t.replicaOf !== undefined) return this.place(t);
@@ -97,17 +111,19 @@ export class Quorum implements Verifier {
   /** Runs a verified task (again, when lineage rebuilds its result) as its first replicas. */
   private start(t: TaskRecord): void {
     const v = t.verify!;
-    const hosts = this.candidates(t);
+    const engine = v.sameEngine ? this.likeliestEngine(t) : undefined;
+    const hosts = this.candidates(t, engine);
     if (hosts.length < v.replicas) {
       const noSigner = this.host.cluster !== undefined && this.host.cluster.others().length > 0 && !this.host.cluster.sendsWork;
       this.tasks.finish(t, serializeError(new VerificationError(t.name, t.id,
-        `verify: { replicas: ${v.replicas} } runs it on ${v.replicas} distinct hosts, but only ${hosts.length} can run it now` +
+        `verify: { replicas: ${v.replicas} } runs it on ${v.replicas} distinct hosts${engine === undefined ? '' : ' of one engine (sameEngine)'}, ` +
+        `but only ${hosts.length} can run it now${engine === undefined ? '' : `, on ${engine}`}` +
         `${hosts.length ? ` (${hosts.join(', ')})` : ''}. ` +
         (noSigner ? `This host has no submitterKey, so it cannot send code to other hosts: give init({ cluster: { submitterKey } }).`
           : `Add hosts that offer ${JSON.stringify(t.demand)} (or unpause them), lower replicas, or run it without verify.`))));
       return;
     }
-    const g: Group = { task: t, replicas: v.replicas, max: maxReplicas(v), made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
+    const g: Group = { task: t, replicas: v.replicas, max: maxReplicas(v), engine, made: 0, running: new Map(), hashing: new Set(), tried: new Set(), outcomes: [] };
     const a = v.adaptive;
     const trusted = a && hosts.find((h) => (this.agreed.get(h) ?? 0) >= a.trustAfter);
     if (a && trusted !== undefined) {
@@ -145,15 +161,31 @@ export class Quorum implements Verifier {
    * Hosts that can run the task now, in the order replicas go there: other hosts first (least busy
    * with replicas, then by id), this host last — it runs one only when too few others can.
    */
-  private candidates(t: TaskRecord): string[] {
+  private candidates(t: TaskRecord, engine: string | undefined): string[] {
     const c = this.host.cluster;
     const out: string[] = [];
     if (c?.sendsWork) {
-      for (const h of c.others()) if (!c.isPaused(h.hostId) && !this.excluded.has(h.hostId) && covers(h.resources, t.demand)) out.push(h.hostId);
+      for (const h of c.others()) {
+        if (!c.isPaused(h.hostId) && !this.excluded.has(h.hostId) && covers(h.resources, t.demand) && (engine === undefined || (h.engine ?? 'unknown') === engine)) out.push(h.hostId);
+      }
       out.sort((a, b) => (this.busy.get(a) ?? 0) - (this.busy.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
     }
-    if (!c?.paused && this.host.scheduler.pool.feasible(t.demand)) out.push(this.host.hostId);
+    if (!c?.paused && this.host.scheduler.pool.feasible(t.demand) && (engine === undefined || this.host.engine === engine)) out.push(this.host.hostId);
     return out;
+  }
+
+  /** verify.sameEngine: the engine family with the most hosts that can run the task (the first such in replica order on a tie). */
+  private likeliestEngine(t: TaskRecord): string | undefined {
+    const count = new Map<string, number>();
+    const engines = new Map((this.host.cluster?.others() ?? []).map((h) => [h.hostId, h.engine ?? 'unknown']));
+    engines.set(this.host.hostId, this.host.engine);
+    for (const h of this.candidates(t, undefined)) {
+      const e = engines.get(h)!;
+      count.set(e, (count.get(e) ?? 0) + 1);
+    }
+    let best: string | undefined;
+    for (const [e, n] of count) if (best === undefined || n > count.get(best)!) best = e;
+    return best;
   }
 
   /** The next spot-check draw in [0, 1). */
@@ -177,7 +209,7 @@ export class Quorum implements Verifier {
       Object.assign(g, { onTrust: undefined, replicas: v.replicas, max: maxReplicas(v) });
       while (g.made < g.replicas) this.launch(g);
     }
-    const candidates = this.candidates(g.task);
+    const candidates = this.candidates(g.task, g.engine);
     const first = g.onTrust ?? g.prefer;
     const host = first !== undefined && !g.tried.has(first) && candidates.includes(first) ? first : candidates.find((h) => !g.tried.has(h));
     if (host === undefined) {
@@ -265,12 +297,12 @@ export class Quorum implements Verifier {
     if (this.groups.get(g.task.id) !== g || !g.running.delete(r.id)) return;
     g.outcomes.push(o);
     const quorum = Math.floor(g.replicas / 2) + 1;
-    const agreeing = g.outcomes.filter((x) => x.hash === o.hash).length;
+    const agreeing = g.outcomes.filter((x) => agree(g, x, o)).length;
     if (agreeing >= quorum) { this.accept(g, o); return; }
     let best = 0;
-    for (const x of g.outcomes) best = Math.max(best, g.outcomes.filter((y) => y.hash === x.hash).length);
+    for (const x of g.outcomes) best = Math.max(best, g.outcomes.filter((y) => agree(g, x, y)).length);
     if (best + g.running.size >= quorum) return;
-    const another = g.made < g.max && this.candidates(g.task).some((h) => !g.tried.has(h));
+    const another = g.made < g.max && this.candidates(g.task, g.engine).some((h) => !g.tried.has(h));
     if (another) { this.launch(g); return; }
     const why = g.made < g.max ? `no other host that never ran a replica of it can run one more now` : `all ${g.max} replicas allowed (verify.maxReplicas) ran`;
     this.decide(g, serializeError(new VerificationError(g.task.name, g.task.id,
@@ -285,17 +317,24 @@ export class Quorum implements Verifier {
     for (const x of g.outcomes) {
       // A replica that did not answer (its worker or host died, an argument was lost) is no liar.
       if (x.error && x.error.name !== 'RayTaskError') continue;
-      if (x.hash === o.hash) {
+      if (agree(g, x, o)) {
         // Trust is earned by results that were checked, not by one accepted on trust.
         if (g.onTrust === undefined) this.agreed.set(x.host, (this.agreed.get(x.host) ?? 0) + 1);
         continue;
       }
+      const all = t.verify!.exclude === 'all' && x.host !== this.host.hostId;
       this.agreed.delete(x.host);
       this.excluded.add(x.host);
-      this.disagreements.push({ taskId: t.id, name: t.name, hostId: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() });
+      if (all) {
+        this.excludedFromAll.add(x.host);
+        this.host.cluster?.exclude(x.host);
+      }
+      const d: Disagreement = { taskId: t.id, name: t.name, hostId: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() };
+      this.disagreements.push(d);
       if (this.disagreements.length > KEPT_DISAGREEMENTS) this.disagreements.shift();
       console.warn(`webray: host ${x.host} returned a result for task ${t.name} (${t.id}) that the other replicas' majority did not: ${short(x.hash)} where ${short(o.hash)} was accepted. ` +
-        'No verified task of this host goes there again.');
+        (all ? 'No task or actor of this host goes there again.' : 'No verified task of this host goes there again.'));
+      this.caught(d);
     }
     if (o.error) { this.decide(g, o.error); return; }
     this.close(g);
@@ -343,6 +382,20 @@ export class Quorum implements Verifier {
   private free(r: TaskRecord): void {
     for (const id of r.returns) this.host.objects.freeIfUnused(id);
   }
+}
+
+/** Do two replicas' outcomes agree? Equal hashes; or, with verify.tolerance, values each within it (errors still by hash). */
+function agree(g: Group, x: Outcome, y: Outcome): boolean {
+  if (x.hash === y.hash) return true;
+  const tol = g.task.verify!.tolerance;
+  if (!tol || !x.bytes || !y.bytes) return false;
+  const a = decoded(x);
+  const b = decoded(y);
+  return a.every((v, i) => withinTolerance(v, b[i], tol));
+}
+
+function decoded(o: Outcome): unknown[] {
+  return (o.values ??= o.bytes!.map((b) => decodeValue(b.buffer, b.byteOffset, b.byteLength, true)));
 }
 
 /** The returns' bytes as one message: each one's length, then its bytes (so [ab, c] and [a, bc] differ). */

@@ -13,6 +13,8 @@ export interface HostInfo {
   nodes: string[];
   /** Its name for people (shared/host-name.ts). */
   hostName?: string;
+  /** Its JavaScript engine's family (platform/engine.ts); said by the host itself. */
+  engine?: string;
 }
 
 /** A value as it crosses hosts: the object store's value codec, base64. */
@@ -163,6 +165,7 @@ function isPlain(v: unknown): v is Record<string, unknown> {
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const wire: Check = (v) => typeof v === 'string' && v.length <= MAX_FRAME_CHARS && B64.test(v);
 const opt = (c: Check): Check => (v) => v === undefined || c(v);
+const isEngine: Check = (v) => typeof v === 'string' && /^[a-z0-9-]{1,32}$/.test(v);
 /**
  * A source function's free names and what each is bound to (shared/source.ts). Remote functions
  * and actor classes named in `uses` carry their own descriptors: nesting is bounded, so the
@@ -188,7 +191,7 @@ const error: Check = (v) => isPlain(v) && text(200)(v.name) && text(100_000)(v.m
 
 const namedActor = shape({ actorId: id, hostId: id, className: text(200), methods: list(text(200), 1000), asyncMethods: list(text(200), 1000), incarnation: opt(count) });
 
-const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024), hostName: opt(isHostName) });
+const hostInfo = shape({ hostId: id, resources: record(amount, 64), nodes: list(id, 1024), hostName: opt(isHostName), engine: opt(isEngine) });
 
 const specs: { [T in FrameType]: Record<string, Check> } = {
   hello: { cluster: id, host: id, nonce: hex },

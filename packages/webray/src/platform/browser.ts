@@ -1,4 +1,5 @@
 /** Nodes as module Web Workers. */
+import { engineOf } from './engine.js';
 import { RayUsageError } from '../shared/errors.js';
 import { idbSpill } from './idb-spill.js';
 import { idbTables } from './tables-store.js';
@@ -45,6 +46,7 @@ export const browserPlatform: Platform = {
   timers: workerTimers,
   cpuCount: globalThis.navigator?.hardwareConcurrency ?? 2,
   defaultHostName: (hostId) => `tab ${hostId.slice(0, 4)}`,
+  engine: engineOf(globalThis.navigator?.userAgent ?? ''),
   spillTarget: idbSpill,
   // (A page has both; a worker that runs webray has no sessionStorage, so no per-tab id: nothing is kept.)
   tablesStore: (cluster) => (typeof sessionStorage === 'undefined' || typeof indexedDB === 'undefined' ? undefined : idbTables(cluster)),

@@ -93,6 +93,8 @@ export const nodePlatform: Platform = {
   cpuCount: availableParallelism(),
   // A machine's hostname can be empty or hold characters a name may not have.
   defaultHostName: (hostId) => readableHostName(`${hostname().slice(0, 40)} pid ${process.pid}`, `host ${hostId.slice(0, 4)}`),
+  // Bun runs Node's API on WebKit's engine.
+  engine: typeof (process.versions as Record<string, string | undefined>).bun === 'string' ? 'javascriptcore' : 'v8',
   holdProcess,
   whenScriptDone,
   prepareSignaling: prepareWebRtc,

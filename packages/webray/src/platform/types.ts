@@ -91,6 +91,11 @@ export interface Platform {
   readonly cpuCount: number;
   /** The host's name when init gives none: in a tab `tab <first 4 of its id>`, in Node the machine's name and the pid. */
   defaultHostName(hostId: string): string;
+  /**
+   * The JavaScript engine's family ('v8', 'spidermonkey', 'javascriptcore', else 'unknown'): hosts of
+   * one family compute Math functions alike (verify.sameEngine).
+   */
+  readonly engine: string;
   /** Starts a worker; `limits` only where workers can have them (Node). */
   spawn(boot: NodeBootData, limits?: WorkerResourceLimits): NodeProcess;
   /** Where this host spills objects, namespaced by host id (same-origin tabs share one database). */

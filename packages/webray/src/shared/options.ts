@@ -41,6 +41,31 @@ export interface VerifyOptions {
    * host's trust (and excludes it). A spot check does not take back results accepted on trust.
    */
   adaptive?: AdaptiveVerify;
+  /**
+   * What a host caught disagreeing with an accepted result is kept from: 'verified' (default) —
+   * every later replica of this host's verified tasks; 'all' — also every task and actor this host
+   * places (those pinned to its nodes by `{ nodeId }` excepted).
+   */
+  exclude?: 'verified' | 'all';
+  /**
+   * Homogeneous redundancy: a task's replicas all run on hosts of one JavaScript engine family
+   * (`nodes()`'s `engine`), so results that differ only by an engine's Math precision are not
+   * taken for lies. The family with the most hosts able to run it is chosen.
+   */
+  sameEngine?: boolean;
+  /**
+   * Numbers agree within a tolerance instead of bit for bit: |a − b| ≤ absolute + relative ·
+   * max(|a|, |b|), element by element through arrays, typed arrays, plain objects and Maps (same
+   * shape); other values must be equal. Default: equal bytes.
+   */
+  tolerance?: Tolerance;
+}
+
+export interface Tolerance {
+  /** Of the larger magnitude. Default 0. */
+  relative?: number;
+  /** Default 0. */
+  absolute?: number;
 }
 
 export interface AdaptiveVerify {
@@ -96,7 +121,8 @@ export interface MethodOptions {
 }
 
 const taskKeys = new Set(['numReturns', 'numCpus', 'resources', 'maxRetries', 'retryExceptions', 'schedulingStrategy', 'name', 'verify']);
-const verifyKeys = new Set(['replicas', 'maxReplicas', 'adaptive']);
+const verifyKeys = new Set(['replicas', 'maxReplicas', 'adaptive', 'exclude', 'sameEngine', 'tolerance']);
+const toleranceKeys = new Set(['relative', 'absolute']);
 const adaptiveKeys = new Set(['trustAfter', 'spotCheck', 'seed']);
 const actorKeys = new Set(['numCpus', 'resources', 'maxRestarts', 'maxTaskRetries', 'maxConcurrency', 'maxPendingCalls', 'name', 'namespace', 'lifetime', 'schedulingStrategy', 'checkpointEvery']);
 const methodKeys = new Set(['numReturns', 'name']);
@@ -167,6 +193,25 @@ function checkVerify(what: string, v: unknown, strategy: unknown): void {
     }
     if (a.seed !== undefined && (typeof a.seed !== 'number' || !Number.isInteger(a.seed))) {
       throw new RayUsageError(`${what}: verify.adaptive.seed must be an integer, got ${describeValue(a.seed)}.`);
+    }
+  }
+  const { exclude, sameEngine, tolerance } = v as VerifyOptions;
+  if (exclude !== undefined && exclude !== 'verified' && exclude !== 'all') {
+    throw new RayUsageError(`${what}: verify.exclude must be 'verified' (a caught host gets no more verified work from this host) or 'all' (no more work of any kind), got ${describeValue(exclude)}.`);
+  }
+  if (sameEngine !== undefined && typeof sameEngine !== 'boolean') {
+    throw new RayUsageError(`${what}: verify.sameEngine must be true or false, got ${describeValue(sameEngine)}.`);
+  }
+  if (tolerance !== undefined) {
+    if (typeof tolerance !== 'object' || tolerance === null || Array.isArray(tolerance)) {
+      throw new RayUsageError(`${what}: verify.tolerance must be an object like { relative: 1e-12, absolute: 0 }, got ${describeValue(tolerance)}.`);
+    }
+    checkKeys(`${what}: verify.tolerance`, tolerance as unknown as Record<string, unknown>, toleranceKeys);
+    for (const k of ['relative', 'absolute'] as const) {
+      const x = tolerance[k];
+      if (x !== undefined && (typeof x !== 'number' || !(x >= 0) || x === Infinity)) {
+        throw new RayUsageError(`${what}: verify.tolerance.${k} must be a finite number ≥ 0, got ${describeValue(x)}.`);
+      }
     }
   }
   if (typeof strategy === 'object' && strategy !== null) {
