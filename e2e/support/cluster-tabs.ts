@@ -34,9 +34,12 @@ export class ClusterTabs {
     return new ClusterTabs(peers, server, browser, await newContext(browser, server.origin));
   }
 
-  /** Opens a tab that joins with these init options; resolves once its init settled. */
-  open(options: Record<string, unknown>): Promise<Tab> {
-    return this.openIn(this.context, options);
+  /**
+   * Opens a tab that joins with these init options; resolves once its init settled. `prepare`
+   * runs on the new page before it loads anything (e.g. to route the scripts it fetches).
+   */
+  open(options: Record<string, unknown>, prepare?: (page: Page) => Promise<void>): Promise<Tab> {
+    return this.openIn(this.context, options, prepare);
   }
 
   /** Opens a tab as `open` does, in a second Chromium where `hide` can hide it. */
@@ -52,9 +55,10 @@ export class ClusterTabs {
     await tab.page.waitForFunction(() => document.visibilityState === 'hidden', undefined, { polling: 100, timeout: 30_000 });
   }
 
-  private async openIn(context: BrowserContext, options: Record<string, unknown>): Promise<Tab> {
+  private async openIn(context: BrowserContext, options: Record<string, unknown>, prepare?: (page: Page) => Promise<void>): Promise<Tab> {
     const page = await context.newPage();
     const log = capturePageLog(page);
+    await prepare?.(page);
     await withTimeout('loading the tab', 30_000, page.goto(`${this.server.url}#${encodeURIComponent(JSON.stringify(options))}`), () => log.text());
     await withTimeout('ray.init in the tab', 60_000, page.waitForFunction(() => window.clusterStatus !== 'loading', undefined, { timeout: 60_000 }), () => log.text());
     const s = await page.evaluate(() => ({ status: window.clusterStatus, error: window.clusterError }));
