@@ -116,6 +116,11 @@ async function replicaHosts(ref: ray.ObjectRef<number>): Promise<string[]> {
 }
 
 describe('verified tasks on a cluster of tabs and a Node host, one tab lying', () => {
+  it('knows every host\'s engine: V8 in Node and in Chromium alike', async () => {
+    const engines = new Map((await ray.nodes()).map((n) => [n.hostId, n.engine]));
+    expect([ids.node, ids.honest, ids.liar].map((h) => engines.get(h))).toEqual(['v8', 'v8', 'v8']);
+  });
+
   it('shows the fixture lies: an unverified task on the liar returns a wrong value', async () => {
     expect(tampered).toBeGreaterThan(0);
     const onLiar = remoteRollout.options({ resources: { suspect: 1 } });
@@ -123,6 +128,8 @@ describe('verified tasks on a cluster of tabs and a Node host, one tab lying', (
   });
 
   it('catches the liar: a third replica settles each task it ran, the right values come back, and it is reported and excluded', async () => {
+    const heard: ray.DisagreementState[] = [];
+    const off = ray.on('disagreement', (d) => heard.push(d));
     const verified = remoteRollout.options({ verify: { replicas: 2 } });
     // One synchronous loop: 6 tasks × 2 replicas over 3 hosts, 4 replicas each, before any result.
     const seeds = [11, 12, 13, 14, 15, 16];
@@ -146,6 +153,9 @@ describe('verified tasks on a cluster of tabs and a Node host, one tab lying', (
     const caught = await ray.state.listDisagreements();
     expect(caught.map((d) => [d.taskId, d.name, d.hostId]).sort()).toEqual(caughtOn.sort().map((id) => [id, 'rollout', ids.liar]));
     for (const d of caught) expect(d.hash).not.toBe(d.acceptedHash);
+    // Each was told as it happened, too.
+    off();
+    expect(heard.map((d) => d.taskId).sort()).toEqual(caughtOn.sort());
     const state = await ray.state.verification();
     const excluded = Object.fromEntries(state.hosts.map((h) => [h.hostId, h.excluded]));
     expect(excluded).toEqual({ [ids.liar]: true, [ids.node]: false, [ids.honest]: false });

@@ -2,8 +2,9 @@
 
 /** The engine family: Firefox's own, Chromium's (Chrome, Edge, Opera…), else WebKit's (Safari, every browser on iOS). */
 export function engineOf(userAgent: string): string {
-  if (/\bFirefox\//.test(userAgent)) return 'spidermonkey';
-  if (/\b(Chrome|Chromium|Edg)\//.test(userAgent)) return 'v8';
+  if (/Firefox\//.test(userAgent)) return 'spidermonkey';
+  // (Headless Chromium says HeadlessChrome/.)
+  if (/(Chrome|Chromium|Edg)\//.test(userAgent)) return 'v8';
   if (/\bAppleWebKit\//.test(userAgent)) return 'javascriptcore';
   return 'unknown';
 }
