@@ -5,7 +5,7 @@
  */
 import { hasMarkers, isStoredMarker, refsInside } from '../shared/codec.js';
 import { NodeDiedError, OwnerDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { driverTaskId, jobOf } from '../shared/ids.js';
+import { driverTaskId, jobOf, type TaskId } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
@@ -122,7 +122,7 @@ export class HostBridge implements RemoteWork {
     const { args, refs } = this.tasks.wireArgs(t);
     const f: Extract<Frame, { t: 'task' }> = {
       t: 'task', id: t.id, fn: t.fn.id, name: t.name, args: toWire(args), nret: t.returns.length,
-      attempt: t.attempt, demand: t.demand,
+      attempt: t.attempt, demand: t.demand, parent: t.parent,
     };
     if (refs.length) { f.refs = refs; this.sentRefs.set(t, refs); }
     const s = t.strategy;
@@ -215,7 +215,7 @@ export class HostBridge implements RemoteWork {
       const pre: EncodedArgs = { args, argRefs, nested: false };
       if (f.actor === undefined) { this.admitRemoteTask(from, f, fn!, pre); return; }
       try {
-        this.actors.call(f.id, from, driverTaskId(jobOf(f.id)), f.actor, f.method ?? '', pre, { numReturns: f.nret }, 0, from, f.attempt);
+        this.actors.call(f.id, from, parentOf(f), f.actor, f.method ?? '', pre, { numReturns: f.nret }, 0, from, f.attempt);
       } catch (e) {
         refused(e);
       }
@@ -235,7 +235,7 @@ export class HostBridge implements RemoteWork {
 
   private admitRemoteTask(from: string, f: Extract<Frame, { t: 'task' }>, fn: FunctionDescriptor, pre: EncodedArgs): void {
     if (this.host.tasks.has(f.id) || this.host.closed) return;
-    const t = this.tasks.newTask(f.id, NORMAL, fn, f.name, undefined, pre, driverTaskId(jobOf(f.id)), from, f.nret);
+    const t = this.tasks.newTask(f.id, NORMAL, fn, f.name, undefined, pre, parentOf(f), from, f.nret);
     t.remoteOwner = from;
     t.attempt = f.attempt;
     t.demand = f.demand;
@@ -321,4 +321,10 @@ export class HostBridge implements RemoteWork {
     this.tasks.finish(t, serializeError(new OwnerDiedError(t.returns[0] ?? t.id, `host ${owner}, which submitted task ${t.name}, left the cluster; its tasks on host ${this.host.hostId} are stopped`)), true);
     if (node) void this.tasks.killNode(node, `its task ${t.name} was stopped: its owner, host ${owner}, left the cluster`);
   }
+}
+
+/** The task a task another host sent was submitted by, as its owner says (the job's root if it names none of that job): shown by the state API. */
+function parentOf(f: Extract<Frame, { t: 'task' }>): TaskId {
+  const job = jobOf(f.id);
+  return f.parent !== undefined && jobOf(f.parent) === job ? f.parent : driverTaskId(job);
 }

@@ -173,7 +173,7 @@ export class RemoteActors {
       // Followed to the host its owner restarted it on while this call waited for the ones before it.
       t.nodeId = host = remote.host;
       const { args, refs } = this.tasks.wireArgs(t);
-      const frame: Extract<Frame, { t: 'task' }> = { t: 'task', id: t.id, fn: t.actorId!, name: t.name, args: toWire(args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method! };
+      const frame: Extract<Frame, { t: 'task' }> = { t: 'task', id: t.id, fn: t.actorId!, name: t.name, args: toWire(args), nret: t.returns.length, attempt, demand: {}, actor: t.actorId!, method: t.method!, parent: t.parent };
       if (refs.length) frame.refs = refs;
       this.host.cluster!.sendActorCall(host, frame);
     }).catch((e) => {

@@ -366,15 +366,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       return select(rows, filter);
     }
     if (!this.cluster || (query !== 'tasks' && query !== 'actors')) return hostState(this, query, filter);
-    // Cluster-wide, as Ray's state API: every host adds what it knows. A host that ran another
-    // host's task knows it as a child of the job's root: by parent, rows are asked without that
-    // filter (or a limit) and the merged rows, which carry the owner's parent, filtered as asked.
-    if (query === 'tasks' && filter?.filters && 'parentTaskId' in filter.filters) {
-      const { parentTaskId: _parent, ...others } = filter.filters;
-      const wide = { filters: others };
-      const rows = mergeState(query, hostState(this, query, wide) as Record<string, unknown>[], await this.cluster.askState(query, wide) as Record<string, unknown>[]);
-      return select(rows, filter);
-    }
+    // Cluster-wide, as Ray's state API: every host adds what it knows.
     const here = hostState(this, query, filter);
     const there = await this.cluster.askState(query, filter);
     return mergeState(query, here as Record<string, unknown>[], there as Record<string, unknown>[], filter?.limit);

@@ -1,7 +1,6 @@
 /** The state API and timeline, read from the host's tables and task log. */
 import type { ActorState, NodeState, ObjectState, ObjectStoreState, TaskState, TraceEvent } from '../api/api.js';
 import type { StateFilter } from '../api/core.js';
-import { driverTaskId, jobOf } from '../shared/ids.js';
 import { FAILED, IN_STORE, READY, REMOTE, SPILLED } from './objects.js';
 import type { HostContext } from './host-context.js';
 import { ACTOR_CREATION, ACTOR_TASK, type TaskView } from './task-record.js';
@@ -112,11 +111,6 @@ function timeline(h: HostContext): TraceEvent[] {
   return events;
 }
 
-/** Is this the job's root task (the driver's), which a host that runs another host's task names as its parent? */
-function isRootTask(id: unknown): boolean {
-  return typeof id === 'string' && id === driverTaskId(jobOf(id));
-}
-
 /**
  * One list from every host's rows. A task sent to another host is known to both: the owner's
  * record says which host, the runner's which node; the runner's wins. Newest first, up to `limit`.
@@ -132,11 +126,7 @@ export function mergeState(query: 'tasks' | 'actors', here: Record<string, unkno
     const key = `${t.taskId}:${t.attempt}`;
     const had = byAttempt.get(key);
     if (!had) byAttempt.set(key, t);
-    else if (!String(had.nodeId ?? '').includes('.') && String(t.nodeId ?? '').includes('.')) {
-      // The row of the host that ran it names the node; its owner's names the parent (the host that
-      // ran it knows only the job's root task): a verified task's replicas stay its children.
-      byAttempt.set(key, isRootTask(t.parentTaskId) && !isRootTask(had.parentTaskId) ? { ...t, parentTaskId: had.parentTaskId } : t);
-    }
+    else if (!String(had.nodeId ?? '').includes('.') && String(t.nodeId ?? '').includes('.')) byAttempt.set(key, t);
   }
   return [...byAttempt.values()].sort((a, b) => (b.submittedAt as number) - (a.submittedAt as number)).slice(0, limit);
 }

@@ -171,8 +171,8 @@ export class TaskManager {
     const { objects } = this.host;
     this.host.tasks.set(t.id, t);
     this.tasksChanged();
-    // The driver's own root task has no record.
-    if (t.parent !== this.host.driverTaskId) {
+    // The driver's own root task has no record; the parent of a task another host sent is that host's.
+    if (t.parent !== this.host.driverTaskId && t.remoteOwner === undefined) {
       const parent = this.host.tasks.get(t.parent);
       if (parent) (parent.children ??= []).push(t.id);
     }

@@ -51,7 +51,7 @@ export type Frame =
   | { t: 'replica-ack'; seq: number }
   // work: a function entry signed by the submitter key, a task to run here, its result
   | { t: 'fn'; d: FunctionDescriptor; sig: string }
-  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; soft?: boolean; spread?: boolean; actor?: string; method?: string; refs?: ArgRef[]; verified?: boolean }
+  | { t: 'task'; id: string; fn: string; name: string; args: WireValue; nret: number; attempt: number; demand: Record<string, number>; node?: string; soft?: boolean; spread?: boolean; actor?: string; method?: string; refs?: ArgRef[]; verified?: boolean; parent?: string }
   | { t: 'done'; id: string; attempt: number; values?: WireValue; remote?: { i: number; size: number }[]; error?: SerializedError; start: number; end: number }
   // bottom-up scheduling: hosts report their load to the head, which places the tasks they spill
   // ('' in `placed`: the asking host itself, or no host can run it)
@@ -211,7 +211,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   replica: { seq: count, changes: wire },
   'replica-ack': { seq: count },
   fn: { d: descriptor, sig: hex },
-  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), soft: opt(bool), spread: opt(bool), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)), verified: opt(bool) },
+  task: { id, fn: id, name: text(200), args: wire, nret: (v) => count(v) && (v as number) <= 1000, attempt: count, demand: record(amount, 64), node: opt(id), soft: opt(bool), spread: opt(bool), actor: opt(id), method: opt(text(200)), refs: opt(list(shape({ i: count, id: objectId, host: id, size: count }), 1000)), verified: opt(bool), parent: opt(id) },
   done: { id, attempt: count, values: opt(wire), remote: opt(list(shape({ i: count, size: count }), 1000)), error: opt(error), start: amount, end: amount },
   load: { free: record(amount, 64), queued: count },
   place: { req: count, tasks: list(shape({ demand: record(amount, 64), args: list(shape({ host: id, bytes: count }), 64) }), 10_000) },
