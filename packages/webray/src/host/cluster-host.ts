@@ -84,6 +84,8 @@ export interface ClusterRuntime {
   actorLog(from: string, f: Extract<Frame, { t: 'actor-log' }>): void;
   /** A host this one sent a task to handed it back unrun (it is paused): it runs elsewhere, no retry spent. */
   remoteTaskHandedBack(from: string, id: string, attempt: number): void;
+  /** The owner of a task it sent here cancelled it (ray.cancel there). */
+  remoteTaskCancelled(from: string, id: string, attempt: number, force: boolean, recursive: boolean): Promise<void>;
   /** A host leaving gracefully asks this one to take objects it keeps for it: pull them, then free them there. */
   takeObjects(from: string, ids: string[]): void;
   /** This host's own rows of the state API (for another host listing the cluster). */
@@ -707,6 +709,9 @@ export class ClusterHost {
         return;
       case 'handback':
         this.rt.remoteTaskHandedBack(from, f.id, f.attempt);
+        return;
+      case 'cancel':
+        this.rt.remoteTaskCancelled(from, f.id, f.attempt, f.force, f.recursive).catch((e: unknown) => this.member.drops.add(`a cancel from ${from} failed here: ${String(e)}`));
         return;
       case 'take':
         this.rt.takeObjects(from, f.ids);

@@ -4,8 +4,8 @@
  * leaving means here (actors on other hosts are RemoteActors').
  */
 import { hasMarkers, isStoredMarker, refsInside } from '../shared/codec.js';
-import { NodeDiedError, OwnerDiedError, RayActorError, RayUsageError, serializeError, type SerializedError } from '../shared/errors.js';
-import { driverTaskId, jobOf, type TaskId } from '../shared/ids.js';
+import { NodeDiedError, OwnerDiedError, RayActorError, RayUsageError, serializeError, TaskCancelledError, type SerializedError } from '../shared/errors.js';
+import { driverTaskId, jobOf, returnObjectId, type TaskId } from '../shared/ids.js';
 import type { FunctionDescriptor } from '../shared/protocol.js';
 import type { ArgRef, Frame, HostInfo } from '../mesh/frames.js';
 import type { ArgBytes } from '../scheduler/global.js';
@@ -140,6 +140,17 @@ export class HostBridge implements RemoteWork {
     });
   }
 
+  cancelElsewhere(t: TaskRecord, force: boolean, recursive: boolean): void {
+    try { this.host.cluster!.member.send(t.nodeId!, { t: 'cancel', id: t.id, attempt: t.attempt, force, recursive }); } catch { /* its host left: hostsChanged ends it */ }
+  }
+
+  /** The owner of a task it sent here cancelled it. */
+  remoteTaskCancelled(from: string, id: string, attempt: number, force: boolean, recursive: boolean): Promise<void> {
+    const t = this.host.tasks.get(id);
+    if (!t || t.remoteOwner !== from || t.attempt !== attempt) return Promise.resolve();
+    return this.tasks.cancel(t.returns[0] ?? returnObjectId(t.id, 0), force, recursive);
+  }
+
   /** A task this host owns ended on another host. */
   remoteTaskDone(from: string, id: string, attempt: number, values: unknown[] | undefined, remote: { i: number; size: number }[], error: SerializedError | undefined, start: number, end: number): void {
     const t = this.host.tasks.get(id);
@@ -148,6 +159,11 @@ export class HostBridge implements RemoteWork {
     if (!t || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER' || t.attempt !== attempt) return;
     t.startedAt = start;
     t.endedAt = end;
+    if (t.cancelled) {
+      if (remote.length) this.host.cluster!.free(from, remote.map((r) => t.returns[r.i]!));
+      this.tasks.finish(t, serializeError(new TaskCancelledError(t.id)));
+      return;
+    }
     if (!error && values?.length !== t.returns.length) error = serializeError(new RayUsageError(`host ${from} sent ${values?.length ?? 'no'} values for ${t.returns.length} returns of task ${t.name}`));
     if (error) {
       // It could not pull an argument there: the argument is made again, and the task sent again without spending a retry.
@@ -300,6 +316,7 @@ export class HostBridge implements RemoteWork {
         continue;
       }
       if (t.type !== NORMAL) continue;
+      if (t.cancelled) { this.tasks.finish(t, serializeError(new TaskCancelledError(t.id))); continue; }
       // The attempt lost there is logged with its host (nextAttempt clears it).
       if (t.retriesLeft !== 0) { this.tasks.retry(t); continue; }
       t.nodeId = null;

@@ -294,6 +294,10 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
     this.bridge.remoteTaskHandedBack(from, id, attempt);
   }
 
+  remoteTaskCancelled(from: string, id: string, attempt: number, force: boolean, recursive: boolean): Promise<void> {
+    return this.bridge.remoteTaskCancelled(from, id, attempt, force, recursive);
+  }
+
   // ---- lending this host to the cluster ---------------------------------------------------
 
   /** Takes no new work from the cluster until resume (see HostPause). */

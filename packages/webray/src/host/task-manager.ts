@@ -30,6 +30,8 @@ export interface EncodedArgs {
 export interface RemoteWork {
   /** Takes a ready task of this host's that should run elsewhere (sent, spilled to the head, or refused): true if it did. */
   placeElsewhere(t: TaskRecord): boolean;
+  /** Cancels a task of this host's that runs on another host (`t.nodeId`): that host cancels it. */
+  cancelElsewhere(t: TaskRecord, force: boolean, recursive: boolean): void;
   /** A task another host sent ended here: its results go back there. */
   returnToOwner(t: TaskRecord, values: unknown[] | undefined, nested: boolean, error: SerializedError | undefined, start: number, end: number): void;
 }
@@ -504,13 +506,15 @@ export class TaskManager {
     }
     t.cancelled = true;
     const node = t.nodeId ? this.host.nodes.get(t.nodeId) : undefined;
-    if (!node) return;
-    if (force) { await this.killNode(node, 'force-cancelled'); return; }
+    if (!node && (t.nodeId === null || !this.host.cluster)) return;
+    if (node && force) { await this.killNode(node, 'force-cancelled'); return; }
     // JavaScript cannot interrupt a running task: its result fails now, but the task keeps its
     // lease (the node's CPU) until the node says it ended, so nothing else is run beside it.
     const cancelled = serializeError(new TaskCancelledError(t.id));
     const { objects } = this.host;
     for (const r of t.returns) { const e = objects.get(r); if (e) objects.fail(e, cancelled); }
+    // On another host (its id is the task's node): that host cancels it, and its end comes back.
+    if (!node) { if (t.type === NORMAL) this.remote.cancelElsewhere(t, force, recursive); return; }
     node.post({ t: 'cancel', id: t.id });
   }
 

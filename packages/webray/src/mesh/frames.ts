@@ -64,6 +64,8 @@ export type Frame =
   // it tells every member, and hands back the tasks sent to it that it did not start, unrun
   | { t: 'pause'; on: boolean }
   | { t: 'handback'; id: string; attempt: number }
+  /** The owner cancelled a task it sent here (ray.cancel): as a cancel of a task submitted here. */
+  | { t: 'cancel'; id: string; attempt: number; force: boolean; recursive: boolean }
   // a host leaving gracefully asks each owner to take the objects it keeps for it (pull, then free)
   | { t: 'take'; ids: string[] }
   // objects: a pull of an object's bytes (answered on the bulk channel: see host/object-pulls.ts, or
@@ -220,6 +222,7 @@ const specs: { [T in FrameType]: Record<string, Check> } = {
   avail: { req: count, free: record(amount, 64) },
   pause: { on: bool },
   handback: { id, attempt: count },
+  cancel: { id, attempt: count, force: bool, recursive: bool },
   take: { ids: list(objectId, 10_000) },
   pull: { req: count, id },
   pulled: { req: count, error: text(1000) },

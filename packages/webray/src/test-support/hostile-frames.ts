@@ -127,6 +127,7 @@ function validFrame(r: Rand, t: FrameType, g: Target): Frame {
     case 'avail': return { t, req: int(r, 100), free: { CPU: int(r, 8) } };
     case 'pause': return { t, on: r() < 0.5 };
     case 'handback': return { t, id: idOf(r), attempt: 0 };
+    case 'cancel': return { t, id: idOf(r), attempt: 0, force: r() < 0.5, recursive: r() < 0.5 };
     case 'take': return { t, ids: [idOf(r)] };
   }
 }
