@@ -355,7 +355,11 @@ export class RayApi {
   /** Where this code runs: job, host, node, task and actor ids. */
   getRuntimeContext(): RuntimeContext {
     const core = this.core();
-    return core.runtimeContext(this.caller ?? core.currentCaller());
+    const current = core.currentCaller();
+    // An actor's methods share the `ray` its instance was made with: the call running now (up to
+    // its first await) is the one asked about — its task id, attempt and cancellation signal.
+    const sameActor = this.caller?.actorId !== undefined && current.actorId === this.caller.actorId;
+    return core.runtimeContext(sameActor ? current : this.caller ?? current);
   }
 
   nodes(): Promise<NodeState[]> {

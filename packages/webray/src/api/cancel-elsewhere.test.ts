@@ -66,6 +66,33 @@ describe('ray.cancel of a task running on another host', () => {
     expect(await ray.get(onB.remote())).toBe(b.hostId);
   });
 
+  it('reaches an actor on another host: a queued call never runs, a running one is aborted there', async () => {
+    class Waiter {
+      ran: string[] = [];
+      async waits(tag: string) {
+        this.ran.push(tag);
+        const signal = ray.getRuntimeContext().signal;
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        this.ran.push(`${tag} aborted`);
+        return tag;
+      }
+      log() { return this.ran; }
+    }
+    const w = ray.remote(Waiter).options({ resources: { far: 1 }, maxConcurrency: 1 }).remote();
+    try {
+      const running = w.waits.remote('first');
+      const queued = w.waits.remote('second');
+      await runningOnB(running);
+      await ray.cancel(queued);
+      await ray.cancel(running);
+      await expect(ray.get(running)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+      await expect(ray.get(queued)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+      expect(await ray.get(w.log.remote())).toEqual(['first', 'first aborted']);
+    } finally {
+      await ray.kill(w);
+    }
+  });
+
   it('a cancelled task whose host is then lost ends cancelled, not retried', async () => {
     // Spinning, it cannot see its abort: it would run on until its host went.
     const ref = spins.options({ maxRetries: 3 }).remote();

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
+import { taskOfObject } from '../shared/ids.js';
+import { until } from '../test-support/until.js';
 
 beforeAll(() => ray.init({ numWorkers: 1 }));
 afterAll(() => ray.shutdown());
@@ -31,7 +33,32 @@ describe('ray.cancel', () => {
     await expect(ray.get(r)).rejects.toBeInstanceOf(ray.TaskCancelledError);
   });
 
-  it('fails a running CPU-bound task\'s result at once, and runs nothing beside it until it returns', async () => {
+  it('aborts a running actor call through its own signal; a queued call never runs', async () => {
+    class Waiter {
+      ran: string[] = [];
+      async waits(tag: string) {
+        // Read before the first await: the call's own context (an actor's methods share one `ray`).
+        const { signal, taskId } = ray.getRuntimeContext();
+        this.ran.push(`${tag} ${taskId}`);
+        await new Promise((resolve) => signal!.addEventListener('abort', resolve));
+        this.ran.push(`${tag} aborted`);
+        return tag;
+      }
+      log() { return this.ran; }
+    }
+    const w = ray.remote(Waiter).options({ maxConcurrency: 1 }).remote();
+    const running = w.waits.remote('first');
+    const queued = w.waits.remote('second');
+    await until(async () => (await ray.state.listTasks({ filters: { taskId: taskOfObject(running.id) } }))[0]?.state === 'RUNNING');
+    await ray.cancel(queued);
+    await ray.cancel(running);
+    await expect(ray.get(running)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    await expect(ray.get(queued)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    expect(await ray.get(w.log.remote())).toEqual([`first ${taskOfObject(running.id)}`, 'first aborted']);
+    await ray.kill(w);
+  });
+
+    it('fails a running CPU-bound task\'s result at once, and runs nothing beside it until it returns', async () => {
     // flags[0]: 1 lets the busy task return; flags[1]: 1 while it runs, 2 once it returned.
     const flags = new Int32Array(new SharedArrayBuffer(8));
     const busy = ray.remote((f: Int32Array) => {

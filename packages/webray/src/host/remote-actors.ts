@@ -7,7 +7,7 @@
 import type { ActorInfo, ActorSpec } from '../api/core.js';
 import { isObjectRef } from '../api/object-ref.js';
 import { encode, isPrimitive } from '../shared/codec.js';
-import { ActorUnavailableError, RayActorError, RayUsageError, serializeError } from '../shared/errors.js';
+import { ActorUnavailableError, RayActorError, RayUsageError, serializeError, TaskCancelledError } from '../shared/errors.js';
 import { driverTaskId, jobOf, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { checkActorOptions, demandOf, type ActorOptions, type MethodOptions } from '../shared/options.js';
 import type { ActorRestore, Frame, WireValue } from '../mesh/frames.js';
@@ -161,6 +161,8 @@ export class RemoteActors {
     const current = () => t.nodeId === host && t.attempt === attempt && t.state === 'SUBMITTED_TO_WORKER';
     remote.sent = remote.sent.then(async () => {
       if (!current()) return;
+      // Cancelled while earlier calls were being sent: it is never sent.
+      if (t.cancelled) { this.tasks.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
       if (remote.dead !== undefined) { this.tasks.finish(t, serializeError(new RayActorError(t.actorId!, remote.dead))); return; }
       // An argument spilled to disk is brought back into the store first: the actor's host pulls from there.
       const { objects } = this.host;

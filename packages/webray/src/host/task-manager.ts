@@ -514,7 +514,7 @@ export class TaskManager {
     const { objects } = this.host;
     for (const r of t.returns) { const e = objects.get(r); if (e) objects.fail(e, cancelled); }
     // On another host (its id is the task's node): that host cancels it, and its end comes back.
-    if (!node) { if (t.type === NORMAL) this.remote.cancelElsewhere(t, force, recursive); return; }
+    if (!node) { if (t.type !== ACTOR_CREATION) this.remote.cancelElsewhere(t, force, recursive); return; }
     node.post({ t: 'cancel', id: t.id });
   }
 
