@@ -32,6 +32,9 @@ const FILES: Record<string, string> = {
   'src/lazy-target.js': "import { shift } from './more.js';\nexport const shiftTwice = (x) => shift(shift(x));\n",
   // As Emscripten output in Node (MuJoCo's build): a builtin imported where it is needed.
   'src/builtin.js': "export async function requireType() { const { createRequire } = await import('module'); return typeof createRequire; }\n",
+  // A module whose import() fails (it throws as it loads): the task must see that error.
+  'src/broken.js': "throw new Error('broken module: it throws as it loads');\n",
+  'src/loads-broken.js': "export async function loadBroken() { await import('./broken.js'); }\n",
   'src/main.ts': [
     "import { offset } from './helpers.js';",
     "import { double } from './tasks.ts';",
@@ -42,6 +45,7 @@ const FILES: Record<string, string> = {
     "export const js = remote(null, { module: new URL('./more.js', import.meta.url) }).url;",
     "export const lazy = remote(null, { module: new URL('./lazy.js', import.meta.url) }).url;",
     "export const builtin = remote(null, { module: new URL('./builtin.js', import.meta.url) }).url;",
+    "export const loadsBroken = remote(null, { module: new URL('./loads-broken.js', import.meta.url) }).url;",
     'export const query = tripleUrl;',
     'export const local = double(offset);',
   ].join('\n'),
@@ -105,6 +109,11 @@ describe('webray/vite: task modules in a production build', () => {
     const run = async (app: Record<string, unknown>) => ((await import(app.builtin as string)) as { requireType(): Promise<string> }).requireType();
     expect(await run(built)).toBe('function');
     expect(await run(withoutBuiltins).catch((e: Error) => e.message)).not.toBe('function');
+  });
+
+  it('a failed import() in a task module rejects with its own error where there is no window (not Vite\'s "window is not defined")', async () => {
+    const mod = (await import(built.loadsBroken as string)) as { loadBroken(): Promise<void> };
+    await expect(mod.loadBroken()).rejects.toThrow('broken module: it throws as it loads');
   });
 
   it('without the plugin, Vite emits the .ts file as an uncompiled asset (so the plugin matters)', () => {

@@ -15,7 +15,8 @@
  * (resolved against `import.meta.url`: Vite writes it relative to `base`).
  * The dev server needs nothing: it serves and compiles the file at that URL already.
  * A dynamic `import()` in a task module's chunks gets no module preload (which needs a
- * `document`, so it would throw on a worker or a Node host).
+ * `document`, so it would throw on a worker or a Node host), and Vite's preload helper reports a
+ * failed import on `window` only where there is one, so the import rejects with its own error.
  */
 import type { Plugin } from 'vite';
 
@@ -101,6 +102,11 @@ export function moduleTasks(): Plugin {
     },
 
     async transform(code, id) {
+      if (building && id.includes('preload-helper')) {
+        // The preload helper reports a failed import() on `window`, which a worker or a Node host
+        // lacks: the import would reject with "window is not defined" instead of its own error.
+        return { code: code.replaceAll('window.dispatchEvent(', 'globalThis.dispatchEvent?.('), map: null };
+      }
       if (!building || id.startsWith('\0') || !code.includes('import.meta.url')) return null;
       const found = [...code.matchAll(MODULE_URL)];
       if (found.length === 0) return null;
