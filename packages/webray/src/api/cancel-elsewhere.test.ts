@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** Waits for its cancellation signal (so it ends only when cancelled there). */
 const waitsForCancel = ray.remote(async () => {
-  const signal = ray.getRuntimeContext().signal;
+  const signal = ray.getRuntimeContext().signal!;
   await new Promise((resolve) => signal.addEventListener('abort', resolve));
   return 'ended after its abort';
 }).options({ resources: { far: 1 } });
@@ -71,7 +71,7 @@ describe('ray.cancel of a task running on another host', () => {
       ran: string[] = [];
       async waits(tag: string) {
         this.ran.push(tag);
-        const signal = ray.getRuntimeContext().signal;
+        const signal = ray.getRuntimeContext().signal!;
         await new Promise((resolve) => signal.addEventListener('abort', resolve));
         this.ran.push(`${tag} aborted`);
         return tag;
