@@ -19,7 +19,8 @@
 // unless a lie was accepted. Rates are over the iterations' wall time; episodes/s counts each
 // accepted episode once (a replica's are the price, not output).
 //
-// Usage: node packages/bench/src/verify-cost.mjs [--warmup N] [--iterations N] [--runs a,b] [--out file.json]
+// Usage: node packages/bench/src/verify-cost.mjs [--warmup N] [--iterations N] [--reps N] [--tasks N] [--spot-check P]
+//          [--runs unverified,replicas,adaptive,replicas-liar,adaptive-liar] [--out file.json]
 // Runs itself inside a loopback-only network namespace (`unshare -n`, as root).
 import os from 'node:os';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -27,24 +28,28 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runnerImport } from 'vite';
 import { enterLoopbackNamespace } from './browser-cluster.mjs';
-import { round, withTimeout } from './harness.mjs';
+import { median, round, withTimeout } from './harness.mjs';
 import { startNodeHost, startPeerServer } from './local-cluster.mjs';
 import { treeCpuMs } from './process-cpu.mjs';
 import { writeJson } from './report.mjs';
 
-const { values: args } = parseArgs({ options: { warmup: { type: 'string' }, iterations: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseArgs({ options: {
+  warmup: { type: 'string' }, iterations: { type: 'string' }, reps: { type: 'string' }, tasks: { type: 'string' }, 'spot-check': { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' },
+} });
 /** Iterations before the measured ones: hosts earn trust (adaptive), everything else warms up. */
 const WARMUP = Number(args.warmup ?? 6);
-const MEASURED = Number(args.iterations ?? 10);
+const MEASURED = Number(args.iterations ?? 12);
+const REPS = Number(args.reps ?? 3);
 const ENV = 'walker';
 const SEED = 1;
 const PAIRS = 50;
-const TASKS = 12;
+/** Rollout tasks an iteration: the demo's 4 per CPU. */
+const TASKS = Number(args.tasks ?? 12);
 const HOSTS = 3;
 /** 4 MiB: the demo's is 16 MiB; its size changes what each host pulls once, not the rollouts. */
 const NOISE_FLOATS = 1 << 20;
 const TRUST_AFTER = 10;
-const SPOT_CHECK = 0.1;
+const SPOT_CHECK = Number(args['spot-check'] ?? 0.1);
 const ADAPTIVE = { replicas: 2, adaptive: { trustAfter: TRUST_AFTER, spotCheck: SPOT_CHECK, seed: 7 } };
 /** The lying host: honest for its first tasks (it earns trust), then lies about half of them. */
 const LIAR = { honestTasks: 30, rate: 0.5, seed: 3 };
@@ -93,10 +98,21 @@ async function until(cond, what) {
   }
 }
 
-/** Executions (replicas included) of the tasks named `name` that finished. */
+/**
+ * Executions (replicas included) of the tasks named `name` that finished, by host; and the mean
+ * time a host's worker waited between the end of one and the start of its next (each host's own
+ * clock): what placement leaves idle, the gradient step between iterations included.
+ */
 async function executions(name) {
-  const rows = await ray.state.listTasks({ filters: { name }, limit: 100_000 });
-  return rows.filter((r) => r.nodeId !== null && r.state === 'FINISHED').length;
+  const rows = (await ray.state.listTasks({ filters: { name }, limit: 100_000 })).filter((r) => r.nodeId !== null && r.state === 'FINISHED');
+  const byHost = new Map();
+  for (const r of rows) byHost.set(r.nodeId.split('.')[0], [...(byHost.get(r.nodeId.split('.')[0]) ?? []), r]);
+  let gaps = 0;
+  for (const runs of byHost.values()) {
+    runs.sort((a, b) => a.startedAt - b.startedAt);
+    for (let i = 1; i < runs.length; i++) gaps += Math.max(0, runs[i].startedAt - runs[i - 1].endedAt);
+  }
+  return { byHost: [...byHost.values()].map((r) => r.length), idleMsPerTask: rows.length ? gaps / rows.length : NaN };
 }
 
 /** One fresh cluster: the trainer's loop for WARMUP then MEASURED iterations, each phase measured. */
@@ -161,13 +177,15 @@ async function measure(run) {
       const seconds = (performance.now() - t0) / 1000;
       const cpuMs = treeCpuMs() - before.cpu;
       const v = await ray.state.verification();
+      const { byHost, idleMsPerTask } = await executions(name);
+      const ran = byHost.reduce((a, b) => a + b, 0);
       const row = {
         run: run.id, name: run.name, phase: name, iterations, tasks: iterations * TASKS, episodes, steps, seconds: round(seconds, 2),
         episodesPerS: round(episodes / seconds, 1), stepsPerS: Math.round(steps / seconds), cpuMsPerEpisode: round(cpuMs / episodes, 2),
-        executionsPerTask: round((await executions(name)) / (iterations * TASKS), 2),
+        executionsPerTask: round(ran / (iterations * TASKS), 2), executionsByHost: byHost.sort((a, b) => b - a), idleMsPerTask: round(idleMsPerTask, 1),
         acceptedOnTrust: v.acceptedOnTrust - before.v.acceptedOnTrust, spotChecks: v.spotChecks - before.v.spotChecks,
       };
-      log(`${run.name}, ${name}: ${row.seconds} s, ${row.episodesPerS} episodes/s, ${row.stepsPerS} steps/s, ${row.executionsPerTask} runs a task`);
+      log(`${run.name}, ${name}: ${row.seconds} s, ${row.episodesPerS} episodes/s, ${row.stepsPerS} steps/s, ${row.executionsPerTask} runs a task (by host: ${row.executionsByHost.join(', ')}), ${row.idleMsPerTask} ms idle before each`);
       return row;
     };
     const rows = [await phase('warm-up', WARMUP), await phase('measured', MEASURED)];
@@ -197,9 +215,19 @@ async function measure(run) {
 const results = [];
 let exitCode = 0;
 try {
-  for (const run of RUNS) {
+  // The honest runs take turns, the first mover rotating, so a change in the machine's other load
+  // falls on every mode; the runs with a liar are about what is caught, once each.
+  const honest = RUNS.filter((r) => !r.liar);
+  for (let rep = 0; rep < REPS; rep++) {
+    for (let k = 0; k < honest.length; k++) {
+      const run = honest[(k + rep) % honest.length];
+      log(`${run.name} (repetition ${rep + 1}): starting ${HOSTS} hosts`);
+      results.push({ rep, ...(await measure(run)) });
+    }
+  }
+  for (const run of RUNS.filter((r) => r.liar)) {
     log(`${run.name}: starting ${HOSTS} hosts`);
-    results.push(await measure(run));
+    results.push({ rep: 0, ...(await measure(run)) });
   }
 } catch (e) {
   log(e);
@@ -209,39 +237,57 @@ try {
 }
 
 const reference = results.find((r) => r.id === 'unverified');
-const base = reference?.rows.find((r) => r.phase === 'measured');
 for (const r of results) {
   r.samePolicyAsUnverified = reference ? r.policy === reference.policy : null;
   // An honest run that trains another policy computed something else: a bug, not a cost.
-  if (!r.liar && r.samePolicyAsUnverified === false) { log(`${r.name}: its final policy differs from the unverified run's`); exitCode = 1; }
-  for (const row of r.rows) row.vsUnverified = base ? round(row.stepsPerS / base.stepsPerS, 2) : null;
-}
-const pad = (s, n) => String(s).padEnd(n);
-const num = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US') : '-');
-console.log(`\nThe cost of trust: the demo's ES (${ENV}, ${PAIRS} pairs in ${TASKS} tasks an iteration, seed ${SEED}) on ${HOSTS} Node hosts × 1 worker, driver paused; ${WARMUP} warm-up + ${MEASURED} measured iterations per run`);
-console.log(`${pad('run', 45)}${pad('phase', 10)}${pad('episodes', 10)}${pad('wall s', 8)}${pad('episodes/s', 12)}${pad('steps/s', 10)}${pad('vs unverified', 15)}${pad('runs/task', 11)}${pad('on trust', 10)}${pad('spot checks', 13)}CPU ms/episode`);
-for (const r of results) {
+  if (!r.liar && r.samePolicyAsUnverified === false) { log(`${r.name} (repetition ${r.rep + 1}): its final policy differs from the unverified run's`); exitCode = 1; }
+  // Against the unverified run of the same repetition, same phase (the same episodes and steps).
+  const base = results.find((x) => x.id === 'unverified' && x.rep === r.rep);
   for (const row of r.rows) {
-    console.log(`${pad(r.name, 45)}${pad(row.phase, 10)}${pad(num(row.episodes), 10)}${pad(row.seconds, 8)}${pad(row.episodesPerS, 12)}${pad(num(row.stepsPerS), 10)}` +
-      `${pad(row.vsUnverified === null ? '-' : `${row.vsUnverified}×`, 15)}${pad(row.executionsPerTask, 11)}${pad(row.acceptedOnTrust, 10)}${pad(row.spotChecks, 13)}${row.cpuMsPerEpisode}`);
+    const b = base?.rows.find((x) => x.phase === row.phase);
+    row.vsUnverified = b && r.samePolicyAsUnverified ? round(row.stepsPerS / b.stepsPerS, 3) : null;
+    row.cpuVsUnverified = b && r.samePolicyAsUnverified ? round(row.cpuMsPerEpisode / b.cpuMsPerEpisode, 3) : null;
   }
 }
-const adaptive = results.find((r) => r.id === 'adaptive')?.rows.find((r) => r.phase === 'measured');
-const target = adaptive && base ? { ratio: adaptive.vsUnverified, met: adaptive.vsUnverified >= TARGET } : null;
+/** Per run and phase: medians over the repetitions. */
+const summary = RUNS.flatMap((run) => ['warm-up', 'measured'].map((phase) => {
+  const rows = results.filter((r) => r.id === run.id).map((r) => r.rows.find((x) => x.phase === phase)).filter(Boolean);
+  if (!rows.length) return [];
+  const med = (k) => median(rows.map((x) => x[k]).filter((x) => x !== null));
+  return [{
+    run: run.id, name: run.name, phase, reps: rows.length, episodes: rows[0].episodes, seconds: round(med('seconds'), 2),
+    episodesPerS: round(med('episodesPerS'), 1), stepsPerS: Math.round(med('stepsPerS')), vsUnverified: round(med('vsUnverified'), 2),
+    executionsPerTask: round(med('executionsPerTask'), 2), acceptedOnTrust: med('acceptedOnTrust'), spotChecks: med('spotChecks'),
+    cpuMsPerEpisode: round(med('cpuMsPerEpisode'), 2), cpuVsUnverified: round(med('cpuVsUnverified'), 2), idleMsPerTask: round(med('idleMsPerTask'), 1),
+  }];
+}).flat());
+const pad = (s, n) => String(s).padEnd(n);
+const num = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US') : '-');
+console.log(`\nThe cost of trust: the demo's ES (${ENV}, ${PAIRS} pairs in ${TASKS} tasks an iteration, seed ${SEED}) on ${HOSTS} Node hosts × 1 worker, driver paused;`);
+console.log(`${WARMUP} warm-up + ${MEASURED} measured iterations per run; median of ${REPS} (runs with a liar: once)`);
+console.log(`${pad('run', 42)}${pad('phase', 10)}${pad('episodes', 10)}${pad('wall s', 8)}${pad('episodes/s', 12)}${pad('steps/s', 10)}${pad('vs unverified', 15)}${pad('runs/task', 11)}${pad('on trust', 10)}${pad('spot checks', 13)}${pad('CPU ms/episode', 16)}CPU vs unverified`);
+for (const row of summary) {
+  console.log(`${pad(row.name, 42)}${pad(row.phase, 10)}${pad(num(row.episodes), 10)}${pad(row.seconds, 8)}${pad(row.episodesPerS, 12)}${pad(num(row.stepsPerS), 10)}` +
+    `${pad(Number.isFinite(row.vsUnverified) ? `${row.vsUnverified}×` : '-', 15)}${pad(row.executionsPerTask, 11)}${pad(row.acceptedOnTrust, 10)}${pad(row.spotChecks, 13)}${pad(row.cpuMsPerEpisode, 16)}${Number.isFinite(row.cpuVsUnverified) ? `${row.cpuVsUnverified}×` : '-'}`);
+}
+console.log('(vs unverified: steps/s, and CPU per episode of every process of the bench, against the unverified run of the same repetition and phase; median.');
+console.log(' None for a run whose policy went elsewhere after an accepted lie: its episodes are not the same.)');
+const adaptive = summary.find((r) => r.run === 'adaptive' && r.phase === 'measured');
+const target = adaptive && Number.isFinite(adaptive.vsUnverified) ? { ratio: adaptive.vsUnverified, met: adaptive.vsUnverified >= TARGET } : null;
 console.log(`\ntarget: adaptive after warm-up within 15% of unverified (steps/s): ${target ? `${target.met ? 'MET' : 'MISSED'}, ${target.ratio}×` : 'not measured'}`);
-console.log(`\n${pad('run with a lying host', 45)}${pad('lies injected', 15)}${pad('caught', 8)}${pad('accepted unchecked', 20)}${pad('liar excluded', 15)}${pad('honest hosts reported', 23)}final policy = unverified run's`);
+console.log(`\n${pad('run with a lying host', 42)}${pad('lies injected', 15)}${pad('caught', 8)}${pad('accepted unchecked', 20)}${pad('liar excluded', 15)}${pad('honest hosts reported', 23)}final policy = unverified run's`);
 for (const r of results.filter((x) => x.lies)) {
   const l = r.lies;
-  console.log(`${pad(r.name, 45)}${pad(l.injected, 15)}${pad(l.caught, 8)}${pad(l.acceptedUnchecked, 20)}${pad(l.liarExcluded ? 'yes' : 'no', 15)}${pad(l.honestHostsReported, 23)}${r.samePolicyAsUnverified === null ? '-' : r.samePolicyAsUnverified ? 'yes' : 'no'}`);
+  console.log(`${pad(r.name, 42)}${pad(l.injected, 15)}${pad(l.caught, 8)}${pad(l.acceptedUnchecked, 20)}${pad(l.liarExcluded ? 'yes' : 'no', 15)}${pad(l.honestHostsReported, 23)}${r.samePolicyAsUnverified === null ? '-' : r.samePolicyAsUnverified ? 'yes' : 'no'}`);
 }
 const cpu = os.cpus();
 const machine = { cpus: cpu.length, cpuModel: cpu[0]?.model, node: process.version, loadAvg: { start: round(loadAtStart, 2), end: round(os.loadavg()[0], 2) } };
 console.log(`\n${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node}, load avg ${machine.loadAvg.start} -> ${machine.loadAvg.end}; ${round((performance.now() - started) / 1000, 1)} s total`);
 writeJson(outPath, {
   benchmark: 'webray: the cost of trust (verify) on the demo\'s ES rollouts', date: new Date().toISOString(), machine,
-  config: { env: ENV, seed: SEED, pairs: PAIRS, tasksPerIteration: TASKS, hosts: HOSTS, workersPerHost: 1, warmupIterations: WARMUP, measuredIterations: MEASURED, noiseFloats: NOISE_FLOATS, adaptive: ADAPTIVE, liar: LIAR },
+  config: { env: ENV, seed: SEED, pairs: PAIRS, tasksPerIteration: TASKS, hosts: HOSTS, workersPerHost: 1, warmupIterations: WARMUP, measuredIterations: MEASURED, reps: REPS, noiseFloats: NOISE_FLOATS, adaptive: ADAPTIVE, liar: LIAR },
   target: { text: 'adaptive after warm-up within 15% of unverified (steps/s)', threshold: TARGET, ...target },
-  runs: results.map(({ policy: _p, ...r }) => r),
+  summary, runs: results.map(({ policy: _p, ...r }) => r),
 });
 console.log(`JSON: ${outPath}`);
 process.exit(exitCode);
