@@ -52,7 +52,7 @@ const TRUST_AFTER = 10;
 const SPOT_CHECK = Number(args['spot-check'] ?? 0.1);
 const ADAPTIVE = { replicas: 2, adaptive: { trustAfter: TRUST_AFTER, spotCheck: SPOT_CHECK, seed: 7 } };
 /** The lying host: honest for its first tasks (it earns trust), then lies about half of them. */
-const LIAR = { honestTasks: 30, rate: 0.5, seed: 3 };
+const LIAR = { honestTasks: 40, rate: 0.5, seed: 3 };
 const TARGET = 0.85;
 const DEADLINE_MS = 1_200_000;
 const ITERATION_MS = 180_000;
