@@ -182,6 +182,8 @@ async function measure(run) {
       const row = {
         run: run.id, name: run.name, phase: name, iterations, tasks: iterations * TASKS, episodes, steps, seconds: round(seconds, 2),
         episodesPerS: round(episodes / seconds, 1), stepsPerS: Math.round(steps / seconds), cpuMsPerEpisode: round(cpuMs / episodes, 2),
+        // The bench's processes' CPU time over the wall time: how many of the cores the mode kept busy.
+        coresBusy: round(cpuMs / (seconds * 1000), 2),
         executionsPerTask: round(ran / (iterations * TASKS), 2), executionsByHost: byHost.sort((a, b) => b - a), idleMsPerTask: round(idleMsPerTask, 1),
         acceptedOnTrust: v.acceptedOnTrust - before.v.acceptedOnTrust, spotChecks: v.spotChecks - before.v.spotChecks,
       };
@@ -258,17 +260,17 @@ const summary = RUNS.flatMap((run) => ['warm-up', 'measured'].map((phase) => {
     run: run.id, name: run.name, phase, reps: rows.length, episodes: rows[0].episodes, seconds: round(med('seconds'), 2),
     episodesPerS: round(med('episodesPerS'), 1), stepsPerS: Math.round(med('stepsPerS')), vsUnverified: round(med('vsUnverified'), 2),
     executionsPerTask: round(med('executionsPerTask'), 2), acceptedOnTrust: med('acceptedOnTrust'), spotChecks: med('spotChecks'),
-    cpuMsPerEpisode: round(med('cpuMsPerEpisode'), 2), cpuVsUnverified: round(med('cpuVsUnverified'), 2), idleMsPerTask: round(med('idleMsPerTask'), 1),
+    cpuMsPerEpisode: round(med('cpuMsPerEpisode'), 2), cpuVsUnverified: round(med('cpuVsUnverified'), 2), coresBusy: round(med('coresBusy'), 2), idleMsPerTask: round(med('idleMsPerTask'), 1),
   }];
 }).flat());
 const pad = (s, n) => String(s).padEnd(n);
 const num = (x) => (Number.isFinite(x) ? x.toLocaleString('en-US') : '-');
-console.log(`\nThe cost of trust: the demo's ES (${ENV}, ${PAIRS} pairs in ${TASKS} tasks an iteration, seed ${SEED}) on ${HOSTS} Node hosts × 1 worker, driver paused;`);
+console.log(`\nThe cost of trust: the demo's ES (${ENV}, ${PAIRS} pairs in ${TASKS} tasks an iteration, seed ${SEED}) on ${HOSTS} Node hosts × 1 worker, driver paused, ${os.cpus().length} cores;`);
 console.log(`${WARMUP} warm-up + ${MEASURED} measured iterations per run; median of ${REPS} (runs with a liar: once)`);
-console.log(`${pad('run', 42)}${pad('phase', 10)}${pad('episodes', 10)}${pad('wall s', 8)}${pad('episodes/s', 12)}${pad('steps/s', 10)}${pad('vs unverified', 15)}${pad('runs/task', 11)}${pad('on trust', 10)}${pad('spot checks', 13)}${pad('CPU ms/episode', 16)}CPU vs unverified`);
+console.log(`${pad('run', 42)}${pad('phase', 10)}${pad('episodes', 10)}${pad('wall s', 8)}${pad('episodes/s', 12)}${pad('steps/s', 10)}${pad('vs unverified', 15)}${pad('runs/task', 11)}${pad('on trust', 10)}${pad('spot checks', 13)}${pad('CPU ms/episode', 16)}${pad('CPU vs unverified', 19)}cores busy`);
 for (const row of summary) {
   console.log(`${pad(row.name, 42)}${pad(row.phase, 10)}${pad(num(row.episodes), 10)}${pad(row.seconds, 8)}${pad(row.episodesPerS, 12)}${pad(num(row.stepsPerS), 10)}` +
-    `${pad(Number.isFinite(row.vsUnverified) ? `${row.vsUnverified}×` : '-', 15)}${pad(row.executionsPerTask, 11)}${pad(row.acceptedOnTrust, 10)}${pad(row.spotChecks, 13)}${pad(row.cpuMsPerEpisode, 16)}${Number.isFinite(row.cpuVsUnverified) ? `${row.cpuVsUnverified}×` : '-'}`);
+    `${pad(Number.isFinite(row.vsUnverified) ? `${row.vsUnverified}×` : '-', 15)}${pad(row.executionsPerTask, 11)}${pad(row.acceptedOnTrust, 10)}${pad(row.spotChecks, 13)}${pad(row.cpuMsPerEpisode, 16)}${pad(Number.isFinite(row.cpuVsUnverified) ? `${row.cpuVsUnverified}×` : '-', 19)}${row.coresBusy}`);
 }
 console.log('(vs unverified: steps/s, and CPU per episode of every process of the bench, against the unverified run of the same repetition and phase; median.');
 console.log(' None for a run whose policy went elsewhere after an accepted lie: its episodes are not the same.)');
