@@ -277,6 +277,8 @@ console.log(' None for a run whose policy went elsewhere after an accepted lie: 
 const adaptive = summary.find((r) => r.run === 'adaptive' && r.phase === 'measured');
 const target = adaptive && Number.isFinite(adaptive.vsUnverified) ? { ratio: adaptive.vsUnverified, met: adaptive.vsUnverified >= TARGET } : null;
 console.log(`\ntarget: adaptive after warm-up within 15% of unverified (steps/s): ${target ? `${target.met ? 'MET' : 'MISSED'}, ${target.ratio}×` : 'not measured'}`);
+// On a machine shared with other work, wall time measures the share of the cores the bench got as much as the mode; CPU does not.
+if (adaptive && Number.isFinite(adaptive.cpuVsUnverified)) console.log(`        adaptive's CPU per episode against unverified: ${adaptive.cpuVsUnverified}× (${adaptive.cpuVsUnverified <= 2 - TARGET ? 'within' : 'over'} 15%; it does not depend on the machine's other load)`);
 console.log(`\n${pad('run with a lying host', 42)}${pad('lies injected', 15)}${pad('caught', 8)}${pad('accepted unchecked', 20)}${pad('liar excluded', 15)}${pad('honest hosts reported', 23)}final policy = unverified run's`);
 for (const r of results.filter((x) => x.lies)) {
   const l = r.lies;
@@ -288,7 +290,7 @@ console.log(`\n${machine.cpus} CPUs (${machine.cpuModel}), node ${machine.node},
 writeJson(outPath, {
   benchmark: 'webray: the cost of trust (verify) on the demo\'s ES rollouts', date: new Date().toISOString(), machine,
   config: { env: ENV, seed: SEED, pairs: PAIRS, tasksPerIteration: TASKS, hosts: HOSTS, workersPerHost: 1, warmupIterations: WARMUP, measuredIterations: MEASURED, reps: REPS, noiseFloats: NOISE_FLOATS, adaptive: ADAPTIVE, liar: LIAR },
-  target: { text: 'adaptive after warm-up within 15% of unverified (steps/s)', threshold: TARGET, ...target },
+  target: { text: 'adaptive after warm-up within 15% of unverified (steps/s)', threshold: TARGET, ...target, cpuVsUnverified: adaptive?.cpuVsUnverified ?? null },
   summary, runs: results.map(({ policy: _p, ...r }) => r),
 });
 console.log(`JSON: ${outPath}`);
