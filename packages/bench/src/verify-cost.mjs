@@ -43,6 +43,9 @@ const REPS = Number(args.reps ?? 3);
 const ENV = 'walker';
 const SEED = 1;
 const PAIRS = 50;
+/** The demo's walker settings (trainer.ts ENV_DEFAULTS; trainer.ts itself imports its module URL through Vite). */
+const SIGMA = 0.05;
+const LR = 0.03;
 /** Rollout tasks an iteration: the demo's 4 per CPU. */
 const TASKS = Number(args.tasks ?? 12);
 const HOSTS = 3;
@@ -87,7 +90,6 @@ const peer = await startPeerServer();
 const keys = await ray.generateSubmitterKey();
 const operator = await ray.generateSubmitterKey();
 const DIM = policy.policySize(sizes.ENV_SIZES[ENV]);
-const SIGMA = 0.05;
 const noise = es.noiseTable(random.mixSeed(SEED, 2), NOISE_FLOATS);
 
 async function until(cond, what) {
@@ -106,7 +108,11 @@ async function until(cond, what) {
 async function executions(name) {
   const rows = (await ray.state.listTasks({ filters: { name }, limit: 100_000 })).filter((r) => r.nodeId !== null && r.state === 'FINISHED');
   const byHost = new Map();
-  for (const r of rows) byHost.set(r.nodeId.split('.')[0], [...(byHost.get(r.nodeId.split('.')[0]) ?? []), r]);
+  for (const r of rows) {
+    const host = r.nodeId.split('.')[0];
+    if (!byHost.has(host)) byHost.set(host, []);
+    byHost.get(host).push(r);
+  }
   let gaps = 0;
   for (const runs of byHost.values()) {
     runs.sort((a, b) => a.startedAt - b.startedAt);
@@ -115,9 +121,11 @@ async function executions(name) {
   return { byHost: [...byHost.values()].map((r) => r.length), idleMsPerTask: rows.length ? gaps / rows.length : NaN };
 }
 
+let clusters = 0;
+
 /** One fresh cluster: the trainer's loop for WARMUP then MEASURED iterations, each phase measured. */
 async function measure(run) {
-  const member = { id: `tbench-${run.id}-${process.pid}`, token: 'tbench-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: peer.signal, iceServers: [] };
+  const member = { id: `tbench-${run.id}-${process.pid}-${++clusters}`, token: 'tbench-token', submitterPublicKey: keys.publicKey, operatorPublicKey: operator.publicKey, signal: peer.signal, iceServers: [] };
   const liarLog = `${os.tmpdir()}/webray-verify-cost-lies-${process.pid}.jsonl`;
   rmSync(liarLog, { force: true });
   const hosts = [];
@@ -138,7 +146,7 @@ async function measure(run) {
       .remote(ENV, new Float32Array(DIM), noiseRef, Int32Array.of(0), Uint32Array.of(0), SIGMA))), ITERATION_MS, `${run.name}: loading`);
 
     const theta = new Float32Array(DIM);
-    const adam = new es.Adam(DIM, 0.03);
+    const adam = new es.Adam(DIM, LR);
     const rng = new random.Rng(random.mixSeed(SEED, 1));
     /** Each task's first seed and the first return accepted for it (to find accepted lies). */
     const accepted = new Map();
