@@ -24,12 +24,16 @@ export async function startPeerServer() {
   };
 }
 
-/** A webray host in a Node process (in this namespace); resolves once it joined, with its host id. */
-export async function startNodeHost(init) {
+/**
+ * A webray host in a Node process (in this namespace); resolves once it joined, with its host id.
+ * `nodeArgs` go to Node before the bin (its worker threads inherit them: e.g. an `--import` that
+ * patches the task code a bench's lying host runs), `env` adds to the process's environment.
+ */
+export async function startNodeHost(init, { nodeArgs = [], env = {} } = {}) {
   // The token goes in the environment, never on the bin's command line.
   const { token, ...cluster } = init.cluster;
-  const child = spawn(process.execPath, [HOST_BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...init, cluster })], {
-    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, WEBRAY_TOKEN: token },
+  const child = spawn(process.execPath, [...nodeArgs, HOST_BIN, 'host', '--control-stdin', '--config', JSON.stringify({ ...init, cluster })], {
+    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env, WEBRAY_TOKEN: token },
   });
   const line = new Promise((resolve, reject) => {
     let out = '';
