@@ -4,6 +4,7 @@ export {
   nodes, clusterResources, availableResources, timeline, state, pause, resume, isPaused, on, type RayEvents, type InitOptions, type ShutdownOptions,
 } from './api/index.js';
 export { ObjectRef } from './api/object-ref.js';
+export { ActorPool, type PoolCall, type PoolGetOptions } from './api/actor-pool.js';
 export { RemoteFunction, ActorClass, type ActorHandle, type ActorMethod, type RemoteArgs, type Returns } from './api/remote.js';
 export type { ModuleOptions, SourceOptions, DisagreementState, VerificationState, TaskState, ActorState, ObjectState, ObjectStoreState, JobState, NodeState, TraceEvent, StateApi, TaskStateName } from './api/api.js';
 export type { RuntimeContext, WaitOptions, StateFilter } from './api/core.js';
