@@ -25,13 +25,13 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('ActorPool (Ray\'s ray.util.ActorPool)', () => {
-  it('maps values over its actors, results in order, each actor given one call at a time', async () => {
+  it('maps values over its actors (all submitted at once), results in order', async () => {
     const actors = [DoublerActor.remote(), DoublerActor.remote()];
     const pool = new ray.ActorPool(actors);
     const doubled = pool.map((a, v: number) => a.double.remote(v), [1, 2, 3, 4, 5, 6, 7]);
     expectTypeOf(doubled).toEqualTypeOf<AsyncGenerator<number>>();
     expect(await collect(doubled)).toEqual([2, 4, 6, 8, 10, 12, 14]);
-    // Both actors worked: one call at a time each, the rest queued until one was free.
+    // Both actors worked, the calls spread over them.
     const counts = await ray.get(actors.map((a) => a.count.remote()));
     expect(counts[0]! + counts[1]!).toBe(7);
     expect(counts.every((c) => c > 0)).toBe(true);
@@ -94,6 +94,31 @@ describe('ActorPool (Ray\'s ray.util.ActorPool)', () => {
     await expect(pool.getNext()).rejects.toThrow(/getNext cannot follow getNextUnordered/);
     open(flags);
     expect(await pool.getNextUnordered<number>()).toBe(1);
+  });
+
+  it('takes each result once when several callers wait at the same time', async () => {
+    const pool = new ray.ActorPool([DoublerActor.remote(), DoublerActor.remote()]);
+    for (const v of [1, 2, 3, 4]) pool.submit((a, x: number) => a.double.remote(x), v);
+    const got = await Promise.all([1, 2, 3, 4].map(() => pool.getNextUnordered<number>()));
+    expect(got.sort((x, y) => x - y)).toEqual([2, 4, 6, 8]);
+    expect(pool.hasNext()).toBe(false);
+  });
+
+  it('keeps an actor whose call could not be made, and drops one that died', async () => {
+    const alive = DoublerActor.remote();
+    const dead = DoublerActor.remote();
+    await ray.get(dead.count.remote());
+    await ray.kill(dead);
+    const pool = new ray.ActorPool([dead, alive]);
+    expect(() => pool.submit(() => { throw new TypeError('no such method'); }, 1)).toThrow('no such method');
+    expect(pool.hasFree()).toBe(true);
+    pool.submit((a, v: number) => a.double.remote(v), 1); // to `alive` (the last idle one)
+    pool.submit((a, v: number) => a.double.remote(v), 2); // to `dead`
+    expect(await pool.getNext()).toBe(2);
+    await expect(pool.getNext()).rejects.toBeInstanceOf(ray.RayActorError);
+    // Only the live actor is left to give out.
+    expect(pool.popIdle()).toBe(alive);
+    expect(pool.popIdle()).toBeNull();
   });
 
   it('refuses what is not a pool of calls, saying what is expected', () => {
