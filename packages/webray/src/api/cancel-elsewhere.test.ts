@@ -66,6 +66,35 @@ describe('ray.cancel of a task running on another host', () => {
     expect(await ray.get(onB.remote())).toBe(b.hostId);
   });
 
+  it('reaches a task whose cancel overtakes it (its function is still being signed for that host)', async () => {
+    // A function new to host B: its task waits for the signature while the cancel goes at once.
+    const spinsToo = ray.remote(() => { for (;;); }).options({ resources: { far: 1 } });
+    const ref = spinsToo.remote();
+    await ray.cancel(ref, { force: true });
+    await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    // It never ran there: B's worker takes the next task.
+    expect(await ray.get(onB.remote())).toBe(b.hostId);
+    await until(() => a.tasks.size === 0 && b.tasks.size === 0);
+  });
+
+  it('a cancelled task whose host hands it back (it paused) is not placed again', async () => {
+    const blocker = waitsForCancel.remote();
+    await runningOnB(blocker);
+    const queued = onB.remote();
+    await until(() => b.tasks.has(taskOfObject(queued.id)));
+    b.pause();
+    await until(() => a.cluster!.isPaused(b.hostId));
+    // The owner cancels it while B's hand-back of it is on its way (the frame's arrival, in the same turn).
+    const cancelling = ray.cancel(queued);
+    a.remoteTaskHandedBack(b.hostId, taskOfObject(queued.id), 0);
+    await cancelling;
+    await expect(ray.get(queued)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+    await ray.cancel(blocker);
+    await until(() => a.tasks.size === 0);
+    b.resume();
+    await until(() => !a.cluster!.isPaused(b.hostId));
+  });
+
   it('reaches an actor on another host: a queued call never runs, a running one is aborted there', async () => {
     class Waiter {
       ran: string[] = [];

@@ -20,11 +20,19 @@ import type { RemoteActors } from './remote-actors.js';
 import { demandKey, type EncodedArgs, type RemoteWork, type TaskManager } from './task-manager.js';
 import { ACTOR_TASK, NORMAL, type TaskRecord } from './task-record.js';
 
+/** Cancels kept per owner for tasks not admitted yet (the oldest go first). */
+const MAX_EARLY_CANCELS = 1024;
+
 export class HostBridge implements RemoteWork {
   /** Tasks waiting for the global scheduler's answer (with where their argument bytes are), sent together at the end of this turn. */
   private spilling: { t: TaskRecord; args: ArgBytes[] }[] = [];
   /** The arguments by reference each task sent away took, with the host each was to be pulled from. */
   private readonly sentRefs = new WeakMap<TaskRecord, ArgRef[]>();
+  /**
+   * Cancels of tasks not admitted here yet, by owner (`id:attempt`): the cancel can overtake its
+   * task, whose frame waits for its function's signature or its arguments' pull. Bounded per owner.
+   */
+  private readonly earlyCancels = new Map<string, Set<string>>();
 
   constructor(
     private readonly host: HostContext,
@@ -147,8 +155,22 @@ export class HostBridge implements RemoteWork {
   /** The owner of a task it sent here cancelled it. */
   remoteTaskCancelled(from: string, id: string, attempt: number, force: boolean, recursive: boolean): Promise<void> {
     const t = this.host.tasks.get(id);
-    if (!t || t.remoteOwner !== from || t.attempt !== attempt) return Promise.resolve();
+    if (!t) {
+      let early = this.earlyCancels.get(from);
+      if (!early) this.earlyCancels.set(from, early = new Set());
+      early.add(`${id}:${attempt}`);
+      if (early.size > MAX_EARLY_CANCELS) early.delete(early.values().next().value!);
+      return Promise.resolve();
+    }
+    if (t.remoteOwner !== from || t.attempt !== attempt) return Promise.resolve();
     return this.tasks.cancel(t.returns[0] ?? returnObjectId(t.id, 0), force, recursive);
+  }
+
+  /** Was this task cancelled by its owner before it was admitted here? Then its owner hears so, and it never runs. */
+  private cancelledEarly(from: string, f: Extract<Frame, { t: 'task' }>): boolean {
+    if (!this.earlyCancels.get(from)?.delete(`${f.id}:${f.attempt}`)) return false;
+    this.host.cluster!.sendDone(from, f.id, f.attempt, undefined, [], serializeError(new TaskCancelledError(f.id)), 0, 0);
+    return true;
   }
 
   /** A task this host owns ended on another host. */
@@ -195,6 +217,8 @@ export class HostBridge implements RemoteWork {
   remoteTaskHandedBack(from: string, id: string, attempt: number): void {
     const t = this.host.tasks.get(id);
     if (!t || t.type !== NORMAL || t.nodeId !== from || t.state !== 'SUBMITTED_TO_WORKER' || t.attempt !== attempt) return;
+    // Cancelled while it came back: it is not placed again.
+    if (t.cancelled) { this.tasks.finish(t, serializeError(new TaskCancelledError(t.id))); return; }
     t.nodeId = null;
     this.sentRefs.delete(t);
     this.tasks.enqueue(t);
@@ -228,6 +252,7 @@ export class HostBridge implements RemoteWork {
     const fn = f.actor === undefined ? this.host.functions.get(f.fn) : undefined;
     if (f.actor === undefined && (!fn || this.host.tasks.has(f.id) || this.host.closed)) return;
     const run = (argRefs: number[] | undefined) => {
+      if (this.cancelledEarly(from, f)) return;
       const pre: EncodedArgs = { args, argRefs, nested: false };
       if (f.actor === undefined) { this.admitRemoteTask(from, f, fn!, pre); return; }
       try {
@@ -238,6 +263,7 @@ export class HostBridge implements RemoteWork {
     };
     const refs = f.refs;
     if (!refs) { run(undefined); return; }
+    if (this.cancelledEarly(from, f)) return;
     if (refs.some((r, k) => r.i >= args.length || refs.findIndex((x) => x.i === r.i) !== k)) {
       refused(new RayUsageError(`task ${f.name} from host ${from} names arguments by reference that it does not have`));
       return;
@@ -301,6 +327,7 @@ export class HostBridge implements RemoteWork {
     this.actors.ownersLeft(live);
     this.remoteActors.hostsLeft(live);
     this.recovery.hostsLeft(live);
+    for (const owner of this.earlyCancels.keys()) if (!live.has(owner)) this.earlyCancels.delete(owner);
     const { member } = this.host.cluster!;
     for (const t of [...this.host.tasks.values()]) {
       if (t.remoteOwner !== undefined && !live.has(t.remoteOwner)) { this.ownerDied(t); continue; }
