@@ -47,18 +47,21 @@ describe('ray.cancel', () => {
       log() { return this.ran; }
     }
     const w = ray.remote(Waiter).options({ maxConcurrency: 1 }).remote();
-    const running = w.waits.remote('first');
-    const queued = w.waits.remote('second');
-    await until(async () => (await ray.state.listTasks({ filters: { taskId: taskOfObject(running.id) } }))[0]?.state === 'RUNNING');
-    await ray.cancel(queued);
-    await ray.cancel(running);
-    await expect(ray.get(running)).rejects.toBeInstanceOf(ray.TaskCancelledError);
-    await expect(ray.get(queued)).rejects.toBeInstanceOf(ray.TaskCancelledError);
-    expect(await ray.get(w.log.remote())).toEqual([`first ${taskOfObject(running.id)}`, 'first aborted']);
-    await ray.kill(w);
+    try {
+      const running = w.waits.remote('first');
+      const queued = w.waits.remote('second');
+      await until(async () => (await ray.state.listTasks({ filters: { taskId: taskOfObject(running.id) } }))[0]?.state === 'RUNNING');
+      await ray.cancel(queued);
+      await ray.cancel(running);
+      await expect(ray.get(running)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+      await expect(ray.get(queued)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+      expect(await ray.get(w.log.remote())).toEqual([`first ${taskOfObject(running.id)}`, 'first aborted']);
+    } finally {
+      await ray.kill(w);
+    }
   });
 
-    it('fails a running CPU-bound task\'s result at once, and runs nothing beside it until it returns', async () => {
+  it('fails a running CPU-bound task\'s result at once, and runs nothing beside it until it returns', async () => {
     // flags[0]: 1 lets the busy task return; flags[1]: 1 while it runs, 2 once it returned.
     const flags = new Int32Array(new SharedArrayBuffer(8));
     const busy = ray.remote((f: Int32Array) => {

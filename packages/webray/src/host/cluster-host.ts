@@ -477,6 +477,11 @@ export class ClusterHost {
     this.placementChanged();
   }
 
+  /** Is `host` excluded from this host's work (exclude)? */
+  isExcluded(host: string): boolean {
+    return this.shunned.has(host);
+  }
+
   /** Did member `host` say it is paused? */
   isPaused(host: string): boolean {
     return this.pausedHosts.has(host);

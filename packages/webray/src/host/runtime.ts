@@ -4,6 +4,7 @@
  * hosts — and routes each API call to the part that owns it.
  */
 import type { ActorInfo, ActorSpec, Caller, CoreWorker, RuntimeContext, StateFilter } from '../api/core.js';
+import type { DisagreementState } from '../api/api.js';
 import { ObjectLostError, RayUsageError, type SerializedError } from '../shared/errors.js';
 import { actorIdFor, childTaskId, driverTaskId, randomHex, type ActorId, type ObjectId, type TaskId } from '../shared/ids.js';
 import { demandOf, type ActorOptions, type MethodOptions, type Resources, type TaskOptions } from '../shared/options.js';
@@ -50,9 +51,6 @@ export interface HostOptions {
   hostName?: string;
 }
 
-/** A disagreement as the state API and events give it: with the caught host's name (null once it left). */
-export type DisagreementRow = Disagreement & { hostName: string | null };
-
 export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   readonly jobId: string;
   readonly hostId: string;
@@ -88,7 +86,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   /** Quorum verification of tasks run with `verify`; its disagreements name hosts caught lying. */
   readonly quorum: Quorum;
   /** Told of each host a verified task caught (ray.on('disagreement')). */
-  private readonly disagreementListeners = new Set<(d: DisagreementRow) => void>();
+  private readonly disagreementListeners = new Set<(d: DisagreementState) => void>();
   private sinceDrain = 0;
 
   constructor(readonly platform: Platform, readonly options: HostOptions, jobId: string) {
@@ -318,12 +316,12 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
   // ---- events -----------------------------------------------------------------------------
 
   /** Calls `listener` with each host a verified task catches from now on; returns its removal. */
-  onDisagreement(listener: (d: DisagreementRow) => void): () => void {
+  onDisagreement(listener: (d: DisagreementState) => void): () => void {
     this.disagreementListeners.add(listener);
     return () => { this.disagreementListeners.delete(listener); };
   }
 
-  private disagreementRow(d: Disagreement): DisagreementRow {
+  private disagreementRow(d: Disagreement): DisagreementState {
     return { ...d, hostName: this.cluster?.nameOf(d.hostId) ?? null };
   }
 
@@ -359,7 +357,7 @@ export class HostRuntime implements CoreWorker, ClusterRuntime, HostContext {
       const hosts = new Set([...q.agreed.keys(), ...q.excluded]);
       return {
         hosts: [...hosts].map((hostId) => ({
-          hostId, hostName: this.cluster?.nameOf(hostId) ?? null, agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId), excludedFromAll: q.excludedFromAll.has(hostId),
+          hostId, hostName: this.cluster?.nameOf(hostId) ?? null, agreed: q.agreed.get(hostId) ?? 0, excluded: q.excluded.has(hostId), excludedFromAll: this.cluster?.isExcluded(hostId) ?? false,
         })),
         acceptedOnTrust: q.acceptedOnTrust,
         spotChecks: q.spotChecks,

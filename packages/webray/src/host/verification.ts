@@ -84,8 +84,6 @@ export class Quorum implements Verifier {
   readonly disagreements: Disagreement[] = [];
   /** Those hosts: no replica of this host's verified tasks goes to them again (this job's). */
   readonly excluded = new Set<string>();
-  /** Those caught by a task with `exclude: 'all'`: this host places no work of any kind there. */
-  readonly excludedFromAll = new Set<string>();
   /** Adaptive mode: each host's results in a row that agreed with an accepted majority. */
   readonly agreed = new Map<string, number>();
   /** Adaptive mode: tasks run once on a trusted host, and those of them verified (spot checks). */
@@ -325,10 +323,7 @@ export class Quorum implements Verifier {
       const all = t.verify!.exclude === 'all' && x.host !== this.host.hostId;
       this.agreed.delete(x.host);
       this.excluded.add(x.host);
-      if (all) {
-        this.excludedFromAll.add(x.host);
-        this.host.cluster?.exclude(x.host);
-      }
+      if (all) this.host.cluster?.exclude(x.host);
       const d: Disagreement = { taskId: t.id, name: t.name, hostId: x.host, hash: x.hash, acceptedHash: o.hash, at: Date.now() };
       this.disagreements.push(d);
       if (this.disagreements.length > KEPT_DISAGREEMENTS) this.disagreements.shift();

@@ -20,6 +20,9 @@
  */
 import type { Plugin } from 'vite';
 
+/** Vite's module preload helper (the same id in Vite 7 and 8). */
+const PRELOAD_HELPER = '\0vite/preload-helper.js';
+
 /** The query that turns an import into the URL of a task module. */
 const MODULE_QUERY = 'webray-module';
 
@@ -102,7 +105,7 @@ export function moduleTasks(): Plugin {
     },
 
     async transform(code, id) {
-      if (building && id.includes('preload-helper')) {
+      if (building && id === PRELOAD_HELPER) {
         // The preload helper reports a failed import() on `window`, which a worker or a Node host
         // lacks: the import would reject with "window is not defined" instead of its own error.
         return { code: code.replaceAll('window.dispatchEvent(', 'globalThis.dispatchEvent?.('), map: null };
