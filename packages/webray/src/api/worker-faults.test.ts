@@ -5,6 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ray from '../index.js';
 import { nodePlatform } from '../platform/node.js';
+import type { HostRuntime } from '../host/runtime.js';
+import { taskOfObject } from '../shared/ids.js';
+import { until } from '../test-support/until.js';
+import { currentCore } from './core.js';
 
 const N = 20;
 
@@ -41,6 +45,24 @@ describe('a task that exits its worker', () => {
     expect(err).toBeInstanceOf(ray.WorkerCrashedError);
     expect(await ray.get(refs)).toEqual(indexes);
     expect(runs()).toEqual(Array(N).fill(1));
+  });
+
+  it('writes a large result again when its worker died in the middle of writing it', async () => {
+    // Waits for flags[0]; its first attempt then exits, the next returns 160 KB (written to the store).
+    const big = ray.remote((flags: Int32Array) => {
+      Atomics.wait(flags, 0, 0);
+      if (ray.getRuntimeContext().attempt === 0) process.exit(3);
+      return new Float64Array(20_000).fill(7);
+    });
+    const flags = new Int32Array(new SharedArrayBuffer(4));
+    const ref = big.options({ maxRetries: 1 }).remote(flags);
+    await until(async () => (await ray.state.listTasks({ filters: { taskId: taskOfObject(ref.id) } }))[0]?.state === 'RUNNING');
+    // As the dying worker left it: the result's entry made in the store, never sealed.
+    expect(typeof (currentCore() as HostRuntime).store!.store.beginWrite(ref.id, 160_016)).toBe('number');
+    Atomics.store(flags, 0, 1);
+    Atomics.notify(flags, 0);
+    const v = await ray.get(ref);
+    expect([v.length, v[0], v[19_999]]).toEqual([20_000, 7, 7]);
   });
 
   it('does not run a finished task again when a later one is retried after exiting', async () => {

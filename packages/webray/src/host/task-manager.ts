@@ -536,6 +536,9 @@ export class TaskManager {
   nodeLost(node: NodeHandle, reason: string): void {
     this.host.scheduler.removeNode(node);
     for (const t of this.takeTasksOf(node)) {
+      // A result it was writing when it died stays unsealed in the store; a retry writes the same
+      // ids, and would find it there and leave it, so readers would wait for a seal that never comes.
+      for (const r of t.returns) this.host.store?.store.abort(r);
       if (t.cancelled) this.finish(t, serializeError(new TaskCancelledError(t.id)));
       else if (reason === 'force-cancelled') { t.state = 'PENDING_NODE_ASSIGNMENT'; t.nodeId = null; this.enqueue(t); }
       else if (t.retriesLeft !== 0) this.retry(t);
