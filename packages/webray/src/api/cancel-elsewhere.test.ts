@@ -48,32 +48,32 @@ async function runningOnB(ref: ray.ObjectRef<unknown>): Promise<void> {
   }, 20_000);
 }
 
+/** Cancels `ref`: its result fails cancelled, and B's worker then takes the next task. */
+async function cancelThenBFree(ref: ray.ObjectRef<unknown>, options: { force?: boolean } = {}): Promise<void> {
+  await ray.cancel(ref, options);
+  await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
+  expect(await ray.get(onB.remote())).toBe(b.hostId);
+}
+
 describe('ray.cancel of a task running on another host', () => {
   it('aborts it there: its result fails cancelled, and that host\'s worker takes the next task', async () => {
     const ref = waitsForCancel.remote();
     await runningOnB(ref);
-    await ray.cancel(ref);
-    await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
-    expect(await ray.get(onB.remote())).toBe(b.hostId);
+    await cancelThenBFree(ref);
     await until(() => a.tasks.size === 0 && b.tasks.size === 0);
   });
 
   it('with force stops the worker there', async () => {
     const ref = spins.remote();
     await runningOnB(ref);
-    await ray.cancel(ref, { force: true });
-    await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
-    expect(await ray.get(onB.remote())).toBe(b.hostId);
+    await cancelThenBFree(ref, { force: true });
   });
 
   it('reaches a task whose cancel overtakes it (its function is still being signed for that host)', async () => {
     // A function new to host B: its task waits for the signature while the cancel goes at once.
     const spinsToo = ray.remote(() => { for (;;); }).options({ resources: { far: 1 } });
-    const ref = spinsToo.remote();
-    await ray.cancel(ref, { force: true });
-    await expect(ray.get(ref)).rejects.toBeInstanceOf(ray.TaskCancelledError);
     // It never ran there: B's worker takes the next task.
-    expect(await ray.get(onB.remote())).toBe(b.hostId);
+    await cancelThenBFree(spinsToo.remote(), { force: true });
     await until(() => a.tasks.size === 0 && b.tasks.size === 0);
   });
 

@@ -134,7 +134,7 @@ export class ClusterHost {
   private pausedHere = false;
   private readonly pausedHosts = new Set<string>();
   /** Hosts this one places no work on (caught lying by a task verified with exclude: 'all'). */
-  private readonly shunned = new Set<string>();
+  private readonly excluded = new Set<string>();
   private readonly toldPaused = new Set<string>();
   /** Head only: the cluster's tables (named actors, functions, jobs). */
   private readonly gcs = new GcsTables();
@@ -458,7 +458,7 @@ export class ClusterHost {
 
   /** Who takes new work, and SPREAD's turn order over them (this host first, unless paused). */
   private placementChanged(): void {
-    this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId) && !this.shunned.has(h.hostId));
+    this.takers = this.reachable.filter((h) => !this.pausedHosts.has(h.hostId) && !this.excluded.has(h.hostId));
     this.spreadOrder = [...(this.pausedHere ? [] : [this.self]), ...this.takers].flatMap((h) => h.nodes.map(() => h.hostId));
     // A member that linked since this host paused hears it now (one that went and came back too).
     for (const h of this.toldPaused) if (!this.reachable.some((r) => r.hostId === h)) this.toldPaused.delete(h);
@@ -473,13 +473,13 @@ export class ClusterHost {
 
   /** Places no more work on `host`: no task or actor of this host goes there (those pinned to its nodes excepted). */
   exclude(host: string): void {
-    this.shunned.add(host);
+    this.excluded.add(host);
     this.placementChanged();
   }
 
   /** Is `host` excluded from this host's work (exclude)? */
   isExcluded(host: string): boolean {
-    return this.shunned.has(host);
+    return this.excluded.has(host);
   }
 
   /** Did member `host` say it is paused? */
@@ -599,7 +599,7 @@ export class ClusterHost {
     }
     return tasks.map((_, i) => {
       const h = hosts[i];
-      return h && h !== this.self.hostId && this.member.linked(h) && !this.pausedHosts.has(h) && !this.shunned.has(h) ? h : undefined;
+      return h && h !== this.self.hostId && this.member.linked(h) && !this.pausedHosts.has(h) && !this.excluded.has(h) ? h : undefined;
     });
   }
 

@@ -115,7 +115,6 @@ function timeline(h: HostContext): TraceEvent[] {
  * One list from every host's rows. A task sent to another host is known to both: the owner's
  * record says which host, the runner's which node; the runner's wins. Newest first, up to `limit`.
  */
-
 export function mergeState(query: 'tasks' | 'actors', here: Record<string, unknown>[], there: Record<string, unknown>[], limit = Infinity): unknown[] {
   if (query === 'actors') {
     const seen = new Set(here.map((a) => a.actorId));
@@ -125,8 +124,7 @@ export function mergeState(query: 'tasks' | 'actors', here: Record<string, unkno
   for (const t of [...here, ...there]) {
     const key = `${t.taskId}:${t.attempt}`;
     const had = byAttempt.get(key);
-    if (!had) byAttempt.set(key, t);
-    else if (!String(had.nodeId ?? '').includes('.') && String(t.nodeId ?? '').includes('.')) byAttempt.set(key, t);
+    if (!had || (!String(had.nodeId ?? '').includes('.') && String(t.nodeId ?? '').includes('.'))) byAttempt.set(key, t);
   }
   return [...byAttempt.values()].sort((a, b) => (b.submittedAt as number) - (a.submittedAt as number)).slice(0, limit);
 }

@@ -1,6 +1,6 @@
 /** Nodes as module Web Workers. */
-import { engineOf } from './engine.js';
 import { RayUsageError } from '../shared/errors.js';
+import { engineOf } from './engine.js';
 import { idbSpill } from './idb-spill.js';
 import { idbTables } from './tables-store.js';
 import type { NodeBootData, NodeProcess, Platform } from './types.js';
